@@ -1,1 +1,13 @@
-export {};
+export { dockerAvailable } from './docker.js';
+export {
+  type LogBackend,
+  logBackend,
+  type Pick,
+  realKafka,
+  repoRoot,
+  startEmbeddedBroker,
+} from './log-backend.js';
+export { freePort, waitForPort } from './ports.js';
+export { realS3, type S3Backend, s3Backend } from './s3-backend.js';
+export { announceSkip } from './skip.js';
+export { findTool } from './tools.js';

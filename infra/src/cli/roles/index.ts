@@ -1,0 +1,7 @@
+import type { Role } from '../role.js';
+
+/**
+ * The roles that exist so far, in the order `promstream --help` lists them.
+ * A role appears here once the issue that builds it lands.
+ */
+export const roles: Role[] = [];
