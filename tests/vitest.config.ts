@@ -6,7 +6,8 @@ export default defineConfig({
   resolve: { conditions: ['@promstream/source'] },
   ssr: { resolve: { conditions: ['@promstream/source'] } },
   test: {
-    include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+    name: 'tests',
+    include: ['test/**/*.test.ts'],
     testTimeout: 60_000,
     hookTimeout: 120_000,
     pool: 'forks',
