@@ -46,7 +46,8 @@ describe.skipIf(!s3.ok)('@aws-sdk/client-s3 against the real S3 server', () => {
     expect((refused as S3ServiceException).$metadata.httpStatusCode).toBe(412);
     await client.send(new PutObjectCommand({ Bucket, Key: `${prefix}c`, Body: 'new', IfNoneMatch: '*' }));
 
-    for (const key of ['a', 'b', 'c']) await client.send(new DeleteObjectCommand({ Bucket, Key: prefix + key }));
+    for (const key of ['a', 'b', 'c'])
+      await client.send(new DeleteObjectCommand({ Bucket, Key: prefix + key }));
     const after = await client.send(new ListObjectsV2Command({ Bucket, Prefix: prefix }));
     expect(after.Contents ?? []).toEqual([]);
   });
