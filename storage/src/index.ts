@@ -1,2 +1,2 @@
-/** The storage package: TSZ codec, blocks, object stores. */
-export const STORAGE_PACKAGE = '@promstream/storage';
+/** The storage package: TSZ codec, blocks, object stores, and the shared data model. */
+export * from './model.js';
