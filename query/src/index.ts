@@ -1,6 +1,19 @@
 /** The query package: PromQL engine, head, block querier, HTTP API. */
 
 export {
+  API_ERROR_CODES,
+  ApiError,
+  type ApiErrorCode,
+  type ApiServices,
+  type BuildInfo,
+  formatFloat,
+  formatTimestamp,
+  type PromqlSyntax,
+  prometheusApi,
+  QueryGate,
+  TENANT_HEADER,
+} from './api/index.js';
+export {
   ENGINE_ERROR_CODES,
   EngineError,
   type EngineErrorCode,
@@ -14,3 +27,4 @@ export {
   type VectorSample,
 } from './engine-types.js';
 export type { Querier, SelectHints, Series } from './querier.js';
+export { buildQueryApp, type QueryServer, type QueryServerOptions, startQueryServer } from './server.js';

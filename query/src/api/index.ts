@@ -1,0 +1,44 @@
+import formbody from '@fastify/formbody';
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { ApiError, errorBody } from './errors.js';
+import { queryPlugin } from './query-plugin.js';
+import { seriesPlugin } from './series-plugin.js';
+import type { ApiServices } from './services.js';
+import { statusPlugin } from './status-plugin.js';
+import { syntaxPlugin } from './syntax-plugin.js';
+
+export { API_ERROR_CODES, API_ERROR_STATUS, ApiError, type ApiErrorCode } from './errors.js';
+export { formatFloat, formatTimestamp, histogramJson } from './format.js';
+export { QueryGate } from './gate.js';
+export type { ApiInstruments, ApiServices, BuildInfo, PromqlSyntax } from './services.js';
+export { TENANT_HEADER } from './services.js';
+
+/**
+ * The Prometheus HTTP API under `/api/v1`: one encapsulated plugin per route
+ * group, sharing the services given as options. Errors fastify raises itself
+ * (a body it cannot parse, a content type it does not take) answer in
+ * Prometheus' error format too.
+ */
+export const prometheusApi: FastifyPluginAsync<ApiServices> = async (app, services) => {
+  await app.register(formbody);
+  installErrorFormat(app);
+  await app.register(queryPlugin, services);
+  await app.register(seriesPlugin, services);
+  await app.register(syntaxPlugin, services);
+  await app.register(statusPlugin, services);
+};
+
+function installErrorFormat(app: FastifyInstance): void {
+  app.setErrorHandler((err: { statusCode?: number; message?: string }, request, reply) => {
+    const status = err.statusCode ?? 500;
+    const apiErr =
+      status >= 400 && status < 500
+        ? new ApiError('bad_data', err.message ?? 'bad request')
+        : new ApiError('internal', err.message ?? 'internal error');
+    if (apiErr.code === 'internal') request.log.error({ err }, 'answer request');
+    return reply
+      .code(status >= 400 && status < 500 ? status : 500)
+      .header('content-type', 'application/json')
+      .send(errorBody(apiErr));
+  });
+}

@@ -1,0 +1,106 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { QueryResult } from '../engine-types.js';
+import { ApiError, fromEngineError, invalidParam } from './errors.js';
+import { queryDataJson, successBody } from './format.js';
+import { durationParam, type Params, single, timeParam } from './params.js';
+import {
+  type ApiServices,
+  paramsOf,
+  raceAbort,
+  requestSignal,
+  sendError,
+  sendJson,
+  tenantOf,
+} from './services.js';
+
+/** Prometheus' bound on the points one range query may return per series. */
+export const MAX_POINTS_PER_SERIES = 11_000;
+
+/** `/api/v1/query` and `/api/v1/query_range`, GET and form-encoded POST. */
+export const queryPlugin: FastifyPluginAsync<ApiServices> = async (app, services) => {
+  const instant = (request: FastifyRequest, reply: FastifyReply) =>
+    handle(services, 'query', request, reply, (params) => {
+      const expr = queryText(params);
+      const time = timeParam(params, 'time', services.now());
+      return (querier, signal) => services.engine.instantQuery(querier, expr, time, signal);
+    });
+  const range = (request: FastifyRequest, reply: FastifyReply) =>
+    handle(services, 'query_range', request, reply, (params) => {
+      const expr = queryText(params);
+      const start = requiredTime(params, 'start');
+      const end = requiredTime(params, 'end');
+      if (end < start) throw invalidParam('end', 'end timestamp must not be before start time');
+      const step = durationParam(params, 'step');
+      if (step === undefined) throw invalidParam('step', 'cannot parse "" to a valid duration');
+      if (step <= 0)
+        throw invalidParam(
+          'step',
+          'zero or negative query resolution step widths are not accepted. Try a positive integer',
+        );
+      if ((end - start) / step > MAX_POINTS_PER_SERIES) {
+        throw new ApiError(
+          'bad_data',
+          'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)',
+        );
+      }
+      return (querier, signal) => services.engine.rangeQuery(querier, expr, start, end, step, signal);
+    });
+  app.get('/api/v1/query', instant);
+  app.post('/api/v1/query', instant);
+  app.get('/api/v1/query_range', range);
+  app.post('/api/v1/query_range', range);
+};
+
+type Run = (
+  querier: Awaited<ReturnType<ApiServices['querierFor']>>,
+  signal: AbortSignal,
+) => Promise<QueryResult>;
+
+function queryText(params: Params): string {
+  return single(params, 'query') ?? '';
+}
+
+function requiredTime(params: Params, name: string): number {
+  const text = single(params, name);
+  if (text === undefined || text === '') throw invalidParam(name, 'cannot parse "" to a valid timestamp');
+  return timeParam(params, name, 0);
+}
+
+async function handle(
+  services: ApiServices,
+  endpoint: string,
+  request: FastifyRequest,
+  reply: FastifyReply,
+  prepare: (params: Params) => Run,
+): Promise<FastifyReply> {
+  const started = performance.now();
+  let outcome = 'success';
+  try {
+    const params = paramsOf(request);
+    const run = prepare(params);
+    const tenant = tenantOf(request, services.defaultTenant);
+    const requested = durationParam(params, 'timeout');
+    const timeoutMs =
+      requested !== undefined && requested > 0 ? Math.min(requested, services.timeoutMs) : services.timeoutMs;
+    const { signal, dispose } = requestSignal(reply, timeoutMs);
+    try {
+      const release = await services.gate.acquire(signal);
+      try {
+        const querier = await raceAbort(Promise.resolve(services.querierFor(tenant)), signal);
+        const result = await raceAbort(run(querier, signal), signal);
+        return sendJson(reply, 200, successBody(queryDataJson(result.value), result.warnings, result.infos));
+      } finally {
+        release();
+      }
+    } finally {
+      dispose();
+    }
+  } catch (err) {
+    const apiErr = fromEngineError(err);
+    outcome = apiErr.code;
+    if (apiErr.code === 'internal') request.log.error({ err }, 'evaluate query');
+    return sendError(reply, apiErr);
+  } finally {
+    services.instruments?.observeQuery(endpoint, outcome, (performance.now() - started) / 1000);
+  }
+}

@@ -1,0 +1,136 @@
+import type { Matcher } from '@promstream/storage';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { QueryEngine } from '../engine-types.js';
+import type { Querier } from '../querier.js';
+import { ApiError, errorBody, fromEngineError } from './errors.js';
+import { abortError, type QueryGate } from './gate.js';
+import type { Params } from './params.js';
+
+/** What the API needs from the PromQL parser, beside the engine. */
+export interface PromqlSyntax {
+  /** Parses a series selector (`match[]`) to its matchers; throws an EngineError or SyntaxError when it is not one. */
+  parseSelector(text: string): Matcher[];
+  /** Pretty-prints a query as `/api/v1/format_query` does. */
+  format(text: string): string;
+  /** The syntax tree as `/api/v1/parse_query` returns it. */
+  parseTree(text: string): unknown;
+}
+
+/** Version facts `/api/v1/status/buildinfo` reports. */
+export interface BuildInfo {
+  version: string;
+  revision: string;
+  branch: string;
+  buildUser: string;
+  buildDate: string;
+  goVersion: string;
+}
+
+/** Counters the API keeps; the server backs them with prom-client. */
+export interface ApiInstruments {
+  /** Called when a query ends, with its endpoint, outcome and duration in seconds. */
+  observeQuery(endpoint: string, outcome: string, seconds: number): void;
+}
+
+/** The services every API plugin shares (passed as plugin options). */
+export interface ApiServices {
+  engine: QueryEngine;
+  /** The querier over one tenant's data. */
+  querierFor(tenant: string): Querier | Promise<Querier>;
+  syntax: PromqlSyntax;
+  gate: QueryGate;
+  /** Longest a query may run, milliseconds (a request's `timeout` can only shorten it). */
+  timeoutMs: number;
+  /** Tenant used when a request carries no `X-Scope-OrgID`. */
+  defaultTenant: string;
+  buildInfo: BuildInfo;
+  instruments?: ApiInstruments;
+  /** Injected clock, milliseconds. */
+  now: () => number;
+}
+
+/** The header that selects the tenant, as Cortex, Mimir and Thanos use it. */
+export const TENANT_HEADER = 'x-scope-orgid';
+
+const TENANT_RE = /^[A-Za-z0-9!\-_.*'()]{1,150}$/;
+
+/** The tenant a request asks for; refuses ids that could escape their prefix in the store. */
+export function tenantOf(request: FastifyRequest, fallback: string): string {
+  const raw = request.headers[TENANT_HEADER];
+  const value = Array.isArray(raw) ? raw[0] : raw;
+  if (value === undefined || value === '') return fallback;
+  if (!TENANT_RE.test(value) || value === '.' || value === '..') {
+    throw new ApiError('bad_data', `invalid tenant ID ${JSON.stringify(value.slice(0, 160))}`);
+  }
+  return value;
+}
+
+/** The request's parameters: URL query merged with a form body, the body winning as in Go's `FormValue`. */
+export function paramsOf(request: FastifyRequest): Params {
+  const query = (request.query ?? {}) as Params;
+  const body = request.body;
+  if (body === null || typeof body !== 'object') return { ...query };
+  return { ...query, ...(body as Params) };
+}
+
+/** Sends a JSON body Prometheus-style. */
+export function sendJson(reply: FastifyReply, status: number, body: string): FastifyReply {
+  return reply.code(status).header('content-type', 'application/json').send(body);
+}
+
+/** Sends an error in Prometheus' format. */
+export function sendError(reply: FastifyReply, err: unknown, param = 'query'): FastifyReply {
+  const apiErr = fromEngineError(err, param);
+  return sendJson(reply, apiErr.status, errorBody(apiErr));
+}
+
+/**
+ * A signal that aborts when the client goes away before the answer is sent
+ * or when `timeoutMs` passes, with an ApiError (canceled or timeout) as the
+ * reason. `dispose` clears the timer and listeners.
+ */
+export function requestSignal(
+  reply: FastifyReply,
+  timeoutMs: number,
+): { signal: AbortSignal; dispose: () => void } {
+  const controller = new AbortController();
+  const onClose = () => {
+    if (!reply.raw.writableEnded)
+      controller.abort(new ApiError('canceled', 'query was canceled: client went away'));
+  };
+  reply.raw.on('close', onClose);
+  const timer = setTimeout(
+    () => controller.abort(new ApiError('timeout', 'query timed out in expression evaluation')),
+    Math.max(0, timeoutMs),
+  );
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      clearTimeout(timer);
+      reply.raw.off('close', onClose);
+    },
+  };
+}
+
+/** Resolves with the work's result, or rejects as soon as the signal aborts, whichever comes first. */
+export function raceAbort<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) {
+    work.catch(() => {});
+    return Promise.reject(abortError(signal));
+  }
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(abortError(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener('abort', onAbort);
+        resolve(v);
+      },
+      (e: unknown) => {
+        signal.removeEventListener('abort', onAbort);
+        // An abort already settled the race; the work's own error after it is expected.
+        reject(signal.aborted ? abortError(signal) : e);
+      },
+    );
+  });
+}
