@@ -26,5 +26,6 @@ export {
   type QueryValue,
   type VectorSample,
 } from './engine-types.js';
+export { compareLabels, labelsKey, MergeIterator, MergeQuerier } from './merge-querier.js';
 export type { Querier, SelectHints, Series } from './querier.js';
 export { buildQueryApp, type QueryServer, type QueryServerOptions, startQueryServer } from './server.js';

@@ -1,5 +1,6 @@
 import type { Labels, Matcher } from '@promstream/storage';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { compareLabels } from '../merge-querier.js';
 import type { Querier, SelectHints } from '../querier.js';
 import { ApiError, invalidParam } from './errors.js';
 import { labelsJson, successBody } from './format.js';
@@ -162,16 +163,4 @@ export function compareStrings(a: string, b: string): number {
 
 function compareByLabels(byKey: Map<string, Labels>): (a: string, b: string) => number {
   return (a, b) => compareLabels(byKey.get(a)!, byKey.get(b)!);
-}
-
-/** Orders label sets as Prometheus' `labels.Compare`. */
-export function compareLabels(a: Labels, b: Labels): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
-    if (x.name !== y.name) return compareStrings(x.name, y.name);
-    if (x.value !== y.value) return compareStrings(x.value, y.value);
-  }
-  return a.length - b.length;
 }
