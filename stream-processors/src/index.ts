@@ -1,1 +1,21 @@
-export {};
+/** The stream processors: block builder and replay. */
+export { type BlockOrigin, blockUlid } from './block-builder/block-id.js';
+export {
+  type BlockBuilder,
+  type BlockBuilderOptions,
+  DEFAULT_BLOCK_DURATION,
+  DEFAULT_OUT_OF_ORDER_WINDOW,
+  startBlockBuilder,
+} from './block-builder/builder.js';
+export { type BlockSeries, type CutBlock, PartitionHead } from './block-builder/partition-head.js';
+export { parseDuration, rangeStart } from './block-builder/ranges.js';
+export type {
+  BlockProvenance,
+  BlockSink,
+  DecodedBatch,
+  DecodedSeries,
+  PartitionState,
+  PartitionStateStore,
+  RecordDecoder,
+} from './block-builder/seams.js';
+export { STREAM_ERROR_CODES, StreamError, type StreamErrorCode } from './errors.js';

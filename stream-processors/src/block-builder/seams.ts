@@ -1,0 +1,55 @@
+import type { Labels } from '@promstream/storage';
+import type { CutBlock } from './partition-head.js';
+
+/**
+ * The narrow seams the block builder runs against, so its loop can be tested
+ * on real Kafka with any store, and the record format and block format stay
+ * with the packages that own them.
+ */
+
+/** The samples of one series in one log record, decoded. */
+export interface DecodedSeries {
+  labels: Labels;
+  t: ArrayLike<number>;
+  v: ArrayLike<number>;
+}
+
+/** One `SampleBatch` record, its chunks decoded to samples. */
+export interface DecodedBatch {
+  tenant: string;
+  series: DecodedSeries[];
+  /** Native histogram samples the builder does not write yet. */
+  skippedHistograms: number;
+}
+
+/** Turns a record value from the samples topic into samples. */
+export interface RecordDecoder {
+  decode(value: Buffer): Promise<DecodedBatch>;
+}
+
+/** What `meta.json`'s `promstream` section records about a block's origin. */
+export interface BlockProvenance {
+  topic: string;
+  partition: number;
+  firstOffset: number;
+  lastOffset: number;
+}
+
+/** Writes one block (index, chunks, meta.json) under `<tenant>/<ulid>/`. */
+export interface BlockSink {
+  write(ulid: string, block: CutBlock, provenance: BlockProvenance): Promise<void>;
+}
+
+/** How far one partition has been turned into blocks. */
+export interface PartitionState {
+  /** Samples before this time (ms) are in blocks. */
+  boundary: number;
+  /** The offset the builder committed with this state. */
+  nextOffset: number;
+}
+
+/** Keeps each partition's state beside the blocks, so a restart knows what is covered. */
+export interface PartitionStateStore {
+  load(topic: string, partition: number): Promise<PartitionState | undefined>;
+  save(topic: string, partition: number, state: PartitionState): Promise<void>;
+}
