@@ -1,0 +1,254 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { BatchHeader } from './record-batch.js';
+import { type ScannedBatch, Segment, segmentName } from './segment.js';
+
+/** The per-topic settings a partition log obeys. */
+export interface LogConfig {
+  segmentBytes: number;
+  segmentMs: number;
+  retentionMs: number;
+  retentionBytes: number;
+}
+
+/** What a read returns: whole batches, or nothing when the offset is at the end. */
+export interface ReadResult {
+  records: Buffer | null;
+  highWatermark: number;
+  logStartOffset: number;
+}
+
+/**
+ * One partition: an ordered list of segments, the log start offset (moved
+ * by retention and DeleteRecords, kept in a small file) and the log end
+ * offset. Appends go to the last segment; reads find the segment by offset.
+ */
+export class PartitionLog {
+  private segments: Segment[] = [];
+  logStartOffset = 0;
+  private readonly startFile: string;
+  /** Long-polling fetches waiting for the next append. */
+  private readonly waiters = new Set<() => void>();
+
+  private constructor(
+    readonly dir: string,
+    public config: LogConfig,
+    private readonly now: () => number,
+  ) {
+    this.startFile = path.join(dir, 'log-start-offset');
+  }
+
+  /**
+   * Opens or creates the partition in dir. Closed segments trust their index
+   * when it matches the log; the last segment is always scanned and checked
+   * by CRC, its torn tail cut. Batches of the scanned segment go to onBatch
+   * (the broker rebuilds producer state from them).
+   */
+  static open(
+    dir: string,
+    config: LogConfig,
+    now: () => number,
+    onBatch?: (b: ScannedBatch) => void,
+  ): PartitionLog {
+    fs.mkdirSync(dir, { recursive: true });
+    const log = new PartitionLog(dir, config, now);
+    const bases = fs
+      .readdirSync(dir)
+      .filter((f) => /^\d{20}\.log$/.test(f))
+      .map((f) => Number(f.slice(0, 20)))
+      .sort((a, b) => a - b);
+    // Index files without a log are leftovers of a deletion cut short.
+    for (const f of fs.readdirSync(dir)) {
+      if (/^\d{20}\.index$/.test(f) && !bases.includes(Number(f.slice(0, 20)))) fs.rmSync(path.join(dir, f));
+    }
+    bases.forEach((base, i) => {
+      const last = i === bases.length - 1;
+      log.segments.push(Segment.open(dir, base, now(), last, last ? onBatch : undefined));
+    });
+    if (log.segments.length === 0) log.segments.push(Segment.create(dir, 0, now()));
+    try {
+      log.logStartOffset = Number(fs.readFileSync(log.startFile, 'utf8').trim()) || 0;
+    } catch {
+      log.logStartOffset = 0;
+    }
+    const first = log.segments[0] as Segment;
+    log.logStartOffset = Math.min(Math.max(log.logStartOffset, first.baseOffset), log.nextOffset);
+    return log;
+  }
+
+  private get active(): Segment {
+    return this.segments[this.segments.length - 1] as Segment;
+  }
+
+  /** The log end offset: the offset the next record gets. */
+  get nextOffset(): number {
+    return this.active.nextOffset;
+  }
+
+  /** Total bytes of all segments. */
+  get size(): number {
+    let n = 0;
+    for (const s of this.segments) n += s.size;
+    return n;
+  }
+
+  /** The descriptor to fsync for acks=all. */
+  get activeFd(): number {
+    return this.active.fd;
+  }
+
+  /**
+   * Appends validated batches (headers already checked). Assigns offsets by
+   * rewriting each base offset in place, writes the bytes as they are and
+   * returns the base offset of the first batch.
+   */
+  append(buf: Buffer, headers: ReadonlyArray<{ at: number; header: BatchHeader }>): number {
+    const first = this.nextOffset;
+    if (this.shouldRoll(buf.length)) this.roll();
+    let next = first;
+    const entries = headers.map(({ at, header }) => {
+      buf.writeBigInt64BE(BigInt(next), at);
+      const e = {
+        baseOffset: next,
+        at,
+        lastOffset: next + header.lastOffsetDelta,
+        maxTimestamp: header.maxTimestamp,
+      };
+      next += header.lastOffsetDelta + 1;
+      return e;
+    });
+    this.active.append(buf, entries);
+    for (const w of this.waiters) w();
+    this.waiters.clear();
+    return first;
+  }
+
+  /** Calls `wake` once after the next append; returns a function that cancels the wait. */
+  waitForAppend(wake: () => void): () => void {
+    this.waiters.add(wake);
+    return () => this.waiters.delete(wake);
+  }
+
+  private shouldRoll(incoming: number): boolean {
+    const a = this.active;
+    if (a.count === 0) return false;
+    return a.size + incoming > this.config.segmentBytes || this.now() - a.createdAt >= this.config.segmentMs;
+  }
+
+  /** Closes the active segment and starts a new one at the log end offset. */
+  roll(): void {
+    const a = this.active;
+    if (a.count === 0) return;
+    a.flush();
+    this.segments.push(Segment.create(this.dir, a.nextOffset, this.now()));
+  }
+
+  /** Whole batches from `offset`, at most maxBytes unless the first batch alone is larger. */
+  async read(offset: number, maxBytes: number): Promise<Buffer | null> {
+    for (const seg of this.segments) {
+      if (offset >= seg.nextOffset) continue;
+      const r = seg.range(offset, maxBytes);
+      if (r === null) continue;
+      return seg.read(r.position, r.length);
+    }
+    return null;
+  }
+
+  /** The first offset whose batch has a timestamp >= ts, or null when none does. */
+  offsetForTimestamp(ts: number): number | null {
+    for (const seg of this.segments) {
+      if (seg.maxTimestamp < ts) continue;
+      const o = seg.offsetForTimestamp(ts);
+      if (o !== null) return Math.max(o, this.logStartOffset);
+    }
+    return null;
+  }
+
+  /** Moves the log start offset forward (DeleteRecords), dropping whole segments below it. */
+  deleteBefore(offset: number): void {
+    if (offset <= this.logStartOffset) return;
+    this.logStartOffset = Math.min(offset, this.nextOffset);
+    this.writeStart();
+    this.dropSegmentsBelowStart();
+  }
+
+  private writeStart(): void {
+    const tmp = `${this.startFile}.tmp`;
+    fs.writeFileSync(tmp, String(this.logStartOffset));
+    const fd = fs.openSync(tmp, 'r');
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fs.renameSync(tmp, this.startFile);
+  }
+
+  private dropSegmentsBelowStart(): void {
+    while (this.segments.length > 1 && (this.segments[0] as Segment).nextOffset <= this.logStartOffset) {
+      (this.segments.shift() as Segment).delete(60_000);
+    }
+    if (this.active.count > 0 && this.active.nextOffset <= this.logStartOffset) {
+      // Everything is gone: start an empty segment at the end.
+      this.roll();
+      (this.segments.shift() as Segment).delete(60_000);
+    }
+  }
+
+  /**
+   * Retention by time and size: drops the oldest closed segments whose
+   * newest record is older than retention.ms, then while the log is larger
+   * than retention.bytes. The active segment rolls first when it is due so
+   * that it can expire too. Returns the number of segments removed.
+   */
+  enforceRetention(): number {
+    const { retentionMs, retentionBytes } = this.config;
+    const now = this.now();
+    if (this.shouldRoll(0)) this.roll();
+    let removed = 0;
+    let size = this.size;
+    while (this.segments.length > 1) {
+      const oldest = this.segments[0] as Segment;
+      const expired = retentionMs >= 0 && oldest.maxTimestamp >= 0 && now - oldest.maxTimestamp > retentionMs;
+      const tooBig = retentionBytes >= 0 && size - oldest.size >= retentionBytes;
+      if (!expired && !tooBig) break;
+      this.segments.shift();
+      oldest.delete(60_000);
+      size -= oldest.size;
+      removed++;
+    }
+    const first = this.segments[0] as Segment;
+    if (first.baseOffset > this.logStartOffset) {
+      this.logStartOffset = first.baseOffset;
+      this.writeStart();
+    }
+    return removed;
+  }
+
+  /** Segments other than the active one, oldest first (for compaction). */
+  closedSegments(): Segment[] {
+    return this.segments.slice(0, -1);
+  }
+
+  /** Replaces closed segments by compacted ones (same base offsets, fewer batches). */
+  replaceClosed(segments: Segment[]): void {
+    this.segments = [...segments, this.active];
+  }
+
+  /** Descriptors of every segment, to fsync before shutdown. */
+  flush(): void {
+    this.active.flush();
+  }
+
+  close(): void {
+    for (const s of this.segments) s.close();
+  }
+
+  /** Deletes every file of the partition. */
+  destroy(): void {
+    this.close();
+    fs.rmSync(this.dir, { recursive: true, force: true });
+  }
+
+  /** For tests and the FORMAT page: the segment file names in order. */
+  segmentNames(): string[] {
+    return this.segments.map((s) => segmentName(s.baseOffset));
+  }
+}

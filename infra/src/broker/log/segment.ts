@@ -1,0 +1,294 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { BrokerError } from '../errors.js';
+import { BATCH_LOG_OVERHEAD, type BatchHeader, checkBatch } from './record-batch.js';
+
+/** Bytes per index entry: relative base offset u32, position u32, max timestamp i64. */
+export const INDEX_ENTRY_SIZE = 16;
+
+/** Segment files are named by their base offset, zero-padded to 20 digits as Kafka does. */
+export function segmentName(baseOffset: number): string {
+  return String(baseOffset).padStart(20, '0');
+}
+
+/** One batch found while scanning a segment: its header and where it starts. */
+export interface ScannedBatch {
+  header: BatchHeader;
+  position: number;
+}
+
+/**
+ * One segment: a `.log` file of record batches as produced (base offsets
+ * rewritten) and a dense `.index` with one entry per batch. See FORMAT.md.
+ * The index lives in memory as typed arrays and is appended to its file on
+ * every batch; it is rebuilt from the log whenever it does not match it.
+ */
+export class Segment {
+  readonly logPath: string;
+  readonly indexPath: string;
+  fd: number;
+  private indexFd: number;
+  /** Bytes in the .log file. */
+  size = 0;
+  private rel = new Uint32Array(64);
+  private pos = new Uint32Array(64);
+  private ts = new Float64Array(64);
+  /** Batches in the segment. */
+  count = 0;
+  /** The offset after the last record of the segment. */
+  nextOffset: number;
+  /** Largest batch max timestamp, -1 when empty. */
+  maxTimestamp = -1;
+  /** Wall-clock time of the first append, for roll by segment.ms. */
+  createdAt: number;
+  private closed = false;
+
+  private constructor(
+    dir: string,
+    readonly baseOffset: number,
+    now: number,
+  ) {
+    const name = segmentName(baseOffset);
+    this.logPath = path.join(dir, `${name}.log`);
+    this.indexPath = path.join(dir, `${name}.index`);
+    this.fd = fs.openSync(this.logPath, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
+    this.indexFd = fs.openSync(this.indexPath, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
+    this.nextOffset = baseOffset;
+    this.createdAt = now;
+  }
+
+  /** Creates an empty segment starting at baseOffset. */
+  static create(dir: string, baseOffset: number, now: number): Segment {
+    const seg = new Segment(dir, baseOffset, now);
+    fs.ftruncateSync(seg.fd, 0);
+    fs.ftruncateSync(seg.indexFd, 0);
+    return seg;
+  }
+
+  /**
+   * Opens an existing segment. With `scan`, every batch is read and checked
+   * by CRC, a torn or corrupt tail is cut off and the index is rewritten; the
+   * batches found are passed to onBatch. Without it, the index file is
+   * trusted when its last entry ends exactly at the end of the log, and
+   * rebuilt by a scan otherwise.
+   */
+  static open(
+    dir: string,
+    baseOffset: number,
+    now: number,
+    scan: boolean,
+    onBatch?: (b: ScannedBatch) => void,
+  ): Segment {
+    const seg = new Segment(dir, baseOffset, now);
+    seg.size = fs.fstatSync(seg.fd).size;
+    seg.createdAt = fs.fstatSync(seg.fd).mtimeMs;
+    if (scan || !seg.loadIndex()) seg.rebuild(onBatch);
+    return seg;
+  }
+
+  /** Loads the index file; false when it does not describe the log exactly. */
+  private loadIndex(): boolean {
+    const raw = fs.readFileSync(this.indexPath);
+    const n = Math.floor(raw.length / INDEX_ENTRY_SIZE);
+    if (n === 0) return this.size === 0;
+    this.grow(n);
+    let lastPos = -1;
+    for (let i = 0; i < n; i++) {
+      const at = i * INDEX_ENTRY_SIZE;
+      const p = raw.readUInt32BE(at + 4);
+      if (p <= lastPos && i > 0) return false;
+      lastPos = p;
+      this.rel[i] = raw.readUInt32BE(at);
+      this.pos[i] = p;
+      this.ts[i] = Number(raw.readBigInt64BE(at + 8));
+    }
+    this.count = n;
+    // The last indexed batch must end exactly where the log ends.
+    const head = Buffer.alloc(BATCH_LOG_OVERHEAD + 61);
+    const got = fs.readSync(this.fd, head, 0, head.length, lastPos);
+    if (got < BATCH_LOG_OVERHEAD) return false;
+    const size = head.readInt32BE(8) + BATCH_LOG_OVERHEAD;
+    if (lastPos + size !== this.size) return false;
+    const lastOffsetDelta = head.readInt32BE(23);
+    this.nextOffset = this.baseOffset + (this.rel[n - 1] as number) + lastOffsetDelta + 1;
+    for (let i = 0; i < n; i++) this.maxTimestamp = Math.max(this.maxTimestamp, this.ts[i] as number);
+    return true;
+  }
+
+  /** Reads the whole log, keeps the valid prefix, truncates the rest and rewrites the index. */
+  private rebuild(onBatch?: (b: ScannedBatch) => void): void {
+    this.count = 0;
+    this.nextOffset = this.baseOffset;
+    this.maxTimestamp = -1;
+    const chunk = 1 << 20;
+    let buf = Buffer.alloc(0);
+    let bufStart = 0; // file position of buf[0]
+    let at = 0; // file position of the next batch
+    const index = Buffer.alloc(INDEX_ENTRY_SIZE);
+    fs.ftruncateSync(this.indexFd, 0);
+    let idxPos = 0;
+    for (;;) {
+      let header = checkBatch(buf, at - bufStart);
+      if (header === 'truncated') {
+        // Read more: keep the unread tail and append the next chunk.
+        const tail = buf.subarray(at - bufStart);
+        const want = Math.max(
+          chunk,
+          tail.length >= BATCH_LOG_OVERHEAD ? tail.readInt32BE(8) + BATCH_LOG_OVERHEAD : 0,
+        );
+        const more = Buffer.alloc(Math.min(want, Math.max(0, this.size - at - tail.length)));
+        const got = more.length > 0 ? fs.readSync(this.fd, more, 0, more.length, at + tail.length) : 0;
+        if (got === 0) break;
+        buf = Buffer.concat([tail, more.subarray(0, got)]);
+        bufStart = at;
+        header = checkBatch(buf, 0);
+        if (header === 'truncated') continue;
+      }
+      if (typeof header === 'string') break;
+      if (header.baseOffset < this.nextOffset) break;
+      const rel = header.baseOffset - this.baseOffset;
+      this.push(rel, at, header.maxTimestamp);
+      index.writeUInt32BE(rel, 0);
+      index.writeUInt32BE(at, 4);
+      index.writeBigInt64BE(BigInt(header.maxTimestamp), 8);
+      fs.writeSync(this.indexFd, index, 0, INDEX_ENTRY_SIZE, idxPos);
+      idxPos += INDEX_ENTRY_SIZE;
+      this.nextOffset = header.baseOffset + header.lastOffsetDelta + 1;
+      onBatch?.({ header, position: at });
+      at += header.size;
+    }
+    if (at !== this.size) {
+      fs.ftruncateSync(this.fd, at);
+      fs.fsyncSync(this.fd);
+      this.size = at;
+    }
+  }
+
+  private grow(n: number): void {
+    if (n <= this.rel.length) return;
+    let cap = this.rel.length;
+    while (cap < n) cap *= 2;
+    const rel = new Uint32Array(cap);
+    rel.set(this.rel);
+    const pos = new Uint32Array(cap);
+    pos.set(this.pos);
+    const ts = new Float64Array(cap);
+    ts.set(this.ts);
+    this.rel = rel;
+    this.pos = pos;
+    this.ts = ts;
+  }
+
+  private push(rel: number, position: number, maxTimestamp: number): void {
+    this.grow(this.count + 1);
+    this.rel[this.count] = rel;
+    this.pos[this.count] = position;
+    this.ts[this.count] = maxTimestamp;
+    this.count++;
+    if (maxTimestamp > this.maxTimestamp) this.maxTimestamp = maxTimestamp;
+  }
+
+  /**
+   * Appends batches whose base offsets are already set. `batches` is the
+   * bytes of one or more whole batches; `entries` gives each one's base
+   * offset, byte position within `batches`, last offset and max timestamp.
+   */
+  append(
+    batches: Buffer,
+    entries: ReadonlyArray<{ baseOffset: number; at: number; lastOffset: number; maxTimestamp: number }>,
+  ): void {
+    if (this.closed) throw new BrokerError('STORAGE_IO', `append to closed segment ${this.logPath}`);
+    const start = this.size;
+    let written = 0;
+    while (written < batches.length)
+      written += fs.writeSync(this.fd, batches, written, batches.length - written, start + written);
+    const index = Buffer.allocUnsafe(INDEX_ENTRY_SIZE * entries.length);
+    let i = 0;
+    for (const e of entries) {
+      const rel = e.baseOffset - this.baseOffset;
+      index.writeUInt32BE(rel, i);
+      index.writeUInt32BE(start + e.at, i + 4);
+      index.writeBigInt64BE(BigInt(e.maxTimestamp), i + 8);
+      i += INDEX_ENTRY_SIZE;
+      this.push(rel, start + e.at, e.maxTimestamp);
+      this.nextOffset = e.lastOffset + 1;
+    }
+    fs.writeSync(this.indexFd, index, 0, index.length, (this.count - entries.length) * INDEX_ENTRY_SIZE);
+    this.size += batches.length;
+  }
+
+  /** Index of the batch holding `offset` (the last batch whose base is <= offset), or -1. */
+  private find(offset: number): number {
+    const rel = offset - this.baseOffset;
+    let lo = 0;
+    let hi = this.count - 1;
+    let found = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      if ((this.rel[mid] as number) <= rel) {
+        found = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return found;
+  }
+
+  /** Byte range of whole batches from the one holding `offset`, at most maxBytes but at least one batch. */
+  range(offset: number, maxBytes: number): { position: number; length: number } | null {
+    if (this.count === 0 || offset >= this.nextOffset) return null;
+    let i = this.find(offset);
+    if (i < 0) i = 0;
+    const position = this.pos[i] as number;
+    let end = i + 1 < this.count ? (this.pos[i + 1] as number) : this.size;
+    for (let j = i + 1; j < this.count; j++) {
+      const next = j + 1 < this.count ? (this.pos[j + 1] as number) : this.size;
+      if (next - position > maxBytes) break;
+      end = next;
+    }
+    return { position, length: end - position };
+  }
+
+  /** Base offset of the first batch whose max timestamp is >= ts, or null. */
+  offsetForTimestamp(ts: number): number | null {
+    for (let i = 0; i < this.count; i++)
+      if ((this.ts[i] as number) >= ts) return this.baseOffset + (this.rel[i] as number);
+    return null;
+  }
+
+  /** Reads bytes [position, position+length) of the log. */
+  read(position: number, length: number): Promise<Buffer> {
+    const buf = Buffer.allocUnsafe(length);
+    return new Promise((resolve, reject) => {
+      fs.read(this.fd, buf, 0, length, position, (err, n) => {
+        if (err) reject(new BrokerError('STORAGE_IO', `read ${this.logPath}`, { cause: err }));
+        else resolve(n === length ? buf : buf.subarray(0, n));
+      });
+    });
+  }
+
+  /** Writes the files to disk; called when the segment stops being the active one. */
+  flush(): void {
+    fs.fsyncSync(this.fd);
+    fs.fsyncSync(this.indexFd);
+  }
+
+  /** Closes the descriptors after a grace period, so reads in flight finish, then deletes the files. */
+  delete(graceMs: number): void {
+    this.closed = true;
+    const fd = this.fd;
+    const indexFd = this.indexFd;
+    fs.rmSync(this.logPath, { force: true });
+    fs.rmSync(this.indexPath, { force: true });
+    setTimeout(() => {
+      fs.close(fd, () => {});
+      fs.close(indexFd, () => {});
+    }, graceMs).unref();
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    fs.closeSync(this.fd);
+    fs.closeSync(this.indexFd);
+  }
+}

@@ -1,0 +1,59 @@
+/** Kafka API keys the broker serves, with the version ranges it advertises in ApiVersions. */
+export const ApiKey = {
+  Produce: 0,
+  Fetch: 1,
+  ListOffsets: 2,
+  Metadata: 3,
+  OffsetCommit: 8,
+  OffsetFetch: 9,
+  FindCoordinator: 10,
+  JoinGroup: 11,
+  Heartbeat: 12,
+  LeaveGroup: 13,
+  SyncGroup: 14,
+  DescribeGroups: 15,
+  ListGroups: 16,
+  ApiVersions: 18,
+  CreateTopics: 19,
+  DeleteTopics: 20,
+  DeleteRecords: 21,
+  InitProducerId: 22,
+  DescribeConfigs: 32,
+  CreatePartitions: 37,
+} as const;
+
+/**
+ * Supported versions: only non-flexible ones, so every request header is v1
+ * and every response header v0. Produce starts at 0 because librdkafka only
+ * enables compression when Produce v0 is advertised.
+ */
+export const SUPPORTED_VERSIONS: ReadonlyArray<{ apiKey: number; min: number; max: number }> = [
+  { apiKey: ApiKey.Produce, min: 0, max: 7 },
+  { apiKey: ApiKey.Fetch, min: 0, max: 11 },
+  { apiKey: ApiKey.ListOffsets, min: 0, max: 3 },
+  { apiKey: ApiKey.Metadata, min: 0, max: 6 },
+  { apiKey: ApiKey.OffsetCommit, min: 2, max: 5 },
+  { apiKey: ApiKey.OffsetFetch, min: 1, max: 4 },
+  { apiKey: ApiKey.FindCoordinator, min: 0, max: 2 },
+  { apiKey: ApiKey.JoinGroup, min: 0, max: 5 },
+  { apiKey: ApiKey.Heartbeat, min: 0, max: 3 },
+  { apiKey: ApiKey.LeaveGroup, min: 0, max: 3 },
+  { apiKey: ApiKey.SyncGroup, min: 0, max: 3 },
+  { apiKey: ApiKey.DescribeGroups, min: 0, max: 2 },
+  { apiKey: ApiKey.ListGroups, min: 0, max: 2 },
+  { apiKey: ApiKey.ApiVersions, min: 0, max: 2 },
+  { apiKey: ApiKey.CreateTopics, min: 2, max: 3 },
+  { apiKey: ApiKey.DeleteTopics, min: 0, max: 1 },
+  { apiKey: ApiKey.DeleteRecords, min: 0, max: 1 },
+  { apiKey: ApiKey.InitProducerId, min: 0, max: 1 },
+  { apiKey: ApiKey.DescribeConfigs, min: 0, max: 2 },
+  { apiKey: ApiKey.CreatePartitions, min: 0, max: 1 },
+];
+
+const BY_KEY = new Map(SUPPORTED_VERSIONS.map((v) => [v.apiKey, v]));
+
+/** True when the broker serves this API at this version. */
+export function supports(apiKey: number, version: number): boolean {
+  const v = BY_KEY.get(apiKey);
+  return v !== undefined && version >= v.min && version <= v.max;
+}

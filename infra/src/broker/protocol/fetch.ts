@@ -1,0 +1,71 @@
+import type { Reader } from './reader.js';
+import type { Writer } from './writer.js';
+
+/**
+ * Fetch v0-11.
+ * Request: replicaId int32 | maxWaitMs int32 | minBytes int32 | v3+ maxBytes int32
+ *   | v4+ isolationLevel int8 | v7+ sessionId int32 sessionEpoch int32
+ *   | topics [topic string | partitions [partition int32 | v9+ currentLeaderEpoch int32
+ *       | fetchOffset int64 | v5+ logStartOffset int64 | partitionMaxBytes int32]]
+ *   | v7+ forgottenTopicsData [topic string partitions [int32]] | v11+ rackId string
+ * Response: v1+ throttleTimeMs int32 | v7+ errorCode int16 sessionId int32
+ *   | responses [topic string | partitions [partitionIndex int32 errorCode int16
+ *       highWatermark int64 | v4+ lastStableOffset int64 | v5+ logStartOffset int64
+ *       | v4+ abortedTransactions nullable [producerId int64 firstOffset int64]
+ *       | v11+ preferredReadReplica int32 | records nullable bytes]]
+ * The broker keeps no fetch sessions: it answers session id 0, which tells
+ * the client to send full requests.
+ */
+export function decodeFetchRequest(r: Reader, version: number) {
+  const replicaId = r.int32();
+  const maxWaitMs = r.int32();
+  const minBytes = r.int32();
+  const maxBytes = version >= 3 ? r.int32() : 0x7fffffff;
+  const isolationLevel = version >= 4 ? r.int8() : 0;
+  if (version >= 7) {
+    r.int32();
+    r.int32();
+  }
+  const topics = r.array((r) => ({
+    topic: r.string(),
+    partitions: r.array((r) => {
+      const partition = r.int32();
+      if (version >= 9) r.int32();
+      const fetchOffset = r.int64();
+      if (version >= 5) r.int64();
+      const maxBytes = r.int32();
+      return { partition, fetchOffset, maxBytes };
+    }),
+  }));
+  if (version >= 7) r.array((r) => ({ topic: r.string(), partitions: r.array((r) => r.int32()) }));
+  if (version >= 11) r.string();
+  return { replicaId, maxWaitMs, minBytes, maxBytes, isolationLevel, topics };
+}
+
+export interface FetchPartitionResult {
+  index: number;
+  errorCode: number;
+  highWatermark: number;
+  logStartOffset: number;
+  records: Buffer | null;
+}
+
+export function encodeFetchResponse(
+  w: Writer,
+  version: number,
+  topics: Array<{ topic: string; partitions: FetchPartitionResult[] }>,
+): void {
+  if (version >= 1) w.int32(0);
+  if (version >= 7) w.int16(0).int32(0);
+  w.array(topics, (w, t) => {
+    w.string(t.topic);
+    w.array(t.partitions, (w, p) => {
+      w.int32(p.index).int16(p.errorCode).int64(p.highWatermark);
+      if (version >= 4) w.int64(p.highWatermark);
+      if (version >= 5) w.int64(p.logStartOffset);
+      if (version >= 4) w.int32(0); // no aborted transactions
+      if (version >= 11) w.int32(-1);
+      w.nullableBytes(p.records);
+    });
+  });
+}

@@ -1,0 +1,123 @@
+/**
+ * Builds one response frame. Small values go into a growing scratch buffer;
+ * large byte runs (record batches read from segments) are kept as references
+ * and written to the socket without a copy.
+ */
+export class Writer {
+  private chunks: Buffer[] = [];
+  private buf: Buffer;
+  private pos = 0;
+  private total = 0;
+
+  constructor(initial = 256) {
+    this.buf = Buffer.allocUnsafe(initial);
+  }
+
+  private ensure(n: number): void {
+    if (this.pos + n <= this.buf.length) return;
+    this.flushScratch();
+    this.buf = Buffer.allocUnsafe(Math.max(n, this.buf.length * 2, 256));
+  }
+
+  private flushScratch(): void {
+    if (this.pos > 0) {
+      this.chunks.push(this.buf.subarray(0, this.pos));
+      this.buf = this.buf.subarray(this.pos);
+      this.pos = 0;
+    }
+  }
+
+  int8(v: number): this {
+    this.ensure(1);
+    this.buf.writeInt8(v, this.pos);
+    this.pos += 1;
+    this.total += 1;
+    return this;
+  }
+
+  int16(v: number): this {
+    this.ensure(2);
+    this.buf.writeInt16BE(v, this.pos);
+    this.pos += 2;
+    this.total += 2;
+    return this;
+  }
+
+  int32(v: number): this {
+    this.ensure(4);
+    this.buf.writeInt32BE(v, this.pos);
+    this.pos += 4;
+    this.total += 4;
+    return this;
+  }
+
+  int64(v: number | bigint): this {
+    this.ensure(8);
+    this.buf.writeBigInt64BE(typeof v === 'bigint' ? v : BigInt(v), this.pos);
+    this.pos += 8;
+    this.total += 8;
+    return this;
+  }
+
+  bool(v: boolean): this {
+    return this.int8(v ? 1 : 0);
+  }
+
+  nullableString(s: string | null): this {
+    if (s === null) return this.int16(-1);
+    const len = Buffer.byteLength(s);
+    this.int16(len);
+    this.ensure(len);
+    this.buf.write(s, this.pos, 'utf8');
+    this.pos += len;
+    this.total += len;
+    return this;
+  }
+
+  string(s: string): this {
+    return this.nullableString(s);
+  }
+
+  /** Raw bytes with no length prefix; large runs are referenced, not copied. */
+  raw(b: Buffer): this {
+    if (b.length >= 4096) {
+      this.flushScratch();
+      this.chunks.push(b);
+    } else {
+      this.ensure(b.length);
+      b.copy(this.buf, this.pos);
+      this.pos += b.length;
+    }
+    this.total += b.length;
+    return this;
+  }
+
+  nullableBytes(b: Buffer | null): this {
+    if (b === null) return this.int32(-1);
+    this.int32(b.length);
+    return this.raw(b);
+  }
+
+  bytes(b: Buffer): this {
+    return this.nullableBytes(b);
+  }
+
+  /** Int32-counted array, or count -1 for null. */
+  array<T>(items: readonly T[] | null, each: (w: Writer, item: T) => void): this {
+    if (items === null) return this.int32(-1);
+    this.int32(items.length);
+    for (const item of items) each(this, item);
+    return this;
+  }
+
+  /** Bytes written so far. */
+  get length(): number {
+    return this.total;
+  }
+
+  /** The frame body as chunks, in order. */
+  finish(): Buffer[] {
+    this.flushScratch();
+    return this.chunks;
+  }
+}

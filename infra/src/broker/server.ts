@@ -1,0 +1,278 @@
+import http from 'node:http';
+import net from 'node:net';
+import pino, { type Logger } from 'pino';
+import { Broker, type BrokerConfig } from './broker.js';
+import { BrokerError, KafkaCode } from './errors.js';
+import { type BrokerMetrics, createMetrics } from './metrics.js';
+import { ApiKey, SUPPORTED_VERSIONS, supports } from './protocol/api-keys.js';
+import { encodeApiVersionsResponse } from './protocol/api-versions.js';
+import { decodeRequestHeader } from './protocol/header.js';
+import { Reader } from './protocol/reader.js';
+import { Writer } from './protocol/writer.js';
+
+/** Options of startBroker; everything but dataDir has a default. */
+export interface BrokerOptions {
+  dataDir: string;
+  /** Listen address; 127.0.0.1 unless given. */
+  host?: string;
+  /** Listen port; 0 picks a free one. */
+  port?: number;
+  /** Host given to clients in Metadata; the listen host (or 127.0.0.1 for 0.0.0.0) by default. */
+  advertisedHost?: string;
+  autoCreateTopics?: boolean;
+  defaultPartitions?: number;
+  defaultTopicConfigs?: Record<string, string>;
+  /** Largest request frame accepted (Kafka's socket.request.max.bytes, 100 MiB). */
+  maxRequestBytes?: number;
+  minSessionTimeoutMs?: number;
+  maxSessionTimeoutMs?: number;
+  retentionCheckMs?: number;
+  /** Port of the /metrics endpoint; none unless given. */
+  metricsPort?: number;
+  logger?: Logger;
+  now?: () => number;
+}
+
+/** A running broker. */
+export interface RunningBroker {
+  port: number;
+  metricsPort: number | null;
+  broker: Broker;
+  close(): Promise<void>;
+}
+
+const API_NAMES = new Map<number, string>(Object.entries(ApiKey).map(([name, key]) => [key, name]));
+/** Requests decoded but not yet answered on one connection before the socket pauses. */
+const MAX_IN_FLIGHT = 64;
+
+/**
+ * Starts the embedded Kafka-protocol broker: loads (and recovers) the log in
+ * dataDir, listens for Kafka clients, and optionally serves /metrics.
+ */
+export async function startBroker(options: BrokerOptions): Promise<RunningBroker> {
+  const host = options.host ?? '127.0.0.1';
+  const log = options.logger ?? pino({ name: 'broker' });
+  const metrics = createMetrics();
+  const now = options.now ?? Date.now;
+  const maxRequestBytes = options.maxRequestBytes ?? 104_857_600;
+  const server = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  const config: BrokerConfig = {
+    dataDir: options.dataDir,
+    advertisedHost: options.advertisedHost ?? (host === '0.0.0.0' || host === '::' ? '127.0.0.1' : host),
+    advertisedPort: port,
+    autoCreateTopics: options.autoCreateTopics ?? true,
+    defaultPartitions: options.defaultPartitions ?? 1,
+    defaultTopicConfigs: options.defaultTopicConfigs ?? {},
+    minSessionTimeoutMs: options.minSessionTimeoutMs ?? 6000,
+    maxSessionTimeoutMs: options.maxSessionTimeoutMs ?? 1_800_000,
+    now,
+  };
+  let broker: Broker;
+  try {
+    broker = new Broker(config, log, metrics);
+  } catch (err) {
+    server.close();
+    throw err;
+  }
+  const sockets = new Set<net.Socket>();
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    metrics.connections.inc();
+    socket.once('close', () => {
+      sockets.delete(socket);
+      metrics.connections.dec();
+    });
+    serveConnection(socket, broker, log, metrics, maxRequestBytes);
+  });
+  const tick = setInterval(() => broker.groups.tick(), 250);
+  const retention = setInterval(() => {
+    try {
+      broker.enforceRetention();
+    } catch (err) {
+      log.error({ err }, 'retention');
+    }
+  }, options.retentionCheckMs ?? 30_000);
+  let metricsServer: http.Server | null = null;
+  let metricsPort: number | null = null;
+  if (options.metricsPort !== undefined) {
+    metricsServer = http.createServer((req, res) => {
+      if (req.url === '/metrics') {
+        void metrics.registry.metrics().then((text) => {
+          res.writeHead(200, { 'content-type': metrics.registry.contentType });
+          res.end(text);
+        });
+      } else {
+        res.writeHead(404).end();
+      }
+    });
+    await new Promise<void>((resolve) => metricsServer?.listen(options.metricsPort, host, () => resolve()));
+    const a = metricsServer.address();
+    metricsPort = typeof a === 'object' && a !== null ? a.port : null;
+  }
+  log.info({ host, port, dataDir: options.dataDir, metricsPort }, 'broker listening');
+  return {
+    port,
+    metricsPort,
+    broker,
+    close: async () => {
+      clearInterval(tick);
+      clearInterval(retention);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      for (const s of sockets) s.destroy();
+      await closed;
+      if (metricsServer) await new Promise<void>((resolve) => metricsServer?.close(() => resolve()));
+      broker.close();
+      log.info('broker stopped');
+    },
+  };
+}
+
+/**
+ * One client connection: splits the byte stream into size-prefixed frames,
+ * starts each request as it arrives (so produce appends keep arrival order
+ * and their fsyncs group), and writes responses strictly in request order.
+ * A frame that cannot be understood closes the connection, as Kafka does.
+ */
+function serveConnection(
+  socket: net.Socket,
+  broker: Broker,
+  log: Logger,
+  metrics: BrokerMetrics,
+  maxRequestBytes: number,
+): void {
+  socket.setNoDelay(true);
+  const clientHost = socket.remoteAddress ?? '';
+  let chunks: Buffer[] = [];
+  let buffered = 0;
+  const pending: Array<Promise<Buffer[] | null>> = [];
+  let draining = false;
+  let dead = false;
+
+  const kill = (reason: string, extra?: object) => {
+    if (dead) return;
+    dead = true;
+    metrics.badFrames.inc();
+    log.warn({ client: clientHost, ...extra }, `closing connection: ${reason}`);
+    socket.destroy();
+  };
+
+  const drain = async () => {
+    if (draining) return;
+    draining = true;
+    while (pending.length > 0 && !dead) {
+      const out = await (pending[0] as Promise<Buffer[] | null>);
+      pending.shift();
+      if (out !== null && !dead) {
+        socket.cork();
+        for (const c of out) socket.write(c);
+        socket.uncork();
+      }
+      if (pending.length < MAX_IN_FLIGHT && socket.isPaused()) socket.resume();
+    }
+    draining = false;
+  };
+
+  const onFrame = (frame: Buffer) => {
+    const r = new Reader(frame);
+    let header: ReturnType<typeof decodeRequestHeader>;
+    try {
+      header = decodeRequestHeader(r);
+    } catch {
+      kill('truncated request header');
+      return;
+    }
+    const { apiKey, apiVersion, correlationId } = header;
+    if (apiKey === ApiKey.ApiVersions && apiVersion > 2) {
+      // Answer in the v0 format with UNSUPPORTED_VERSION and the list, as Kafka does.
+      const w = new Writer();
+      w.int32(correlationId);
+      encodeApiVersionsResponse(w, 0, KafkaCode.UNSUPPORTED_VERSION, SUPPORTED_VERSIONS);
+      pending.push(Promise.resolve(frameOf(w)));
+      void drain();
+      return;
+    }
+    if (!supports(apiKey, apiVersion)) {
+      kill('unsupported api or version', { apiKey, apiVersion });
+      return;
+    }
+    let clientId: string;
+    try {
+      clientId = r.nullableString() ?? '';
+    } catch {
+      kill('truncated request header');
+      return;
+    }
+    const api = API_NAMES.get(apiKey) ?? String(apiKey);
+    metrics.requests.inc({ api });
+    const end = metrics.requestSeconds.startTimer({ api });
+    const done = broker.handle({ apiKey, apiVersion, clientId, clientHost }, r).then(
+      (body) => {
+        end();
+        if (body === null) return null;
+        const w = new Writer(8);
+        w.int32(correlationId);
+        const head = w.finish();
+        const rest = body.finish();
+        const size = Buffer.allocUnsafe(4);
+        size.writeInt32BE(4 + body.length);
+        return [size, ...head, ...rest];
+      },
+      (err: unknown) => {
+        end();
+        if (err instanceof BrokerError && err.code === 'MALFORMED_REQUEST')
+          kill(`malformed ${api} v${apiVersion}: ${err.message}`);
+        else {
+          log.error({ err, api, apiVersion }, 'request failed');
+          kill(`internal error in ${api}`);
+        }
+        return null;
+      },
+    );
+    pending.push(done);
+    if (pending.length >= MAX_IN_FLIGHT) socket.pause();
+    void drain();
+  };
+
+  socket.on('data', (data: Buffer) => {
+    if (dead) return;
+    chunks.push(data);
+    buffered += data.length;
+    while (buffered >= 4 && !dead) {
+      let head = chunks[0] as Buffer;
+      if (head.length < 4) {
+        head = Buffer.concat(chunks);
+        chunks = [head];
+      }
+      const size = head.readInt32BE(0);
+      if (size < 8 || size > maxRequestBytes) {
+        kill('frame size out of bounds', { size });
+        return;
+      }
+      if (buffered < 4 + size) break;
+      const all = chunks.length === 1 ? head : Buffer.concat(chunks, buffered);
+      const frame = all.subarray(4, 4 + size);
+      const rest = all.subarray(4 + size);
+      chunks = rest.length > 0 ? [rest] : [];
+      buffered = rest.length;
+      onFrame(frame);
+    }
+  });
+  socket.on('error', () => {
+    dead = true;
+  });
+  socket.on('close', () => {
+    dead = true;
+  });
+}
+
+function frameOf(w: Writer): Buffer[] {
+  const size = Buffer.allocUnsafe(4);
+  size.writeInt32BE(w.length);
+  return [size, ...w.finish()];
+}

@@ -1,0 +1,44 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningBroker, startBroker } from '../../src/broker/index.js';
+
+describe('embedded broker with kafkajs', () => {
+  let dir: string;
+  let broker: RunningBroker;
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'broker-smoke-'));
+    broker = await startBroker({ dataDir: dir, logger: pino({ level: 'silent' }) });
+  });
+  afterAll(async () => {
+    await broker.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('produces and consumes in order', async () => {
+    const kafka = new Kafka({ brokers: [`127.0.0.1:${broker.port}`], logLevel: logLevel.NOTHING });
+    const producer = kafka.producer();
+    await producer.connect();
+    for (let i = 0; i < 10; i++) {
+      await producer.send({ topic: 'smoke', acks: -1, messages: [{ key: `k${i}`, value: `v${i}` }] });
+    }
+    await producer.disconnect();
+    const consumer = kafka.consumer({ groupId: 'smoke-group' });
+    await consumer.connect();
+    await consumer.subscribe({ topic: 'smoke', fromBeginning: true });
+    const seen: string[] = [];
+    await new Promise<void>((resolve) => {
+      void consumer.run({
+        eachMessage: async ({ message }) => {
+          seen.push(String(message.value));
+          if (seen.length === 10) resolve();
+        },
+      });
+    });
+    await consumer.disconnect();
+    expect(seen).toEqual(Array.from({ length: 10 }, (_, i) => `v${i}`));
+  });
+});
