@@ -1,7 +1,8 @@
 import type { Role } from '../role.js';
+import { brokerRole } from './broker.js';
 
 /**
  * The roles that exist so far, in the order `promstream --help` lists them.
  * A role appears here once the issue that builds it lands.
  */
-export const roles: Role[] = [];
+export const roles: Role[] = [brokerRole];

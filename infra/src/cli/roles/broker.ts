@@ -1,0 +1,57 @@
+import type { Command } from 'commander';
+import type { Role } from '../role.js';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new Error(`port ${value}: not a number between 0 and 65535`);
+  return n;
+}
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${value}: not a positive whole number`);
+  return n;
+}
+
+/** `promstream broker`: the embedded single-node Kafka-protocol broker. */
+export const brokerRole: Role = {
+  name: 'broker',
+  summary: 'Run the embedded Kafka-protocol broker (durable segment files, consumer groups)',
+  configure(command: Command): void {
+    command
+      .requiredOption('--data <dir>', 'directory of the log segments and broker state')
+      .option('--host <host>', 'address to listen on', '127.0.0.1')
+      .option('--port <port>', 'Kafka protocol port', port, 9092)
+      .option('--advertised-host <host>', 'host clients are told to connect to (default: the listen host)')
+      .option('--metrics-port <port>', 'serve Prometheus /metrics on this port', port)
+      .option('--default-partitions <n>', 'partitions of auto-created topics', positive, 1)
+      .option(
+        '--no-auto-create-topics',
+        'answer UNKNOWN_TOPIC_OR_PARTITION instead of creating topics on first use',
+      )
+      .action(async (opts: Record<string, unknown>) => {
+        const [{ startBroker }, { default: pino }] = await Promise.all([
+          import('../../broker/index.js'),
+          import('pino'),
+        ]);
+        const logger = pino({ name: 'broker' });
+        const running = await startBroker({
+          dataDir: String(opts.data),
+          host: String(opts.host),
+          port: opts.port as number,
+          advertisedHost: opts.advertisedHost as string | undefined,
+          metricsPort: opts.metricsPort as number | undefined,
+          defaultPartitions: opts.defaultPartitions as number,
+          autoCreateTopics: opts.autoCreateTopics !== false,
+          logger,
+        });
+        const stop = (signal: string) => {
+          logger.info({ signal }, 'stopping');
+          void running.close().then(() => process.exit(0));
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+  },
+};
