@@ -26,6 +26,7 @@ export {
   type QueryValue,
   type VectorSample,
 } from './engine-types.js';
+export * from './head/index.js';
 export { compareLabels, labelsKey, MergeIterator, MergeQuerier } from './merge-querier.js';
 export type { Querier, SelectHints, Series } from './querier.js';
 export { buildQueryApp, type QueryServer, type QueryServerOptions, startQueryServer } from './server.js';

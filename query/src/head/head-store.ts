@@ -1,0 +1,209 @@
+import {
+  type FloatHistogram,
+  type Labels,
+  type Matcher,
+  type SampleIterator,
+  ValueType,
+} from '@promstream/storage';
+import { compareLabels, labelsKey } from '../merge-querier.js';
+import type { Querier, SelectHints, Series } from '../querier.js';
+
+/**
+ * The query tier's in-memory head: the samples read from the log that no
+ * block covers yet, per tenant and series. Appends keep each series sorted
+ * with one sample per timestamp (the first to arrive wins, as in the block
+ * builder), and a block's arrival drops what it covers.
+ */
+export class HeadStore {
+  private readonly tenants = new Map<string, Map<string, HeadSeries>>();
+
+  /** Appends samples of one series read from `partition`; drops those before `lowerBound`. */
+  append(
+    partition: number,
+    tenant: string,
+    labels: Labels,
+    t: ArrayLike<number>,
+    v: ArrayLike<number>,
+    lowerBound: number,
+  ): number {
+    let series = this.tenants.get(tenant);
+    if (series === undefined) this.tenants.set(tenant, (series = new Map()));
+    const key = labelsKey(labels);
+    let s = series.get(key);
+    if (s === undefined) series.set(key, (s = new HeadSeries(labels, partition)));
+    let kept = 0;
+    for (let i = 0; i < t.length; i++) {
+      if (t[i]! < lowerBound) continue;
+      if (s.add(t[i]!, v[i]!)) kept++;
+    }
+    return kept;
+  }
+
+  /** Drops every sample of `partition`'s series before `boundary` (a block now covers them). */
+  truncate(partition: number, boundary: number): void {
+    for (const series of this.tenants.values()) {
+      for (const [key, s] of series) {
+        if (s.partition !== partition) continue;
+        s.dropBefore(boundary);
+        if (s.length === 0) series.delete(key);
+      }
+    }
+  }
+
+  /** Number of samples held. */
+  samples(): number {
+    let n = 0;
+    for (const series of this.tenants.values()) for (const s of series.values()) n += s.length;
+    return n;
+  }
+
+  /** A querier over one tenant's head. */
+  querier(tenant: string): Querier {
+    return new HeadQuerier(() => this.tenants.get(tenant));
+  }
+}
+
+class HeadSeries {
+  t = new Float64Array(8);
+  v = new Float64Array(8);
+  length = 0;
+
+  constructor(
+    readonly labels: Labels,
+    readonly partition: number,
+  ) {}
+
+  /** Adds one sample; false when one with the same time exists. Never changes arrays a reader holds in place. */
+  add(t: number, v: number): boolean {
+    const n = this.length;
+    if (n === 0 || t > this.t[n - 1]!) {
+      if (n === this.t.length) this.resize(n * 2);
+      this.t[n] = t;
+      this.v[n] = v;
+      this.length = n + 1;
+      return true;
+    }
+    // Late sample: find its place; copy so readers keep a consistent snapshot.
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (this.t[mid]! < t) lo = mid + 1;
+      else hi = mid;
+    }
+    if (lo < n && this.t[lo] === t) return false;
+    const nt = new Float64Array(Math.max(8, n * 2));
+    const nv = new Float64Array(nt.length);
+    nt.set(this.t.subarray(0, lo));
+    nv.set(this.v.subarray(0, lo));
+    nt[lo] = t;
+    nv[lo] = v;
+    nt.set(this.t.subarray(lo, n), lo + 1);
+    nv.set(this.v.subarray(lo, n), lo + 1);
+    this.t = nt;
+    this.v = nv;
+    this.length = n + 1;
+    return true;
+  }
+
+  dropBefore(boundary: number): void {
+    let i = 0;
+    while (i < this.length && this.t[i]! < boundary) i++;
+    if (i === 0) return;
+    const n = this.length - i;
+    const nt = new Float64Array(Math.max(8, n * 2));
+    const nv = new Float64Array(nt.length);
+    nt.set(this.t.subarray(i, this.length));
+    nv.set(this.v.subarray(i, this.length));
+    this.t = nt;
+    this.v = nv;
+    this.length = n;
+  }
+
+  private resize(capacity: number): void {
+    const nt = new Float64Array(capacity);
+    const nv = new Float64Array(capacity);
+    nt.set(this.t);
+    nv.set(this.v);
+    this.t = nt;
+    this.v = nv;
+  }
+}
+
+class HeadQuerier implements Querier {
+  constructor(private readonly series: () => Map<string, HeadSeries> | undefined) {}
+
+  private matching(hints: SelectHints, matchers: readonly Matcher[]): HeadSeries[] {
+    const out: HeadSeries[] = [];
+    const all = this.series();
+    if (all === undefined) return out;
+    for (const s of all.values()) {
+      if (s.length === 0 || s.t[0]! > hints.maxt || s.t[s.length - 1]! < hints.mint) continue;
+      if (matchers.every((m) => m.matches(s.labels.find((l) => l.name === m.name)?.value ?? ''))) out.push(s);
+    }
+    return out.sort((a, b) => compareLabels(a.labels, b.labels));
+  }
+
+  async select(hints: SelectHints, matchers: readonly Matcher[]): Promise<Series[]> {
+    return this.matching(hints, matchers).map((s) => {
+      // A snapshot: later appends write past `length` or into new arrays.
+      const t = s.t;
+      const v = s.v;
+      const n = s.length;
+      return { labels: s.labels, iterator: () => new ArrayIterator(t, v, n) };
+    });
+  }
+
+  async labelNames(hints: SelectHints, matchers: readonly Matcher[]): Promise<string[]> {
+    const names = new Set<string>();
+    for (const s of this.matching(hints, matchers)) for (const l of s.labels) names.add(l.name);
+    return [...names].sort();
+  }
+
+  async labelValues(hints: SelectHints, name: string, matchers: readonly Matcher[]): Promise<string[]> {
+    const values = new Set<string>();
+    for (const s of this.matching(hints, matchers)) {
+      const v = s.labels.find((l) => l.name === name)?.value;
+      if (v !== undefined && v !== '') values.add(v);
+    }
+    return [...values].sort();
+  }
+}
+
+/** Iterates float samples held in two typed arrays. */
+export class ArrayIterator implements SampleIterator {
+  private i = -1;
+
+  constructor(
+    private readonly t: Float64Array,
+    private readonly v: Float64Array,
+    private readonly n: number,
+  ) {}
+
+  next(): ValueType {
+    if (this.i < this.n) this.i++;
+    return this.i < this.n ? ValueType.Float : ValueType.None;
+  }
+
+  seek(t: number): ValueType {
+    if (this.i < 0) this.i = 0;
+    while (this.i < this.n && this.t[this.i]! < t) this.i++;
+    return this.i < this.n ? ValueType.Float : ValueType.None;
+  }
+
+  atT(): number {
+    return this.t[this.i]!;
+  }
+
+  at(): number {
+    return this.v[this.i]!;
+  }
+
+  atHistogram(): FloatHistogram {
+    throw new Error('the head holds float samples only');
+  }
+
+  err(): Error | undefined {
+    return undefined;
+  }
+}

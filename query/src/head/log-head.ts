@@ -1,0 +1,243 @@
+import { randomUUID } from 'node:crypto';
+import type { Labels } from '@promstream/storage';
+import { type Admin, type Consumer, Kafka, logLevel } from 'kafkajs';
+import type { Logger } from 'pino';
+import { Counter, Gauge, type Registry } from 'prom-client';
+import { ApiError } from '../api/errors.js';
+import type { Querier } from '../querier.js';
+import { HeadStore } from './head-store.js';
+
+/** One `SampleBatch` record decoded to float samples (the block builder's decoder fits). */
+export interface HeadRecordDecoder {
+  decode(value: Buffer): Promise<{
+    tenant: string;
+    series: { labels: Labels; t: ArrayLike<number>; v: ArrayLike<number> }[];
+  }>;
+}
+
+/** Where the blocks of a partition end, as the block builder records it. */
+export interface BlockWatermarks {
+  load(topic: string, partition: number): Promise<{ boundary: number; nextOffset: number } | undefined>;
+}
+
+/** Options of the log-tail head. */
+export interface LogHeadOptions {
+  brokers: string[];
+  /** The samples topic. */
+  topic: string;
+  decoder: HeadRecordDecoder;
+  watermarks: BlockWatermarks;
+  logger: Logger;
+  registry?: Registry;
+  /** How often the block watermarks are read again (default 5 s). */
+  refreshMs?: number;
+  now?: () => number;
+}
+
+interface PartitionCursor {
+  /** Samples before this time are in blocks. */
+  boundary: number;
+  /** The first offset to read. */
+  start: number;
+  /** The next offset to read. */
+  next: number;
+}
+
+/**
+ * The query tier's head: reads each partition of the samples topic from the
+ * end of its newest block into memory and drops what new blocks cover. With
+ * `waitForLatest` a query can wait until everything acknowledged before it
+ * arrived is readable (`X-Read-Consistency: strong`).
+ */
+export class LogHead {
+  readonly store = new HeadStore();
+  private readonly cursors = new Map<number, PartitionCursor>();
+  private readonly kafka: Kafka;
+  private consumer?: Consumer;
+  private admin?: Admin;
+  private timer?: NodeJS.Timeout;
+  private readonly progress = new Set<() => void>();
+  private readonly metrics;
+
+  constructor(private readonly options: LogHeadOptions) {
+    this.kafka = new Kafka({
+      clientId: 'promstream-query-head',
+      brokers: options.brokers,
+      logLevel: logLevel.NOTHING,
+    });
+    const registers = options.registry === undefined ? [] : [options.registry];
+    this.metrics = {
+      samples: new Counter({
+        name: 'promstream_head_samples_appended_total',
+        help: 'Samples read from the log into the query head.',
+        registers,
+      }),
+      badRecords: new Counter({
+        name: 'promstream_head_bad_records_total',
+        help: 'Log records the query head could not decode.',
+        registers,
+      }),
+      held: new Gauge({
+        name: 'promstream_head_samples',
+        help: 'Samples the query head holds.',
+        registers,
+        collect: () => {
+          this.metrics.held.set(this.store.samples());
+        },
+      }),
+    };
+  }
+
+  /** Reads the block watermarks, then starts tailing every partition. */
+  async start(): Promise<void> {
+    const { topic, logger } = this.options;
+    this.admin = this.kafka.admin();
+    await this.admin.connect();
+    const offsets = await this.admin.fetchTopicOffsets(topic);
+    for (const p of offsets) {
+      const mark = await this.options.watermarks.load(topic, p.partition);
+      const start = Math.max(Number(p.low), mark?.nextOffset ?? 0);
+      this.cursors.set(p.partition, {
+        boundary: mark?.boundary ?? Number.NEGATIVE_INFINITY,
+        start,
+        next: start,
+      });
+    }
+    logger.info({ cursors: Object.fromEntries(this.cursors) }, 'query head starts tailing the log');
+    // A group of its own: every query replica reads every partition and commits nothing.
+    const consumer = this.kafka.consumer({
+      groupId: `promstream-query-${randomUUID()}`,
+      maxWaitTimeInMs: 100,
+    });
+    this.consumer = consumer;
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatch: async ({ batch }) => this.onBatch(batch.partition, batch.messages),
+    });
+    for (const [partition, cursor] of this.cursors)
+      consumer.seek({ topic, partition, offset: String(cursor.start) });
+    this.timer = setInterval(() => void this.refresh(), this.options.refreshMs ?? 5000);
+    this.timer.unref();
+  }
+
+  /** Stops tailing. */
+  async stop(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    await this.consumer?.disconnect();
+    await this.admin?.disconnect();
+  }
+
+  /** A querier over one tenant's head. */
+  querier(tenant: string): Querier {
+    return this.store.querier(tenant);
+  }
+
+  /**
+   * Resolves once the head has read every record that was in the log when
+   * it was called; rejects with a 503 `unavailable` ApiError after timeoutMs.
+   */
+  async waitForLatest(timeoutMs: number): Promise<void> {
+    const now = this.options.now ?? Date.now;
+    const deadline = now() + timeoutMs;
+    if (this.admin === undefined) throw new ApiError('unavailable', 'the query head is not started');
+    const latest = await this.admin.fetchTopicOffsets(this.options.topic);
+    for (;;) {
+      const behind = latest.filter((p) => (this.cursors.get(p.partition)?.next ?? 0) < Number(p.high));
+      if (behind.length === 0) return;
+      const left = deadline - now();
+      if (left <= 0) {
+        throw new ApiError(
+          'unavailable',
+          `read consistency: the head has not read offsets ${behind.map((p) => `${p.partition}:${p.high}`).join(',')} after ${timeoutMs} ms`,
+        );
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(wake, Math.min(left, 50));
+        const progress = this.progress;
+        function wake() {
+          clearTimeout(timer);
+          progress.delete(wake);
+          resolve();
+        }
+        progress.add(wake);
+      });
+    }
+  }
+
+  /** Where each partition is: its boundary and next offset. */
+  status(): { partition: number; boundary: number; next: number }[] {
+    return [...this.cursors].map(([partition, c]) => ({ partition, boundary: c.boundary, next: c.next }));
+  }
+
+  private async onBatch(
+    partition: number,
+    messages: { offset: string; value: Buffer | null }[],
+  ): Promise<void> {
+    let cursor = this.cursors.get(partition);
+    if (cursor === undefined)
+      this.cursors.set(partition, (cursor = { boundary: -Infinity, start: 0, next: 0 }));
+    for (const message of messages) {
+      const offset = Number(message.offset);
+      if (offset < cursor.next) continue;
+      if (message.value !== null) {
+        try {
+          const batch = await this.options.decoder.decode(message.value);
+          let kept = 0;
+          for (const s of batch.series)
+            kept += this.store.append(partition, batch.tenant, s.labels, s.t, s.v, cursor.boundary);
+          this.metrics.samples.inc(kept);
+        } catch (err) {
+          this.metrics.badRecords.inc();
+          this.options.logger.warn({ partition, offset, err }, 'skip a record the head cannot decode');
+        }
+      }
+      cursor.next = offset + 1;
+    }
+    for (const wake of [...this.progress]) wake();
+  }
+
+  /** Reads the block watermarks again and drops what new blocks cover. */
+  async refresh(): Promise<void> {
+    for (const [partition, cursor] of this.cursors) {
+      try {
+        const mark = await this.options.watermarks.load(this.options.topic, partition);
+        if (mark !== undefined && mark.boundary > cursor.boundary) {
+          cursor.boundary = mark.boundary;
+          this.store.truncate(partition, mark.boundary);
+        }
+      } catch (err) {
+        this.options.logger.warn({ partition, err }, 'read block watermark');
+      }
+    }
+  }
+}
+
+/** The request header that asks for read-after-write. */
+export const READ_CONSISTENCY_HEADER = 'x-read-consistency';
+
+/**
+ * A fastify `onRequest` hook: a request with `X-Read-Consistency: strong`
+ * waits until the head has read what the log held when it arrived, and gets
+ * Prometheus' error format with status 503 when that takes over timeoutMs.
+ */
+export function readConsistencyHook(head: Pick<LogHead, 'waitForLatest'>, timeoutMs: number) {
+  return async (
+    request: { headers: Record<string, string | string[] | undefined> },
+    reply: { code(n: number): { header(k: string, v: string): { send(body: string): unknown } } },
+  ): Promise<void> => {
+    const raw = request.headers[READ_CONSISTENCY_HEADER];
+    const value = Array.isArray(raw) ? raw[0] : raw;
+    if (value === undefined || value.toLowerCase() !== 'strong') return;
+    try {
+      await head.waitForLatest(timeoutMs);
+    } catch (err) {
+      const apiErr = err instanceof ApiError ? err : new ApiError('unavailable', String(err), { cause: err });
+      await reply
+        .code(apiErr.status)
+        .header('content-type', 'application/json')
+        .send(JSON.stringify({ status: 'error', errorType: apiErr.code, error: apiErr.message }));
+    }
+  };
+}
