@@ -1,0 +1,150 @@
+import kafkajs, { type Admin, type Kafka, type Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import { IngestError, IngestErrorCode } from '../errors.js';
+import { registerZstdCodec } from './zstd-codec.js';
+
+/** One record for the log. */
+export interface LogRecord {
+  key: Buffer;
+  value: Buffer;
+  /** Explicit partition; when absent the producer's partitioner picks one from the key. */
+  partition?: number;
+}
+
+/**
+ * The write side of the log: a send resolves only once every record is
+ * acknowledged by all in-sync replicas, and rejects with `log_unavailable`
+ * otherwise, so callers acknowledge their own clients only after the log did.
+ */
+export interface LogProducer {
+  send(topic: string, records: readonly LogRecord[]): Promise<void>;
+  /** The number of partitions of a topic (cached), so callers can place series. */
+  partitions(topic: string): Promise<number>;
+  close(): Promise<void>;
+}
+
+/** Options of the Kafka producer. */
+export interface KafkaLogProducerOptions {
+  brokers: string[];
+  clientId?: string;
+  logger?: Logger;
+  /** Topics to create when missing, with their partition count. */
+  ensureTopics?: { topic: string; partitions: number }[];
+  /** How long one send may take before the caller gets log_unavailable. */
+  requestTimeoutMs?: number;
+}
+
+function unavailable(action: string, cause: unknown): IngestError {
+  return new IngestError(
+    IngestErrorCode.LogUnavailable,
+    `${action}: ${(cause as Error)?.message ?? String(cause)}`,
+    { cause },
+  );
+}
+
+function kafkaLogCreator(logger: Logger | undefined) {
+  return () =>
+    ({ level, log }: { level: number; log: { message: string; [k: string]: unknown } }) => {
+      if (logger === undefined) return;
+      const { message, ...rest } = log;
+      if (level <= kafkajs.logLevel.ERROR) logger.error(rest, `kafka: ${message}`);
+      else if (level === kafkajs.logLevel.WARN) logger.warn(rest, `kafka: ${message}`);
+      else logger.debug(rest, `kafka: ${message}`);
+    };
+}
+
+/**
+ * A LogProducer on kafkajs: idempotent (so retries do not duplicate), acks
+ * from all in-sync replicas, zstd batch compression. It connects lazily, so
+ * a gateway can start while the log is down and answer 503 until it is back.
+ */
+export class KafkaLogProducer implements LogProducer {
+  private readonly kafka: Kafka;
+  private readonly producer: Producer;
+  private readonly admin: Admin;
+  private readonly options: KafkaLogProducerOptions;
+  private connecting: Promise<void> | undefined;
+  private readonly partitionCounts = new Map<string, number>();
+
+  constructor(options: KafkaLogProducerOptions) {
+    registerZstdCodec();
+    this.options = options;
+    const timeout = options.requestTimeoutMs ?? 10_000;
+    this.kafka = new kafkajs.Kafka({
+      clientId: options.clientId ?? 'promstream-ingest',
+      brokers: options.brokers,
+      connectionTimeout: Math.min(timeout, 3000),
+      requestTimeout: timeout,
+      retry: { retries: 3, initialRetryTime: 100, maxRetryTime: timeout },
+      logLevel: kafkajs.logLevel.WARN,
+      logCreator: kafkaLogCreator(options.logger),
+    });
+    this.producer = this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+    });
+    this.admin = this.kafka.admin();
+  }
+
+  private connect(): Promise<void> {
+    if (this.connecting === undefined) {
+      this.connecting = (async () => {
+        await this.producer.connect();
+        await this.admin.connect();
+        const wanted = this.options.ensureTopics ?? [];
+        if (wanted.length > 0) {
+          const existing = new Set(await this.admin.listTopics());
+          const missing = wanted.filter((t) => !existing.has(t.topic));
+          if (missing.length > 0) {
+            await this.admin.createTopics({
+              waitForLeaders: true,
+              topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.partitions })),
+            });
+          }
+        }
+      })().catch((err) => {
+        this.connecting = undefined;
+        throw unavailable('connect to the log', err);
+      });
+    }
+    return this.connecting;
+  }
+
+  async partitions(topic: string): Promise<number> {
+    const known = this.partitionCounts.get(topic);
+    if (known !== undefined) return known;
+    await this.connect();
+    try {
+      const meta = await this.admin.fetchTopicMetadata({ topics: [topic] });
+      const n = meta.topics[0]?.partitions.length ?? 0;
+      if (n === 0) throw new Error(`topic ${topic} has no partitions`);
+      this.partitionCounts.set(topic, n);
+      return n;
+    } catch (err) {
+      throw unavailable(`read the metadata of topic ${topic}`, err);
+    }
+  }
+
+  async send(topic: string, records: readonly LogRecord[]): Promise<void> {
+    if (records.length === 0) return;
+    await this.connect();
+    try {
+      await this.producer.send({
+        topic,
+        acks: -1,
+        compression: kafkajs.CompressionTypes.ZSTD,
+        messages: records.map((r) => ({ key: r.key, value: r.value, partition: r.partition })),
+      });
+    } catch (err) {
+      throw unavailable(`write ${records.length} records to ${topic}`, err);
+    }
+  }
+
+  async close(): Promise<void> {
+    const wasConnected = this.connecting !== undefined;
+    this.connecting = undefined;
+    if (!wasConnected) return;
+    await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
+  }
+}

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import type { WriteSeries } from '../remote-write/types.js';
+import type { LogProducer, LogRecord } from './producer.js';
+import { LogSampleSink, type SampleBatchCodec, type SampleBatchValue } from './sample-sink.js';
+
+class MemoryProducer implements LogProducer {
+  sent: { topic: string; records: readonly LogRecord[] }[] = [];
+  async send(topic: string, records: readonly LogRecord[]): Promise<void> {
+    this.sent.push({ topic, records });
+  }
+  async partitions(): Promise<number> {
+    return 4;
+  }
+  async close(): Promise<void> {}
+}
+
+// A codec that keeps batches readable: JSON values, the first label value as key,
+// and the partition taken from the `p` label.
+const codec: SampleBatchCodec = {
+  encodeChunk: (ts, vs) => Buffer.from(JSON.stringify([ts, vs])),
+  serialize: async (_topic, batch) => Buffer.from(JSON.stringify(batch)),
+  seriesKey: (labels) => Buffer.from(labels.map((l) => l.value).join(',')),
+  partitionFor: (labels) => Number(labels.find((l) => l.name === 'p')?.value ?? 0),
+};
+
+function s(p: number, i: number): WriteSeries {
+  return {
+    labels: [
+      { name: '__name__', value: `m${i}` },
+      { name: 'p', value: String(p) },
+    ],
+    timestamps: [10, 20],
+    values: [i, i + 1],
+    histograms: [],
+    exemplars: 0,
+  };
+}
+
+describe('LogSampleSink', () => {
+  it('groups series by partition, keys each record by its first series, splits large groups', async () => {
+    const producer = new MemoryProducer();
+    const sink = new LogSampleSink({
+      producer,
+      codec,
+      topic: 'samples',
+      maxSeriesPerRecord: 2,
+      now: () => 42,
+    });
+    const result = await sink.write('t1', [s(1, 0), s(3, 1), s(1, 2), s(1, 3)]);
+    expect(producer.sent).toHaveLength(1);
+    const records = producer.sent[0]!.records;
+    expect(result.records).toBe(3);
+    expect(records.map((r) => r.partition)).toEqual([1, 1, 3]);
+    expect(records.map((r) => r.key.toString())).toEqual(['m0,1', 'm3,1', 'm1,3']);
+    const batches = records.map((r) => JSON.parse(r.value.toString()) as SampleBatchValue);
+    expect(batches[0]!.tenant).toBe('t1');
+    expect(batches[0]!.producedAt).toBe(42);
+    expect(batches[0]!.series.map((x) => x.labels[0]!.value)).toEqual(['m0', 'm2']);
+    expect(batches[0]!.series[1]!.minTime).toBe(10);
+    expect(batches[0]!.series[1]!.maxTime).toBe(20);
+    expect(batches[0]!.series[1]!.encoding).toBe('XOR');
+    expect(result.bytes).toBe(records.reduce((n, r) => n + r.value.length, 0));
+  });
+
+  it('skips series without samples and sends nothing for an empty request', async () => {
+    const producer = new MemoryProducer();
+    const sink = new LogSampleSink({ producer, codec, topic: 'samples' });
+    const result = await sink.write('t', [{ ...s(0, 0), timestamps: [], values: [] }]);
+    expect(result.records).toBe(0);
+    expect(producer.sent.flatMap((x) => x.records)).toHaveLength(0);
+  });
+});

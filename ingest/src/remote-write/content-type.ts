@@ -1,0 +1,56 @@
+import snappy from 'snappy';
+import { IngestError, IngestErrorCode } from '../errors.js';
+import type { WriteRequest } from './types.js';
+import { decodeV1, V1_PROTO } from './v1.js';
+import { decodeV2, V2_PROTO } from './v2.js';
+
+/** The remote-write wire version a request uses. */
+export type WireVersion = '1.0' | '2.0';
+
+/**
+ * Picks the wire version from the Content-Type, as the 2.0 spec asks:
+ * `application/x-protobuf` alone means 1.0, `proto=` names the message.
+ */
+export function wireVersion(contentType: string | undefined): WireVersion {
+  if (contentType === undefined || contentType.trim() === '') return '1.0';
+  const [media, ...params] = contentType.split(';').map((p) => p.trim());
+  if (media?.toLowerCase() !== 'application/x-protobuf') {
+    throw new IngestError(
+      IngestErrorCode.UnsupportedMediaType,
+      `content type ${JSON.stringify(contentType)} is not supported; send application/x-protobuf`,
+    );
+  }
+  for (const p of params) {
+    const [k, v] = p.split('=').map((x) => x.trim());
+    if (k?.toLowerCase() !== 'proto') continue;
+    if (v === V1_PROTO) return '1.0';
+    if (v === V2_PROTO) return '2.0';
+    throw new IngestError(
+      IngestErrorCode.UnsupportedMediaType,
+      `protobuf message ${JSON.stringify(v)} is not supported; send ${V1_PROTO} or ${V2_PROTO}`,
+    );
+  }
+  return '1.0';
+}
+
+/** Decompresses and decodes a request body of the given version. */
+export function decodeBody(
+  body: Buffer,
+  version: WireVersion,
+  contentEncoding: string | undefined,
+): WriteRequest {
+  const encoding = (contentEncoding ?? 'snappy').trim().toLowerCase();
+  if (encoding !== 'snappy') {
+    throw new IngestError(
+      IngestErrorCode.UnsupportedMediaType,
+      `content encoding ${JSON.stringify(contentEncoding)} is not supported; send snappy`,
+    );
+  }
+  let raw: Buffer;
+  try {
+    raw = snappy.uncompressSync(body, { asBuffer: true }) as Buffer;
+  } catch (cause) {
+    throw new IngestError(IngestErrorCode.MalformedRequest, `snappy: ${(cause as Error).message}`, { cause });
+  }
+  return version === '2.0' ? decodeV2(raw) : decodeV1(raw);
+}
