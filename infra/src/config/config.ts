@@ -1,0 +1,284 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { ConfigError } from './errors.js';
+
+/**
+ * The configuration of every role. Sources, later ones winning: built-in
+ * defaults, a YAML file (`--config` or PROMSTREAM_CONFIG), environment
+ * variables, then command-line flags. `loadConfig` validates the result and
+ * reports every bad value at once, by its path in the file.
+ */
+export interface PromstreamConfig {
+  /** Where the all-in-one keeps its data (broker segments, blocks). */
+  dataDir: string;
+  logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  kafka: {
+    /** host:port of each bootstrap broker. */
+    brokers: string[];
+    /** Partitions of the samples topic when it is created. */
+    samplesPartitions: number;
+  };
+  /** The schema registry URL (Confluent REST API). */
+  registryUrl: string;
+  /** Object store URL: file:///path, mem://, or s3://bucket/prefix. */
+  objectStore: string;
+  s3: {
+    endpoint?: string;
+    region: string;
+    accessKeyId?: string;
+    secretAccessKey?: string;
+    forcePathStyle: boolean;
+  };
+  blockBuilder: {
+    groupId: string;
+    /** Block duration in ms. */
+    blockDuration: number;
+    /** Out-of-order window in ms. */
+    outOfOrderWindow: number;
+  };
+  query: {
+    host: string;
+    port: number;
+    /** How long a `X-Read-Consistency: strong` query waits for the head (ms). */
+    readConsistencyTimeout: number;
+    defaultTenant: string;
+  };
+  broker: { host: string; port: number };
+  registry: { host: string; port: number };
+  gateway: { host: string; port: number };
+}
+
+/** The defaults: the all-in-one on one machine, data under ./data. */
+export function defaultConfig(): PromstreamConfig {
+  return {
+    dataDir: './data',
+    logLevel: 'info',
+    kafka: { brokers: ['127.0.0.1:9092'], samplesPartitions: 4 },
+    registryUrl: 'http://127.0.0.1:8081',
+    objectStore: '',
+    s3: { region: 'us-east-1', forcePathStyle: true },
+    blockBuilder: {
+      groupId: 'promstream-block-builder',
+      blockDuration: 7_200_000,
+      outOfOrderWindow: 600_000,
+    },
+    query: { host: '127.0.0.1', port: 9090, readConsistencyTimeout: 10_000, defaultTenant: 'default' },
+    broker: { host: '127.0.0.1', port: 9092 },
+    registry: { host: '127.0.0.1', port: 8081 },
+    gateway: { host: '127.0.0.1', port: 9091 },
+  };
+}
+
+/** Environment variables and the config path each one sets. */
+export const ENV_OVERRIDES: Record<string, string> = {
+  PROMSTREAM_DATA: 'dataDir',
+  PROMSTREAM_LOG_LEVEL: 'logLevel',
+  KAFKA_BROKERS: 'kafka.brokers',
+  SCHEMA_REGISTRY_URL: 'registryUrl',
+  PROMSTREAM_OBJECT_STORE: 'objectStore',
+  S3_ENDPOINT: 's3.endpoint',
+  S3_REGION: 's3.region',
+  S3_ACCESS_KEY_ID: 's3.accessKeyId',
+  S3_SECRET_ACCESS_KEY: 's3.secretAccessKey',
+  PROMSTREAM_BLOCK_DURATION: 'blockBuilder.blockDuration',
+  PROMSTREAM_OUT_OF_ORDER_WINDOW: 'blockBuilder.outOfOrderWindow',
+};
+
+/** Where a config comes from, for `loadConfig`. */
+export interface ConfigSources {
+  /** A YAML file; its absence is an error only when given. */
+  file?: string;
+  env?: NodeJS.ProcessEnv;
+  /** Flag values by config path (`query.port`), strings or already-typed values. */
+  flags?: Record<string, unknown>;
+}
+
+/** Loads, merges and validates the configuration; throws a ConfigError listing every problem. */
+export function loadConfig(sources: ConfigSources = {}): PromstreamConfig {
+  const env = sources.env ?? process.env;
+  const raw = defaultConfig() as unknown as Record<string, unknown>;
+  const file = sources.file ?? env.PROMSTREAM_CONFIG;
+  const problems: string[] = [];
+  if (file !== undefined && file !== '') {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch (err) {
+      throw new ConfigError('config_file', `read config file ${file}: ${(err as Error).message}`, [], {
+        cause: err,
+      });
+    }
+    let doc: unknown;
+    try {
+      doc = parseYaml(text);
+    } catch (err) {
+      throw new ConfigError('config_file', `parse config file ${file}: ${(err as Error).message}`, [], {
+        cause: err,
+      });
+    }
+    if (doc !== null && doc !== undefined) {
+      if (typeof doc !== 'object' || Array.isArray(doc))
+        throw new ConfigError('config_file', `config file ${file}: expected a mapping at the top level`);
+      mergeInto(raw, doc as Record<string, unknown>, '', problems);
+    }
+  }
+  for (const [name, key] of Object.entries(ENV_OVERRIDES)) {
+    const value = env[name];
+    if (value !== undefined && value !== '') setPath(raw, key, value);
+  }
+  for (const [key, value] of Object.entries(sources.flags ?? {})) {
+    if (value !== undefined) setPath(raw, key, value);
+  }
+  const config = validate(raw, problems);
+  if (problems.length > 0) throw new ConfigError('config_invalid', 'invalid configuration', problems);
+  return config;
+}
+
+function mergeInto(
+  target: Record<string, unknown>,
+  source: Record<string, unknown>,
+  prefix: string,
+  problems: string[],
+) {
+  for (const [key, value] of Object.entries(source)) {
+    const where = prefix + key;
+    if (!(key in target)) {
+      problems.push(`${where}: unknown setting`);
+      continue;
+    }
+    const current = target[key];
+    if (isPlainObject(current) && !Array.isArray(current)) {
+      if (!isPlainObject(value)) problems.push(`${where}: expected a mapping`);
+      else mergeInto(current, value, `${where}.`, problems);
+    } else target[key] = value;
+  }
+}
+
+function isPlainObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function setPath(target: Record<string, unknown>, key: string, value: unknown): void {
+  const parts = key.split('.');
+  let node = target;
+  for (const part of parts.slice(0, -1)) {
+    if (!isPlainObject(node[part])) node[part] = {};
+    node = node[part] as Record<string, unknown>;
+  }
+  node[parts.at(-1)!] = value;
+}
+
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+
+function validate(raw: Record<string, unknown>, problems: string[]): PromstreamConfig {
+  const get = (key: string): unknown =>
+    key.split('.').reduce<unknown>((node, part) => (isPlainObject(node) ? node[part] : undefined), raw);
+  const str = (key: string, optional = false): string => {
+    const v = get(key);
+    if (v === undefined && optional) return undefined as unknown as string;
+    if (typeof v !== 'string' && typeof v !== 'number') {
+      problems.push(`${key}: expected a string, got ${JSON.stringify(v)}`);
+      return '';
+    }
+    return String(v);
+  };
+  const int = (key: string, min: number, max: number): number => {
+    const v = get(key);
+    const n = typeof v === 'string' && v.trim() !== '' ? Number(v) : v;
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < min || n > max) {
+      problems.push(`${key}: expected a whole number from ${min} to ${max}, got ${JSON.stringify(v)}`);
+      return min;
+    }
+    return n;
+  };
+  const dur = (key: string, min: number): number => {
+    const v = get(key);
+    const n = typeof v === 'number' ? v : typeof v === 'string' ? durationMs(v) : undefined;
+    if (n === undefined || !(n >= min)) {
+      problems.push(
+        `${key}: expected a duration of at least ${min} ms such as 2h, 15m, 30s, got ${JSON.stringify(v)}`,
+      );
+      return min;
+    }
+    return n;
+  };
+  const bool = (key: string): boolean => {
+    const v = get(key);
+    if (v === true || v === 'true') return true;
+    if (v === false || v === 'false') return false;
+    problems.push(`${key}: expected true or false, got ${JSON.stringify(v)}`);
+    return false;
+  };
+  const url = (key: string, schemes: string[], allowEmpty = false): string => {
+    const v = str(key);
+    if (v === '' && allowEmpty) return v;
+    try {
+      const u = new URL(v);
+      if (!schemes.includes(u.protocol.replace(/:$/, '')))
+        problems.push(`${key}: scheme must be one of ${schemes.join(', ')}, got ${JSON.stringify(v)}`);
+    } catch {
+      problems.push(`${key}: not a URL: ${JSON.stringify(v)}`);
+    }
+    return v;
+  };
+  const brokersRaw = get('kafka.brokers');
+  const brokers = (
+    typeof brokersRaw === 'string' ? brokersRaw.split(',') : Array.isArray(brokersRaw) ? brokersRaw : []
+  )
+    .map((b) => String(b).trim())
+    .filter((b) => b !== '');
+  if (brokers.length === 0)
+    problems.push(`kafka.brokers: expected host:port, got ${JSON.stringify(brokersRaw)}`);
+  brokers.forEach((b, i) => {
+    if (!/^[^\s:]+:\d{1,5}$/.test(b))
+      problems.push(`kafka.brokers[${i}]: expected host:port, got ${JSON.stringify(b)}`);
+  });
+  const logLevel = str('logLevel') as PromstreamConfig['logLevel'];
+  if (!LOG_LEVELS.includes(logLevel))
+    problems.push(`logLevel: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(logLevel)}`);
+  const dataDir = path.resolve(str('dataDir'));
+  const endpoint = get('s3.endpoint');
+  return {
+    dataDir,
+    logLevel,
+    kafka: { brokers, samplesPartitions: int('kafka.samplesPartitions', 1, 10_000) },
+    registryUrl: url('registryUrl', ['http', 'https']),
+    objectStore: url('objectStore', ['file', 'mem', 's3'], true),
+    s3: {
+      endpoint: endpoint === undefined ? undefined : url('s3.endpoint', ['http', 'https']),
+      region: str('s3.region'),
+      accessKeyId: str('s3.accessKeyId', true),
+      secretAccessKey: str('s3.secretAccessKey', true),
+      forcePathStyle: bool('s3.forcePathStyle'),
+    },
+    blockBuilder: {
+      groupId: str('blockBuilder.groupId'),
+      blockDuration: dur('blockBuilder.blockDuration', 1000),
+      outOfOrderWindow: dur('blockBuilder.outOfOrderWindow', 0),
+    },
+    query: {
+      host: str('query.host'),
+      port: int('query.port', 0, 65535),
+      readConsistencyTimeout: dur('query.readConsistencyTimeout', 1),
+      defaultTenant: str('query.defaultTenant'),
+    },
+    broker: { host: str('broker.host'), port: int('broker.port', 0, 65535) },
+    registry: { host: str('registry.host'), port: int('registry.port', 0, 65535) },
+    gateway: { host: str('gateway.host'), port: int('gateway.port', 0, 65535) },
+  };
+}
+
+/** Parses `2h`, `15m`, `30s`, `500ms`, `1d` or a number of milliseconds; undefined when it is none. */
+export function durationMs(text: string): number | undefined {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
+  if (m === null) return undefined;
+  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 'ms') as 'ms'];
+  return Math.round(Number(m[1]) * factor);
+}
+
+/** The object store URL a config means: the explicit one, else the data directory's blocks folder. */
+export function objectStoreUrl(config: PromstreamConfig): string {
+  if (config.objectStore !== '') return config.objectStore;
+  return `file://${path.join(config.dataDir, 'blocks')}`;
+}

@@ -1,0 +1,11 @@
+/** Configuration: YAML file, environment overrides, flags, validated. */
+export {
+  type ConfigSources,
+  defaultConfig,
+  durationMs,
+  ENV_OVERRIDES,
+  loadConfig,
+  objectStoreUrl,
+  type PromstreamConfig,
+} from './config.js';
+export { CONFIG_ERROR_CODES, ConfigError, type ConfigErrorCode } from './errors.js';
