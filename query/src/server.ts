@@ -30,6 +30,11 @@ export interface QueryServerOptions {
   registry?: Registry;
   buildInfo?: Partial<BuildInfo>;
   now?: () => number;
+  /**
+   * Adds hooks or routes before the API is registered (e.g. the head's
+   * read-consistency `onRequest` hook, or the remote-write gateway in the all-in-one).
+   */
+  configure?: (app: FastifyInstance) => void | Promise<void>;
 }
 
 /** A running query server. */
@@ -113,6 +118,7 @@ export async function buildQueryApp(options: QueryServerOptions): Promise<Fastif
   );
   app.get('/-/healthy', async (_request, reply) => reply.send('promstream query is Healthy.\n'));
   app.get('/-/ready', async (_request, reply) => reply.send('promstream query is Ready.\n'));
+  await options.configure?.(app);
   await app.register(prometheusApi, services);
   return app;
 }
