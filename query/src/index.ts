@@ -13,6 +13,13 @@ export {
   QueryGate,
   TENANT_HEADER,
 } from './api/index.js';
+export { BlockQuerier, type QueryableBlock } from './blocks/block-querier.js';
+export {
+  type BlockLister,
+  type ListedBlock,
+  TenantBlocks,
+  type TenantBlocksOptions,
+} from './blocks/tenant-blocks.js';
 export {
   ENGINE_ERROR_CODES,
   EngineError,
