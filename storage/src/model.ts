@@ -105,9 +105,17 @@ staleView.setBigUint64(0, STALE_NAN_BITS);
 /** The staleness marker as a number (a NaN with a specific payload). */
 export const STALE_NAN = staleView.getFloat64(0);
 
-/** Whether a float is the staleness marker, bit for bit. */
+/**
+ * The staleness marker with the NaN quiet bit set. JavaScript engines may set
+ * that bit when a NaN is stored in an object field or array, so both forms
+ * count as stale; the XOR encoder writes Prometheus' exact bits.
+ */
+export const QUIET_STALE_NAN_BITS = 0x7ff8000000000002n;
+
+/** Whether a float is the staleness marker (exact bits, or with the quiet bit set). */
 export function isStaleNaN(v: number): boolean {
   if (!Number.isNaN(v)) return false;
   staleView.setFloat64(0, v);
-  return staleView.getBigUint64(0) === STALE_NAN_BITS;
+  const bits = staleView.getBigUint64(0);
+  return bits === STALE_NAN_BITS || bits === QUIET_STALE_NAN_BITS;
 }

@@ -1,0 +1,215 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { isStorageError, StorageErrorCode } from '../src/errors.js';
+import { isStaleNaN, STALE_NAN, ValueType } from '../src/model.js';
+import { decodeXorChunk, encodeXorChunk, XorAppender, XorIterator } from '../src/tsz/xor.js';
+
+interface GoldenChunk {
+  series: string;
+  hex: string;
+  ts: number[];
+  vs: string[];
+}
+const golden: { chunks: GoldenChunk[] } = JSON.parse(
+  readFileSync(new URL('./golden/xor-chunks.json', import.meta.url), 'utf8'),
+);
+
+function bitsOf(v: number): bigint {
+  const dv = new DataView(new ArrayBuffer(8));
+  dv.setFloat64(0, v);
+  return dv.getBigUint64(0);
+}
+
+function fromBits(b: bigint): number {
+  const dv = new DataView(new ArrayBuffer(8));
+  dv.setBigUint64(0, b);
+  return dv.getFloat64(0);
+}
+
+/** A seeded generator so failures reproduce. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function roundTrip(ts: number[], vs: number[]): void {
+  const bytes = encodeXorChunk(ts, vs);
+  const it = new XorIterator(bytes);
+  expect(it.numSamples).toBe(ts.length);
+  let i = 0;
+  while (it.next() === ValueType.Float) {
+    expect(it.atT()).toBe(ts[i]);
+    if (isStaleNaN(vs[i]!)) expect(bitsOf(it.at())).toBe(0x7ff0000000000002n);
+    else expect(bitsOf(it.at())).toBe(bitsOf(vs[i]!));
+    i++;
+  }
+  expect(it.err()).toBeUndefined();
+  expect(i).toBe(ts.length);
+}
+
+describe('XOR chunk golden vectors from promtool', () => {
+  for (const g of golden.chunks) {
+    it(`encodes ${g.series} to promtool's bytes`, () => {
+      const bytes = encodeXorChunk(g.ts, g.vs.map(Number));
+      expect(Buffer.from(bytes).toString('hex')).toBe(g.hex);
+    });
+    it(`decodes ${g.series} to promtool's samples`, () => {
+      const d = decodeXorChunk(Buffer.from(g.hex, 'hex'));
+      expect(Array.from(d.ts)).toEqual(g.ts);
+      expect(Array.from(d.vs)).toEqual(g.vs.map(Number));
+    });
+  }
+  it('has the four shapes', () => {
+    expect(golden.chunks.length).toBe(4);
+  });
+});
+
+describe('XOR chunk round trips', () => {
+  it('keeps the stale marker and other NaN payloads bit for bit', () => {
+    const odd = fromBits(0x7ff8000000000123n);
+    const vs = [1, STALE_NAN, 2, Number.NaN, odd, STALE_NAN, -0, 0, Number.POSITIVE_INFINITY, -Infinity];
+    const ts = vs.map((_, i) => 1000 + i * 15000);
+    roundTrip(ts, vs);
+    const d = decodeXorChunk(encodeXorChunk(ts, vs));
+    expect(isStaleNaN(d.vs[1]!)).toBe(true);
+    expect(isStaleNaN(d.vs[3]!)).toBe(false);
+    expect(bitsOf(d.vs[4]!)).toBe(0x7ff8000000000123n);
+  });
+
+  it("writes Prometheus' exact stale marker bits, also from a quieted marker", () => {
+    for (const v of [STALE_NAN, fromBits(0x7ff8000000000002n)]) {
+      const bytes = encodeXorChunk([1], [v]);
+      // Header (2 bytes), zig-zag varint of t=1 (1 byte), then the raw float64.
+      expect(Buffer.from(bytes.subarray(3, 11)).toString('hex')).toBe('7ff0000000000002');
+      const it = new XorIterator(bytes);
+      expect(it.next()).toBe(ValueType.Float);
+      expect(isStaleNaN(it.at())).toBe(true);
+    }
+  });
+
+  it('handles every delta-of-delta width and negative times', () => {
+    const ts = [-5000, -4000];
+    const steps = [1000, 1000, 9192, 1000, -7000 + 9192, 70000, 600000, 2 ** 40, 1, 0, 0, 8193, 8192, 1];
+    let t = -4000;
+    let prev = 1000;
+    for (const d of steps) {
+      const delta = Math.max(0, prev + (d - prev));
+      t += delta;
+      prev = delta;
+      ts.push(t);
+    }
+    roundTrip(
+      ts,
+      ts.map((_, i) => i * 1.5),
+    );
+  });
+
+  it('round-trips random shapes', () => {
+    const r = rng(42);
+    for (let trial = 0; trial < 200; trial++) {
+      const n = 1 + Math.floor(r() * 300);
+      const ts: number[] = [];
+      const vs: number[] = [];
+      let t = Math.floor(r() * 2e12) - 1e12;
+      let v = r() * 1000;
+      for (let i = 0; i < n; i++) {
+        const mode = r();
+        t += mode < 0.7 ? 15000 : mode < 0.9 ? Math.floor(r() * 20000) : Math.floor(r() * 1e9);
+        const vm = r();
+        v =
+          vm < 0.3
+            ? v
+            : vm < 0.6
+              ? v + Math.floor(r() * 10)
+              : vm < 0.9
+                ? r() * 1e6 - 5e5
+                : fromBits((BigInt(Math.floor(r() * 2 ** 32)) << 32n) | BigInt(Math.floor(r() * 2 ** 32)));
+        ts.push(t);
+        vs.push(v);
+      }
+      roundTrip(ts, vs);
+    }
+  });
+
+  it('reuses one iterator across chunks and seeks forward only', () => {
+    const a = encodeXorChunk([10, 20, 30], [1, 2, 3]);
+    const b = encodeXorChunk([100, 200, 300, 400], [5, 6, 7, 8]);
+    const it = new XorIterator();
+    it.reset(a);
+    expect(it.seek(15)).toBe(ValueType.Float);
+    expect(it.atT()).toBe(20);
+    expect(it.seek(5)).toBe(ValueType.Float);
+    expect(it.atT()).toBe(20);
+    expect(it.seek(31)).toBe(ValueType.None);
+    it.reset(b);
+    expect(it.next()).toBe(ValueType.Float);
+    expect([it.atT(), it.at()]).toEqual([100, 5]);
+    expect(it.seek(300)).toBe(ValueType.Float);
+    expect(it.at()).toBe(7);
+    expect(it.next()).toBe(ValueType.Float);
+    expect(it.next()).toBe(ValueType.None);
+    expect(it.err()).toBeUndefined();
+  });
+
+  it('counts samples in the header as appended', () => {
+    const app = new XorAppender();
+    expect(app.bytes()).toEqual(new Uint8Array([0, 0]));
+    for (let i = 0; i < 300; i++) app.append(i * 1000, i);
+    expect(app.numSamples).toBe(300);
+    const bytes = app.bytes();
+    expect((bytes[0]! << 8) | bytes[1]!).toBe(300);
+  });
+});
+
+describe('XOR chunk bad input', () => {
+  it('rejects time going backwards with out_of_order', () => {
+    const app = new XorAppender();
+    app.append(1000, 1);
+    expect(() => app.append(999, 1)).toThrowError(
+      expect.objectContaining({ code: StorageErrorCode.OutOfOrder }),
+    );
+  });
+
+  it('rejects non-integer times', () => {
+    const app = new XorAppender();
+    expect(() => app.append(1.5, 1)).toThrowError(expect.objectContaining({ code: 'invalid_argument' }));
+  });
+
+  it('reports every truncation as corrupt without throwing', () => {
+    const g = golden.chunks[2]!;
+    const full = Buffer.from(g.hex, 'hex');
+    const it = new XorIterator();
+    for (let cut = 0; cut < full.length - 1; cut++) {
+      it.reset(full.subarray(0, cut));
+      let n = 0;
+      while (it.next() !== ValueType.None) n++;
+      expect(n).toBeLessThan(g.ts.length);
+      expect(isStorageError(it.err(), StorageErrorCode.Corrupt)).toBe(true);
+    }
+  });
+
+  it('never throws on random corruption (fuzz)', () => {
+    const r = rng(7);
+    const it = new XorIterator();
+    for (const g of golden.chunks) {
+      const full = Buffer.from(g.hex, 'hex');
+      for (let trial = 0; trial < 500; trial++) {
+        const b = Uint8Array.from(full);
+        const flips = 1 + Math.floor(r() * 4);
+        for (let f = 0; f < flips; f++) b[Math.floor(r() * b.length)] = Math.floor(r() * 256);
+        it.reset(b);
+        let n = 0;
+        while (it.next() !== ValueType.None) n++;
+        expect(n).toBeLessThanOrEqual(0xffff);
+        const e = it.err();
+        if (e !== undefined) expect(isStorageError(e, StorageErrorCode.Corrupt)).toBe(true);
+      }
+    }
+  });
+});
