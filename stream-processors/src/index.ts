@@ -19,3 +19,10 @@ export type {
   RecordDecoder,
 } from './block-builder/seams.js';
 export { STREAM_ERROR_CODES, StreamError, type StreamErrorCode } from './errors.js';
+export {
+  type ReplayOptions,
+  type ReplayPoint,
+  type ReplayProgress,
+  type ReplayResult,
+  replay,
+} from './replay/replay.js';

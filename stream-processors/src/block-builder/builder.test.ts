@@ -3,9 +3,8 @@ import { announceSkip, realKafka } from '@promstream/testkit';
 import { Kafka, logLevel } from 'kafkajs';
 import { pino } from 'pino';
 import { afterAll, describe, expect, test } from 'vitest';
+import { jsonDecoder, MemorySink, MemoryState } from '../../test/support.js';
 import { type BlockBuilder, startBlockBuilder } from './builder.js';
-import type { CutBlock } from './partition-head.js';
-import type { BlockSink, DecodedBatch, PartitionState, PartitionStateStore, RecordDecoder } from './seams.js';
 
 // The builder loop on a real Kafka, with the record format and the block
 // format replaced by JSON and memory: this suite checks the loop's offsets,
@@ -13,52 +12,6 @@ import type { BlockSink, DecodedBatch, PartitionState, PartitionStateStore, Reco
 
 const kafka = realKafka();
 if (!kafka.ok) announceSkip('block builder loop on Kafka', kafka.reason);
-
-const jsonDecoder: RecordDecoder = {
-  async decode(value) {
-    const parsed = JSON.parse(value.toString()) as DecodedBatch;
-    return { ...parsed, skippedHistograms: 0 };
-  },
-};
-
-class MemorySink implements BlockSink {
-  readonly blocks = new Map<string, { block: CutBlock; json: string }>();
-  writes = 0;
-  async write(ulid: string, block: CutBlock) {
-    this.writes++;
-    const json = JSON.stringify({
-      ...block,
-      series: block.series.map((s) => ({ labels: s.labels, t: Array.from(s.t), v: Array.from(s.v) })),
-    });
-    const before = this.blocks.get(`${block.tenant}/${ulid}`);
-    if (before !== undefined && before.json !== json)
-      throw new Error(`block ${ulid} rewritten with other bytes`);
-    this.blocks.set(`${block.tenant}/${ulid}`, { block, json });
-  }
-  samples(): Map<string, number[]> {
-    const out = new Map<string, number[]>();
-    for (const { block } of this.blocks.values()) {
-      for (const s of block.series) {
-        const key = `${block.tenant}|${s.labels.map((l) => `${l.name}=${l.value}`).join(',')}`;
-        const list = out.get(key) ?? [];
-        list.push(...Array.from(s.t));
-        out.set(key, list);
-      }
-    }
-    for (const list of out.values()) list.sort((a, b) => a - b);
-    return out;
-  }
-}
-
-class MemoryState implements PartitionStateStore {
-  readonly states = new Map<string, PartitionState>();
-  async load(topic: string, partition: number) {
-    return this.states.get(`${topic}/${partition}`);
-  }
-  async save(topic: string, partition: number, state: PartitionState) {
-    this.states.set(`${topic}/${partition}`, { ...state });
-  }
-}
 
 describe.skipIf(!kafka.ok)('block builder loop on the real Kafka', () => {
   const brokers = kafka.ok ? kafka.backend.brokers : [];

@@ -1,0 +1,233 @@
+import { randomUUID } from 'node:crypto';
+import { Kafka, logLevel } from 'kafkajs';
+import type { Logger } from 'pino';
+import { blockUlid } from '../block-builder/block-id.js';
+import { DEFAULT_BLOCK_DURATION, DEFAULT_OUT_OF_ORDER_WINDOW } from '../block-builder/builder.js';
+import { PartitionHead } from '../block-builder/partition-head.js';
+import type { BlockSink, PartitionStateStore, RecordDecoder } from '../block-builder/seams.js';
+import { StreamError } from '../errors.js';
+
+/** Where a replay starts or ends: a log offset (the same on every partition) or a time. */
+export type ReplayPoint = { offset: number } | { time: number };
+
+/** Options of a replay. */
+export interface ReplayOptions {
+  brokers: string[];
+  topic: string;
+  /** Start (default: each partition's first offset). */
+  from?: ReplayPoint;
+  /** End, exclusive (default: each partition's end when the replay starts). */
+  to?: ReplayPoint;
+  /** Partitions to replay (default all). */
+  partitions?: number[];
+  blockDuration?: number;
+  outOfOrderWindow?: number;
+  decoder: RecordDecoder;
+  sink: BlockSink;
+  /** Saved per partition at the end, unless it would move an existing state back. */
+  state?: PartitionStateStore;
+  logger: Logger;
+  /** Called as records are read, for progress bars. */
+  onProgress?: (progress: ReplayProgress) => void;
+}
+
+/** How far a replay is. */
+export interface ReplayProgress {
+  records: number;
+  totalRecords: number;
+  samples: number;
+  blocks: number;
+}
+
+/** What a replay did. */
+export interface ReplayResult extends ReplayProgress {
+  dropped: number;
+  seconds: number;
+  partitions: { partition: number; from: number; to: number; boundary: number; nextOffset: number }[];
+}
+
+/**
+ * Rebuilds blocks from the log: reads each partition over an offset range
+ * with the block builder's own head, so a replay from the start of the log
+ * writes the same blocks, under the same ids, as the builder did. Blocks of
+ * ranges that are not yet due stay for the builder. Running it again writes
+ * the same objects again, so an interrupted replay can simply be restarted.
+ */
+export async function replay(options: ReplayOptions): Promise<ReplayResult> {
+  const started = Date.now();
+  const kafka = new Kafka({
+    clientId: 'promstream-replay',
+    brokers: options.brokers,
+    logLevel: logLevel.NOTHING,
+  });
+  const admin = kafka.admin();
+  await admin.connect();
+  const { topic } = options;
+  let plan: { partition: number; from: number; to: number }[];
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    const resolve = async (point: ReplayPoint | undefined, fallback: 'low' | 'high') => {
+      if (point === undefined) return new Map(offsets.map((p) => [p.partition, Number(p[fallback])]));
+      if ('offset' in point) return new Map(offsets.map((p) => [p.partition, point.offset]));
+      const byTime = await admin.fetchTopicOffsetsByTimestamp(topic, point.time);
+      return new Map(byTime.map((p) => [p.partition, Number(p.offset)]));
+    };
+    const from = await resolve(options.from, 'low');
+    const to = await resolve(options.to, 'high');
+    plan = offsets
+      .filter((p) => options.partitions === undefined || options.partitions.includes(p.partition))
+      .map((p) => ({
+        partition: p.partition,
+        from: Math.max(Number(p.low), from.get(p.partition) ?? 0),
+        to: Math.min(Number(p.high), to.get(p.partition) ?? Number(p.high)),
+      }))
+      .sort((a, b) => a.partition - b.partition);
+  } catch (err) {
+    await admin.disconnect();
+    throw new StreamError('LOG', `read the offsets of ${topic}`, { cause: err });
+  }
+  const progress: ReplayProgress = {
+    records: 0,
+    totalRecords: plan.reduce((n, p) => n + Math.max(0, p.to - p.from), 0),
+    samples: 0,
+    blocks: 0,
+  };
+  const result: ReplayResult = { ...progress, dropped: 0, seconds: 0, partitions: [] };
+  try {
+    const outcomes = await replayPartitions(kafka, options, plan, progress);
+    for (const part of plan) {
+      const outcome = outcomes.get(part.partition)!;
+      result.partitions.push({ ...part, ...outcome.state });
+      result.dropped += outcome.dropped;
+    }
+  } finally {
+    await admin.disconnect();
+  }
+  Object.assign(result, progress);
+  result.seconds = (Date.now() - started) / 1000;
+  return result;
+}
+
+interface PartitionRun {
+  part: { partition: number; from: number; to: number };
+  head: PartitionHead;
+  done: boolean;
+}
+
+async function replayPartitions(
+  kafka: Kafka,
+  options: ReplayOptions,
+  plan: { partition: number; from: number; to: number }[],
+  progress: ReplayProgress,
+): Promise<Map<number, { state: { boundary: number; nextOffset: number }; dropped: number }>> {
+  const { topic } = options;
+  const runs = new Map<number, PartitionRun>();
+  for (const part of plan) {
+    const head = new PartitionHead({
+      blockDuration: options.blockDuration ?? DEFAULT_BLOCK_DURATION,
+      outOfOrderWindow: options.outOfOrderWindow ?? DEFAULT_OUT_OF_ORDER_WINDOW,
+      boundary: Number.NEGATIVE_INFINITY,
+    });
+    runs.set(part.partition, { part, head, done: part.to <= part.from });
+  }
+  const cut = async (partition: number, head: PartitionHead) => {
+    for (const start of head.dueRanges()) {
+      for (const block of head.take(start)) {
+        if (block.samples === 0) continue;
+        const ulid = blockUlid({
+          topic,
+          partition,
+          tenant: block.tenant,
+          firstOffset: block.firstOffset,
+          lastOffset: block.lastOffset,
+          minTime: block.rangeStart,
+        });
+        await options.sink.write(ulid, block, {
+          topic,
+          partition,
+          firstOffset: block.firstOffset,
+          lastOffset: block.lastOffset,
+        });
+        progress.blocks++;
+      }
+    }
+  };
+  if ([...runs.values()].some((r) => !r.done)) {
+    const consumer = kafka.consumer({
+      groupId: `promstream-replay-${randomUUID()}`,
+      maxBytesPerPartition: 8 << 20,
+    });
+    await consumer.connect();
+    await consumer.subscribe({ topic, fromBeginning: true });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        let failed = false;
+        consumer
+          .run({
+            autoCommit: false,
+            eachBatch: async ({ batch }) => {
+              const run = runs.get(batch.partition);
+              if (run === undefined || run.done || failed) return;
+              const { part, head } = run;
+              try {
+                for (const message of batch.messages) {
+                  const offset = Number(message.offset);
+                  if (offset < part.from || offset <= head.lastRead()) continue;
+                  if (offset >= part.to) break;
+                  if (message.value !== null) {
+                    try {
+                      const decoded = await options.decoder.decode(message.value);
+                      for (const s of decoded.series) {
+                        const dropped = head.append(offset, decoded.tenant, s.labels, s.t, s.v);
+                        progress.samples += s.t.length - dropped;
+                      }
+                    } catch (err) {
+                      if (err instanceof StreamError && err.retryable) throw err;
+                      options.logger.warn(
+                        { partition: part.partition, offset, err },
+                        'skip a record that does not decode',
+                      );
+                    }
+                  }
+                  head.endRecord(offset);
+                  progress.records++;
+                }
+                await cut(part.partition, head);
+                options.onProgress?.({ ...progress });
+                if (head.lastRead() >= part.to - 1) {
+                  run.done = true;
+                  consumer.pause([{ topic, partitions: [part.partition] }]);
+                  if ([...runs.values()].every((r) => r.done)) resolve();
+                }
+              } catch (err) {
+                failed = true;
+                reject(err);
+              }
+            },
+          })
+          .catch(reject);
+        for (const run of runs.values()) {
+          if (run.done) consumer.pause([{ topic, partitions: [run.part.partition] }]);
+          else consumer.seek({ topic, partition: run.part.partition, offset: String(run.part.from) });
+        }
+      });
+    } finally {
+      await consumer.disconnect();
+    }
+  }
+  const out = new Map<number, { state: { boundary: number; nextOffset: number }; dropped: number }>();
+  for (const { part, head } of runs.values()) {
+    await cut(part.partition, head);
+    const state = {
+      boundary: head.boundary,
+      nextOffset: head.lastRead() < 0 ? part.from : head.commitOffset(),
+    };
+    if (options.state !== undefined) {
+      const existing = await options.state.load(topic, part.partition);
+      if (existing === undefined || existing.boundary < state.boundary)
+        await options.state.save(topic, part.partition, state);
+    }
+    out.set(part.partition, { state, dropped: head.dropped.too_old + head.dropped.covered });
+  }
+  return out;
+}
