@@ -26,3 +26,9 @@ export {
   type ReplayResult,
   replay,
 } from './replay/replay.js';
+export {
+  ObjectPartitionStateStore,
+  partitionStateKey,
+  type StateObjects,
+} from './wiring/partition-state-store.js';
+export { type SampleBatchLike, sampleBatchDecoder } from './wiring/sample-batch-decoder.js';

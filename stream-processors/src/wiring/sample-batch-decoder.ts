@@ -1,0 +1,45 @@
+import type { Label } from '@promstream/storage';
+import { decodeXorChunk } from '@promstream/storage';
+import type { DecodedBatch, RecordDecoder } from '../block-builder/seams.js';
+import { StreamError } from '../errors.js';
+
+/** The parts of a `SampleBatch` value the decoder reads (the schemas package's type fits). */
+export interface SampleBatchLike {
+  tenant: string;
+  series: {
+    labels: Label[];
+    encoding: string;
+    chunk: Uint8Array;
+    histograms?: unknown[];
+  }[];
+}
+
+/**
+ * A record decoder for `promstream.samples.v1`: the Confluent wire format to
+ * a SampleBatch through `deserialize`, then each XOR chunk to samples.
+ * Histogram chunks are counted, not decoded: blocks hold floats for now.
+ */
+export function sampleBatchDecoder(deserialize: (value: Buffer) => Promise<SampleBatchLike>): RecordDecoder {
+  return {
+    async decode(value: Buffer): Promise<DecodedBatch> {
+      let batch: SampleBatchLike;
+      try {
+        batch = await deserialize(value);
+      } catch (err) {
+        throw new StreamError('BAD_RECORD', 'decode a SampleBatch record', { cause: err });
+      }
+      const out: DecodedBatch = { tenant: batch.tenant, series: [], skippedHistograms: 0 };
+      for (const s of batch.series) {
+        out.skippedHistograms += s.histograms?.length ?? 0;
+        if (s.encoding !== 'XOR') continue;
+        try {
+          const { ts, vs } = decodeXorChunk(s.chunk);
+          out.series.push({ labels: s.labels, t: ts, v: vs });
+        } catch (err) {
+          throw new StreamError('BAD_RECORD', 'decode the XOR chunk of a series', { cause: err });
+        }
+      }
+      return out;
+    },
+  };
+}

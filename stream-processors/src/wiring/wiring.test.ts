@@ -1,0 +1,62 @@
+import { encodeXorChunk, StorageError, StorageErrorCode } from '@promstream/storage';
+import { describe, expect, test } from 'vitest';
+import { StreamError } from '../errors.js';
+import { ObjectPartitionStateStore, partitionStateKey } from './partition-state-store.js';
+import { sampleBatchDecoder } from './sample-batch-decoder.js';
+
+class MapObjects {
+  readonly map = new Map<string, Uint8Array>();
+  async get(key: string) {
+    const v = this.map.get(key);
+    if (v === undefined) throw new StorageError(StorageErrorCode.NotFound, `no ${key}`);
+    return v;
+  }
+  async put(key: string, body: Uint8Array) {
+    this.map.set(key, body);
+  }
+}
+
+describe('partition state store', () => {
+  test('round-trips states, a missing one is undefined, a bad one a STATE_FORMAT error', async () => {
+    const objects = new MapObjects();
+    const store = new ObjectPartitionStateStore(objects);
+    expect(await store.load('t', 0)).toBeUndefined();
+    await store.save('t', 0, { boundary: 7_200_000, nextOffset: 42 });
+    await store.save('t', 1, { boundary: -Infinity, nextOffset: 0 });
+    expect(await store.load('t', 0)).toEqual({ boundary: 7_200_000, nextOffset: 42 });
+    expect(await store.load('t', 1)).toEqual({ boundary: -Infinity, nextOffset: 0 });
+    expect(partitionStateKey('t', 0)).toBe('_promstream/block-builder/t/0.json');
+    objects.map.set(partitionStateKey('t', 2), Buffer.from('{"version":9}'));
+    await expect(store.load('t', 2)).rejects.toMatchObject({ code: 'STATE_FORMAT' });
+  });
+});
+
+describe('sample batch decoder', () => {
+  test('decodes XOR chunks and counts histograms', async () => {
+    const labels = [{ name: '__name__', value: 'up' }];
+    const decoder = sampleBatchDecoder(async () => ({
+      tenant: 'a',
+      series: [
+        { labels, encoding: 'XOR', chunk: encodeXorChunk([1000, 2000], [1, 0.5]) },
+        { labels, encoding: 'HISTOGRAM', chunk: new Uint8Array(), histograms: [{}, {}] },
+      ],
+    }));
+    const batch = await decoder.decode(Buffer.alloc(0));
+    expect(batch.tenant).toBe('a');
+    expect(Array.from(batch.series[0]!.t)).toEqual([1000, 2000]);
+    expect(Array.from(batch.series[0]!.v)).toEqual([1, 0.5]);
+    expect(batch.skippedHistograms).toBe(2);
+  });
+
+  test('a record that does not deserialize is a BAD_RECORD error', async () => {
+    const decoder = sampleBatchDecoder(async () => {
+      throw new Error('magic byte');
+    });
+    await expect(decoder.decode(Buffer.from('x'))).rejects.toBeInstanceOf(StreamError);
+    const broken = sampleBatchDecoder(async () => ({
+      tenant: 'a',
+      series: [{ labels: [], encoding: 'XOR', chunk: new Uint8Array([0, 5, 1]) }],
+    }));
+    await expect(broken.decode(Buffer.alloc(0))).rejects.toMatchObject({ code: 'BAD_RECORD' });
+  });
+});
