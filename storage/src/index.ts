@@ -1,4 +1,5 @@
 /** The storage package: TSZ codec, blocks, object stores, and the shared data model. */
 export * from './errors.js';
 export * from './model.js';
+export * from './objstore/index.js';
 export * from './tsz/xor.js';

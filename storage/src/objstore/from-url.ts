@@ -1,0 +1,58 @@
+import { fileURLToPath } from 'node:url';
+import { StorageError, StorageErrorCode } from '../errors.js';
+import { FsObjectStore } from './fs.js';
+import { MemoryObjectStore } from './memory.js';
+import type { ObjectStore } from './object-store.js';
+import { PrefixedObjectStore } from './prefixed.js';
+import { S3ObjectStore } from './s3.js';
+
+/**
+ * Opens a store from a URL:
+ * - `file:///var/lib/promstream/blocks` (or a plain path): a directory;
+ * - `mem://`: a new in-memory store;
+ * - `s3://bucket/prefix?endpoint=http://host:port&region=us-east-1&path-style=true`:
+ *   an S3 bucket; credentials come from S3_ACCESS_KEY_ID / S3_SECRET_ACCESS_KEY
+ *   (or the AWS_* names), the endpoint and region also from S3_ENDPOINT / S3_REGION.
+ */
+export function objectStoreFromUrl(url: string, env: NodeJS.ProcessEnv = process.env): ObjectStore {
+  if (!/^[a-z][a-z0-9+.-]*:/i.test(url)) return new FsObjectStore(url);
+  let u: URL;
+  try {
+    u = new URL(url);
+  } catch (e) {
+    throw new StorageError(StorageErrorCode.InvalidArgument, `object store URL ${url} does not parse`, {
+      cause: e,
+    });
+  }
+  switch (u.protocol) {
+    case 'file:':
+      return new FsObjectStore(fileURLToPath(u));
+    case 'mem:':
+      return new MemoryObjectStore();
+    case 's3:': {
+      if (u.hostname === '') {
+        throw new StorageError(StorageErrorCode.InvalidArgument, `object store URL ${url} names no bucket`);
+      }
+      const q = u.searchParams;
+      const store = new S3ObjectStore({
+        bucket: u.hostname,
+        endpoint: q.get('endpoint') ?? nonEmpty(env.S3_ENDPOINT),
+        region: q.get('region') ?? nonEmpty(env.S3_REGION) ?? nonEmpty(env.AWS_REGION) ?? 'us-east-1',
+        forcePathStyle: q.get('path-style') !== 'false',
+        accessKeyId: nonEmpty(env.S3_ACCESS_KEY_ID) ?? nonEmpty(env.AWS_ACCESS_KEY_ID),
+        secretAccessKey: nonEmpty(env.S3_SECRET_ACCESS_KEY) ?? nonEmpty(env.AWS_SECRET_ACCESS_KEY),
+      });
+      const prefix = decodeURIComponent(u.pathname).replace(/^\/+|\/+$/g, '');
+      return prefix === '' ? store : new PrefixedObjectStore(store, prefix);
+    }
+    default:
+      throw new StorageError(
+        StorageErrorCode.InvalidArgument,
+        `object store URL scheme ${u.protocol} is not one of file:, mem:, s3:`,
+      );
+  }
+}
+
+function nonEmpty(s: string | undefined): string | undefined {
+  return s === undefined || s === '' ? undefined : s;
+}

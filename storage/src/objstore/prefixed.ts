@@ -1,0 +1,56 @@
+import { StorageError, StorageErrorCode } from '../errors.js';
+import type { ByteRange, ListOptions, ObjectInfo, ObjectStore, PutOptions } from './object-store.js';
+
+/**
+ * A view of a store under a key prefix, as Thanos' prefixed bucket: a tenant
+ * sees `<tenant>/...` as its whole bucket. Errors name the key inside the view.
+ */
+export class PrefixedObjectStore implements ObjectStore {
+  readonly prefix: string;
+
+  constructor(
+    private readonly inner: ObjectStore,
+    prefix: string,
+  ) {
+    const p = prefix.replace(/^\/+|\/+$/g, '');
+    if (p.split('/').some((s) => s === '.' || s === '..')) {
+      throw new StorageError(
+        StorageErrorCode.InvalidArgument,
+        `prefix ${JSON.stringify(prefix)} is not valid`,
+      );
+    }
+    this.prefix = p === '' ? '' : `${p}/`;
+  }
+
+  get(key: string, range?: ByteRange): Promise<Uint8Array> {
+    return this.inner.get(this.prefix + key, range);
+  }
+
+  put(key: string, body: Uint8Array, options?: PutOptions): Promise<void> {
+    return this.inner.put(this.prefix + key, body, options);
+  }
+
+  async *list(prefix: string, options?: ListOptions): AsyncIterable<ObjectInfo> {
+    const n = this.prefix.length;
+    for await (const o of this.inner.list(this.prefix + prefix, options)) {
+      yield { key: o.key.slice(n), size: o.size, isPrefix: o.isPrefix };
+    }
+  }
+
+  delete(key: string): Promise<void> {
+    return this.inner.delete(this.prefix + key);
+  }
+
+  async head(key: string): Promise<ObjectInfo | undefined> {
+    const o = await this.inner.head(this.prefix + key);
+    return o === undefined ? undefined : { key, size: o.size, isPrefix: false };
+  }
+}
+
+/** The store of one tenant: `<tenant>/` under the bucket. */
+export function tenantStore(store: ObjectStore, tenant: string): ObjectStore {
+  if (tenant === '' || tenant.includes('/')) {
+    throw new StorageError(StorageErrorCode.InvalidArgument, `tenant ${JSON.stringify(tenant)} is not valid`);
+  }
+  return new PrefixedObjectStore(store, tenant);
+}
