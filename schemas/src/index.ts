@@ -1,1 +1,15 @@
-export {};
+export { avroType, type RecordKind, schemaJson, schemaText } from './avro-schemas.js';
+export { SchemaError, SchemaErrorCode } from './errors.js';
+export { createSerdes, RecordSerde, type Serdes, type SerdesOptions, type TopicValues } from './serde.js';
+export { partitionFor, partitionForKey, seriesHash, seriesKey } from './series-key.js';
+export { TOPICS, type TopicName, valueSubject } from './topics.js';
+export type {
+  Anomaly,
+  ChunkEncoding,
+  Event,
+  EventSource,
+  HistogramSample,
+  SampleBatch,
+  SeriesChunk,
+  Severity,
+} from './types.js';

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { anomaly, event, sampleBatch } from '../test/fixtures.js';
+import { avroType } from './avro-schemas.js';
+import type { SampleBatch } from './types.js';
+
+describe('schema files', () => {
+  it('parse with their full names', () => {
+    expect(avroType('sampleBatch').name).toBe('io.promstream.SampleBatch');
+    expect(avroType('event').name).toBe('io.promstream.Event');
+    expect(avroType('anomaly').name).toBe('io.promstream.Anomaly');
+  });
+
+  it('accept the TypeScript shapes and round-trip them', () => {
+    for (const [kind, value] of [
+      ['sampleBatch', sampleBatch],
+      ['event', event],
+      ['anomaly', anomaly],
+    ] as const) {
+      const type = avroType(kind);
+      const paths: string[] = [];
+      expect(type.isValid(value, { errorHook: (path) => paths.push(path.join('.')) })).toBe(true);
+      expect(paths).toEqual([]);
+      expect(type.fromBuffer(type.toBuffer(value))).toEqual(value);
+    }
+  });
+
+  it('keep the staleness marker bit for bit', () => {
+    const type = avroType('sampleBatch');
+    const back = type.fromBuffer(type.toBuffer(sampleBatch)) as SampleBatch;
+    const bits = Buffer.alloc(8);
+    bits.writeDoubleBE(back.series[1]!.histograms[0]!.histogram.sum);
+    expect(bits.toString('hex')).toBe('7ff0000000000002');
+  });
+
+  it('reject values that do not fit', () => {
+    const type = avroType('event');
+    expect(type.isValid({ ...event, source: 'disk' })).toBe(false);
+    expect(type.isValid({ ...event, time: 1.5 })).toBe(false);
+    const { host: _, ...noHost } = event;
+    expect(type.isValid(noHost)).toBe(false);
+  });
+});
