@@ -34,6 +34,11 @@ export {
   type VectorSample,
 } from './engine-types.js';
 export * from './head/index.js';
+export { MemoryQuerier } from './memory-querier.js';
 export { compareLabels, labelsKey, MergeIterator, MergeQuerier } from './merge-querier.js';
+export type { Expr } from './promql/ast.js';
+export { Engine } from './promql/engine.js';
+export { formatDuration, formatExpr } from './promql/format.js';
+export { parseExpr } from './promql/parser.js';
 export type { Querier, SelectHints, Series } from './querier.js';
 export { buildQueryApp, type QueryServer, type QueryServerOptions, startQueryServer } from './server.js';

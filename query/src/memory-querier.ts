@@ -1,0 +1,175 @@
+import {
+  type FloatHistogram,
+  type Labels,
+  type Matcher,
+  type SampleIterator,
+  ValueType,
+} from '@promstream/storage';
+import type { Querier, SelectHints, Series } from './querier.js';
+
+/**
+ * An in-memory `Querier`: series appended sample by sample, kept in time
+ * order in growable typed arrays. The conformance runner and engine tests
+ * load their data here.
+ */
+
+function labelsKey(ls: Labels): string {
+  let k = '';
+  for (const l of ls) k += `${l.name}\xff${l.value}\xff`;
+  return k;
+}
+
+function compareLabels(a: Labels, b: Labels): number {
+  const n = Math.min(a.length, b.length);
+  for (let i = 0; i < n; i++) {
+    const x = a[i] as { name: string; value: string };
+    const y = b[i] as { name: string; value: string };
+    if (x.name !== y.name) return x.name < y.name ? -1 : 1;
+    if (x.value !== y.value) return x.value < y.value ? -1 : 1;
+  }
+  return a.length - b.length;
+}
+
+class StoredSeries {
+  t = new Float64Array(8);
+  f = new Float64Array(8);
+  h: (FloatHistogram | undefined)[] = [];
+  n = 0;
+  constructor(readonly labels: Labels) {}
+
+  append(t: number, f: number, h: FloatHistogram | undefined): void {
+    // Out-of-order appends are inserted in place; a repeated time replaces the sample.
+    let pos = this.n;
+    while (pos > 0 && (this.t[pos - 1] as number) > t) pos--;
+    if (pos > 0 && this.t[pos - 1] === t) {
+      this.f[pos - 1] = f;
+      this.h[pos - 1] = h;
+      return;
+    }
+    if (this.n === this.t.length) {
+      const nt = new Float64Array(this.n * 2);
+      nt.set(this.t);
+      this.t = nt;
+      const nf = new Float64Array(this.n * 2);
+      nf.set(this.f);
+      this.f = nf;
+    }
+    this.t.copyWithin(pos + 1, pos, this.n);
+    this.f.copyWithin(pos + 1, pos, this.n);
+    this.h.splice(pos, 0, h);
+    this.t[pos] = t;
+    this.f[pos] = f;
+    this.n++;
+  }
+}
+
+class ArrayIterator implements SampleIterator {
+  private i = -1;
+  constructor(
+    private readonly s: StoredSeries,
+    private readonly n: number,
+  ) {}
+
+  private kind(): ValueType {
+    if (this.i >= this.n) return ValueType.None;
+    return this.s.h[this.i] ? ValueType.FloatHistogram : ValueType.Float;
+  }
+
+  next(): ValueType {
+    if (this.i < this.n) this.i++;
+    return this.kind();
+  }
+
+  seek(t: number): ValueType {
+    if (this.i < 0) this.i = 0;
+    while (this.i < this.n && (this.s.t[this.i] as number) < t) this.i++;
+    return this.kind();
+  }
+
+  atT(): number {
+    return this.s.t[this.i] as number;
+  }
+
+  at(): number {
+    return this.s.f[this.i] as number;
+  }
+
+  atHistogram(): FloatHistogram {
+    return this.s.h[this.i] as FloatHistogram;
+  }
+
+  err(): Error | undefined {
+    return undefined;
+  }
+}
+
+/** A querier over series held in memory. */
+export class MemoryQuerier implements Querier {
+  private readonly series = new Map<string, StoredSeries>();
+
+  private get(labels: Labels): StoredSeries {
+    const sorted = [...labels].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    const key = labelsKey(sorted);
+    let s = this.series.get(key);
+    if (!s) {
+      s = new StoredSeries(sorted);
+      this.series.set(key, s);
+    }
+    return s;
+  }
+
+  /** Appends a float sample (time in milliseconds). */
+  appendFloat(labels: Labels, t: number, v: number): void {
+    this.get(labels).append(t, v, undefined);
+  }
+
+  /** Appends a native histogram sample. */
+  appendHistogram(labels: Labels, t: number, h: FloatHistogram): void {
+    this.get(labels).append(t, 0, h);
+  }
+
+  /** Removes every series. */
+  clear(): void {
+    this.series.clear();
+  }
+
+  private matching(hints: SelectHints, matchers: readonly Matcher[]): StoredSeries[] {
+    const out: StoredSeries[] = [];
+    for (const s of this.series.values()) {
+      if (!matchers.every((m) => m.matches(s.labels.find((l) => l.name === m.name)?.value ?? ''))) continue;
+      let any = false;
+      for (let i = 0; i < s.n; i++) {
+        const t = s.t[i] as number;
+        if (t >= hints.mint && t <= hints.maxt) {
+          any = true;
+          break;
+        }
+      }
+      if (any) out.push(s);
+    }
+    return out.sort((a, b) => compareLabels(a.labels, b.labels));
+  }
+
+  async select(hints: SelectHints, matchers: readonly Matcher[]): Promise<Series[]> {
+    return this.matching(hints, matchers).map((s) => {
+      const n = s.n;
+      return { labels: s.labels, iterator: () => new ArrayIterator(s, n) };
+    });
+  }
+
+  async labelNames(hints: SelectHints, matchers: readonly Matcher[]): Promise<string[]> {
+    const names = new Set<string>();
+    const list = matchers.length > 0 ? this.matching(hints, matchers) : this.matching(hints, []);
+    for (const s of list) for (const l of s.labels) names.add(l.name);
+    return [...names].sort();
+  }
+
+  async labelValues(hints: SelectHints, name: string, matchers: readonly Matcher[]): Promise<string[]> {
+    const values = new Set<string>();
+    for (const s of this.matching(hints, matchers)) {
+      const v = s.labels.find((l) => l.name === name)?.value;
+      if (v !== undefined) values.add(v);
+    }
+    return [...values].sort();
+  }
+}

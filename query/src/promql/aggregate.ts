@@ -1,0 +1,316 @@
+import type { FloatHistogram, Labels } from '@promstream/storage';
+import { EngineError } from '../engine-types.js';
+import type { AggregateExpr } from './ast.js';
+import type { EvalContext } from './context.js';
+import { addH, IncompatibleBoundsError, scaleH } from './histogram.js';
+import { labelsKey, METRIC_NAME, normalize } from './labels.js';
+import { SeriesBuilder, type StepSeries, type Value } from './values.js';
+import { xxhash64 } from './xxhash.js';
+
+/** Aggregation operators (`sum`, `topk`, `quantile`, ...) evaluated per time over groups. */
+
+const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+/** Go's strconv.FormatFloat(f, 'f', -1, 64): shortest digits, never an exponent. */
+export function formatFloatPlain(f: number): string {
+  if (Number.isNaN(f)) return 'NaN';
+  if (f === Number.POSITIVE_INFINITY) return '+Inf';
+  if (f === Number.NEGATIVE_INFINITY) return '-Inf';
+  const s = String(f);
+  if (!/e/.test(s)) return s;
+  const [mant, expS] = s.split('e') as [string, string];
+  const exp = Number(expS);
+  const neg = mant.startsWith('-');
+  const digits = mant.replace('-', '').replace('.', '');
+  const pointPos =
+    (mant.replace('-', '').indexOf('.') < 0
+      ? mant.replace('-', '').length
+      : mant.replace('-', '').indexOf('.')) + exp;
+  let out: string;
+  if (pointPos <= 0) out = `0.${'0'.repeat(-pointPos)}${digits}`;
+  else if (pointPos >= digits.length) out = digits + '0'.repeat(pointPos - digits.length);
+  else out = `${digits.slice(0, pointPos)}.${digits.slice(pointPos)}`;
+  return neg ? `-${out}` : out;
+}
+
+/** Quantile of sorted values with linear interpolation (Prometheus' `quantile`). */
+export function quantileSorted(q: number, values: number[]): number {
+  if (values.length === 0 || Number.isNaN(q)) return Number.NaN;
+  if (q < 0) return Number.NEGATIVE_INFINITY;
+  if (q > 1) return Number.POSITIVE_INFINITY;
+  const n = values.length;
+  const rank = q * (n - 1);
+  const lo = Math.max(0, Math.floor(rank));
+  const hi = Math.min(n - 1, lo + 1);
+  const w = rank - Math.floor(rank);
+  return (values[lo] as number) * (1 - w) + (values[hi] as number) * w;
+}
+
+/** Kahan-compensated summation step. */
+export function kahanInc(inc: number, sum: number, c: number): [number, number] {
+  const t = sum + inc;
+  let nc = c;
+  if (!Number.isFinite(t)) nc = 0;
+  else if (Math.abs(sum) >= Math.abs(inc)) nc += sum - t + inc;
+  else nc += inc - t + sum;
+  return [t, nc];
+}
+
+function labelsHash(ls: Labels): bigint {
+  const parts: number[] = [];
+  const enc = new TextEncoder();
+  for (const l of ls) {
+    parts.push(...enc.encode(l.name), 0xff, ...enc.encode(l.value), 0xff);
+  }
+  return xxhash64(Uint8Array.from(parts));
+}
+
+const MAX_U64 = 2 ** 64 - 1;
+
+function groupLabels(ls: Labels, e: AggregateExpr, set: Set<string>): Labels {
+  if (e.without) return ls.filter((l) => l.name !== METRIC_NAME && !set.has(l.name));
+  return ls.filter((l) => set.has(l.name));
+}
+
+/** Evaluates an aggregation. */
+export async function evalAggregate(ctx: EvalContext, e: AggregateExpr, ts: Float64Array): Promise<Value> {
+  const steps = ts.length;
+  let param: Float64Array | undefined;
+  let paramStr = '';
+  if (e.param) {
+    const p = await ctx.eval(e.param, ts);
+    if (p.type === 'scalar') param = p.v;
+    else if (p.type === 'string') paramStr = p.s;
+  }
+  const v = await ctx.eval(e.expr, ts);
+  if (v.type !== 'vector') throw new EngineError('bad_data', 'aggregation over a non-vector');
+  const set = new Set(e.grouping);
+  const groupOf: number[] = [];
+  const groups: { labels: Labels; key: string }[] = [];
+  const gIndex = new Map<string, number>();
+  for (const s of v.series) {
+    const gl = groupLabels(s.labels, e, set);
+    const key = labelsKey(gl);
+    let g = gIndex.get(key);
+    if (g === undefined) {
+      g = groups.length;
+      gIndex.set(key, g);
+      groups.push({ labels: gl, key });
+    }
+    groupOf.push(g);
+  }
+  const b = new SeriesBuilder(steps);
+  const op = e.op;
+  if (op === 'count_values') {
+    if (!LABEL_NAME_RE.test(paramStr)) throw new EngineError('execution', `invalid label name "${paramStr}"`);
+    for (let i = 0; i < steps; i++) {
+      const counts = new Map<string, { labels: Labels; n: number }>();
+      v.series.forEach((s, j) => {
+        if (!s.has[i]) return;
+        const h = s.h?.[i];
+        const str = h ? histogramString(h) : formatFloatPlain(s.f[i] as number);
+        const g = groups[groupOf[j] as number] as { labels: Labels };
+        const labels = normalize([
+          ...g.labels.filter((l) => l.name !== paramStr),
+          { name: paramStr, value: str },
+        ]);
+        const k = labelsKey(labels);
+        const c = counts.get(k);
+        if (c) c.n++;
+        else counts.set(k, { labels, n: 1 });
+      });
+      for (const [k, c] of counts) b.setF(b.get(c.labels, false, k), i, c.n);
+    }
+    return { type: 'vector', series: b.series };
+  }
+  if (op === 'topk' || op === 'bottomk' || op === 'limitk' || op === 'limit_ratio') {
+    return selectK(ctx, e, v.series, groupOf, groups.length, param as Float64Array, steps);
+  }
+  const outSeries: (StepSeries | undefined)[] = new Array(groups.length);
+  const members: number[][] = groups.map(() => []);
+  v.series.forEach((_, j) => {
+    members[groupOf[j] as number]?.push(j);
+  });
+  for (let i = 0; i < steps; i++) {
+    ctx.check();
+    for (let g = 0; g < groups.length; g++) {
+      const idx = members[g] as number[];
+      const floats: number[] = [];
+      const hists: FloatHistogram[] = [];
+      for (const j of idx) {
+        const s = v.series[j] as StepSeries;
+        if (!s.has[i]) continue;
+        const h = s.h?.[i];
+        if (h) hists.push(h);
+        else floats.push(s.f[i] as number);
+      }
+      if (floats.length + hists.length === 0) continue;
+      const res = aggregateGroup(ctx, op, floats, hists, param ? (param[i] as number) : 0);
+      if (res === undefined) continue;
+      const grp = groups[g] as { labels: Labels; key: string };
+      let out = outSeries[g];
+      if (!out) {
+        out = b.get(grp.labels, false, grp.key);
+        outSeries[g] = out;
+      }
+      if (typeof res === 'number') b.setF(out, i, res);
+      else b.setH(out, i, res);
+    }
+  }
+  return { type: 'vector', series: b.series };
+}
+
+function histogramString(h: FloatHistogram): string {
+  return `{count:${h.count}, sum:${h.sum}}`;
+}
+
+function aggregateGroup(
+  ctx: EvalContext,
+  op: AggregateExpr['op'],
+  floats: number[],
+  hists: FloatHistogram[],
+  p: number,
+): number | FloatHistogram | undefined {
+  switch (op) {
+    case 'count':
+      return floats.length + hists.length;
+    case 'group':
+      return 1;
+    case 'sum':
+    case 'avg': {
+      if (hists.length > 0) {
+        if (floats.length > 0) {
+          ctx.warnings.add(`PromQL warning: encountered a mix of histograms and floats for aggregation`);
+          return undefined;
+        }
+        try {
+          let acc = hists[0] as FloatHistogram;
+          for (let k = 1; k < hists.length; k++) acc = addH(acc, hists[k] as FloatHistogram);
+          if (hists.length === 1) acc = scaleH(acc, 1);
+          return op === 'avg' ? scaleH(acc, 1 / hists.length) : acc;
+        } catch (err) {
+          if (err instanceof IncompatibleBoundsError) {
+            ctx.warnings.add(
+              `PromQL warning: vector contains histograms with incompatible custom buckets for aggregation`,
+            );
+            return undefined;
+          }
+          throw err;
+        }
+      }
+      let sum = 0;
+      let c = 0;
+      for (const f of floats) [sum, c] = kahanInc(f, sum, c);
+      if (op === 'sum') return sum + c;
+      const n = floats.length;
+      if (Number.isFinite(sum + c) || floats.some((f) => !Number.isFinite(f))) return (sum + c) / n;
+      // The plain sum overflowed: fall back to an incremental mean.
+      let mean = 0;
+      let mc = 0;
+      floats.forEach((f, k) => {
+        [mean, mc] = kahanInc(f / (k + 1) - (mean + mc) / (k + 1), mean, mc);
+      });
+      return mean + mc;
+    }
+    case 'min':
+    case 'max': {
+      if (floats.length === 0) return undefined;
+      let r = floats[0] as number;
+      for (const f of floats) {
+        if (Number.isNaN(r) || (op === 'min' ? f < r : f > r)) r = f;
+      }
+      return r;
+    }
+    case 'stddev':
+    case 'stdvar': {
+      if (floats.length === 0) return undefined;
+      let mean = 0;
+      let m2 = 0;
+      let n = 0;
+      for (const f of floats) {
+        n++;
+        const d = f - mean;
+        mean += d / n;
+        m2 += d * (f - mean);
+      }
+      const variance = m2 / n;
+      return op === 'stdvar' ? variance : Math.sqrt(variance);
+    }
+    case 'quantile': {
+      if (floats.length === 0) return undefined;
+      const sorted = [...floats].sort((a, b) => a - b);
+      return quantileSorted(p, sorted);
+    }
+    default:
+      return undefined;
+  }
+}
+
+function selectK(
+  ctx: EvalContext,
+  e: AggregateExpr,
+  series: StepSeries[],
+  groupOf: number[],
+  ngroups: number,
+  param: Float64Array,
+  steps: number,
+): Value {
+  const b = new SeriesBuilder(steps);
+  const op = e.op;
+  const hashes = op === 'limit_ratio' ? series.map((s) => Number(labelsHash(s.labels)) / MAX_U64) : [];
+  for (let i = 0; i < steps; i++) {
+    const p = param[i] as number;
+    if (op === 'limit_ratio') {
+      let r = p;
+      if (Number.isNaN(r)) throw new EngineError('execution', 'Ratio value is NaN');
+      if (r > 1) {
+        ctx.warnings.add(`PromQL warning: ratio value should be between -1 and 1, got ${r}, capping to 1`);
+        r = 1;
+      } else if (r < -1) {
+        ctx.warnings.add(`PromQL warning: ratio value should be between -1 and 1, got ${r}, capping to -1`);
+        r = -1;
+      }
+      series.forEach((s, j) => {
+        if (!s.has[i]) return;
+        const hv = hashes[j] as number;
+        const inRatio = r >= 0 ? hv < r : hv >= 1 + r;
+        if (inRatio) copyPoint(b, s, i);
+      });
+      continue;
+    }
+    if (Number.isNaN(p)) throw new EngineError('execution', 'Parameter value is NaN');
+    const k = p >= 9.2e18 ? Number.MAX_SAFE_INTEGER : Math.trunc(p);
+    if (k < 1) continue;
+    const byGroup: number[][] = Array.from({ length: ngroups }, () => []);
+    series.forEach((s, j) => {
+      if (!s.has[i]) return;
+      if (op !== 'limitk' && s.h?.[i]) {
+        ctx.infos.add(`PromQL info: ignored histogram in ${op} aggregation`);
+        return;
+      }
+      byGroup[groupOf[j] as number]?.push(j);
+    });
+    for (const idx of byGroup) {
+      let chosen = idx;
+      if (op === 'topk' || op === 'bottomk') {
+        const sign = op === 'topk' ? -1 : 1;
+        chosen = [...idx].sort((x, y) => {
+          const a = (series[x] as StepSeries).f[i] as number;
+          const c = (series[y] as StepSeries).f[i] as number;
+          if (Number.isNaN(a)) return Number.isNaN(c) ? 0 : 1;
+          if (Number.isNaN(c)) return -1;
+          return sign * (a - c);
+        });
+      }
+      for (const j of chosen.slice(0, k)) copyPoint(b, series[j] as StepSeries, i);
+    }
+  }
+  return { type: 'vector', series: b.series };
+}
+
+function copyPoint(b: SeriesBuilder, s: StepSeries, i: number): void {
+  const o = b.get(s.labels, s.dropName);
+  const h = s.h?.[i];
+  if (h) b.setH(o, i, h);
+  else b.setF(o, i, s.f[i] as number);
+}

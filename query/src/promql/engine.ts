@@ -1,0 +1,551 @@
+import { type FloatHistogram, isStaleNaN, type Labels, type Matcher, ValueType } from '@promstream/storage';
+import {
+  EngineError,
+  type EngineOptions,
+  type MatrixSeries,
+  type QueryEngine,
+  type QueryResult,
+  type QueryValue,
+  type VectorSample,
+} from '../engine-types.js';
+import type { Querier } from '../querier.js';
+import { evalAggregate } from './aggregate.js';
+import type { AtModifier, DurationExpr, Expr, MatrixSelector, SubqueryExpr, VectorSelector } from './ast.js';
+import { typeOf } from './ast.js';
+import { evalBinary } from './binary.js';
+import type { EvalContext } from './context.js';
+import { evalCall } from './functions.js';
+import { scaleH } from './histogram.js';
+import { compareLabels, labelsKey, METRIC_NAME } from './labels.js';
+import { parseExpr } from './parser.js';
+import {
+  duplicateLabelset,
+  lastAtOrBefore,
+  type MatrixValue,
+  type RangeSeries,
+  type StepSeries,
+  type Value,
+  type VectorValue,
+} from './values.js';
+
+/**
+ * The PromQL engine: parses a query, evaluates it over all requested times
+ * at once (each node yields typed arrays with one slot per time), and turns
+ * the root value into the API's result shape.
+ */
+
+const DEFAULT_LOOKBACK = 5 * 60 * 1000;
+const DEFAULT_MAX_SAMPLES = 50_000_000;
+const DEFAULT_TIMEOUT = 2 * 60 * 1000;
+/** Subquery step when none is given and the query has no step (instant queries). */
+const DEFAULT_SUBQUERY_STEP = 60 * 1000;
+
+/** State of one query's evaluation. */
+class Evaluator implements EvalContext {
+  samples = 0;
+  readonly warnings = new Set<string>();
+  readonly infos = new Set<string>();
+  private readonly deadline: number;
+
+  constructor(
+    readonly querier: Querier,
+    readonly start: number,
+    readonly end: number,
+    readonly interval: number,
+    readonly lookback: number,
+    private readonly maxSamples: number,
+    timeout: number,
+    private readonly now: () => number,
+    readonly signal: AbortSignal | undefined,
+  ) {
+    this.deadline = now() + timeout;
+  }
+
+  /** Throws when the query was cancelled or ran out of time. */
+  check(): void {
+    if (this.signal?.aborted) throw new EngineError('canceled', 'query was canceled');
+    if (this.now() > this.deadline)
+      throw new EngineError('timeout', 'query timed out in expression evaluation');
+  }
+
+  addSamples(n: number): void {
+    this.samples += n;
+    if (this.samples > this.maxSamples)
+      throw new EngineError(
+        'too_many_samples',
+        'query processing would load too many samples into memory in query execution',
+      );
+  }
+
+  duration(d: DurationExpr): number {
+    switch (d.kind) {
+      case 'dnum':
+        return d.ms;
+      case 'dstep':
+        return this.interval;
+      case 'drange':
+        return this.end - this.start;
+      case 'dparen':
+        return this.duration(d.expr);
+      case 'dunary':
+        return d.op === '-' ? -this.duration(d.expr) : this.duration(d.expr);
+      case 'dminmax': {
+        const a = this.duration(d.lhs);
+        const b = this.duration(d.rhs);
+        return d.op === 'min_of' ? Math.min(a, b) : Math.max(a, b);
+      }
+      case 'dbin': {
+        const a = this.duration(d.lhs);
+        const b = this.duration(d.rhs);
+        switch (d.op) {
+          case '+':
+            return a + b;
+          case '-':
+            return a - b;
+          case '*':
+            return (a * b) / 1000;
+          case '/':
+            if (b === 0) throw new EngineError('execution', 'division by zero in duration expression');
+            return (a / b) * 1000;
+          case '%':
+            return a % b;
+          case '^':
+            return (a / 1000) ** (b / 1000) * 1000;
+        }
+      }
+    }
+  }
+
+  /** The reference times of a selector or subquery: `@` and `offset` applied. */
+  refTimes(ts: Float64Array, at: AtModifier | null, offset: DurationExpr | null): Float64Array {
+    const off = offset ? this.duration(offset) : 0;
+    const out = new Float64Array(ts.length);
+    for (let i = 0; i < ts.length; i++) {
+      const base =
+        at === null
+          ? (ts[i] as number)
+          : at.kind === 'time'
+            ? at.ms
+            : at.kind === 'start'
+              ? this.start
+              : this.end;
+      out[i] = base - off;
+    }
+    return out;
+  }
+
+  async eval(e: Expr, ts: Float64Array): Promise<Value> {
+    this.check();
+    switch (e.kind) {
+      case 'number':
+        return { type: 'scalar', v: new Float64Array(ts.length).fill(e.value) };
+      case 'string':
+        return { type: 'string', s: e.value };
+      case 'paren':
+        return this.eval(e.expr, ts);
+      case 'unary': {
+        const v = await this.eval(e.expr, ts);
+        if (e.op === '+') return v;
+        if (v.type === 'scalar') return { type: 'scalar', v: v.v.map((x) => -x) };
+        if (v.type !== 'vector') throw new EngineError('bad_data', 'unary minus on a non-numeric value');
+        return {
+          type: 'vector',
+          series: v.series.map((s) => ({
+            labels: s.labels,
+            f: s.f.map((x) => -x),
+            h: s.h ? s.h.map((h) => (h ? scaleH(h, -1) : undefined)) : null,
+            has: s.has,
+            dropName: true,
+          })),
+        };
+      }
+      case 'vectorSelector':
+        return this.vectorSelector(e, ts, false);
+      case 'matrixSelector':
+        return this.matrixSelector(e, ts);
+      case 'subquery':
+        return this.subquery(e, ts);
+      case 'binary':
+        return evalBinary(this, e, await this.eval(e.lhs, ts), await this.eval(e.rhs, ts), ts.length);
+      case 'aggregate':
+        return evalAggregate(this, e, ts);
+      case 'call':
+        return evalCall(this, e, ts);
+    }
+  }
+
+  async selectSeries(vs: VectorSelector, mint: number, maxt: number): Promise<RangeSeries[]> {
+    const list = await this.querier.select({ mint, maxt, signal: this.signal }, vs.matchers as Matcher[]);
+    const out: RangeSeries[] = [];
+    for (const s of list) {
+      this.check();
+      const it = s.iterator();
+      let cap = 16;
+      let t = new Float64Array(cap);
+      let f = new Float64Array(cap);
+      let h: (FloatHistogram | undefined)[] | null = null;
+      let n = 0;
+      let vt = it.seek(mint);
+      while (vt !== ValueType.None) {
+        const st = it.atT();
+        if (st > maxt) break;
+        if (n === cap) {
+          cap *= 2;
+          const nt = new Float64Array(cap);
+          nt.set(t);
+          t = nt;
+          const nf = new Float64Array(cap);
+          nf.set(f);
+          f = nf;
+        }
+        t[n] = st;
+        if (vt === ValueType.Float) f[n] = it.at();
+        else {
+          if (!h) h = [];
+          h[n] = it.atHistogram();
+          f[n] = 0;
+        }
+        n++;
+        vt = it.next();
+      }
+      const err = it.err();
+      if (err) throw new EngineError('execution', `read series: ${err.message}`, { cause: err });
+      this.addSamples(n);
+      if (n > 0) out.push({ labels: s.labels, t, f, h, n, dropName: false });
+    }
+    return out;
+  }
+
+  /** An instant vector selector; with `withTimes`, values are the sample timestamps in seconds. */
+  async vectorSelector(vs: VectorSelector, ts: Float64Array, withTimes: boolean): Promise<VectorValue> {
+    const rt = this.refTimes(ts, vs.at, vs.offset);
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = Number.NEGATIVE_INFINITY;
+    for (const x of rt) {
+      if (x < lo) lo = x;
+      if (x > hi) hi = x;
+    }
+    const raw = await this.selectSeries(vs, lo - this.lookback + 1, hi);
+    const steps = ts.length;
+    const series: StepSeries[] = [];
+    for (const r of raw) {
+      const s: StepSeries = {
+        labels: r.labels,
+        f: new Float64Array(steps),
+        h: null,
+        has: new Uint8Array(steps),
+        dropName: false,
+      };
+      let any = false;
+      for (let i = 0; i < steps; i++) {
+        const ref = rt[i] as number;
+        const j = lastAtOrBefore(r.t, r.n, ref);
+        if (j < 0) continue;
+        const st = r.t[j] as number;
+        if (st <= ref - this.lookback) continue;
+        const hist = r.h?.[j];
+        if (!hist && isStaleNaN(r.f[j] as number)) continue;
+        s.has[i] = 1;
+        any = true;
+        if (withTimes) s.f[i] = st / 1000;
+        else if (hist) {
+          if (!s.h) s.h = new Array(steps);
+          s.h[i] = hist;
+        } else s.f[i] = r.f[j] as number;
+      }
+      if (any) series.push(s);
+    }
+    return { type: 'vector', series };
+  }
+
+  async matrixSelector(ms: MatrixSelector, ts: Float64Array): Promise<MatrixValue> {
+    const vs = ms.selector;
+    const range = this.duration(ms.range);
+    if (range <= 0) throw new EngineError('bad_data', `range selector duration must be greater than 0`);
+    const rt = this.refTimes(ts, vs.at, vs.offset);
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = Number.NEGATIVE_INFINITY;
+    for (const x of rt) {
+      if (x < lo) lo = x;
+      if (x > hi) hi = x;
+    }
+    const raw = await this.selectSeries(vs, lo - range + 1, hi);
+    // Staleness markers never appear inside a range.
+    const series = raw.map((r) => dropStale(r));
+    return { type: 'matrix', series, ends: rt, range };
+  }
+
+  async subquery(sq: SubqueryExpr, ts: Float64Array): Promise<MatrixValue> {
+    const range = this.duration(sq.range);
+    const step = sq.step ? this.duration(sq.step) : this.interval > 0 ? this.interval : DEFAULT_SUBQUERY_STEP;
+    if (step <= 0) throw new EngineError('bad_data', 'zero or negative step in subquery');
+    const rt = this.refTimes(ts, sq.at, sq.offset);
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = Number.NEGATIVE_INFINITY;
+    for (const x of rt) {
+      if (x < lo) lo = x;
+      if (x > hi) hi = x;
+    }
+    // Inner points are the multiples of step in (ref - range, ref] for some ref.
+    const first = Math.floor((lo - range) / step) * step + step;
+    const count = hi >= first ? Math.floor((hi - first) / step) + 1 : 0;
+    if (count > 11_000_000) throw new EngineError('execution', 'subquery would evaluate too many points');
+    const inner = new Float64Array(count);
+    for (let i = 0; i < count; i++) inner[i] = first + i * step;
+    const v = count > 0 ? await this.eval(sq.expr, inner) : { type: 'vector' as const, series: [] };
+    if (v.type !== 'vector') throw new EngineError('bad_data', 'subquery is only allowed on instant vector');
+    const series: RangeSeries[] = [];
+    for (const s of v.series) {
+      let n = 0;
+      for (let i = 0; i < count; i++) if (s.has[i]) n++;
+      const t = new Float64Array(n);
+      const f = new Float64Array(n);
+      let h: (FloatHistogram | undefined)[] | null = null;
+      let k = 0;
+      for (let i = 0; i < count; i++) {
+        if (!s.has[i]) continue;
+        t[k] = inner[i] as number;
+        const hist = s.h?.[i];
+        if (hist) {
+          if (!h) h = new Array(n);
+          h[k] = hist;
+        } else f[k] = s.f[i] as number;
+        k++;
+      }
+      this.addSamples(n);
+      if (n > 0) series.push({ labels: s.labels, t, f, h, n, dropName: s.dropName });
+    }
+    return { type: 'matrix', series, ends: rt, range };
+  }
+}
+
+function dropStale(r: RangeSeries): RangeSeries {
+  let stale = 0;
+  for (let i = 0; i < r.n; i++) if (!r.h?.[i] && isStaleNaN(r.f[i] as number)) stale++;
+  if (stale === 0) return r;
+  const n = r.n - stale;
+  const t = new Float64Array(n);
+  const f = new Float64Array(n);
+  const h: (FloatHistogram | undefined)[] | null = r.h ? new Array(n) : null;
+  let k = 0;
+  for (let i = 0; i < r.n; i++) {
+    const hist = r.h?.[i];
+    if (!hist && isStaleNaN(r.f[i] as number)) continue;
+    t[k] = r.t[i] as number;
+    f[k] = r.f[i] as number;
+    if (h) h[k] = hist;
+    k++;
+  }
+  return { labels: r.labels, t, f, h, n, dropName: r.dropName };
+}
+
+function unwrapParens(e: Expr): Expr {
+  return e.kind === 'paren' ? unwrapParens(e.expr) : e;
+}
+
+/** Removes names marked for removal and checks that label sets stay unique per time. */
+function finalizeNames(v: VectorValue, steps: number): StepSeries[] {
+  const out: StepSeries[] = [];
+  const byKey = new Map<string, StepSeries>();
+  for (const s of v.series) {
+    const labels: Labels = s.dropName ? s.labels.filter((l) => l.name !== METRIC_NAME) : s.labels;
+    const key = labelsKey(labels);
+    const prev = byKey.get(key);
+    if (!prev) {
+      const ns = { ...s, labels, dropName: false };
+      byKey.set(key, ns);
+      out.push(ns);
+      continue;
+    }
+    // Two series became one label set: fine only when they never share a time.
+    const merged: StepSeries = {
+      ...prev,
+      f: prev.f.slice(),
+      has: prev.has.slice(),
+      h: prev.h ? [...prev.h] : null,
+    };
+    for (let i = 0; i < steps; i++) {
+      if (!s.has[i]) continue;
+      if (merged.has[i]) throw duplicateLabelset();
+      merged.has[i] = 1;
+      merged.f[i] = s.f[i] as number;
+      const hist = s.h?.[i];
+      if (hist) {
+        if (!merged.h) merged.h = new Array(steps);
+        merged.h[i] = hist;
+      }
+    }
+    byKey.set(key, merged);
+    out[out.indexOf(prev)] = merged;
+  }
+  return out;
+}
+
+/** Orders an instant result as the root expression asks (sort functions, topk/bottomk). */
+function orderInstant(root: Expr, samples: VectorSample[]): VectorSample[] {
+  const e = unwrapParens(root);
+  const key = (s: VectorSample) => (s.h ? s.h.sum : s.f);
+  if (e.kind === 'call' && (e.func === 'sort' || e.func === 'sort_desc')) {
+    const desc = e.func === 'sort_desc';
+    return [...samples].sort((a, b) => {
+      const x = key(a);
+      const y = key(b);
+      if (Number.isNaN(x)) return Number.isNaN(y) ? 0 : 1;
+      if (Number.isNaN(y)) return -1;
+      return desc ? y - x : x - y;
+    });
+  }
+  return samples;
+}
+
+/** The PromQL engine (Prometheus semantics, version 3). */
+export class Engine implements QueryEngine {
+  private readonly lookback: number;
+  private readonly maxSamples: number;
+  private readonly timeout: number;
+  private readonly now: () => number;
+
+  constructor(options: EngineOptions = {}) {
+    this.lookback = options.lookbackDelta ?? DEFAULT_LOOKBACK;
+    this.maxSamples = options.maxSamples ?? DEFAULT_MAX_SAMPLES;
+    this.timeout = options.timeout ?? DEFAULT_TIMEOUT;
+    this.now = options.now ?? Date.now;
+  }
+
+  async instantQuery(
+    querier: Querier,
+    expr: string,
+    time: number,
+    signal?: AbortSignal,
+  ): Promise<QueryResult> {
+    const ast = parseExpr(expr);
+    const ev = this.evaluator(querier, time, time, 0, signal);
+    const ts = Float64Array.of(time);
+    const v = await runGuarded(() => ev.eval(ast, ts));
+    let value: QueryValue;
+    switch (v.type) {
+      case 'scalar':
+        value = { resultType: 'scalar', result: { t: time, f: v.v[0] as number } };
+        break;
+      case 'string':
+        value = { resultType: 'string', result: { t: time, s: v.s } };
+        break;
+      case 'vector': {
+        const series = finalizeNames(v, 1);
+        const samples: VectorSample[] = [];
+        for (const s of series) {
+          if (!s.has[0]) continue;
+          const h = s.h?.[0];
+          samples.push(
+            h ? { metric: s.labels, t: time, f: 0, h } : { metric: s.labels, t: time, f: s.f[0] as number },
+          );
+        }
+        value = { resultType: 'vector', result: orderInstant(ast, samples) };
+        break;
+      }
+      case 'matrix': {
+        const result: MatrixSeries[] = [];
+        const end = v.ends[0] as number;
+        for (const s of v.series) {
+          const m: MatrixSeries = {
+            metric: s.dropName ? s.labels.filter((l) => l.name !== METRIC_NAME) : s.labels,
+            floats: [],
+            histograms: [],
+          };
+          for (let i = 0; i < s.n; i++) {
+            const t = s.t[i] as number;
+            if (t <= end - v.range || t > end) continue;
+            const h = s.h?.[i];
+            if (h) m.histograms.push({ t, h });
+            else m.floats.push({ t, f: s.f[i] as number });
+          }
+          if (m.floats.length + m.histograms.length > 0) result.push(m);
+        }
+        result.sort((a, b) => compareLabels(a.metric, b.metric));
+        value = { resultType: 'matrix', result };
+        break;
+      }
+    }
+    return { value, warnings: [...ev.warnings], infos: [...ev.infos] };
+  }
+
+  async rangeQuery(
+    querier: Querier,
+    expr: string,
+    start: number,
+    end: number,
+    step: number,
+    signal?: AbortSignal,
+  ): Promise<QueryResult> {
+    if (!(step > 0))
+      throw new EngineError('bad_data', 'zero or negative query resolution step widths are not accepted');
+    if (end < start) throw new EngineError('bad_data', 'end timestamp must not be before start time');
+    const n = Math.floor((end - start) / step) + 1;
+    if (n > 11000)
+      throw new EngineError('bad_data', 'exceeded maximum resolution of 11,000 points per timeseries');
+    const ast = parseExpr(expr);
+    const t = typeOf(ast);
+    if (t !== 'vector' && t !== 'scalar')
+      throw new EngineError(
+        'bad_data',
+        `invalid expression type "${t === 'matrix' ? 'range vector' : t}" for range query, must be Scalar or instant Vector`,
+      );
+    const ev = this.evaluator(querier, start, end, step, signal);
+    const ts = new Float64Array(n);
+    for (let i = 0; i < n; i++) ts[i] = start + i * step;
+    const v = await runGuarded(() => ev.eval(ast, ts));
+    const result: MatrixSeries[] = [];
+    if (v.type === 'scalar') {
+      result.push({
+        metric: [],
+        floats: [...v.v].map((f, i) => ({ t: ts[i] as number, f })),
+        histograms: [],
+      });
+    } else if (v.type === 'vector') {
+      for (const s of finalizeNames(v, n)) {
+        const m: MatrixSeries = { metric: s.labels, floats: [], histograms: [] };
+        for (let i = 0; i < n; i++) {
+          if (!s.has[i]) continue;
+          const h = s.h?.[i];
+          if (h) m.histograms.push({ t: ts[i] as number, h });
+          else m.floats.push({ t: ts[i] as number, f: s.f[i] as number });
+        }
+        if (m.floats.length + m.histograms.length > 0) result.push(m);
+      }
+      result.sort((a, b) => compareLabels(a.metric, b.metric));
+    }
+    return { value: { resultType: 'matrix', result }, warnings: [...ev.warnings], infos: [...ev.infos] };
+  }
+
+  private evaluator(
+    querier: Querier,
+    start: number,
+    end: number,
+    step: number,
+    signal?: AbortSignal,
+  ): Evaluator {
+    return new Evaluator(
+      querier,
+      start,
+      end,
+      step,
+      this.lookback,
+      this.maxSamples,
+      this.timeout,
+      this.now,
+      signal,
+    );
+  }
+}
+
+/** Turns anything thrown during evaluation into an EngineError. */
+async function runGuarded<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof EngineError) throw e;
+    if (e instanceof RangeError)
+      throw new EngineError('execution', `evaluation limit: ${e.message}`, { cause: e });
+    throw new EngineError('execution', (e as Error)?.message ?? String(e), { cause: e });
+  }
+}

@@ -1,0 +1,569 @@
+import type { FloatHistogram, Labels, Matcher } from '@promstream/storage';
+import { EngineError } from '../engine-types.js';
+import type { Call, Expr } from './ast.js';
+import type { EvalContext } from './context.js';
+import { fractionH, quantileH, stdvarH } from './histogram.js';
+import { labelsKey, labelValue, METRIC_NAME, normalize, withLabel } from './labels.js';
+import { applyRange, RANGE_FUNCTIONS } from './range-functions.js';
+import { goRegexToJs } from './regex.js';
+import { type MatrixValue, SeriesBuilder, type StepSeries, type Value, type VectorValue } from './values.js';
+
+/** PromQL functions over instant vectors and scalars; range functions are in range-functions.ts. */
+
+const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
+
+const MATH: Record<string, (x: number) => number> = {
+  abs: Math.abs,
+  ceil: Math.ceil,
+  floor: Math.floor,
+  exp: Math.exp,
+  sqrt: Math.sqrt,
+  ln: Math.log,
+  log2: Math.log2,
+  log10: Math.log10,
+  sgn: (x) => (x > 0 ? 1 : x < 0 ? -1 : x),
+  deg: (x) => (x * 180) / Math.PI,
+  rad: (x) => (x * Math.PI) / 180,
+  acos: Math.acos,
+  acosh: Math.acosh,
+  asin: Math.asin,
+  asinh: Math.asinh,
+  atan: Math.atan,
+  atanh: Math.atanh,
+  cos: Math.cos,
+  cosh: Math.cosh,
+  sin: Math.sin,
+  sinh: Math.sinh,
+  tan: Math.tan,
+  tanh: Math.tanh,
+};
+
+const DATE: Record<string, (d: Date) => number> = {
+  day_of_month: (d) => d.getUTCDate(),
+  day_of_week: (d) => d.getUTCDay(),
+  day_of_year: (d) => {
+    const start = Date.UTC(d.getUTCFullYear(), 0, 1);
+    return Math.floor((d.getTime() - start) / 86_400_000) + 1;
+  },
+  days_in_month: (d) => new Date(Date.UTC(d.getUTCFullYear(), d.getUTCMonth() + 1, 0)).getUTCDate(),
+  hour: (d) => d.getUTCHours(),
+  minute: (d) => d.getUTCMinutes(),
+  month: (d) => d.getUTCMonth() + 1,
+  year: (d) => d.getUTCFullYear(),
+};
+
+const HIST_STATS: Record<string, (h: FloatHistogram) => number> = {
+  histogram_count: (h) => h.count,
+  histogram_sum: (h) => h.sum,
+  histogram_avg: (h) => h.sum / h.count,
+  histogram_stdvar: (h) => stdvarH(h),
+  histogram_stddev: (h) => Math.sqrt(stdvarH(h)),
+};
+
+function mapFloats(
+  v: VectorValue,
+  steps: number,
+  fn: (x: number, i: number) => number | undefined,
+  keepName = false,
+): VectorValue {
+  const out: StepSeries[] = [];
+  for (const s of v.series) {
+    const o: StepSeries = {
+      labels: s.labels,
+      f: new Float64Array(steps),
+      h: null,
+      has: new Uint8Array(steps),
+      dropName: s.dropName || !keepName,
+    };
+    let any = false;
+    for (let i = 0; i < steps; i++) {
+      if (!s.has[i] || s.h?.[i]) continue;
+      const r = fn(s.f[i] as number, i);
+      if (r === undefined) continue;
+      o.f[i] = r;
+      o.has[i] = 1;
+      any = true;
+    }
+    if (any) out.push(o);
+  }
+  return { type: 'vector', series: out };
+}
+
+function unwrap(e: Expr): Expr {
+  return e.kind === 'paren' ? unwrap(e.expr) : e;
+}
+
+/** Labels `absent()` reports: the equality matchers of a plain selector argument. */
+function absentLabels(arg: Expr): Labels {
+  const e = unwrap(arg);
+  let matchers: Matcher[] = [];
+  if (e.kind === 'vectorSelector') matchers = e.matchers;
+  else if (e.kind === 'matrixSelector') matchers = e.selector.matchers;
+  const out = new Map<string, string>();
+  const dup = new Set<string>();
+  for (const m of matchers) {
+    if (m.name === METRIC_NAME) continue;
+    if (m.type === '=' && !out.has(m.name) && !dup.has(m.name)) out.set(m.name, m.value);
+    else if (out.has(m.name)) {
+      out.delete(m.name);
+      dup.add(m.name);
+    }
+  }
+  return normalize([...out].map(([name, value]) => ({ name, value })));
+}
+
+/** Go regexp.Expand for label_replace replacement templates. */
+function expandTemplate(tpl: string, m: RegExpExecArray): string {
+  let out = '';
+  for (let i = 0; i < tpl.length; i++) {
+    const c = tpl[i] as string;
+    if (c !== '$' || i + 1 >= tpl.length) {
+      out += c;
+      continue;
+    }
+    const n = tpl[i + 1] as string;
+    if (n === '$') {
+      out += '$';
+      i++;
+      continue;
+    }
+    let name: string;
+    let end: number;
+    if (n === '{') {
+      const close = tpl.indexOf('}', i + 2);
+      if (close < 0) {
+        out += c;
+        continue;
+      }
+      name = tpl.slice(i + 2, close);
+      end = close;
+    } else {
+      const mm = /^[a-zA-Z0-9_]+/.exec(tpl.slice(i + 1));
+      if (!mm) {
+        out += c;
+        continue;
+      }
+      name = mm[0];
+      end = i + name.length;
+    }
+    if (/^\d+$/.test(name)) out += m[Number(name)] ?? '';
+    else out += m.groups?.[name] ?? '';
+    i = end;
+  }
+  return out;
+}
+
+function scalarArg(v: Value): Float64Array {
+  if (v.type !== 'scalar') throw new EngineError('bad_data', 'expected a scalar argument');
+  return v.v;
+}
+
+function stringArg(v: Value): string {
+  if (v.type !== 'string') throw new EngineError('bad_data', 'expected a string argument');
+  return v.s;
+}
+
+function vectorArg(v: Value): VectorValue {
+  if (v.type !== 'vector') throw new EngineError('bad_data', 'expected an instant vector argument');
+  return v;
+}
+
+/** Natural ordering of strings (digit runs compare by number), as sort_by_label uses. */
+function naturalCompare(a: string, b: string): number {
+  const re = /(\d+|\D+)/g;
+  const xa = a.match(re) ?? [];
+  const xb = b.match(re) ?? [];
+  for (let i = 0; i < Math.min(xa.length, xb.length); i++) {
+    const p = xa[i] as string;
+    const q = xb[i] as string;
+    if (p === q) continue;
+    const dp = /^\d/.test(p);
+    const dq = /^\d/.test(q);
+    if (dp && dq) {
+      const d = Number(p) - Number(q);
+      if (d !== 0) return d;
+      return p.length - q.length;
+    }
+    return p < q ? -1 : 1;
+  }
+  return xa.length - xb.length;
+}
+
+/** Evaluates a function call at all times. */
+export async function evalCall(ctx: EvalContext, e: Call, ts: Float64Array): Promise<Value> {
+  const steps = ts.length;
+  const name = e.func;
+  const rangeFn = RANGE_FUNCTIONS.get(name);
+  if (rangeFn) {
+    const args = await Promise.all(e.args.map((a) => ctx.eval(a, ts)));
+    const m = args.find((a): a is MatrixValue => a.type === 'matrix');
+    if (!m) throw new EngineError('bad_data', `expected a range vector in call to ${name}`);
+    const scalars = args.filter((a) => a.type === 'scalar').map((a) => scalarArg(a));
+    return { type: 'vector', series: applyRange(ctx, name, rangeFn, m, scalars, steps) };
+  }
+  if (name === 'absent_over_time') {
+    const m = await ctx.eval(e.args[0] as Expr, ts);
+    if (m.type !== 'matrix') throw new EngineError('bad_data', 'expected a range vector');
+    const present = applyRange(
+      ctx,
+      'present_over_time',
+      RANGE_FUNCTIONS.get('present_over_time') as never,
+      m,
+      [],
+      steps,
+    );
+    return absentFrom(present, absentLabels(e.args[0] as Expr), steps);
+  }
+  const math = MATH[name];
+  if (math) return mapFloats(vectorArg(await ctx.eval(e.args[0] as Expr, ts)), steps, math);
+  const hstat = HIST_STATS[name];
+  if (hstat) {
+    const v = vectorArg(await ctx.eval(e.args[0] as Expr, ts));
+    const out: StepSeries[] = [];
+    for (const s of v.series) {
+      const o: StepSeries = {
+        labels: s.labels,
+        f: new Float64Array(steps),
+        h: null,
+        has: new Uint8Array(steps),
+        dropName: true,
+      };
+      let any = false;
+      for (let i = 0; i < steps; i++) {
+        const h = s.h?.[i];
+        if (!s.has[i] || !h) continue;
+        o.f[i] = hstat(h);
+        o.has[i] = 1;
+        any = true;
+      }
+      if (any) out.push(o);
+    }
+    return { type: 'vector', series: out };
+  }
+  const date = DATE[name];
+  if (date) {
+    if (e.args.length === 0) {
+      const s: StepSeries = {
+        labels: [],
+        f: new Float64Array(steps),
+        h: null,
+        has: new Uint8Array(steps).fill(1),
+        dropName: false,
+      };
+      for (let i = 0; i < steps; i++) s.f[i] = date(new Date(ts[i] as number));
+      return { type: 'vector', series: [s] };
+    }
+    return mapFloats(vectorArg(await ctx.eval(e.args[0] as Expr, ts)), steps, (x) =>
+      Number.isFinite(x) ? date(new Date(Math.trunc(x) * 1000)) : Number.NaN,
+    );
+  }
+  switch (name) {
+    case 'time':
+      return { type: 'scalar', v: ts.map((t) => t / 1000) };
+    case 'pi':
+      return { type: 'scalar', v: new Float64Array(steps).fill(Math.PI) };
+    case 'vector': {
+      const v = scalarArg(await ctx.eval(e.args[0] as Expr, ts));
+      return {
+        type: 'vector',
+        series: [
+          {
+            labels: [],
+            f: Float64Array.from(v),
+            h: null,
+            has: new Uint8Array(steps).fill(1),
+            dropName: false,
+          },
+        ],
+      };
+    }
+    case 'scalar': {
+      const v = vectorArg(await ctx.eval(e.args[0] as Expr, ts));
+      const out = new Float64Array(steps);
+      for (let i = 0; i < steps; i++) {
+        let n = 0;
+        let val = Number.NaN;
+        for (const s of v.series) {
+          if (!s.has[i] || s.h?.[i]) continue;
+          n++;
+          val = s.f[i] as number;
+        }
+        out[i] = n === 1 ? val : Number.NaN;
+      }
+      return { type: 'scalar', v: out };
+    }
+    case 'absent': {
+      const v = vectorArg(await ctx.eval(e.args[0] as Expr, ts));
+      return absentFrom(v.series, absentLabels(e.args[0] as Expr), steps);
+    }
+    case 'timestamp': {
+      const arg = unwrap(e.args[0] as Expr);
+      if (arg.kind === 'vectorSelector') {
+        const v = await ctx.vectorSelector(arg, ts, true);
+        for (const s of v.series) s.dropName = true;
+        return v;
+      }
+      const v = vectorArg(await ctx.eval(arg, ts));
+      const out: StepSeries[] = v.series.map((s) => ({
+        labels: s.labels,
+        f: ts.map((t) => t / 1000),
+        h: null,
+        has: s.has,
+        dropName: true,
+      }));
+      return { type: 'vector', series: out };
+    }
+    case 'round': {
+      const v = vectorArg(await ctx.eval(e.args[0] as Expr, ts));
+      const to = e.args[1] ? scalarArg(await ctx.eval(e.args[1], ts)) : new Float64Array(steps).fill(1);
+      return mapFloats(v, steps, (x, i) => {
+        const inv = 1 / (to[i] as number);
+        return Math.floor(x * inv + 0.5) / inv;
+      });
+    }
+    case 'clamp':
+    case 'clamp_min':
+    case 'clamp_max': {
+      const v = vectorArg(await ctx.eval(e.args[0] as Expr, ts));
+      const a = scalarArg(await ctx.eval(e.args[1] as Expr, ts));
+      const b = name === 'clamp' ? scalarArg(await ctx.eval(e.args[2] as Expr, ts)) : undefined;
+      return mapFloats(v, steps, (x, i) => {
+        if (name === 'clamp_min') return Math.max(a[i] as number, x);
+        if (name === 'clamp_max') return Math.min(a[i] as number, x);
+        const lo = a[i] as number;
+        const hi = (b as Float64Array)[i] as number;
+        if (hi < lo) return undefined;
+        return Math.max(lo, Math.min(hi, x));
+      });
+    }
+    case 'sort':
+    case 'sort_desc':
+      return vectorArg(await ctx.eval(e.args[0] as Expr, ts));
+    case 'sort_by_label':
+    case 'sort_by_label_desc': {
+      const v = vectorArg(await ctx.eval(e.args[0] as Expr, ts));
+      const names: string[] = [];
+      for (const a of e.args.slice(1)) names.push(stringArg(await ctx.eval(a, ts)));
+      const sign = name === 'sort_by_label' ? 1 : -1;
+      const sorted = [...v.series].sort((x, y) => {
+        for (const n of names) {
+          const c = naturalCompare(labelValue(x.labels, n), labelValue(y.labels, n));
+          if (c !== 0) return sign * c;
+        }
+        return sign * naturalCompare(labelsKey(x.labels), labelsKey(y.labels));
+      });
+      return { type: 'vector', series: sorted };
+    }
+    case 'label_replace': {
+      const v = vectorArg(await ctx.eval(e.args[0] as Expr, ts));
+      const [dst, repl, src, regex] = await Promise.all(
+        e.args.slice(1).map(async (a) => stringArg(await ctx.eval(a, ts))),
+      );
+      let re: RegExp;
+      try {
+        re = new RegExp(`^(?:${goRegexToJs(regex as string)})$`, 's');
+      } catch (err) {
+        throw new EngineError('execution', `invalid regular expression in label_replace(): ${regex}`, {
+          cause: err,
+        });
+      }
+      if (!LABEL_NAME_RE.test(dst as string))
+        throw new EngineError('execution', `invalid destination label name in label_replace(): ${dst}`);
+      return relabel(
+        v,
+        steps,
+        (ls) => {
+          const m = re.exec(labelValue(ls, src as string));
+          if (!m) return ls;
+          return withLabel(ls, dst as string, expandTemplate(repl as string, m));
+        },
+        dst as string,
+      );
+    }
+    case 'label_join': {
+      const v = vectorArg(await ctx.eval(e.args[0] as Expr, ts));
+      const strs: string[] = [];
+      for (const a of e.args.slice(1)) strs.push(stringArg(await ctx.eval(a, ts)));
+      const [dst, sep, ...srcs] = strs as [string, string, ...string[]];
+      if (!LABEL_NAME_RE.test(dst))
+        throw new EngineError('execution', `invalid destination label name in label_join(): ${dst}`);
+      for (const s of srcs)
+        if (!LABEL_NAME_RE.test(s))
+          throw new EngineError('execution', `invalid source label name in label_join(): ${s}`);
+      return relabel(v, steps, (ls) => withLabel(ls, dst, srcs.map((s) => labelValue(ls, s)).join(sep)), dst);
+    }
+    case 'histogram_quantile':
+      return histogramQuantile(ctx, e, ts);
+    case 'histogram_fraction': {
+      const lo = scalarArg(await ctx.eval(e.args[0] as Expr, ts));
+      const hi = scalarArg(await ctx.eval(e.args[1] as Expr, ts));
+      const v = vectorArg(await ctx.eval(e.args[2] as Expr, ts));
+      const out: StepSeries[] = [];
+      for (const s of v.series) {
+        const o: StepSeries = {
+          labels: s.labels,
+          f: new Float64Array(steps),
+          h: null,
+          has: new Uint8Array(steps),
+          dropName: true,
+        };
+        let any = false;
+        for (let i = 0; i < steps; i++) {
+          const h = s.h?.[i];
+          if (!s.has[i] || !h) continue;
+          o.f[i] = fractionH(lo[i] as number, hi[i] as number, h);
+          o.has[i] = 1;
+          any = true;
+        }
+        if (any) out.push(o);
+      }
+      return { type: 'vector', series: out };
+    }
+    default:
+      throw new EngineError('bad_data', `function "${name}" is not supported`);
+  }
+}
+
+function absentFrom(present: StepSeries[], labels: Labels, steps: number): VectorValue {
+  const s: StepSeries = {
+    labels,
+    f: new Float64Array(steps),
+    h: null,
+    has: new Uint8Array(steps),
+    dropName: false,
+  };
+  let any = false;
+  for (let i = 0; i < steps; i++) {
+    if (present.some((p) => p.has[i])) continue;
+    s.has[i] = 1;
+    s.f[i] = 1;
+    any = true;
+  }
+  return { type: 'vector', series: any ? [s] : [] };
+}
+
+function relabel(v: VectorValue, steps: number, fn: (ls: Labels) => Labels, dst: string): VectorValue {
+  const b = new SeriesBuilder(steps);
+  for (const s of v.series) {
+    const labels = fn(s.labels);
+    const o = b.get(labels, dst === METRIC_NAME ? false : s.dropName);
+    for (let i = 0; i < steps; i++) {
+      if (!s.has[i]) continue;
+      const h = s.h?.[i];
+      if (h) b.setH(o, i, h);
+      else b.setF(o, i, s.f[i] as number);
+    }
+  }
+  return { type: 'vector', series: b.series };
+}
+
+interface BucketPoint {
+  upper: number;
+  count: number;
+}
+
+/** Quantile over classic buckets (Prometheus' bucketQuantile), with a monotonicity fix. */
+export function bucketQuantile(q: number, bs: BucketPoint[]): { v: number; fixed: boolean } {
+  if (Number.isNaN(q)) return { v: Number.NaN, fixed: false };
+  if (q < 0) return { v: Number.NEGATIVE_INFINITY, fixed: false };
+  if (q > 1) return { v: Number.POSITIVE_INFINITY, fixed: false };
+  bs.sort((a, b) => a.upper - b.upper);
+  if (bs.length === 0 || (bs[bs.length - 1] as BucketPoint).upper !== Number.POSITIVE_INFINITY)
+    return { v: Number.NaN, fixed: false };
+  // Merge buckets with the same bound.
+  const merged: BucketPoint[] = [];
+  for (const b of bs) {
+    const last = merged[merged.length - 1];
+    if (last && last.upper === b.upper) last.count += b.count;
+    else merged.push({ ...b });
+  }
+  let fixed = false;
+  let max = Number.NEGATIVE_INFINITY;
+  for (const b of merged) {
+    if (b.count < max) {
+      b.count = max;
+      fixed = true;
+    } else if (b.count > max) max = b.count;
+  }
+  if (merged.length < 2) return { v: Number.NaN, fixed };
+  const total = (merged[merged.length - 1] as BucketPoint).count;
+  if (total === 0 || Number.isNaN(total)) return { v: Number.NaN, fixed };
+  let rank = q * total;
+  let b = merged.findIndex((x) => x.count >= rank);
+  if (b < 0) b = merged.length - 1;
+  if (b === merged.length - 1) return { v: (merged[merged.length - 2] as BucketPoint).upper, fixed };
+  if (b === 0 && (merged[0] as BucketPoint).upper <= 0) return { v: (merged[0] as BucketPoint).upper, fixed };
+  let start = 0;
+  const end = (merged[b] as BucketPoint).upper;
+  let count = (merged[b] as BucketPoint).count;
+  if (b > 0) {
+    const prev = merged[b - 1] as BucketPoint;
+    start = prev.upper;
+    count -= prev.count;
+    rank -= prev.count;
+  }
+  return { v: start + (end - start) * (rank / count), fixed };
+}
+
+async function histogramQuantile(ctx: EvalContext, e: Call, ts: Float64Array): Promise<Value> {
+  const steps = ts.length;
+  const q = scalarArg(await ctx.eval(e.args[0] as Expr, ts));
+  const v = vectorArg(await ctx.eval(e.args[1] as Expr, ts));
+  for (let i = 0; i < steps; i++) {
+    const qi = q[i] as number;
+    if (Number.isNaN(qi) || qi < 0 || qi > 1)
+      ctx.warnings.add(`PromQL warning: quantile value should be between 0 and 1, got ${qi}`);
+  }
+  const b = new SeriesBuilder(steps);
+  // Classic buckets grouped by their labels without `le` and the name.
+  const groups = new Map<string, { labels: Labels; members: { s: StepSeries; upper: number }[] }>();
+  const natives: StepSeries[] = [];
+  for (const s of v.series) {
+    if (s.h?.some((h) => h !== undefined)) natives.push(s);
+    const le = labelValue(s.labels, 'le');
+    const upper = le === '' ? Number.NaN : parseLe(le);
+    if (Number.isNaN(upper)) {
+      if (s.has.some((x, i) => x === 1 && !s.h?.[i]))
+        ctx.warnings.add(`PromQL warning: bucket label "le" is missing or has a malformed value of "${le}"`);
+      continue;
+    }
+    const labels = s.labels.filter((l) => l.name !== 'le' && l.name !== METRIC_NAME);
+    const key = labelsKey(labels);
+    let g = groups.get(key);
+    if (!g) {
+      g = { labels, members: [] };
+      groups.set(key, g);
+    }
+    g.members.push({ s, upper });
+  }
+  for (let i = 0; i < steps; i++) {
+    const qi = q[i] as number;
+    for (const g of groups.values()) {
+      const bs: BucketPoint[] = [];
+      for (const m of g.members)
+        if (m.s.has[i] && !m.s.h?.[i]) bs.push({ upper: m.upper, count: m.s.f[i] as number });
+      if (bs.length === 0) continue;
+      const r = bucketQuantile(qi, bs);
+      if (r.fixed)
+        ctx.infos.add(
+          `PromQL info: input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile)`,
+        );
+      b.setF(b.get(g.labels, false), i, r.v);
+    }
+    for (const s of natives) {
+      const h = s.h?.[i];
+      if (!s.has[i] || !h) continue;
+      b.setF(b.get(s.labels, true), i, quantileH(qi, h));
+    }
+  }
+  return { type: 'vector', series: b.series };
+}
+
+function parseLe(s: string): number {
+  const t = s.trim().toLowerCase();
+  if (t === '+inf' || t === 'inf') return Number.POSITIVE_INFINITY;
+  if (t === '-inf') return Number.NEGATIVE_INFINITY;
+  if (t === 'nan') return Number.NaN;
+  if (!/^[+-]?(\d+\.?\d*|\.\d+)(e[+-]?\d+)?$/.test(t) && !/^0x[0-9a-f]+$/.test(t)) return Number.NaN;
+  return Number(t);
+}

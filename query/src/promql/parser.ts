@@ -1,0 +1,585 @@
+import type { SyntaxNode } from '@lezer/common';
+import { parser } from '@prometheus-io/lezer-promql';
+import type { Matcher, MatchType } from '@promstream/storage';
+import { EngineError } from '../engine-types.js';
+import {
+  type AggregateOp,
+  type AtModifier,
+  type BinaryOp,
+  COMPARISON_OPS,
+  type DurationExpr,
+  type Expr,
+  SET_OPS,
+  typeOf,
+  type VectorMatching,
+  type VectorSelector,
+} from './ast.js';
+import { FUNCTION_TYPES } from './function-types.js';
+import { newPromMatcher } from './regex.js';
+
+/**
+ * Parses PromQL text into our AST through the lezer grammar Prometheus ships
+ * for its UI, then type-checks it the way Prometheus' own parser does. Every
+ * problem is an `EngineError` with code `bad_data`.
+ */
+
+function fail(msg: string): never {
+  throw new EngineError('bad_data', msg);
+}
+
+function posOf(text: string, pos: number): string {
+  let line = 1;
+  let col = 1;
+  for (let i = 0; i < pos && i < text.length; i++) {
+    if (text[i] === '\n') {
+      line++;
+      col = 1;
+    } else col++;
+  }
+  return `${line}:${col}`;
+}
+
+const DURATION_UNITS: Record<string, number> = {
+  y: 365 * 24 * 3600 * 1000,
+  w: 7 * 24 * 3600 * 1000,
+  d: 24 * 3600 * 1000,
+  h: 3600 * 1000,
+  m: 60 * 1000,
+  s: 1000,
+  ms: 1,
+};
+
+/** Parses a Prometheus duration such as `1h30m` to milliseconds, or undefined. */
+export function parseDuration(text: string): number | undefined {
+  if (text === '0') return 0;
+  const re = /(\d+)(ms|y|w|d|h|m|s)/y;
+  let pos = 0;
+  let total = 0;
+  let last = -1;
+  const order = ['y', 'w', 'd', 'h', 'm', 's', 'ms'];
+  while (pos < text.length) {
+    re.lastIndex = pos;
+    const m = re.exec(text);
+    if (!m) return undefined;
+    const unit = m[2] as string;
+    const rank = order.indexOf(unit);
+    if (rank <= last) return undefined;
+    last = rank;
+    total += Number(m[1]) * (DURATION_UNITS[unit] as number);
+    pos = re.lastIndex;
+  }
+  return pos === 0 ? undefined : total;
+}
+
+/** Parses a PromQL number literal (decimal, hex, Inf, NaN or a duration, in seconds). */
+export function parseNumber(text: string): number {
+  let t = text.replace(/_/g, '');
+  let sign = 1;
+  if (t.startsWith('-')) {
+    sign = -1;
+    t = t.slice(1);
+  } else if (t.startsWith('+')) t = t.slice(1);
+  const lower = t.toLowerCase();
+  if (lower === 'inf' || lower === '+inf') return sign * Number.POSITIVE_INFINITY;
+  if (lower === 'nan') return Number.NaN;
+  if (/^0x[0-9a-f]+$/i.test(t)) return sign * Number.parseInt(t.slice(2), 16);
+  if (/^(\d+(\.\d*)?|\.\d+)(e[+-]?\d+)?$/i.test(t)) return sign * Number(t);
+  const d = parseDuration(t);
+  if (d !== undefined) return (sign * d) / 1000;
+  return fail(`bad number or duration syntax: "${text}"`);
+}
+
+/** Unquotes a Go string literal ("...", '...' or `...`). */
+export function unquoteString(raw: string): string {
+  const q = raw[0];
+  if (raw.length < 2 || raw[raw.length - 1] !== q) fail(`unterminated quoted string ${raw}`);
+  const body = raw.slice(1, -1);
+  if (q === '`') return body;
+  let out = '';
+  for (let i = 0; i < body.length; i++) {
+    const c = body[i] as string;
+    if (c !== '\\') {
+      if (c === q) fail(`invalid syntax in string ${raw}`);
+      out += c;
+      continue;
+    }
+    const n = body[++i];
+    switch (n) {
+      case 'a':
+        out += '\x07';
+        break;
+      case 'b':
+        out += '\b';
+        break;
+      case 'f':
+        out += '\f';
+        break;
+      case 'n':
+        out += '\n';
+        break;
+      case 'r':
+        out += '\r';
+        break;
+      case 't':
+        out += '\t';
+        break;
+      case 'v':
+        out += '\v';
+        break;
+      case '\\':
+        out += '\\';
+        break;
+      case '"':
+      case "'":
+        if (n !== q) fail(`invalid escape sequence in string ${raw}`);
+        out += n;
+        break;
+      case 'x': {
+        const h = body.slice(i + 1, i + 3);
+        if (!/^[0-9a-fA-F]{2}$/.test(h)) fail(`invalid escape sequence in string ${raw}`);
+        out += String.fromCharCode(Number.parseInt(h, 16));
+        i += 2;
+        break;
+      }
+      case 'u':
+      case 'U': {
+        const len = n === 'u' ? 4 : 8;
+        const h = body.slice(i + 1, i + 1 + len);
+        if (!new RegExp(`^[0-9a-fA-F]{${len}}$`).test(h)) fail(`invalid escape sequence in string ${raw}`);
+        const cp = Number.parseInt(h, 16);
+        if (cp > 0x10ffff || (cp >= 0xd800 && cp < 0xe000))
+          fail(`invalid unicode code point in string ${raw}`);
+        out += String.fromCodePoint(cp);
+        i += len;
+        break;
+      }
+      default: {
+        if (n !== undefined && /[0-7]/.test(n)) {
+          const o = body.slice(i, i + 3);
+          if (!/^[0-7]{3}$/.test(o)) fail(`invalid escape sequence in string ${raw}`);
+          const val = Number.parseInt(o, 8);
+          if (val > 255) fail(`invalid escape sequence in string ${raw}`);
+          out += String.fromCharCode(val);
+          i += 2;
+          break;
+        }
+        fail(`invalid escape sequence in string ${raw}`);
+      }
+    }
+  }
+  return out;
+}
+
+class Converter {
+  constructor(private readonly text: string) {}
+
+  src(n: SyntaxNode): string {
+    return this.text.slice(n.from, n.to);
+  }
+
+  children(n: SyntaxNode): SyntaxNode[] {
+    const out: SyntaxNode[] = [];
+    for (let c = n.firstChild; c; c = c.nextSibling) out.push(c);
+    return out;
+  }
+
+  err(n: SyntaxNode, msg: string): never {
+    return fail(`${posOf(this.text, n.from)}: parse error: ${msg}`);
+  }
+
+  expr(n: SyntaxNode): Expr {
+    const name = n.type.name;
+    switch (name) {
+      case 'NumberDurationLiteral': {
+        const text = this.src(n);
+        return { kind: 'number', value: parseNumber(text), text };
+      }
+      case 'StringLiteral':
+        return { kind: 'string', value: unquoteString(this.src(n)) };
+      case 'VectorSelector':
+        return this.vectorSelector(n);
+      case 'MatrixSelector':
+        return this.matrixSelector(n);
+      case 'SubqueryExpr':
+        return this.subquery(n);
+      case 'ParenExpr': {
+        const inner = this.children(n).find(
+          (c) => c.type.isError === false && c.type.name !== '(' && c.type.name !== ')',
+        );
+        if (!inner) return this.err(n, 'empty parentheses');
+        return { kind: 'paren', expr: this.expr(inner) };
+      }
+      case 'UnaryExpr': {
+        const [opNode, inner] = this.children(n);
+        if (!opNode || !inner) return this.err(n, 'bad unary expression');
+        const op = this.src(opNode) === '-' ? '-' : '+';
+        const e = this.expr(inner);
+        const t = typeOf(e);
+        if (t !== 'scalar' && t !== 'vector')
+          this.err(
+            n,
+            `unary expression only allowed on expressions of type scalar or instant vector, got "${t}"`,
+          );
+        return { kind: 'unary', op, expr: e };
+      }
+      case 'OffsetExpr':
+        return this.offsetExpr(n);
+      case 'StepInvariantExpr':
+        return this.atExpr(n);
+      case 'FunctionCall':
+        return this.call(n);
+      case 'AggregateExpr':
+        return this.aggregate(n);
+      case 'BinaryExpr':
+        return this.binary(n);
+      case 'AnchoredExpr':
+      case 'SmoothedExpr':
+        return this.err(n, `${name === 'AnchoredExpr' ? 'anchored' : 'smoothed'} modifier is not supported`);
+      default:
+        return this.err(n, `unexpected ${name}`);
+    }
+  }
+
+  labelName(n: SyntaxNode): string {
+    if (n.type.name === 'QuotedLabelName') {
+      const s = n.firstChild;
+      return s ? unquoteString(this.src(s)) : this.err(n, 'bad label name');
+    }
+    if (n.type.name === 'StringLiteral') return unquoteString(this.src(n));
+    return this.src(n);
+  }
+
+  vectorSelector(n: SyntaxNode): VectorSelector {
+    let metric = '';
+    const matchers: Matcher[] = [];
+    for (const c of this.children(n)) {
+      if (c.type.name === 'Identifier') metric = this.src(c);
+      else if (c.type.name === 'LabelMatchers') {
+        for (const m of this.children(c)) {
+          if (m.type.name === 'QuotedLabelName') {
+            // A bare quoted string inside braces is the metric name (UTF-8 names).
+            if (metric !== '') this.err(m, 'metric name must not be set twice');
+            metric = this.labelName(m);
+            continue;
+          }
+          if (m.type.name !== 'UnquotedLabelMatcher' && m.type.name !== 'QuotedLabelMatcher') continue;
+          const [ln, op, val] = this.children(m);
+          if (!ln || !op || !val) this.err(m, 'bad label matcher');
+          const lname = this.labelName(ln);
+          const type = this.src(op) as MatchType;
+          const value = unquoteString(this.src(val));
+          try {
+            matchers.push(newPromMatcher(type, lname, value));
+          } catch (e) {
+            this.err(m, `error parsing regexp: ${(e as Error).message}`);
+          }
+        }
+      }
+    }
+    if (metric !== '') {
+      if (matchers.some((m) => m.name === '__name__'))
+        this.err(
+          n,
+          `metric name must not be set twice: "${metric}" or "${matchers.find((m) => m.name === '__name__')?.value}"`,
+        );
+      matchers.unshift(newPromMatcher('=', '__name__', metric));
+    }
+    if (!matchers.some((m) => !m.matches('')))
+      this.err(n, 'vector selector must contain at least one non-empty matcher');
+    return { kind: 'vectorSelector', name: metric, matchers, offset: null, at: null };
+  }
+
+  matrixSelector(n: SyntaxNode): Expr {
+    const cs = this.children(n);
+    const inner = cs[0];
+    const dur = cs.find((c) => c.type.name === 'DurationExpr');
+    if (!inner || !dur) return this.err(n, 'bad range selector');
+    const e = this.expr(inner);
+    if (e.kind !== 'vectorSelector') return this.err(n, 'ranges only allowed for vector selectors');
+    if (e.offset !== null) return this.err(n, 'no offset modifiers allowed before range');
+    if (e.at !== null) return this.err(n, 'no @ modifiers allowed before range');
+    return { kind: 'matrixSelector', selector: e, range: this.duration(dur) };
+  }
+
+  subquery(n: SyntaxNode): Expr {
+    const cs = this.children(n);
+    const inner = cs[0];
+    const durs = cs.filter((c) => c.type.name === 'DurationExpr');
+    if (!inner || !durs[0]) return this.err(n, 'bad subquery');
+    const e = this.expr(inner);
+    const t = typeOf(e);
+    if (t !== 'vector') this.err(n, `subquery is only allowed on instant vector, got ${t} instead`);
+    return {
+      kind: 'subquery',
+      expr: e,
+      range: this.duration(durs[0]),
+      step: durs[1] ? this.duration(durs[1]) : null,
+      offset: null,
+      at: null,
+    };
+  }
+
+  duration(n: SyntaxNode): DurationExpr {
+    const name = n.type.name;
+    const cs = this.children(n);
+    if (name === 'NumberDurationLiteralInDurationContext') {
+      const text = this.src(n);
+      const ms = parseNumber(text) * 1000;
+      return { kind: 'dnum', ms, text };
+    }
+    if (name === 'DurationExpr' || name === 'OffsetDurationExpr') {
+      const first = cs[0];
+      if (!first) return this.err(n, 'empty duration');
+      if (first.type.name === 'UnaryOp') {
+        const inner = cs[1];
+        if (!inner) return this.err(n, 'bad duration');
+        return { kind: 'dunary', op: this.src(first) === '-' ? '-' : '+', expr: this.duration(inner) };
+      }
+      if (first.type.name === 'DurationStep') return { kind: 'dstep' };
+      if (first.type.name === 'DurationRange') return { kind: 'drange' };
+      if (first.type.name === 'DurationMinOf' || first.type.name === 'DurationMaxOf') {
+        const args = cs.filter((c) => c.type.name === 'DurationExpr');
+        if (args.length !== 2) return this.err(n, 'min_of and max_of take two durations');
+        return {
+          kind: 'dminmax',
+          op: first.type.name === 'DurationMinOf' ? 'min_of' : 'max_of',
+          lhs: this.duration(args[0] as SyntaxNode),
+          rhs: this.duration(args[1] as SyntaxNode),
+        };
+      }
+      if (first.type.name === '(') {
+        const inner = cs[1];
+        if (!inner) return this.err(n, 'bad duration');
+        return { kind: 'dparen', expr: this.duration(inner) };
+      }
+      if (cs.length === 3 && first.type.name === 'DurationExpr') {
+        const op = this.src(cs[1] as SyntaxNode) as '+' | '-' | '*' | '/' | '%' | '^';
+        return { kind: 'dbin', op, lhs: this.duration(first), rhs: this.duration(cs[2] as SyntaxNode) };
+      }
+      if (cs.length === 1) return this.duration(first);
+    }
+    return this.err(n, `unexpected ${name} in duration`);
+  }
+
+  offsetExpr(n: SyntaxNode): Expr {
+    const cs = this.children(n);
+    const inner = cs[0];
+    const dur = cs.find((c) => c.type.name === 'OffsetDurationExpr');
+    if (!inner || !dur) return this.err(n, 'bad offset');
+    const e = this.expr(inner);
+    const d = this.duration(dur);
+    const target = e.kind === 'matrixSelector' ? e.selector : e;
+    if (target.kind !== 'vectorSelector' && target.kind !== 'subquery')
+      return this.err(
+        n,
+        'offset modifier must be preceded by an instant vector selector or range vector selector or a subquery',
+      );
+    if (target.offset !== null) return this.err(n, 'offset may not be set multiple times');
+    target.offset = d;
+    return e;
+  }
+
+  atExpr(n: SyntaxNode): Expr {
+    const cs = this.children(n);
+    const inner = cs[0];
+    const arg = cs[cs.length - 1];
+    if (!inner || !arg) return this.err(n, 'bad @ modifier');
+    const e = this.expr(inner);
+    let at: AtModifier;
+    const argNode = cs.find(
+      (c) => c.type.name === 'NumberDurationLiteral' || c.type.name === 'AtModifierPreprocessors',
+    );
+    if (!argNode) return this.err(n, 'bad @ modifier');
+    if (argNode.type.name === 'AtModifierPreprocessors') {
+      at = this.src(argNode) === 'start' ? { kind: 'start' } : { kind: 'end' };
+    } else {
+      const v = parseNumber(this.src(argNode));
+      if (!Number.isFinite(v)) return this.err(n, `timestamp out of bounds for @ modifier: ${v}`);
+      at = { kind: 'time', ms: Math.round(v * 1000) };
+    }
+    const target = e.kind === 'matrixSelector' ? e.selector : e;
+    if (target.kind !== 'vectorSelector' && target.kind !== 'subquery')
+      return this.err(
+        n,
+        '@ modifier must be preceded by an instant vector selector or range vector selector or a subquery',
+      );
+    if (target.at !== null) return this.err(n, '@ <timestamp> may not be set multiple times');
+    target.at = at;
+    return e;
+  }
+
+  callArgs(body: SyntaxNode): SyntaxNode[] {
+    return this.children(body).filter(
+      (c) => c.type.name !== '(' && c.type.name !== ')' && c.type.name !== ',',
+    );
+  }
+
+  call(n: SyntaxNode): Expr {
+    const [ident, body] = this.children(n);
+    if (!ident || !body) return this.err(n, 'bad function call');
+    const fname = this.src(ident);
+    const ft = FUNCTION_TYPES.get(fname);
+    if (!ft) return this.err(n, `unknown function with name "${fname}"`);
+    const args = this.callArgs(body).map((a) => this.expr(a));
+    const min = ft.optional < 0 ? ft.args.length - 1 : ft.args.length - ft.optional;
+    const max = ft.optional < 0 ? Number.POSITIVE_INFINITY : ft.args.length;
+    if (args.length < min || args.length > max)
+      this.err(
+        n,
+        `expected ${min === max ? min : `at least ${min}`} argument(s) in call to "${fname}", got ${args.length}`,
+      );
+    args.forEach((a, i) => {
+      const want = ft.args[Math.min(i, ft.args.length - 1)] as string;
+      const got = typeOf(a);
+      if (got !== want)
+        this.err(n, `expected type ${typeName(want)} in call to function "${fname}", got ${typeName(got)}`);
+    });
+    return { kind: 'call', func: fname, args };
+  }
+
+  aggregate(n: SyntaxNode): Expr {
+    const cs = this.children(n);
+    const opNode = cs.find((c) => c.type.name === 'AggregateOp');
+    const mod = cs.find((c) => c.type.name === 'AggregateModifier');
+    const body = cs.find((c) => c.type.name === 'FunctionCallBody');
+    if (!opNode || !body) return this.err(n, 'bad aggregation');
+    const op = this.src(opNode).toLowerCase() as AggregateOp;
+    let grouping: string[] = [];
+    let without = false;
+    if (mod) {
+      const [kw, labels] = this.children(mod);
+      without = kw ? this.src(kw).toLowerCase() === 'without' : false;
+      grouping = labels ? this.groupingLabels(labels) : [];
+    }
+    const args = this.callArgs(body).map((a) => this.expr(a));
+    const takesParam = ['topk', 'bottomk', 'count_values', 'quantile', 'limitk', 'limit_ratio'].includes(op);
+    if (args.length !== (takesParam ? 2 : 1))
+      this.err(
+        n,
+        `wrong number of arguments for aggregate expression provided, expected ${takesParam ? 2 : 1}, got ${args.length}`,
+      );
+    const expr = args[args.length - 1] as Expr;
+    const param = takesParam ? (args[0] as Expr) : null;
+    if (typeOf(expr) !== 'vector')
+      this.err(n, `expected type instant vector in aggregation expression, got ${typeName(typeOf(expr))}`);
+    if (param) {
+      const want = op === 'count_values' ? 'string' : 'scalar';
+      if (typeOf(param) !== want)
+        this.err(
+          n,
+          `expected type ${typeName(want)} in aggregation parameter, got ${typeName(typeOf(param))}`,
+        );
+    }
+    return { kind: 'aggregate', op, expr, param, grouping, without, hasModifier: mod !== undefined };
+  }
+
+  groupingLabels(n: SyntaxNode): string[] {
+    return this.children(n)
+      .filter((c) => c.type.name === 'LabelName' || c.type.name === 'QuotedLabelName')
+      .map((c) => this.labelName(c));
+  }
+
+  binary(n: SyntaxNode): Expr {
+    const cs = this.children(n);
+    const lhsNode = cs[0];
+    const rhsNode = cs[cs.length - 1];
+    const opNode = cs[1];
+    if (!lhsNode || !rhsNode || !opNode || cs.length < 3) return this.err(n, 'bad binary expression');
+    const op = this.src(opNode).toLowerCase() as BinaryOp;
+    let returnBool = false;
+    let matching: VectorMatching | null = null;
+    for (const c of cs.slice(2, -1)) {
+      if (c.type.name === 'BoolModifier') returnBool = true;
+      else if (c.type.name === 'MatchingModifierClause') matching = this.matching(c);
+      else if (c.type.name === 'FillModifier') this.err(c, 'fill modifiers are not supported');
+    }
+    const lhs = this.expr(lhsNode);
+    const rhs = this.expr(rhsNode);
+    const lt = typeOf(lhs);
+    const rt = typeOf(rhs);
+    const isCmp = COMPARISON_OPS.has(op);
+    const isSet = SET_OPS.has(op);
+    if (returnBool && !isCmp) this.err(n, 'bool modifier can only be used on comparison operators');
+    if (isCmp && lt === 'scalar' && rt === 'scalar' && !returnBool)
+      this.err(n, 'comparisons between scalars must use BOOL modifier');
+    if ((lt !== 'scalar' && lt !== 'vector') || (rt !== 'scalar' && rt !== 'vector'))
+      this.err(n, `binary expression must contain only scalar and instant vector types`);
+    if (isSet && (lt !== 'vector' || rt !== 'vector'))
+      this.err(n, `set operator "${op}" not allowed in binary scalar expression`);
+    if (matching && (lt !== 'vector' || rt !== 'vector'))
+      this.err(n, 'vector matching only allowed between instant vectors');
+    if (lt === 'vector' && rt === 'vector') {
+      if (!matching)
+        matching = {
+          card: isSet ? 'many-to-many' : 'one-to-one',
+          labels: [],
+          on: false,
+          explicit: false,
+          include: [],
+        };
+      else if (isSet) {
+        if (matching.card === 'many-to-one' || matching.card === 'one-to-many')
+          this.err(n, `no grouping allowed for "${op}" operation`);
+        matching.card = 'many-to-many';
+      }
+      if (matching.on) {
+        for (const l of matching.include)
+          if (matching.labels.includes(l))
+            this.err(n, `label "${l}" must not occur in ON and GROUP clause at once`);
+      }
+    }
+    return { kind: 'binary', op, lhs, rhs, returnBool, matching };
+  }
+
+  matching(n: SyntaxNode): VectorMatching {
+    const cs = this.children(n);
+    const kw = cs[0];
+    const on = kw ? this.src(kw).toLowerCase() === 'on' : false;
+    const groups = cs.filter((c) => c.type.name === 'GroupingLabels');
+    const labels = groups[0] ? this.groupingLabels(groups[0]) : [];
+    const g = cs.find((c) => c.type.name === 'GroupLeft' || c.type.name === 'GroupRight');
+    const include = groups[1] ? this.groupingLabels(groups[1]) : [];
+    const card = g ? (g.type.name === 'GroupLeft' ? 'many-to-one' : 'one-to-many') : 'one-to-one';
+    return { card, labels, on, explicit: true, include };
+  }
+}
+
+function typeName(t: string): string {
+  switch (t) {
+    case 'vector':
+      return 'instant vector';
+    case 'matrix':
+      return 'range vector';
+    default:
+      return t;
+  }
+}
+
+/** Parses a PromQL expression; throws `EngineError('bad_data')` on any syntax or type error. */
+export function parseExpr(text: string): Expr {
+  if (text.trim() === '') fail('1:1: parse error: no expression found in input');
+  const tree = parser.parse(text);
+  let bad: { from: number; name: string } | undefined;
+  tree.iterate({
+    enter(node) {
+      if (bad) return false;
+      if (node.type.isError) {
+        bad = { from: node.from, name: node.name };
+        return false;
+      }
+      return undefined;
+    },
+  });
+  if (bad) {
+    const near = text.slice(bad.from, bad.from + 10);
+    fail(`${posOf(text, bad.from)}: parse error: unexpected ${near === '' ? 'end of input' : `"${near}"`}`);
+  }
+  const top = tree.topNode.firstChild;
+  if (!top) fail('1:1: parse error: no expression found in input');
+  try {
+    return new Converter(text).expr(top);
+  } catch (e) {
+    if (e instanceof EngineError) throw e;
+    throw new EngineError('bad_data', `parse error: ${(e as Error).message}`, { cause: e });
+  }
+}

@@ -1,0 +1,466 @@
+import type { FloatHistogram } from '@promstream/storage';
+import { EngineError } from '../engine-types.js';
+import { kahanInc, quantileSorted } from './aggregate.js';
+import type { EvalContext } from './context.js';
+import { addH, copyH, detectReset, IncompatibleBoundsError, scaleH } from './histogram.js';
+import { lastAtOrBefore, type MatrixValue, type RangeSeries, type StepSeries } from './values.js';
+
+/**
+ * Functions over range vectors (`rate`, the `*_over_time` family, ...). Each
+ * runs per series and per evaluation time on the window (end - range, end]
+ * of the series' typed arrays.
+ */
+
+/** A window of one series: indices [lo, hi) and its bounds in milliseconds. */
+export interface Window {
+  s: RangeSeries;
+  lo: number;
+  hi: number;
+  start: number;
+  end: number;
+  range: number;
+}
+
+export type RangeResult = number | FloatHistogram | undefined;
+
+/** A range function: a value for a window, or undefined for no output. */
+export type RangeFn = (ctx: EvalContext, w: Window, args: number[]) => RangeResult;
+
+function hasHist(w: Window): { floats: number; hists: number } {
+  let hists = 0;
+  if (w.s.h) for (let k = w.lo; k < w.hi; k++) if (w.s.h[k]) hists++;
+  return { floats: w.hi - w.lo - hists, hists };
+}
+
+function floatsOf(w: Window): number[] {
+  const out: number[] = [];
+  for (let k = w.lo; k < w.hi; k++) if (!w.s.h?.[k]) out.push(w.s.f[k] as number);
+  return out;
+}
+
+function floatIdx(w: Window): number[] {
+  const out: number[] = [];
+  for (let k = w.lo; k < w.hi; k++) if (!w.s.h?.[k]) out.push(k);
+  return out;
+}
+
+function mixWarning(ctx: EvalContext, fn: string): void {
+  ctx.warnings.add(`PromQL warning: encountered a mix of histograms and floats for metric name in ${fn}`);
+}
+
+function extrapolatedRate(
+  ctx: EvalContext,
+  w: Window,
+  isCounter: boolean,
+  isRate: boolean,
+  name: string,
+): RangeResult {
+  const n = w.hi - w.lo;
+  if (n < 2) return undefined;
+  const { floats, hists } = hasHist(w);
+  if (floats > 0 && hists > 0) {
+    mixWarning(ctx, name);
+    return undefined;
+  }
+  const { s, lo, hi } = w;
+  const firstT = s.t[lo] as number;
+  const lastT = s.t[hi - 1] as number;
+  let resultF = 0;
+  let resultH: FloatHistogram | undefined;
+  let firstCount = 0;
+  if (hists > 0) {
+    const first = s.h?.[lo] as FloatHistogram;
+    const last = s.h?.[hi - 1] as FloatHistogram;
+    try {
+      resultH = addH(last, first, -1);
+      if (isCounter) {
+        for (let k = lo + 1; k < hi; k++) {
+          const prev = s.h?.[k - 1] as FloatHistogram;
+          const cur = s.h?.[k] as FloatHistogram;
+          if (detectReset(prev, cur)) resultH = addH(resultH, prev, 1);
+        }
+      }
+    } catch (e) {
+      if (e instanceof IncompatibleBoundsError) {
+        ctx.warnings.add(
+          `PromQL warning: vector contains histograms with incompatible custom buckets for ${name}`,
+        );
+        return undefined;
+      }
+      throw e;
+    }
+    firstCount = first.count;
+  } else {
+    resultF = (s.f[hi - 1] as number) - (s.f[lo] as number);
+    if (isCounter) {
+      for (let k = lo + 1; k < hi; k++) {
+        const prev = s.f[k - 1] as number;
+        if ((s.f[k] as number) < prev) resultF += prev;
+      }
+    }
+  }
+  let toStart = (firstT - w.start) / 1000;
+  let toEnd = (w.end - lastT) / 1000;
+  const sampled = (lastT - firstT) / 1000;
+  const avg = sampled / (n - 1);
+  const threshold = avg * 1.1;
+  if (toStart >= threshold) toStart = avg / 2;
+  if (isCounter) {
+    let toZero = toStart;
+    if (!resultH && resultF > 0 && (s.f[lo] as number) >= 0)
+      toZero = sampled * ((s.f[lo] as number) / resultF);
+    else if (resultH && resultH.count > 0 && firstCount >= 0) toZero = sampled * (firstCount / resultH.count);
+    if (toZero < toStart) toStart = toZero;
+  }
+  if (toEnd >= threshold) toEnd = avg / 2;
+  let factor = (sampled + toStart + toEnd) / sampled;
+  if (isRate) factor /= w.range / 1000;
+  if (resultH) {
+    const r = scaleH(resultH, factor);
+    r.counterResetHint = isCounter ? 2 : 3;
+    return r;
+  }
+  return resultF * factor;
+}
+
+function instantValue(w: Window, isRate: boolean): RangeResult {
+  const idx = floatIdx(w);
+  if (idx.length < 2) return undefined;
+  const k = idx[idx.length - 1] as number;
+  const p = idx[idx.length - 2] as number;
+  const last = w.s.f[k] as number;
+  const prev = w.s.f[p] as number;
+  let r = isRate && last < prev ? last : last - prev;
+  const dt = ((w.s.t[k] as number) - (w.s.t[p] as number)) / 1000;
+  if (isRate) {
+    if (dt === 0) return undefined;
+    r /= dt;
+  }
+  return r;
+}
+
+/** Least-squares slope and intercept (at interceptTime) of a window's floats. */
+function linearRegression(w: Window, interceptTime: number): [number, number] {
+  const idx = floatIdx(w);
+  let n = 0;
+  let sumX = 0;
+  let cX = 0;
+  let sumY = 0;
+  let cY = 0;
+  let sumXY = 0;
+  let cXY = 0;
+  let sumX2 = 0;
+  let cX2 = 0;
+  const initY = w.s.f[idx[0] as number] as number;
+  let constY = true;
+  for (const k of idx) {
+    const y = w.s.f[k] as number;
+    if (constY && y !== initY) constY = false;
+    n++;
+    const x = ((w.s.t[k] as number) - interceptTime) / 1000;
+    [sumX, cX] = kahanInc(x, sumX, cX);
+    [sumY, cY] = kahanInc(y, sumY, cY);
+    [sumXY, cXY] = kahanInc(x * y, sumXY, cXY);
+    [sumX2, cX2] = kahanInc(x * x, sumX2, cX2);
+  }
+  if (constY) {
+    if (!Number.isFinite(initY)) return [Number.NaN, Number.NaN];
+    return [0, initY];
+  }
+  sumX += cX;
+  sumY += cY;
+  sumXY += cXY;
+  sumX2 += cX2;
+  const covXY = sumXY - (sumX * sumY) / n;
+  const varX = sumX2 - (sumX * sumX) / n;
+  const slope = covXY / varX;
+  const intercept = sumY / n - (slope * sumX) / n;
+  return [slope, intercept];
+}
+
+function mean(values: number[]): number {
+  let sum = 0;
+  let c = 0;
+  for (const v of values) [sum, c] = kahanInc(v, sum, c);
+  if (Number.isFinite(sum + c) || values.some((v) => !Number.isFinite(v))) return (sum + c) / values.length;
+  let m = 0;
+  let mc = 0;
+  values.forEach((v, k) => {
+    [m, mc] = kahanInc(v / (k + 1) - (m + mc) / (k + 1), m, mc);
+  });
+  return m + mc;
+}
+
+function variance(values: number[]): number {
+  let m = 0;
+  let m2 = 0;
+  let n = 0;
+  for (const v of values) {
+    n++;
+    const d = v - m;
+    m += d / n;
+    m2 += d * (v - m);
+  }
+  return m2 / n;
+}
+
+function floatsOnly(ctx: EvalContext, w: Window, name: string): number[] | undefined {
+  const { floats, hists } = hasHist(w);
+  if (hists > 0 && floats === 0) {
+    ctx.infos.add(`PromQL info: ignored histograms in ${name}`);
+    return undefined;
+  }
+  if (hists > 0) ctx.infos.add(`PromQL info: ignored histograms in ${name}`);
+  return floatsOf(w);
+}
+
+function histSumOrAvg(ctx: EvalContext, w: Window, avg: boolean, name: string): RangeResult {
+  const { floats, hists } = hasHist(w);
+  if (hists > 0 && floats > 0) {
+    mixWarning(ctx, name);
+    return undefined;
+  }
+  if (hists > 0) {
+    try {
+      let acc = copyH(w.s.h?.[w.lo] as FloatHistogram);
+      for (let k = w.lo + 1; k < w.hi; k++) acc = addH(acc, w.s.h?.[k] as FloatHistogram);
+      acc.counterResetHint = 3;
+      return avg ? scaleH(acc, 1 / hists) : acc;
+    } catch (e) {
+      if (e instanceof IncompatibleBoundsError) return undefined;
+      throw e;
+    }
+  }
+  const vals = floatsOf(w);
+  if (avg) return mean(vals);
+  let sum = 0;
+  let c = 0;
+  for (const v of vals) [sum, c] = kahanInc(v, sum, c);
+  return sum + c;
+}
+
+function tsOf(w: Window, pick: 'min' | 'max' | 'first' | 'last'): RangeResult {
+  const idx = floatIdx(w);
+  if (idx.length === 0) return undefined;
+  if (pick === 'first') return (w.s.t[idx[0] as number] as number) / 1000;
+  if (pick === 'last') return (w.s.t[idx[idx.length - 1] as number] as number) / 1000;
+  let best = idx[0] as number;
+  for (const k of idx) {
+    const v = w.s.f[k] as number;
+    const b = w.s.f[best] as number;
+    if (Number.isNaN(b) || (pick === 'min' ? v <= b : v >= b)) best = k;
+  }
+  return (w.s.t[best] as number) / 1000;
+}
+
+function smoothing(ctx: EvalContext, w: Window, args: number[]): RangeResult {
+  const sf = args[0] as number;
+  const tf = args[1] as number;
+  if (!(sf > 0 && sf < 1))
+    throw new EngineError('execution', `invalid smoothing factor. Expected: 0 < sf < 1, got: ${sf}`);
+  if (!(tf > 0 && tf < 1))
+    throw new EngineError('execution', `invalid trend factor. Expected: 0 < tf < 1, got: ${tf}`);
+  const vals = floatsOnly(ctx, w, 'double_exponential_smoothing');
+  if (!vals || vals.length < 2) return undefined;
+  let s0 = 0;
+  let s1 = vals[0] as number;
+  let b = (vals[1] as number) - (vals[0] as number);
+  for (let i = 1; i < vals.length; i++) {
+    const x = sf * (vals[i] as number);
+    if (i > 1) b = tf * (s1 - s0) + (1 - tf) * b;
+    const y = (1 - sf) * (s1 + b);
+    s0 = s1;
+    s1 = x + y;
+  }
+  return s1;
+}
+
+/** The range functions by name. */
+export const RANGE_FUNCTIONS: ReadonlyMap<string, RangeFn> = new Map<string, RangeFn>([
+  ['rate', (ctx, w) => extrapolatedRate(ctx, w, true, true, 'rate')],
+  ['increase', (ctx, w) => extrapolatedRate(ctx, w, true, false, 'increase')],
+  ['delta', (ctx, w) => extrapolatedRate(ctx, w, false, false, 'delta')],
+  ['irate', (_ctx, w) => instantValue(w, true)],
+  ['idelta', (_ctx, w) => instantValue(w, false)],
+  [
+    'deriv',
+    (_ctx, w) => {
+      const idx = floatIdx(w);
+      if (idx.length < 2) return undefined;
+      return linearRegression(w, w.s.t[idx[0] as number] as number)[0];
+    },
+  ],
+  [
+    'predict_linear',
+    (_ctx, w, args) => {
+      const idx = floatIdx(w);
+      if (idx.length < 2) return undefined;
+      const [slope, intercept] = linearRegression(w, w.end);
+      return slope * (args[0] as number) + intercept;
+    },
+  ],
+  [
+    'changes',
+    (_ctx, w) => {
+      if (w.hi - w.lo === 0) return undefined;
+      let c = 0;
+      for (let k = w.lo + 1; k < w.hi; k++) {
+        const ph = w.s.h?.[k - 1];
+        const ch = w.s.h?.[k];
+        if (ph || ch) {
+          if (!ph || !ch || detectReset(ph, ch) || ph.count !== ch.count || ph.sum !== ch.sum) c++;
+          continue;
+        }
+        const a = w.s.f[k - 1] as number;
+        const b = w.s.f[k] as number;
+        if (a !== b && !(Number.isNaN(a) && Number.isNaN(b))) c++;
+      }
+      return c;
+    },
+  ],
+  [
+    'resets',
+    (_ctx, w) => {
+      if (w.hi - w.lo === 0) return undefined;
+      let c = 0;
+      for (let k = w.lo + 1; k < w.hi; k++) {
+        const ph = w.s.h?.[k - 1];
+        const ch = w.s.h?.[k];
+        if (ph && ch) {
+          if (detectReset(ph, ch)) c++;
+          continue;
+        }
+        if (ph || ch) continue;
+        if ((w.s.f[k] as number) < (w.s.f[k - 1] as number)) c++;
+      }
+      return c;
+    },
+  ],
+  ['avg_over_time', (ctx, w) => histSumOrAvg(ctx, w, true, 'avg_over_time')],
+  ['sum_over_time', (ctx, w) => histSumOrAvg(ctx, w, false, 'sum_over_time')],
+  ['count_over_time', (_ctx, w) => (w.hi > w.lo ? w.hi - w.lo : undefined)],
+  ['present_over_time', (_ctx, w) => (w.hi > w.lo ? 1 : undefined)],
+  [
+    'last_over_time',
+    (_ctx, w) => (w.hi > w.lo ? (w.s.h?.[w.hi - 1] ?? (w.s.f[w.hi - 1] as number)) : undefined),
+  ],
+  ['first_over_time', (_ctx, w) => (w.hi > w.lo ? (w.s.h?.[w.lo] ?? (w.s.f[w.lo] as number)) : undefined)],
+  [
+    'min_over_time',
+    (ctx, w) => {
+      const v = floatsOnly(ctx, w, 'min_over_time');
+      if (!v || v.length === 0) return undefined;
+      let r = v[0] as number;
+      for (const x of v) if (Number.isNaN(r) || x < r) r = x;
+      return r;
+    },
+  ],
+  [
+    'max_over_time',
+    (ctx, w) => {
+      const v = floatsOnly(ctx, w, 'max_over_time');
+      if (!v || v.length === 0) return undefined;
+      let r = v[0] as number;
+      for (const x of v) if (Number.isNaN(r) || x > r) r = x;
+      return r;
+    },
+  ],
+  [
+    'stddev_over_time',
+    (ctx, w) => {
+      const v = floatsOnly(ctx, w, 'stddev_over_time');
+      return v && v.length > 0 ? Math.sqrt(variance(v)) : undefined;
+    },
+  ],
+  [
+    'stdvar_over_time',
+    (ctx, w) => {
+      const v = floatsOnly(ctx, w, 'stdvar_over_time');
+      return v && v.length > 0 ? variance(v) : undefined;
+    },
+  ],
+  [
+    'quantile_over_time',
+    (ctx, w, args) => {
+      const v = floatsOnly(ctx, w, 'quantile_over_time');
+      if (!v || v.length === 0) return undefined;
+      const q = args[0] as number;
+      if (Number.isNaN(q) || q < 0 || q > 1)
+        ctx.warnings.add(`PromQL warning: quantile value should be between 0 and 1, got ${q}`);
+      return quantileSorted(
+        q,
+        v.sort((a, b) => a - b),
+      );
+    },
+  ],
+  [
+    'mad_over_time',
+    (ctx, w) => {
+      const v = floatsOnly(ctx, w, 'mad_over_time');
+      if (!v || v.length === 0) return undefined;
+      const med = quantileSorted(
+        0.5,
+        [...v].sort((a, b) => a - b),
+      );
+      return quantileSorted(
+        0.5,
+        v.map((x) => Math.abs(x - med)).sort((a, b) => a - b),
+      );
+    },
+  ],
+  ['ts_of_min_over_time', (_ctx, w) => tsOf(w, 'min')],
+  ['ts_of_max_over_time', (_ctx, w) => tsOf(w, 'max')],
+  ['ts_of_first_over_time', (_ctx, w) => tsOf(w, 'first')],
+  ['ts_of_last_over_time', (_ctx, w) => tsOf(w, 'last')],
+  ['double_exponential_smoothing', smoothing],
+  ['holt_winters', smoothing],
+]);
+
+/** Range functions that keep the metric name. */
+export const KEEPS_NAME: ReadonlySet<string> = new Set(['last_over_time', 'first_over_time']);
+
+/** Applies a range function to every series of a range vector at every time. */
+export function applyRange(
+  ctx: EvalContext,
+  name: string,
+  fn: RangeFn,
+  m: MatrixValue,
+  scalarArgs: Float64Array[],
+  steps: number,
+): StepSeries[] {
+  const out: StepSeries[] = [];
+  const keep = KEEPS_NAME.has(name);
+  for (const s of m.series) {
+    ctx.check();
+    const o: StepSeries = {
+      labels: s.labels,
+      f: new Float64Array(steps),
+      h: null,
+      has: new Uint8Array(steps),
+      dropName: !keep || s.dropName,
+    };
+    let any = false;
+    for (let i = 0; i < steps; i++) {
+      const end = m.ends[i] as number;
+      const start = end - m.range;
+      const hi = lastAtOrBefore(s.t, s.n, end) + 1;
+      const lo = lastAtOrBefore(s.t, s.n, start) + 1;
+      if (hi <= lo) continue;
+      const r = fn(
+        ctx,
+        { s, lo, hi, start, end, range: m.range },
+        scalarArgs.map((a) => a[i] as number),
+      );
+      if (r === undefined) continue;
+      any = true;
+      o.has[i] = 1;
+      if (typeof r === 'number') o.f[i] = r;
+      else {
+        if (!o.h) o.h = new Array(steps);
+        o.h[i] = r;
+      }
+    }
+    if (any) out.push(o);
+  }
+  return out;
+}
