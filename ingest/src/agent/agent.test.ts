@@ -1,0 +1,126 @@
+import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import pino from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IngestError, IngestErrorCode } from '../errors.js';
+import type { SampleBatchSink, SinkResult } from '../log/sample-sink.js';
+import type { WriteSeries } from '../remote-write/types.js';
+import { type Agent, type EventSink, startAgent } from './agent.js';
+import type { AgentEvent } from './events/event.js';
+
+/** Stands in for the log; `down` makes it refuse as an unreachable log would. */
+class Log implements SampleBatchSink, EventSink {
+  series: WriteSeries[] = [];
+  events: AgentEvent[] = [];
+  down = false;
+  async write(
+    tenantOrEvents: string | readonly AgentEvent[],
+    series?: readonly WriteSeries[],
+  ): Promise<SinkResult> {
+    if (this.down) throw new IngestError(IngestErrorCode.LogUnavailable, 'log down');
+    if (typeof tenantOrEvents === 'string') this.series.push(...(series ?? []));
+    else this.events.push(...tenantOrEvents);
+    return { records: 1, bytes: 0 };
+  }
+}
+
+const names = (s: WriteSeries[]) => new Set(s.map((x) => x.labels.find((l) => l.name === '__name__')!.value));
+
+describe('node agent', () => {
+  const log = new Log();
+  let dir: string;
+  let agent: Agent;
+  let kmsg: string;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'ingest-agent-'));
+    const plugin = path.join(dir, 'plugin.sh');
+    // A plugin in shell: answers each `collect` with one gauge, and reports one event at start.
+    writeFileSync(
+      plugin,
+      '#!/bin/sh\necho \'{"kind":"deploy","severity":"notice","message":"v2 rolled out","attributes":{"version":"2"}}\'\nwhile read cmd t; do printf \'# TYPE queue_depth gauge\\nqueue_depth{queue="a"} 7\\n# EOF\\n\'; done\n',
+    );
+    chmodSync(plugin, 0o755);
+    kmsg = path.join(dir, 'kmsg');
+    writeFileSync(kmsg, `3,10,${(Date.now() + 60_000) * 1000},-;Out of memory: Killed process 12 (x)\n`);
+    agent = await startAgent({
+      samples: log,
+      events: log,
+      dataDir: dir,
+      host: 'node-1',
+      intervalMs: 0,
+      port: 0,
+      plugins: [{ name: 'queue', command: plugin }],
+      kernelLog: kmsg,
+      logger: pino({ level: 'silent' }),
+    });
+  });
+  afterAll(async () => {
+    await agent.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('collects host metrics with node_exporter names and sends them to the log', async () => {
+    await agent.collect();
+    await agent.flush();
+    const sent = names(log.series);
+    for (const n of ['node_cpu_seconds_total', 'node_memory_MemTotal_bytes', 'node_load1'])
+      expect(sent.has(n)).toBe(true);
+    const load = log.series.find((s) => s.labels.some((l) => l.value === 'node_load1'))!;
+    expect(load.labels).toContainEqual({ name: 'instance', value: 'node-1' });
+    expect(load.labels).toContainEqual({ name: 'job', value: 'node' });
+  });
+
+  it('keeps samples on disk while the log is down and sends them in order after', async () => {
+    log.series = [];
+    log.down = true;
+    await agent.collect();
+    expect(await agent.flush()).toBe(0);
+    await agent.collect();
+    log.down = false;
+    expect(await agent.flush()).toBeGreaterThanOrEqual(2);
+    const load = log.series.filter((s) => s.labels.some((l) => l.value === 'node_load1'));
+    expect(load).toHaveLength(2);
+    expect(load[0]!.timestamps[0]!).toBeLessThanOrEqual(load[1]!.timestamps[0]!);
+  });
+
+  it('runs plugins and forwards their samples and events', async () => {
+    await expect
+      .poll(async () => {
+        await agent.collect();
+        await new Promise((r) => setTimeout(r, 50));
+        await agent.flush();
+        return names(log.series).has('queue_depth');
+      })
+      .toBe(true);
+    const q = log.series.find((s) => s.labels.some((l) => l.value === 'queue_depth'))!;
+    expect(q.values[0]).toBe(7);
+    expect(q.labels).toContainEqual({ name: 'plugin', value: 'queue' });
+    const deploy = log.events.find((e) => e.kind === 'deploy');
+    expect(deploy).toMatchObject({ source: 'app', severity: 'notice', host: 'node-1' });
+    expect(deploy?.attributes.version).toBe('2');
+  });
+
+  it('reports kernel log events', async () => {
+    await expect
+      .poll(async () => {
+        await agent.flush();
+        return log.events.some((e) => e.kind === 'oom_kill');
+      })
+      .toBe(true);
+    expect(log.events.find((e) => e.kind === 'oom_kill')?.attributes.process).toBe('x');
+  });
+
+  it('exposes what it collects on /metrics and recent samples on the local API', async () => {
+    const text = await (await fetch(`${agent.url}/metrics`)).text();
+    expect(text).toMatch(/^# TYPE node_load1 gauge$/m);
+    expect(text).toMatch(/^node_cpu_seconds_total\{cpu="0",mode="idle"\} \d/m);
+    expect(text).toMatch(/^promstream_agent_sent_entries_total\{kind="samples"\} \d/m);
+    const body = (await (await fetch(`${agent.url}/api/v1/recent?__name__=node_load1&since=0`)).json()) as {
+      data: { samples: [number, number][] }[];
+    };
+    expect(body.data).toHaveLength(1);
+    expect(body.data[0]!.samples.length).toBeGreaterThanOrEqual(3);
+  });
+});
