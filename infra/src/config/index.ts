@@ -9,3 +9,4 @@ export {
   type PromstreamConfig,
 } from './config.js';
 export { CONFIG_ERROR_CODES, ConfigError, type ConfigErrorCode } from './errors.js';
+export { addCommonFlags, COMMON_FLAGS, onShutdown, roleConfig, serveMetrics } from './role-support.js';
