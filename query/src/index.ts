@@ -13,6 +13,8 @@ export {
   QueryGate,
   TENANT_HEADER,
 } from './api/index.js';
+export { parseTreeJson } from './api/parse-tree.js';
+export { promqlSyntax } from './api/syntax.js';
 export { BlockQuerier, type QueryableBlock } from './blocks/block-querier.js';
 export {
   type BlockLister,

@@ -5,7 +5,9 @@ import { ApiError, errorBody } from './api/errors.js';
 import { QueryGate } from './api/gate.js';
 import { prometheusApi } from './api/index.js';
 import type { ApiServices, BuildInfo, PromqlSyntax } from './api/services.js';
+import { promqlSyntax } from './api/syntax.js';
 import type { QueryEngine } from './engine-types.js';
+import { formatExpr } from './promql/format.js';
 import type { Querier } from './querier.js';
 
 /** How to build the query server. */
@@ -13,8 +15,8 @@ export interface QueryServerOptions {
   engine: QueryEngine;
   /** The querier over one tenant's data (blocks, head, or their merge). */
   querierFor(tenant: string): Querier | Promise<Querier>;
-  /** The PromQL parser services for match[], format_query and parse_query. */
-  syntax: PromqlSyntax;
+  /** The PromQL parser services for match[], format_query and parse_query (default: the engine's parser). */
+  syntax?: PromqlSyntax;
   /** Listen address (default 127.0.0.1) and port (default 9090; 0 picks a free one). */
   host?: string;
   port?: number;
@@ -88,7 +90,7 @@ export async function buildQueryApp(options: QueryServerOptions): Promise<Fastif
   const services: ApiServices = {
     engine: options.engine,
     querierFor: options.querierFor,
-    syntax: options.syntax,
+    syntax: options.syntax ?? promqlSyntax(formatExpr),
     gate,
     timeoutMs: options.timeoutMs ?? 120_000,
     defaultTenant: options.defaultTenant ?? 'default',
