@@ -1,0 +1,189 @@
+import { mkdirSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { durationMs } from '../../config/config.js';
+import { startFront } from '../../supervisor/front.js';
+import { type ChildSpec, Supervisor } from '../../supervisor/supervisor.js';
+
+/** Options of the all-in-one. */
+export interface UpOptions {
+  dataDir: string;
+  host: string;
+  port: number;
+  kafkaPort: number;
+  blockDuration: string;
+  outOfOrderWindow: string;
+  agent: boolean;
+  logLevel: string;
+}
+
+/** The ports the roles listen on inside the all-in-one. */
+export interface UpPorts {
+  kafka: number;
+  registry: number;
+  gateway: number;
+  query: number;
+  agent: number;
+}
+
+/** The command line of each role of the all-in-one, in start order. */
+export function upChildren(options: UpOptions, ports: UpPorts, cli: string): ChildSpec[] {
+  const loopback = '127.0.0.1';
+  const brokers = `${loopback}:${ports.kafka}`;
+  const registry = `http://${loopback}:${ports.registry}`;
+  const store = `file://${path.join(options.dataDir, 'blocks')}`;
+  const node = (name: string, args: string[], readyPort?: number): ChildSpec => ({
+    name,
+    command: process.execPath,
+    args: [cli, name, ...args],
+    env: { ...process.env, PROMSTREAM_LOG_LEVEL: options.logLevel },
+    readyPort: readyPort === undefined ? undefined : { host: loopback, port: readyPort },
+  });
+  const children = [
+    node(
+      'broker',
+      [
+        '--data',
+        path.join(options.dataDir, 'log'),
+        '--host',
+        loopback,
+        '--port',
+        String(ports.kafka),
+        '--default-partitions',
+        '4',
+      ],
+      ports.kafka,
+    ),
+    node(
+      'registry',
+      ['--brokers', brokers, '--host', loopback, '--port', String(ports.registry)],
+      ports.registry,
+    ),
+    node(
+      'gateway',
+      ['--brokers', brokers, '--registry', registry, '--host', loopback, '--port', String(ports.gateway)],
+      ports.gateway,
+    ),
+    node('block-builder', [
+      '--brokers',
+      brokers,
+      '--registry',
+      registry,
+      '--store',
+      store,
+      '--block-duration',
+      options.blockDuration,
+      '--out-of-order-window',
+      options.outOfOrderWindow,
+    ]),
+    node(
+      'query',
+      [
+        '--store',
+        store,
+        '--brokers',
+        brokers,
+        '--registry',
+        registry,
+        '--host',
+        loopback,
+        '--port',
+        String(ports.query),
+      ],
+      ports.query,
+    ),
+  ];
+  if (options.agent)
+    children.push(
+      node('agent', ['--brokers', brokers, '--registry', registry, '--port', String(ports.agent)]),
+    );
+  return children;
+}
+
+/** Starts the all-in-one and keeps it running until SIGINT or SIGTERM. */
+export async function runUp(options: UpOptions): Promise<void> {
+  const logger = pino({ name: 'up', level: options.logLevel });
+  for (const [what, value] of [
+    ['--block-duration', options.blockDuration],
+    ['--out-of-order-window', options.outOfOrderWindow],
+  ] as const) {
+    if (durationMs(value) === undefined) {
+      console.error(`${what} ${JSON.stringify(value)}: expected a duration such as 2h, 15m, 30s`);
+      process.exit(2);
+    }
+  }
+  const dataDir = path.resolve(options.dataDir);
+  mkdirSync(path.join(dataDir, 'blocks'), { recursive: true });
+  const cli = path.resolve(
+    path.dirname(fileURLToPath(import.meta.url)),
+    '..',
+    '..',
+    '..',
+    '..',
+    'bin',
+    'promstream.js',
+  );
+  const ports: UpPorts = {
+    kafka: options.kafkaPort,
+    registry: await freePort(),
+    gateway: await freePort(),
+    query: await freePort(),
+    agent: await freePort(),
+  };
+  const supervisor = new Supervisor({ children: upChildren({ ...options, dataDir }, ports, cli), logger });
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'stopping every role');
+    await front?.close();
+    await supervisor.stop();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void stop('SIGINT'));
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  let front: Awaited<ReturnType<typeof startFront>> | undefined;
+  try {
+    await supervisor.start();
+    front = await startFront({
+      host: options.host,
+      port: options.port,
+      write: { host: '127.0.0.1', port: ports.gateway },
+      query: { host: '127.0.0.1', port: ports.query },
+    });
+  } catch (err) {
+    logger.error({ err }, 'the all-in-one did not start');
+    await supervisor.stop();
+    process.exit(1);
+  }
+  const url = front.url;
+  console.log(
+    [
+      '',
+      '  promstream is up',
+      '',
+      `  remote write   ${url}/api/v1/write`,
+      `  PromQL         ${url}/api/v1/query   (promtool query instant ${url} 'up')`,
+      `  Kafka          127.0.0.1:${ports.kafka}`,
+      `  registry       http://127.0.0.1:${ports.registry}`,
+      `  data           ${dataDir}`,
+      '',
+      '  Ctrl-C stops every role.',
+      '',
+    ].join('\n'),
+  );
+}
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = net.createServer();
+    server.on('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
