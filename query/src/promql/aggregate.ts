@@ -2,7 +2,7 @@ import type { FloatHistogram, Labels } from '@promstream/storage';
 import { EngineError } from '../engine-types.js';
 import type { AggregateExpr } from './ast.js';
 import type { EvalContext } from './context.js';
-import { addH, IncompatibleBoundsError, scaleH } from './histogram.js';
+import { addH, buckets, IncompatibleBoundsError, scaleH } from './histogram.js';
 import { labelsKey, METRIC_NAME, normalize } from './labels.js';
 import { SeriesBuilder, type StepSeries, type Value } from './values.js';
 import { xxhash64 } from './xxhash.js';
@@ -101,6 +101,17 @@ export async function evalAggregate(ctx: EvalContext, e: AggregateExpr, ts: Floa
   }
   const b = new SeriesBuilder(steps);
   const op = e.op;
+  if (
+    (op === 'quantile' || op === 'limit_ratio' || op === 'topk' || op === 'bottomk' || op === 'limitk') &&
+    param
+  ) {
+    if (op === 'quantile')
+      for (const q of new Set(param))
+        if (Number.isNaN(q) || q < 0 || q > 1)
+          ctx.warnings.add(`PromQL warning: quantile value should be between 0 and 1, got ${formatGo(q)}`);
+  }
+  // Grouping by the metric name keeps names that are due for removal, as Prometheus does.
+  const byName = !e.without && set.has(METRIC_NAME);
   if (op === 'count_values') {
     if (!LABEL_NAME_RE.test(paramStr)) throw new EngineError('execution', `invalid label name "${paramStr}"`);
     for (let i = 0; i < steps; i++) {
@@ -150,7 +161,7 @@ export async function evalAggregate(ctx: EvalContext, e: AggregateExpr, ts: Floa
       const grp = groups[g] as { labels: Labels; key: string };
       let out = outSeries[g];
       if (!out) {
-        out = b.get(grp.labels, false, grp.key);
+        out = b.get(grp.labels, byName && (v.series[idx[0] as number] as StepSeries).dropName, grp.key);
         outSeries[g] = out;
       }
       if (typeof res === 'number') b.setF(out, i, res);
@@ -160,8 +171,27 @@ export async function evalAggregate(ctx: EvalContext, e: AggregateExpr, ts: Floa
   return { type: 'vector', series: b.series };
 }
 
+/** Go's %g-like shortest float text, as Prometheus prints numbers in messages. */
+export function formatGo(f: number): string {
+  if (Number.isNaN(f)) return 'NaN';
+  if (f === Number.POSITIVE_INFINITY) return '+Inf';
+  if (f === Number.NEGATIVE_INFINITY) return '-Inf';
+  return String(f);
+}
+
+/** A histogram as Prometheus' FloatHistogram.String() prints it. */
 function histogramString(h: FloatHistogram): string {
-  return `{count:${h.count}, sum:${h.sum}}`;
+  const parts = [`count:${formatGo(h.count)}`, `sum:${formatGo(h.sum)}`];
+  for (const bk of buckets(h)) {
+    if (bk.count === 0) continue;
+    const isZero = h.schema !== -53 && bk.lower === -h.zeroThreshold && bk.upper === h.zeroThreshold;
+    const lo = formatGo(bk.lower);
+    const hi = formatGo(bk.upper);
+    if (isZero) parts.push(`[${lo},${hi}]:${formatGo(bk.count)}`);
+    else if (bk.upper <= 0) parts.push(`[${lo},${hi}):${formatGo(bk.count)}`);
+    else parts.push(`(${lo},${hi}]:${formatGo(bk.count)}`);
+  }
+  return `{${parts.join(', ')}}`;
 }
 
 function aggregateGroup(
@@ -212,6 +242,20 @@ function aggregateGroup(
       });
       return mean + mc;
     }
+    case 'min':
+    case 'max':
+    case 'stddev':
+    case 'stdvar':
+    case 'quantile':
+      if (hists.length > 0) ctx.infos.add(`PromQL info: ignored histogram in ${op} aggregation`);
+      return floatAggregate(op, floats, p);
+    default:
+      return undefined;
+  }
+}
+
+function floatAggregate(op: AggregateExpr['op'], floats: number[], p: number): number | undefined {
+  switch (op) {
     case 'min':
     case 'max': {
       if (floats.length === 0) return undefined;

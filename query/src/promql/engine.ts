@@ -343,12 +343,17 @@ function unwrapParens(e: Expr): Expr {
   return e.kind === 'paren' ? unwrapParens(e.expr) : e;
 }
 
+/** The labels without the metric name and the type and unit labels that belong to it. */
+function dropMetricName(ls: Labels): Labels {
+  return ls.filter((l) => l.name !== METRIC_NAME && l.name !== '__type__' && l.name !== '__unit__');
+}
+
 /** Removes names marked for removal and checks that label sets stay unique per time. */
 function finalizeNames(v: VectorValue, steps: number): StepSeries[] {
   const out: StepSeries[] = [];
   const byKey = new Map<string, StepSeries>();
   for (const s of v.series) {
-    const labels: Labels = s.dropName ? s.labels.filter((l) => l.name !== METRIC_NAME) : s.labels;
+    const labels: Labels = s.dropName ? dropMetricName(s.labels) : s.labels;
     const key = labelsKey(labels);
     const prev = byKey.get(key);
     if (!prev) {
@@ -448,7 +453,7 @@ export class Engine implements QueryEngine {
         const end = v.ends[0] as number;
         for (const s of v.series) {
           const m: MatrixSeries = {
-            metric: s.dropName ? s.labels.filter((l) => l.name !== METRIC_NAME) : s.labels,
+            metric: s.dropName ? dropMetricName(s.labels) : s.labels,
             floats: [],
             histograms: [],
           };

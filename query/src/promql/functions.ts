@@ -199,7 +199,7 @@ export async function evalCall(ctx: EvalContext, e: Call, ts: Float64Array): Pro
     const m = args.find((a): a is MatrixValue => a.type === 'matrix');
     if (!m) throw new EngineError('bad_data', `expected a range vector in call to ${name}`);
     const scalars = args.filter((a) => a.type === 'scalar').map((a) => scalarArg(a));
-    return { type: 'vector', series: applyRange(ctx, name, rangeFn, m, scalars, steps) };
+    return { type: 'vector', series: applyRange(ctx, name, rangeFn, m, scalars, ts) };
   }
   if (name === 'absent_over_time') {
     const m = await ctx.eval(e.args[0] as Expr, ts);
@@ -210,7 +210,7 @@ export async function evalCall(ctx: EvalContext, e: Call, ts: Float64Array): Pro
       RANGE_FUNCTIONS.get('present_over_time') as never,
       m,
       [],
-      steps,
+      ts,
     );
     return absentFrom(present, absentLabels(e.args[0] as Expr), steps);
   }
@@ -337,8 +337,20 @@ export async function evalCall(ctx: EvalContext, e: Call, ts: Float64Array): Pro
       });
     }
     case 'sort':
-    case 'sort_desc':
-      return vectorArg(await ctx.eval(e.args[0] as Expr, ts));
+    case 'sort_desc': {
+      // Sorting is by float value; histogram samples are left out.
+      const v = vectorArg(await ctx.eval(e.args[0] as Expr, ts));
+      const out: StepSeries[] = [];
+      for (const s of v.series) {
+        if (!s.h) {
+          out.push(s);
+          continue;
+        }
+        const has = s.has.map((x, i) => (x && !s.h?.[i] ? 1 : 0));
+        if (has.some((x) => x === 1)) out.push({ ...s, h: null, has });
+      }
+      return { type: 'vector', series: out };
+    }
     case 'sort_by_label':
     case 'sort_by_label_desc': {
       const v = vectorArg(await ctx.eval(e.args[0] as Expr, ts));

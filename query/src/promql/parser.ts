@@ -73,7 +73,7 @@ export function parseDuration(text: string): number | undefined {
 
 /** Parses a PromQL number literal (decimal, hex, Inf, NaN or a duration, in seconds). */
 export function parseNumber(text: string): number {
-  let t = text.replace(/_/g, '');
+  let t = text.replace(/_/g, '').replace(/\s+/g, '');
   let sign = 1;
   if (t.startsWith('-')) {
     sign = -1;
@@ -168,6 +168,59 @@ export function unquoteString(raw: string): string {
     }
   }
   return out;
+}
+
+/**
+ * The node an `offset` or `@` written after an expression applies to. The
+ * lezer grammar attaches the modifier to the whole preceding expression
+ * (`a + b @ 1` as `(a + b) @ 1`), while PromQL binds it to the closest
+ * operand, so it is pushed down through unary and binary operators.
+ */
+function modifierTarget(e: Expr): Expr {
+  if (e.kind === 'matrixSelector') return e.selector;
+  if (e.kind === 'unary') return modifierTarget(e.expr);
+  if (e.kind === 'binary') return modifierTarget(e.rhs);
+  return e;
+}
+
+/** Rewrites `2.` into `2.0` outside strings (the lezer grammar wants digits after a point). */
+function fixTrailingPoints(text: string): string {
+  let out = '';
+  let i = 0;
+  while (i < text.length) {
+    const c = text[i] as string;
+    if (c === '"' || c === "'" || c === '`') {
+      let j = i + 1;
+      while (j < text.length && text[j] !== c) j += text[j] === '\\' && c !== '`' ? 2 : 1;
+      out += text.slice(i, j + 1);
+      i = j + 1;
+      continue;
+    }
+    if (c === '#') {
+      const j = text.indexOf('\n', i);
+      const end = j < 0 ? text.length : j;
+      out += text.slice(i, end);
+      i = end;
+      continue;
+    }
+    out += c;
+    if (
+      c === '.' &&
+      /[0-9]/.test(text[i - 1] ?? '') &&
+      !/[0-9]/.test(text[i + 1] ?? '') &&
+      !/[a-zA-Z_:]/.test(precedingWordStart(text, i))
+    )
+      out += '0';
+    i++;
+  }
+  return out;
+}
+
+/** The first character of the token that ends just before position i. */
+function precedingWordStart(text: string, i: number): string {
+  let j = i - 1;
+  while (j >= 0 && /[a-zA-Z0-9_:]/.test(text[j] as string)) j--;
+  return text[j + 1] ?? '';
 }
 
 class Converter {
@@ -324,7 +377,8 @@ class Converter {
     const cs = this.children(n);
     if (name === 'NumberDurationLiteralInDurationContext') {
       const text = this.src(n);
-      const ms = parseNumber(text) * 1000;
+      const exact = parseDuration(text.replace(/_/g, ''));
+      const ms = exact ?? Math.round(parseNumber(text) * 1000);
       return { kind: 'dnum', ms, text };
     }
     if (name === 'DurationExpr' || name === 'OffsetDurationExpr') {
@@ -368,7 +422,7 @@ class Converter {
     if (!inner || !dur) return this.err(n, 'bad offset');
     const e = this.expr(inner);
     const d = this.duration(dur);
-    const target = e.kind === 'matrixSelector' ? e.selector : e;
+    const target = modifierTarget(e);
     if (target.kind !== 'vectorSelector' && target.kind !== 'subquery')
       return this.err(
         n,
@@ -397,7 +451,7 @@ class Converter {
       if (!Number.isFinite(v)) return this.err(n, `timestamp out of bounds for @ modifier: ${v}`);
       at = { kind: 'time', ms: Math.round(v * 1000) };
     }
-    const target = e.kind === 'matrixSelector' ? e.selector : e;
+    const target = modifierTarget(e);
     if (target.kind !== 'vectorSelector' && target.kind !== 'subquery')
       return this.err(
         n,
@@ -558,6 +612,7 @@ function typeName(t: string): string {
 /** Parses a PromQL expression; throws `EngineError('bad_data')` on any syntax or type error. */
 export function parseExpr(text: string): Expr {
   if (text.trim() === '') fail('1:1: parse error: no expression found in input');
+  text = fixTrailingPoints(text);
   const tree = parser.parse(text);
   let bad: { from: number; name: string } | undefined;
   tree.iterate({

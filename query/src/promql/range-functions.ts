@@ -19,6 +19,8 @@ export interface Window {
   start: number;
   end: number;
   range: number;
+  /** The evaluation time (differs from `end` under `@` and `offset`). */
+  evalT: number;
 }
 
 export type RangeResult = number | FloatHistogram | undefined;
@@ -90,6 +92,10 @@ function extrapolatedRate(
       throw e;
     }
     firstCount = first.count;
+    if (isCounter && (first.counterResetHint === 3 || last.counterResetHint === 3))
+      ctx.warnings.add(`PromQL warning: this native histogram metric is not a counter: in ${name}`);
+    if (!isCounter && (first.counterResetHint !== 3 || last.counterResetHint !== 3))
+      ctx.warnings.add(`PromQL warning: this native histogram metric is not a gauge: in ${name}`);
   } else {
     resultF = (s.f[hi - 1] as number) - (s.f[lo] as number);
     if (isCounter) {
@@ -123,9 +129,41 @@ function extrapolatedRate(
   return resultF * factor;
 }
 
-function instantValue(w: Window, isRate: boolean): RangeResult {
-  const idx = floatIdx(w);
-  if (idx.length < 2) return undefined;
+function instantValue(ctx: EvalContext, w: Window, isRate: boolean): RangeResult {
+  if (w.hi - w.lo < 2) return undefined;
+  const name = isRate ? 'irate' : 'idelta';
+  const ph = w.s.h?.[w.hi - 2];
+  const lh = w.s.h?.[w.hi - 1];
+  if (ph || lh) {
+    if (!ph || !lh) {
+      mixWarning(ctx, name);
+      return undefined;
+    }
+    if (isRate && (ph.counterResetHint === 3 || lh.counterResetHint === 3))
+      ctx.warnings.add(`PromQL warning: this native histogram metric is not a counter: in ${name}`);
+    if (!isRate && (ph.counterResetHint !== 3 || lh.counterResetHint !== 3))
+      ctx.warnings.add(`PromQL warning: this native histogram metric is not a gauge: in ${name}`);
+    let r: FloatHistogram;
+    try {
+      r = isRate && detectReset(ph, lh) ? copyH(lh) : addH(lh, ph, -1);
+    } catch (e) {
+      if (e instanceof IncompatibleBoundsError) {
+        ctx.warnings.add(
+          `PromQL warning: vector contains histograms with incompatible custom buckets for ${name}`,
+        );
+        return undefined;
+      }
+      throw e;
+    }
+    const dt = ((w.s.t[w.hi - 1] as number) - (w.s.t[w.hi - 2] as number)) / 1000;
+    if (isRate) {
+      if (dt === 0) return undefined;
+      r = scaleH(r, 1 / dt);
+    }
+    r.counterResetHint = 3;
+    return r;
+  }
+  const idx = [w.hi - 2, w.hi - 1];
   const k = idx[idx.length - 1] as number;
   const p = idx[idx.length - 2] as number;
   const last = w.s.f[k] as number;
@@ -240,6 +278,8 @@ function histSumOrAvg(ctx: EvalContext, w: Window, avg: boolean, name: string): 
 }
 
 function tsOf(w: Window, pick: 'min' | 'max' | 'first' | 'last'): RangeResult {
+  if (pick === 'first' && w.hi > w.lo) return (w.s.t[w.lo] as number) / 1000;
+  if (pick === 'last' && w.hi > w.lo) return (w.s.t[w.hi - 1] as number) / 1000;
   const idx = floatIdx(w);
   if (idx.length === 0) return undefined;
   if (pick === 'first') return (w.s.t[idx[0] as number] as number) / 1000;
@@ -280,22 +320,24 @@ export const RANGE_FUNCTIONS: ReadonlyMap<string, RangeFn> = new Map<string, Ran
   ['rate', (ctx, w) => extrapolatedRate(ctx, w, true, true, 'rate')],
   ['increase', (ctx, w) => extrapolatedRate(ctx, w, true, false, 'increase')],
   ['delta', (ctx, w) => extrapolatedRate(ctx, w, false, false, 'delta')],
-  ['irate', (_ctx, w) => instantValue(w, true)],
-  ['idelta', (_ctx, w) => instantValue(w, false)],
+  ['irate', (ctx, w) => instantValue(ctx, w, true)],
+  ['idelta', (ctx, w) => instantValue(ctx, w, false)],
   [
     'deriv',
-    (_ctx, w) => {
+    (ctx, w) => {
       const idx = floatIdx(w);
+      if (idx.length < w.hi - w.lo) ctx.infos.add('PromQL info: ignored histograms in deriv');
       if (idx.length < 2) return undefined;
       return linearRegression(w, w.s.t[idx[0] as number] as number)[0];
     },
   ],
   [
     'predict_linear',
-    (_ctx, w, args) => {
+    (ctx, w, args) => {
       const idx = floatIdx(w);
+      if (idx.length < w.hi - w.lo) ctx.infos.add('PromQL info: ignored histograms in predict_linear');
       if (idx.length < 2) return undefined;
-      const [slope, intercept] = linearRegression(w, w.end);
+      const [slope, intercept] = linearRegression(w, w.evalT);
       return slope * (args[0] as number) + intercept;
     },
   ],
@@ -330,7 +372,11 @@ export const RANGE_FUNCTIONS: ReadonlyMap<string, RangeFn> = new Map<string, Ran
           if (detectReset(ph, ch)) c++;
           continue;
         }
-        if (ph || ch) continue;
+        // A switch between float and histogram samples counts as a reset.
+        if (ph || ch) {
+          c++;
+          continue;
+        }
         if ((w.s.f[k] as number) < (w.s.f[k - 1] as number)) c++;
       }
       return c;
@@ -426,8 +472,9 @@ export function applyRange(
   fn: RangeFn,
   m: MatrixValue,
   scalarArgs: Float64Array[],
-  steps: number,
+  ts: Float64Array,
 ): StepSeries[] {
+  const steps = ts.length;
   const out: StepSeries[] = [];
   const keep = KEEPS_NAME.has(name);
   for (const s of m.series) {
@@ -448,7 +495,7 @@ export function applyRange(
       if (hi <= lo) continue;
       const r = fn(
         ctx,
-        { s, lo, hi, start, end, range: m.range },
+        { s, lo, hi, start, end, range: m.range, evalT: ts[i] as number },
         scalarArgs.map((a) => a[i] as number),
       );
       if (r === undefined) continue;

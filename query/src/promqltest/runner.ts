@@ -92,7 +92,9 @@ function parseScript(text: string): (
   const lines = text.split('\n');
   const cmds: ReturnType<typeof parseScript> = [];
   let i = 0;
-  const isIndented = (l: string | undefined) => l !== undefined && /^\s+\S/.test(l) && !/^\s*#/.test(l);
+  // A command's block runs to the next blank line or command.
+  const isIndented = (l: string | undefined) =>
+    l !== undefined && l.trim() !== '' && !/^\s*#/.test(l) && !/^(eval|load|clear)\b/.test(l);
   while (i < lines.length) {
     const raw = lines[i] as string;
     const line = raw.trim();

@@ -49,7 +49,9 @@ export function parseLabelSet(text: string): { labels: Labels; rest: string } {
       i++;
       while (s[i] === ' ') i++;
       const end = stringEnd(s, i);
-      labels.push({ name, value: unquoteString(s.slice(i, end)) });
+      const value = unquoteString(s.slice(i, end));
+      // Empty values mean an absent label, as in Prometheus.
+      if (value !== '') labels.push({ name, value });
       i = end;
     }
   }
