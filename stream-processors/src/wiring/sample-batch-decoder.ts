@@ -31,7 +31,8 @@ export function sampleBatchDecoder(deserialize: (value: Buffer) => Promise<Sampl
       const out: DecodedBatch = { tenant: batch.tenant, series: [], skippedHistograms: 0 };
       for (const s of batch.series) {
         out.skippedHistograms += s.histograms?.length ?? 0;
-        if (s.encoding !== 'XOR') continue;
+        // A series with only histograms carries an empty float chunk.
+        if (s.encoding !== 'XOR' || s.chunk.length === 0) continue;
         try {
           const { ts, vs } = decodeXorChunk(s.chunk);
           out.series.push({ labels: s.labels, t: ts, v: vs });
