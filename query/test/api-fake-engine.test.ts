@@ -63,6 +63,7 @@ const querier: Querier = {
 };
 
 const calls: Array<{ kind: string; expr: string; args: number[] }> = [];
+const aborts: string[] = [];
 
 const engine: QueryEngine = {
   async instantQuery(_q, expr, time, signal) {
@@ -146,7 +147,10 @@ function answer(expr: string, time: number, signal?: AbortSignal): Promise<Query
       throw new TypeError('boom');
     case 'slow':
       return new Promise((_resolve, reject) => {
-        signal?.addEventListener('abort', () => reject(new EngineError('canceled', 'canceled')));
+        signal?.addEventListener('abort', () => {
+          aborts.push(String((signal.reason as Error).message));
+          reject(new EngineError('canceled', 'canceled'));
+        });
       });
     default:
       throw new EngineError('bad_data', `1:1: parse error: unexpected ${JSON.stringify(expr)}`);
@@ -326,6 +330,24 @@ describe('/api/v1/query', () => {
     const [a, b] = await Promise.all([slow, quick]);
     expect(a.status).toBe(503);
     expect(b.status).toBe(200);
+  });
+
+  it('cancels the evaluation when the client goes away', async () => {
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : 0;
+    aborts.length = 0;
+    const client = new AbortController();
+    const pending = fetch(`http://127.0.0.1:${port}/api/v1/query?query=slow`, {
+      signal: client.signal,
+    }).catch((e: unknown) => e);
+    await new Promise((r) => setTimeout(r, 100));
+    client.abort();
+    expect(await pending).toBeInstanceOf(Error);
+    for (let i = 0; i < 50 && aborts.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(aborts).toEqual(['query was canceled: client went away']);
+    // The slot is free again: the next query runs at once.
+    expect((await get('/api/v1/query?query=up')).status).toBe(200);
   });
 
   it('selects the tenant from X-Scope-OrgID and refuses bad tenant ids', async () => {
