@@ -8,3 +8,4 @@ export {
   READ_CONSISTENCY_HEADER,
   readConsistencyHook,
 } from './log-head.js';
+export { bucketWatermarks, headDecoder, type StartHeadOptions, startLogHead } from './start-head.js';

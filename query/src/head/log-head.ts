@@ -93,6 +93,8 @@ export class LogHead {
     const { topic, logger } = this.options;
     this.admin = this.kafka.admin();
     await this.admin.connect();
+    // The head may start before anything was written: create the topic with the broker's defaults.
+    await this.admin.createTopics({ topics: [{ topic }], waitForLeaders: true }).catch(() => false);
     const offsets = await this.admin.fetchTopicOffsets(topic);
     for (const p of offsets) {
       const mark = await this.options.watermarks.load(topic, p.partition);

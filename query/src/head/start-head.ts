@@ -1,0 +1,75 @@
+import { createSerdes, type SampleBatch, TOPICS } from '@promstream/schemas';
+import { decodeXorChunk, type ObjectStore, StorageError, StorageErrorCode } from '@promstream/storage';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import type { BlockWatermarks, HeadRecordDecoder } from './log-head.js';
+import { LogHead } from './log-head.js';
+
+/** Options of a head over a real log and bucket. */
+export interface StartHeadOptions {
+  brokers: string[];
+  registryUrl: string;
+  /** The bucket the block builder writes to (its partition states are read from it). */
+  store: ObjectStore;
+  topic?: string;
+  logger: Logger;
+  registry?: Registry;
+  refreshMs?: number;
+}
+
+/** Decodes `promstream.samples.v1` records (Confluent wire format, XOR chunks) for the head. */
+export function headDecoder(registryUrl: string, topic: string = TOPICS.samples): HeadRecordDecoder {
+  const serdes = createSerdes({ registryUrl, autoRegister: false });
+  return {
+    async decode(value) {
+      const batch = (await serdes.deserialize(topic as typeof TOPICS.samples, value)) as SampleBatch;
+      const series = [];
+      for (const s of batch.series) {
+        if (s.encoding !== 'XOR' || s.chunk.length === 0) continue;
+        const { ts, vs } = decodeXorChunk(s.chunk);
+        series.push({ labels: s.labels, t: ts, v: vs });
+      }
+      return { tenant: batch.tenant, series };
+    },
+  };
+}
+
+/**
+ * Reads the block builder's partition states from the bucket
+ * (`_promstream/block-builder/<topic>/<partition>.json`, specified in
+ * stream-processors/src/block-builder/FORMAT.md).
+ */
+export function bucketWatermarks(store: ObjectStore): BlockWatermarks {
+  return {
+    async load(topic, partition) {
+      let bytes: Uint8Array;
+      try {
+        bytes = await store.get(`_promstream/block-builder/${topic}/${partition}.json`);
+      } catch (err) {
+        if (err instanceof StorageError && err.code === StorageErrorCode.NotFound) return undefined;
+        throw err;
+      }
+      const doc = JSON.parse(Buffer.from(bytes).toString('utf8')) as {
+        boundary: number | null;
+        nextOffset: number;
+      };
+      return { boundary: doc.boundary ?? Number.NEGATIVE_INFINITY, nextOffset: doc.nextOffset };
+    },
+  };
+}
+
+/** Starts a log-tail head on the samples topic, from where the bucket's blocks end. */
+export async function startLogHead(options: StartHeadOptions): Promise<LogHead> {
+  const topic = options.topic ?? TOPICS.samples;
+  const head = new LogHead({
+    brokers: options.brokers,
+    topic,
+    decoder: headDecoder(options.registryUrl, topic),
+    watermarks: bucketWatermarks(options.store),
+    logger: options.logger,
+    registry: options.registry,
+    refreshMs: options.refreshMs,
+  });
+  await head.start();
+  return head;
+}
