@@ -1,5 +1,14 @@
 export { avroType, type RecordKind, schemaJson, schemaText } from './avro-schemas.js';
 export { SchemaError, SchemaErrorCode } from './errors.js';
+export {
+  COMPATIBILITY_LEVELS,
+  type CompatibilityLevel,
+  RegistryError,
+  RegistryErrorCode,
+  type RegistryOptions,
+  type RunningRegistry,
+  startRegistry,
+} from './registry/index.js';
 export { createSerdes, RecordSerde, type Serdes, type SerdesOptions, type TopicValues } from './serde.js';
 export { partitionFor, partitionForKey, seriesHash, seriesKey } from './series-key.js';
 export { TOPICS, type TopicName, valueSubject } from './topics.js';

@@ -1,9 +1,10 @@
 import type { Role } from '../role.js';
 import { brokerRole } from './broker.js';
+import { registryRole } from './registry.js';
 import { upRole } from './up.js';
 
 /**
  * The roles that exist so far, in the order `promstream --help` lists them.
  * A role appears here once the issue that builds it lands.
  */
-export const roles: Role[] = [upRole, brokerRole];
+export const roles: Role[] = [upRole, brokerRole, registryRole];
