@@ -265,8 +265,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   };
 
   const app: FastifyInstance = Fastify({
-    loggerInstance: logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    loggerInstance: logger.child({}, { level: 'warn' }) as FastifyBaseLogger,
   });
   app.get('/metrics', async (_req, reply) =>
     reply

@@ -44,8 +44,7 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'promstream_gateway_' });
   const app: FastifyInstance = Fastify({
-    loggerInstance: logger as FastifyBaseLogger,
-    disableRequestLogging: true,
+    loggerInstance: logger.child({}, { level: 'warn' }) as FastifyBaseLogger,
     bodyLimit: options.bodyLimit ?? 64 * 1024 * 1024,
   });
   const limiter = new TenantRateLimiter(options.rateLimit ?? (() => undefined), options.now);

@@ -1,5 +1,6 @@
+import type { SampleBatch, SeriesChunk } from '@promstream/schemas';
 import type { Label } from '@promstream/storage';
-import type { HistogramSample, WriteSeries } from '../remote-write/types.js';
+import type { WriteSeries } from '../remote-write/types.js';
 import type { LogProducer, LogRecord } from './producer.js';
 
 /**
@@ -17,22 +18,9 @@ export interface SinkResult {
   bytes: number;
 }
 
-/** One series of a SampleBatch record, as the schema of `promstream.samples.v1` defines it. */
-export interface SeriesChunkValue {
-  labels: Label[];
-  minTime: number;
-  maxTime: number;
-  encoding: 'XOR' | 'HISTOGRAM' | 'FLOAT_HISTOGRAM';
-  chunk: Buffer;
-  histograms: HistogramSample[];
-}
-
-/** The value of one `promstream.samples.v1` record. */
-export interface SampleBatchValue {
-  tenant: string;
-  producedAt: number;
-  series: SeriesChunkValue[];
-}
+/** The value of one `promstream.samples.v1` record (the schemas package's SampleBatch). */
+export type SampleBatchValue = SampleBatch;
+type SeriesChunkValue = SeriesChunk;
 
 /** The pieces the sink needs from the schema and storage packages, injected so each can be tested alone. */
 export interface SampleBatchCodec {

@@ -1,0 +1,61 @@
+import { createSerdes, type Serdes, TOPICS } from '@promstream/schemas';
+import type { Logger } from 'pino';
+import { sampleBatchCodec } from './codec.js';
+import { LogEventSink } from './event-sink.js';
+import { KafkaLogProducer } from './producer.js';
+import { LogSampleSink } from './sample-sink.js';
+
+/** Options of the log writers. */
+export interface LogWritersOptions {
+  brokers: string[];
+  /** Schema registry URL; ignored when `serdes` is given. */
+  registryUrl?: string;
+  serdes?: Pick<Serdes, 'sampleBatch' | 'event'>;
+  logger?: Logger;
+  clientId?: string;
+  /** Partitions for the topics when this process creates them. */
+  samplePartitions?: number;
+  eventPartitions?: number;
+  samplesTopic?: string;
+  eventsTopic?: string;
+}
+
+/** The producer and the two sinks the gateway and the agent write through. */
+export interface LogWriters {
+  producer: KafkaLogProducer;
+  samples: LogSampleSink;
+  events: LogEventSink;
+}
+
+/**
+ * Builds the Kafka producer and the sample and event sinks over it, creating
+ * the topics when they are missing.
+ */
+export function createLogWriters(options: LogWritersOptions): LogWriters {
+  const serdes = options.serdes ?? createSerdes({ registryUrl: requireUrl(options.registryUrl) });
+  const samplesTopic = options.samplesTopic ?? TOPICS.samples;
+  const eventsTopic = options.eventsTopic ?? TOPICS.events;
+  const producer = new KafkaLogProducer({
+    brokers: options.brokers,
+    clientId: options.clientId,
+    logger: options.logger,
+    ensureTopics: [
+      { topic: samplesTopic, partitions: options.samplePartitions ?? 8 },
+      { topic: eventsTopic, partitions: options.eventPartitions ?? 4 },
+    ],
+  });
+  return {
+    producer,
+    samples: new LogSampleSink({
+      producer,
+      codec: sampleBatchCodec(serdes.sampleBatch),
+      topic: samplesTopic,
+    }),
+    events: new LogEventSink(producer, serdes.event, eventsTopic),
+  };
+}
+
+function requireUrl(url: string | undefined): string {
+  if (url === undefined || url === '') throw new Error('a schema registry URL is required (--registry)');
+  return url;
+}

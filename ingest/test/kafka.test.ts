@@ -1,0 +1,201 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { partitionFor, type SampleBatch } from '@promstream/schemas';
+import { decodeXorChunk } from '@promstream/storage';
+import { announceSkip, findTool, freePort, type LogBackend, logBackend } from '@promstream/testkit';
+import pino from 'pino';
+import snappy from 'snappy';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startAgent } from '../src/agent/agent.js';
+import { type Gateway, startGateway } from '../src/gateway/server.js';
+import { createLogWriters, type LogWriters } from '../src/log/writers.js';
+import type { WriteSeries } from '../src/remote-write/types.js';
+import { encodeV1 } from '../src/remote-write/v1.js';
+import { memorySerdes, readTopic } from './helpers.js';
+
+const picked = await logBackend();
+if (!picked.ok) announceSkip('ingest on the log', picked.reason);
+
+describe.runIf(picked.ok)('gateway and agent on the log', () => {
+  let backend: LogBackend;
+  let writers: LogWriters;
+  let gateway: Gateway;
+  const serdes = memorySerdes();
+  const run = Date.now().toString(36);
+  const samplesTopic = `ingest-test-samples-${run}`;
+  const eventsTopic = `ingest-test-events-${run}`;
+  const logger = pino({ level: 'silent' });
+
+  beforeAll(async () => {
+    if (!picked.ok) return;
+    backend = picked.backend;
+    writers = createLogWriters({
+      brokers: backend.brokers,
+      serdes,
+      samplesTopic,
+      eventsTopic,
+      samplePartitions: 3,
+      eventPartitions: 2,
+      logger,
+    });
+    gateway = await startGateway({ sink: writers.samples, producer: writers.producer, port: 0, logger });
+  });
+  afterAll(async () => {
+    await gateway?.close();
+    await backend?.stop();
+  });
+
+  it('acknowledges a remote write only with every sample on the log, one series per partition', async () => {
+    const series: WriteSeries[] = Array.from({ length: 40 }, (_, i) => ({
+      labels: [
+        { name: '__name__', value: 'ingest_test_metric' },
+        { name: 'i', value: String(i) },
+      ],
+      timestamps: [1_700_000_000_000, 1_700_000_015_000, 1_700_000_030_000],
+      values: [i, i + 0.5, i === 7 ? Number.NaN : -i],
+      histograms: [],
+      exemplars: 0,
+    }));
+    const res = await fetch(`${gateway.url}/api/v1/write`, {
+      method: 'POST',
+      body: snappy.compressSync(Buffer.from(encodeV1(series))),
+      headers: {
+        'content-type': 'application/x-protobuf',
+        'content-encoding': 'snappy',
+        'x-scope-orgid': 'tenant-a',
+      },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get('x-prometheus-remote-write-samples-written')).toBe('120');
+
+    const seen = new Map<string, { partition: number; ts: number[]; vs: number[] }>();
+    // One record per partition the series hash to (40 series fit in one record each).
+    const partitions = new Set(series.map((x) => partitionFor(x.labels, 3)));
+    const records = await readTopic(backend.brokers, samplesTopic, (r) => r.length >= partitions.size);
+    expect(records).toHaveLength(partitions.size);
+    for (const rec of records) {
+      const batch: SampleBatch = await serdes.sampleBatch.deserialize(samplesTopic, rec.value);
+      expect(batch.tenant).toBe('tenant-a');
+      for (const s of batch.series) {
+        const { ts, vs } = decodeXorChunk(s.chunk);
+        seen.set(s.labels[1]!.value, { partition: rec.partition, ts: [...ts], vs: [...vs] });
+        expect(rec.partition).toBe(partitionFor(s.labels, 3));
+        expect(s.minTime).toBe(1_700_000_000_000);
+        expect(s.maxTime).toBe(1_700_000_030_000);
+      }
+    }
+    expect(seen.size).toBe(40);
+    for (const s of series) {
+      const got = seen.get(s.labels[1]!.value)!;
+      expect(got.ts).toEqual(s.timestamps);
+      expect(got.vs.map((v) => (Number.isNaN(v) ? 'NaN' : v))).toEqual(
+        s.values.map((v) => (Number.isNaN(v) ? 'NaN' : v)),
+      );
+    }
+  });
+
+  it('publishes agent events keyed by host, readable with kcat', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'ingest-agent-kafka-'));
+    const agent = await startAgent({
+      samples: writers.samples,
+      events: writers.events,
+      dataDir: dir,
+      host: 'node-kafka-test',
+      intervalMs: 0,
+      port: 0,
+      kernelLog: false,
+      logger,
+    });
+    try {
+      agent.emit({
+        time: 1_700_000_000_000,
+        host: 'node-kafka-test',
+        source: 'hardware',
+        kind: 'edac_error',
+        severity: 'error',
+        message: 'EDAC MC0: 1 CE memory read error',
+        attributes: { controller: 'MC0' },
+      });
+      await agent.collect();
+      expect(await agent.flush()).toBe(2);
+    } finally {
+      await agent.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+    const records = await readTopic(backend.brokers, eventsTopic, (r) => r.length >= 1);
+    expect(records[0]!.key.toString()).toBe('node-kafka-test');
+    const event = await serdes.event.deserialize(eventsTopic, records[0]!.value);
+    expect(event).toMatchObject({
+      kind: 'edac_error',
+      source: 'hardware',
+      severity: 'error',
+      attributes: { controller: 'MC0' },
+    });
+
+    const kcat = findTool('kcat');
+    if (kcat === undefined) {
+      announceSkip('kcat reads agent events', 'kcat is not installed');
+      return;
+    }
+    const out = execFileSync(
+      kcat,
+      [
+        '-C',
+        '-b',
+        backend.brokers.join(','),
+        '-t',
+        eventsTopic,
+        '-o',
+        'beginning',
+        '-e',
+        '-q',
+        '-f',
+        '%k %S %o\n',
+      ],
+      {
+        encoding: 'utf8',
+        timeout: 30_000,
+      },
+    );
+    const [key, size] = out.trim().split('\n')[0]!.split(' ');
+    expect(key).toBe('node-kafka-test');
+    expect(Number(size)).toBe(records[0]!.value.length);
+  });
+
+  it('answers 503 while the log is unreachable', async () => {
+    const deadPort = await freePort();
+    const dead = createLogWriters({
+      brokers: [`127.0.0.1:${deadPort}`],
+      serdes,
+      samplesTopic,
+      eventsTopic,
+      logger,
+    });
+    const gw = await startGateway({ sink: dead.samples, producer: dead.producer, port: 0, logger });
+    try {
+      const res = await fetch(`${gw.url}/api/v1/write`, {
+        method: 'POST',
+        body: snappy.compressSync(
+          Buffer.from(
+            encodeV1([
+              {
+                labels: [{ name: '__name__', value: 'x' }],
+                timestamps: [1],
+                values: [1],
+                histograms: [],
+                exemplars: 0,
+              },
+            ]),
+          ),
+        ),
+        headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy' },
+      });
+      expect(res.status).toBe(503);
+      expect(await res.text()).toMatch(/log_unavailable: connect to the log/);
+    } finally {
+      await gw.close();
+    }
+  });
+});
