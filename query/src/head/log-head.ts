@@ -56,6 +56,8 @@ export class LogHead {
   private consumer?: Consumer;
   private admin?: Admin;
   private timer?: NodeJS.Timeout;
+  private retry?: NodeJS.Timeout;
+  private starting = false;
   private readonly progress = new Set<() => void>();
   private readonly metrics;
 
@@ -88,45 +90,74 @@ export class LogHead {
     };
   }
 
-  /** Reads the block watermarks, then starts tailing every partition. */
+  /**
+   * Reads the block watermarks, then starts tailing every partition. When
+   * the topic does not exist yet (nothing was written), it keeps looking
+   * for it every second in the background.
+   */
   async start(): Promise<void> {
-    const { topic, logger } = this.options;
     this.admin = this.kafka.admin();
     await this.admin.connect();
-    // The head may start before anything was written: create the topic with the broker's defaults.
-    await this.admin.createTopics({ topics: [{ topic }], waitForLeaders: true }).catch(() => false);
-    const offsets = await this.admin.fetchTopicOffsets(topic);
-    for (const p of offsets) {
-      const mark = await this.options.watermarks.load(topic, p.partition);
-      const start = Math.max(Number(p.low), mark?.nextOffset ?? 0);
-      this.cursors.set(p.partition, {
-        boundary: mark?.boundary ?? Number.NEGATIVE_INFINITY,
-        start,
-        next: start,
-      });
-    }
-    logger.info({ cursors: Object.fromEntries(this.cursors) }, 'query head starts tailing the log');
-    // A group of its own: every query replica reads every partition and commits nothing.
-    const consumer = this.kafka.consumer({
-      groupId: `promstream-query-${randomUUID()}`,
-      maxWaitTimeInMs: 100,
-    });
-    this.consumer = consumer;
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatch: async ({ batch }) => this.onBatch(batch.partition, batch.messages),
-    });
-    for (const [partition, cursor] of this.cursors)
-      consumer.seek({ topic, partition, offset: String(cursor.start) });
     this.timer = setInterval(() => void this.refresh(), this.options.refreshMs ?? 5000);
     this.timer.unref();
+    if (!(await this.tryTail())) {
+      this.retry = setInterval(() => {
+        void this.tryTail().then((ok) => {
+          if (ok && this.retry !== undefined) clearInterval(this.retry);
+        });
+      }, 1000);
+      this.retry.unref();
+    }
+  }
+
+  private async tryTail(): Promise<boolean> {
+    if (this.consumer !== undefined) return true;
+    if (this.admin === undefined || this.starting) return false;
+    const { topic, logger } = this.options;
+    this.starting = true;
+    try {
+      let offsets: { partition: number; low: string; high: string }[];
+      try {
+        offsets = await this.admin.fetchTopicOffsets(topic);
+      } catch (err) {
+        logger.debug({ topic, err: (err as Error).message }, 'the samples topic does not exist yet');
+        return false;
+      }
+      for (const p of offsets) {
+        const mark = await this.options.watermarks.load(topic, p.partition);
+        const start = Math.max(Number(p.low), mark?.nextOffset ?? 0);
+        this.cursors.set(p.partition, {
+          boundary: mark?.boundary ?? Number.NEGATIVE_INFINITY,
+          start,
+          next: start,
+        });
+      }
+      logger.info({ cursors: Object.fromEntries(this.cursors) }, 'query head starts tailing the log');
+      // A group of its own: every query replica reads every partition and commits nothing.
+      const consumer = this.kafka.consumer({
+        groupId: `promstream-query-${randomUUID()}`,
+        maxWaitTimeInMs: 100,
+        allowAutoTopicCreation: false,
+      });
+      await consumer.connect();
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await consumer.run({
+        autoCommit: false,
+        eachBatch: async ({ batch }) => this.onBatch(batch.partition, batch.messages),
+      });
+      for (const [partition, cursor] of this.cursors)
+        consumer.seek({ topic, partition, offset: String(cursor.start) });
+      this.consumer = consumer;
+      return true;
+    } finally {
+      this.starting = false;
+    }
   }
 
   /** Stops tailing. */
   async stop(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
+    if (this.retry !== undefined) clearInterval(this.retry);
     await this.consumer?.disconnect();
     await this.admin?.disconnect();
   }
@@ -144,7 +175,15 @@ export class LogHead {
     const now = this.options.now ?? Date.now;
     const deadline = now() + timeoutMs;
     if (this.admin === undefined) throw new ApiError('unavailable', 'the query head is not started');
-    const latest = await this.admin.fetchTopicOffsets(this.options.topic);
+    let latest: { partition: number; high: string }[];
+    try {
+      latest = await this.admin.fetchTopicOffsets(this.options.topic);
+    } catch {
+      // No topic: nothing was ever written, so there is nothing to wait for.
+      return;
+    }
+    if (this.consumer === undefined && !(await this.tryTail()))
+      throw new ApiError('unavailable', 'read consistency: the query head is not tailing the log yet');
     for (;;) {
       const behind = latest.filter((p) => (this.cursors.get(p.partition)?.next ?? 0) < Number(p.high));
       if (behind.length === 0) return;

@@ -69,9 +69,12 @@ export async function startBlockBuilder(options: BlockBuilderOptions): Promise<B
     // A cut uploads blocks inside the batch handler; give it time before the group evicts us.
     sessionTimeout: 60_000,
     rebalanceTimeout: 60_000,
+    // The producers create the topic with its partition count; a consumer must not create it first.
+    allowAutoTopicCreation: false,
   });
   const loop = new BuilderLoop(options, consumer, metrics);
   consumer.on(consumer.events.GROUP_JOIN, () => loop.reset());
+  await waitForTopic(kafka, options.topic, options.logger);
   await consumer.connect();
   await consumer.subscribe({ topic: options.topic, fromBeginning: true });
   await consumer.run({
@@ -87,6 +90,26 @@ export async function startBlockBuilder(options: BlockBuilderOptions): Promise<B
       await consumer.disconnect();
     },
   };
+}
+
+/** Resolves once the topic exists (the first producer creates it), polling every second. */
+export async function waitForTopic(kafka: Kafka, topic: string, logger: Logger): Promise<void> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        await admin.fetchTopicMetadata({ topics: [topic] });
+        return;
+      } catch (err) {
+        if (attempt === 0)
+          logger.info({ topic, err: (err as Error).message }, 'waiting for the topic to exist');
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+    }
+  } finally {
+    await admin.disconnect();
+  }
 }
 
 class BuilderLoop {
