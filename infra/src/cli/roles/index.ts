@@ -1,5 +1,7 @@
 import type { Role } from '../role.js';
+import { agentRole } from './agent.js';
 import { brokerRole } from './broker.js';
+import { gatewayRole } from './gateway.js';
 import { registryRole } from './registry.js';
 import { upRole } from './up.js';
 
@@ -7,4 +9,4 @@ import { upRole } from './up.js';
  * The roles that exist so far, in the order `promstream --help` lists them.
  * A role appears here once the issue that builds it lands.
  */
-export const roles: Role[] = [upRole, brokerRole, registryRole];
+export const roles: Role[] = [upRole, brokerRole, registryRole, gatewayRole, agentRole];

@@ -1,0 +1,63 @@
+import type { Command } from 'commander';
+import type { Role } from '../role.js';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new Error(`port ${value}: not a number between 0 and 65535`);
+  return n;
+}
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${value}: not a positive number`);
+  return n;
+}
+
+/** `promstream gateway`: the Prometheus remote-write gateway (1.0 and 2.0) in front of the log. */
+export const gatewayRole: Role = {
+  name: 'gateway',
+  summary: 'Accept Prometheus remote write 1.0/2.0 on /api/v1/write and acknowledge once the log holds it',
+  configure(command: Command): void {
+    command
+      .option('--config <file>', 'YAML configuration file (PROMSTREAM_CONFIG)')
+      .option('--brokers <list>', 'Kafka bootstrap brokers, host:port,... (KAFKA_BROKERS)')
+      .option('--registry <url>', 'schema registry URL (SCHEMA_REGISTRY_URL)')
+      .option('--log-level <level>', 'trace, debug, info, warn, error, silent')
+      .option('--host <host>', 'address to listen on')
+      .option('--port <port>', 'HTTP port of /api/v1/write and /metrics', port)
+      .option(
+        '--tenant-rate <samples/s>',
+        'ingestion rate per tenant in samples per second (default unlimited)',
+        positive,
+      )
+      .option('--tenant-burst <samples>', 'burst per tenant (default: 10 s of the rate)', positive)
+      .option('--default-tenant <id>', 'tenant of requests without X-Scope-OrgID', 'anonymous')
+      .action(async (opts: Record<string, unknown>) => {
+        const [{ roleConfig, onShutdown }, { startGateway, createLogWriters }, { default: pino }] =
+          await Promise.all([import('../../config/index.js'), import('@promstream/ingest'), import('pino')]);
+        const config = roleConfig(opts, { host: 'gateway.host', port: 'gateway.port' });
+        const logger = pino({ name: 'gateway', level: config.logLevel });
+        const writers = createLogWriters({
+          brokers: config.kafka.brokers,
+          registryUrl: config.registryUrl,
+          samplePartitions: config.kafka.samplesPartitions,
+          clientId: 'promstream-gateway',
+          logger,
+        });
+        const rate = opts.tenantRate as number | undefined;
+        const burst = (opts.tenantBurst as number | undefined) ?? (rate === undefined ? 0 : rate * 10);
+        const gateway = await startGateway({
+          sink: writers.samples,
+          producer: writers.producer,
+          host: config.gateway.host,
+          port: config.gateway.port,
+          defaultTenant: String(opts.defaultTenant),
+          rateLimit: rate === undefined ? undefined : () => ({ samplesPerSecond: rate, burst }),
+          logger,
+        });
+        logger.info({ url: gateway.url, brokers: config.kafka.brokers }, 'gateway listening');
+        onShutdown(logger, () => gateway.close());
+      });
+  },
+};
