@@ -1,4 +1,4 @@
-import { createSerdes, type SampleBatch, TOPICS } from '@promstream/schemas';
+import { createSerdes, TOPICS } from '@promstream/schemas';
 import { decodeXorChunk, type ObjectStore, StorageError, StorageErrorCode } from '@promstream/storage';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
@@ -22,7 +22,7 @@ export function headDecoder(registryUrl: string, topic: string = TOPICS.samples)
   const serdes = createSerdes({ registryUrl, autoRegister: false });
   return {
     async decode(value) {
-      const batch = (await serdes.deserialize(topic as typeof TOPICS.samples, value)) as SampleBatch;
+      const batch = await serdes.sampleBatch.deserialize(topic, value);
       const series = [];
       for (const s of batch.series) {
         if (s.encoding !== 'XOR' || s.chunk.length === 0) continue;
