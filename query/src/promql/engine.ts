@@ -237,9 +237,12 @@ class Evaluator implements EvalContext {
         dropName: false,
       };
       let any = false;
+      let lastJ = -1;
       for (let i = 0; i < steps; i++) {
         const ref = rt[i] as number;
         const j = lastAtOrBefore(r.t, r.n, ref);
+        const prevJ = lastJ;
+        lastJ = j;
         if (j < 0) continue;
         const st = r.t[j] as number;
         if (st <= ref - this.lookback) continue;
@@ -250,7 +253,8 @@ class Evaluator implements EvalContext {
         if (withTimes) s.f[i] = st / 1000;
         else if (hist) {
           if (!s.h) s.h = new Array(steps);
-          s.h[i] = hist;
+          // A sample seen again at a later step (lookback) must not count as a second counter reset.
+          s.h[i] = hist.counterResetHint === 1 && j === prevJ ? { ...hist, counterResetHint: 0 } : hist;
         } else s.f[i] = r.f[j] as number;
       }
       if (any) series.push(s);

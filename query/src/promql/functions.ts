@@ -405,32 +405,8 @@ export async function evalCall(ctx: EvalContext, e: Call, ts: Float64Array): Pro
       return relabel(v, steps, (ls) => withLabel(ls, dst, srcs.map((s) => labelValue(ls, s)).join(sep)), dst);
     }
     case 'histogram_quantile':
-      return histogramQuantile(ctx, e, ts);
-    case 'histogram_fraction': {
-      const lo = scalarArg(await ctx.eval(e.args[0] as Expr, ts));
-      const hi = scalarArg(await ctx.eval(e.args[1] as Expr, ts));
-      const v = vectorArg(await ctx.eval(e.args[2] as Expr, ts));
-      const out: StepSeries[] = [];
-      for (const s of v.series) {
-        const o: StepSeries = {
-          labels: s.labels,
-          f: new Float64Array(steps),
-          h: null,
-          has: new Uint8Array(steps),
-          dropName: true,
-        };
-        let any = false;
-        for (let i = 0; i < steps; i++) {
-          const h = s.h?.[i];
-          if (!s.has[i] || !h) continue;
-          o.f[i] = fractionH(lo[i] as number, hi[i] as number, h);
-          o.has[i] = 1;
-          any = true;
-        }
-        if (any) out.push(o);
-      }
-      return { type: 'vector', series: out };
-    }
+    case 'histogram_fraction':
+      return histogramEstimate(ctx, e, ts);
     default:
       throw new EngineError('bad_data', `function "${name}" is not supported`);
   }
@@ -517,58 +493,161 @@ export function bucketQuantile(q: number, bs: BucketPoint[]): { v: number; fixed
   return { v: start + (end - start) * (rank / count), fixed };
 }
 
-async function histogramQuantile(ctx: EvalContext, e: Call, ts: Float64Array): Promise<Value> {
-  const steps = ts.length;
-  const q = scalarArg(await ctx.eval(e.args[0] as Expr, ts));
-  const v = vectorArg(await ctx.eval(e.args[1] as Expr, ts));
-  for (let i = 0; i < steps; i++) {
-    const qi = q[i] as number;
-    if (Number.isNaN(qi) || qi < 0 || qi > 1)
-      ctx.warnings.add(`PromQL warning: quantile value should be between 0 and 1, got ${qi}`);
+/** Fraction of observations in [lower, upper] from classic buckets (linear interpolation). */
+export function bucketFraction(lower: number, upper: number, input: BucketPoint[]): number {
+  const bs = [...input].sort((a, b) => a.upper - b.upper);
+  if (bs.length === 0 || (bs[bs.length - 1] as BucketPoint).upper !== Number.POSITIVE_INFINITY)
+    return Number.NaN;
+  const merged: BucketPoint[] = [];
+  for (const b of bs) {
+    const last = merged[merged.length - 1];
+    if (last && last.upper === b.upper) last.count += b.count;
+    else merged.push({ ...b });
   }
+  const count = (merged[merged.length - 1] as BucketPoint).count;
+  if (count === 0 || Number.isNaN(lower) || Number.isNaN(upper)) return Number.NaN;
+  if (lower >= upper) return 0;
+  let rank = 0;
+  let lowerRank = 0;
+  let upperRank = 0;
+  let lowerSet = false;
+  let upperSet = false;
+  for (let i = 0; i < merged.length; i++) {
+    const b = merged[i] as BucketPoint;
+    let lo = i > 0 ? (merged[i - 1] as BucketPoint).upper : Number.NEGATIVE_INFINITY;
+    if (i === 0 && b.upper > 0) lo = 0;
+    const hi = b.upper;
+    const linear = (v: number) =>
+      lo === Number.NEGATIVE_INFINITY || hi === Number.POSITIVE_INFINITY
+        ? rank
+        : rank + ((b.count - rank) * (v - lo)) / (hi - lo);
+    if (!lowerSet && lo >= lower) {
+      lowerRank = rank;
+      lowerSet = true;
+    }
+    if (!upperSet && lo >= upper) {
+      upperRank = rank;
+      upperSet = true;
+    }
+    if (lowerSet && upperSet) break;
+    if (!lowerSet && lo < lower && hi > lower) {
+      lowerRank = linear(lower);
+      lowerSet = true;
+    }
+    if (!upperSet && lo < upper && hi > upper) {
+      upperRank = linear(upper);
+      upperSet = true;
+    }
+    if (lowerSet && upperSet) break;
+    rank = b.count;
+  }
+  if (!lowerSet || lowerRank > count) lowerRank = count;
+  if (!upperSet || upperRank > count) upperRank = count;
+  return (upperRank - lowerRank) / count;
+}
+
+/**
+ * `histogram_quantile` and `histogram_fraction` over classic buckets (series
+ * grouped by their labels without `le`) and native histograms.
+ */
+async function histogramEstimate(ctx: EvalContext, e: Call, ts: Float64Array): Promise<Value> {
+  const steps = ts.length;
+  const fraction = e.func === 'histogram_fraction';
+  const fn = e.func;
+  const scalars: Float64Array[] = [];
+  for (const a of e.args.slice(0, -1)) scalars.push(scalarArg(await ctx.eval(a, ts)));
+  const v = vectorArg(await ctx.eval(e.args[e.args.length - 1] as Expr, ts));
+  const q = scalars[0] as Float64Array;
+  if (!fraction)
+    for (const qi of new Set(q))
+      if (Number.isNaN(qi) || qi < 0 || qi > 1)
+        ctx.warnings.add(`PromQL warning: quantile value should be between 0 and 1, got ${qi}`);
   const b = new SeriesBuilder(steps);
-  // Classic buckets grouped by their labels without `le` and the name.
-  const groups = new Map<string, { labels: Labels; members: { s: StepSeries; upper: number }[] }>();
-  const natives: StepSeries[] = [];
+  // Classic buckets grouped by their labels without `le` (the name stays until the query ends).
+  const groups = new Map<
+    string,
+    { labels: Labels; members: { s: StepSeries; upper: number }[]; dropName: boolean }
+  >();
+  const natives: { s: StepSeries; key: string }[] = [];
   for (const s of v.series) {
-    if (s.h?.some((h) => h !== undefined)) natives.push(s);
+    if (s.h?.some((h) => h !== undefined)) natives.push({ s, key: labelsKey(s.labels) });
+    if (!s.has.some((x, i) => x === 1 && !s.h?.[i])) continue;
     const le = labelValue(s.labels, 'le');
     const upper = le === '' ? Number.NaN : parseLe(le);
     if (Number.isNaN(upper)) {
-      if (s.has.some((x, i) => x === 1 && !s.h?.[i]))
-        ctx.warnings.add(`PromQL warning: bucket label "le" is missing or has a malformed value of "${le}"`);
+      ctx.warnings.add(
+        `PromQL warning: bucket label "le" is missing or has a malformed value of "${le}" for metric name "${labelValue(s.labels, METRIC_NAME)}"`,
+      );
       continue;
     }
-    const labels = s.labels.filter((l) => l.name !== 'le' && l.name !== METRIC_NAME);
+    const labels = s.labels.filter((l) => l.name !== 'le');
     const key = labelsKey(labels);
     let g = groups.get(key);
     if (!g) {
-      g = { labels, members: [] };
+      g = { labels, members: [], dropName: true };
       groups.set(key, g);
     }
     g.members.push({ s, upper });
   }
   for (let i = 0; i < steps; i++) {
     const qi = q[i] as number;
-    for (const g of groups.values()) {
+    const classicKeys = new Set<string>();
+    for (const [key, g] of groups) {
       const bs: BucketPoint[] = [];
       for (const m of g.members)
         if (m.s.has[i] && !m.s.h?.[i]) bs.push({ upper: m.upper, count: m.s.f[i] as number });
       if (bs.length === 0) continue;
-      const r = bucketQuantile(qi, bs);
-      if (r.fixed)
-        ctx.infos.add(
-          `PromQL info: input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile)`,
+      if (natives.some((n) => n.key === key && n.s.has[i] && n.s.h?.[i])) {
+        ctx.warnings.add(
+          `PromQL warning: vector contains a mix of classic and native histograms for metric name "${labelValue(g.labels, METRIC_NAME)}"`,
         );
-      b.setF(b.get(g.labels, false), i, r.v);
+        classicKeys.add(key);
+        continue;
+      }
+      let r: number;
+      if (fraction) r = bucketFraction(qi, (scalars[1] as Float64Array)[i] as number, bs);
+      else {
+        const res = bucketQuantile(qi, bs);
+        if (res.fixed)
+          ctx.infos.add(
+            `PromQL info: input to histogram_quantile needed to be fixed for monotonicity (see https://prometheus.io/docs/prometheus/latest/querying/functions/#histogram_quantile) for metric name "${labelValue(g.labels, METRIC_NAME)}"`,
+          );
+        r = res.v;
+      }
+      b.setF(b.get(g.labels, true), i, r);
     }
-    for (const s of natives) {
-      const h = s.h?.[i];
-      if (!s.has[i] || !h) continue;
-      b.setF(b.get(s.labels, true), i, quantileH(qi, h));
+    for (const n of natives) {
+      const h = n.s.h?.[i];
+      if (!n.s.has[i] || !h || classicKeys.has(n.key)) continue;
+      const name = labelValue(n.s.labels, METRIC_NAME);
+      let r: number;
+      if (fraction) {
+        r = fractionH(qi, (scalars[1] as Float64Array)[i] as number, h);
+        if (Number.isNaN(h.sum) && h.count > 0)
+          ctx.infos.add(
+            `PromQL info: input to histogram_fraction has NaN observations, which are excluded from all fractions for metric name "${name}"`,
+          );
+      } else {
+        r = quantileH(qi, h);
+        if (Number.isNaN(h.sum) && h.count > 0) {
+          const inBuckets = bucketsTotal(h);
+          const skew = Number.isNaN(r) || qi * h.count > inBuckets ? 'is NaN' : 'is skewed higher';
+          ctx.infos.add(
+            `PromQL info: input to ${fn} has NaN observations, result ${skew} for metric name "${name}"`,
+          );
+        }
+      }
+      b.setF(b.get(n.s.labels, true), i, r);
     }
   }
   return { type: 'vector', series: b.series };
+}
+
+function bucketsTotal(h: FloatHistogram): number {
+  let t = h.zeroCount;
+  for (const c of h.positiveBuckets) t += c;
+  for (const c of h.negativeBuckets) t += c;
+  return t;
 }
 
 function parseLe(s: string): number {

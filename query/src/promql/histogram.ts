@@ -271,71 +271,60 @@ export function detectReset(prev: FloatHistogram, cur: FloatHistogram): boolean 
   );
 }
 
+/** Buckets with the zero bucket narrowed to one side when the histogram has buckets on one side only. */
+function bucketsForEstimate(h: FloatHistogram): Bucket[] {
+  const bs = buckets(h);
+  if (isCustom(h)) return bs;
+  const onlyPos = h.negativeBuckets.length === 0 && h.positiveBuckets.length > 0;
+  const onlyNeg = h.positiveBuckets.length === 0 && h.negativeBuckets.length > 0;
+  for (const b of bs) {
+    if (b.lower < 0 && b.upper > 0 && b.lower === -h.zeroThreshold) {
+      if (onlyPos) b.lower = 0;
+      else if (onlyNeg) b.upper = 0;
+    }
+  }
+  return bs;
+}
+
+function isZeroBucket(h: FloatHistogram, b: Bucket): boolean {
+  return !isCustom(h) && b.lower <= 0 && b.upper >= 0;
+}
+
 /** The φ-quantile estimated from a native histogram (Prometheus' interpolation rules). */
 export function quantileH(q: number, h: FloatHistogram): number {
   if (q < 0) return Number.NEGATIVE_INFINITY;
   if (q > 1) return Number.POSITIVE_INFINITY;
   if (h.count === 0 || Number.isNaN(q)) return Number.NaN;
-  const bs = buckets(h).filter((b) => b.count !== 0 || b.index === 0);
-  const rank = q * h.count;
+  const all = bucketsForEstimate(h);
+  // Below the median walk up from the bottom, above it down from the top, for precision.
+  const forward = Number.isNaN(h.sum) || q < 0.5;
+  const order = forward ? all : [...all].reverse();
+  const rank = forward ? q * h.count : (1 - q) * h.count;
   let acc = 0;
   let chosen: Bucket | undefined;
-  let idx = -1;
-  for (let i = 0; i < bs.length; i++) {
-    const b = bs[i] as Bucket;
+  for (const b of order) {
     if (b.count === 0) continue;
+    chosen = b;
     acc += b.count;
-    if (acc >= rank) {
-      chosen = b;
-      idx = i;
-      break;
-    }
-  }
-  if (!chosen) {
-    // Rank beyond the count (float rounding): use the last populated bucket.
-    for (let i = bs.length - 1; i >= 0; i--)
-      if ((bs[i] as Bucket).count > 0) {
-        chosen = bs[i];
-        idx = i;
-        acc = h.count;
-        break;
-      }
+    if (acc >= rank) break;
   }
   if (!chosen) return Number.NaN;
-  void idx;
+  const b = { ...chosen };
   if (isCustom(h)) {
-    let lower = chosen.lower;
-    const upper = chosen.upper;
-    if (upper === Number.POSITIVE_INFINITY) return lower === Number.NEGATIVE_INFINITY ? Number.NaN : lower;
-    if (lower === Number.NEGATIVE_INFINITY) {
-      if (upper <= 0) return upper;
-      lower = 0;
-    }
-    const below = acc - chosen.count;
-    return lower + ((upper - lower) * (rank - below)) / chosen.count;
+    if (b.lower === Number.NEGATIVE_INFINITY) {
+      if (b.upper <= 0) return b.upper;
+      b.lower = 0;
+    } else if (b.upper === Number.POSITIVE_INFINITY) return b.lower;
   }
-  const below = acc - chosen.count;
-  const fraction = (rank - below) / chosen.count;
-  const isZero = chosen.lower === -h.zeroThreshold && chosen.upper === h.zeroThreshold && chosen.lower <= 0;
-  if (isZero) {
-    // Linear interpolation in the zero bucket; all positive when there are no negative buckets.
-    const hasNeg = h.negativeBuckets.some((c) => c > 0);
-    const hasPos = h.positiveBuckets.some((c) => c > 0);
-    let lo = chosen.lower;
-    let hi = chosen.upper;
-    if (!hasNeg && hasPos) lo = 0;
-    else if (hasNeg && !hasPos) hi = 0;
-    return lo + (hi - lo) * fraction;
-  }
-  // Exponential interpolation inside a bucket of an exponential schema.
-  if (chosen.lower >= 0) {
-    const lo = chosen.lower;
-    const hi = chosen.upper;
-    return lo * (hi / lo) ** fraction;
-  }
-  const lo = -chosen.upper;
-  const hi = -chosen.lower;
-  return -(hi * (lo / hi) ** fraction);
+  if (acc > h.count) acc = h.count;
+  if (acc < rank) return b.upper;
+  let fraction = (rank - (acc - b.count)) / b.count;
+  if (!forward) fraction = 1 - fraction;
+  if (isCustom(h) || isZeroBucket(h, b)) return b.lower + (b.upper - b.lower) * fraction;
+  const logLower = Math.log2(Math.abs(b.lower));
+  const logUpper = Math.log2(Math.abs(b.upper));
+  if (b.lower > 0) return 2 ** (logLower + (logUpper - logLower) * fraction);
+  return -(2 ** (logUpper + (logLower - logUpper) * (1 - fraction)));
 }
 
 /** The estimated fraction of observations in [lower, upper]. */
@@ -343,33 +332,46 @@ export function fractionH(lower: number, upper: number, h: FloatHistogram): numb
   if (h.count === 0 || Number.isNaN(lower) || Number.isNaN(upper)) return Number.NaN;
   if (lower >= upper) return 0;
   let rank = 0;
-  const custom = isCustom(h);
-  for (const b of buckets(h)) {
-    if (b.count === 0) continue;
-    let lo = b.lower;
-    const hi = b.upper;
-    const isZero = !custom && b.lower === -h.zeroThreshold && b.upper === h.zeroThreshold;
-    if (custom && lo === Number.NEGATIVE_INFINITY && hi > 0) lo = 0;
-    const interp = (v: number): number => {
-      if (v <= lo) return 0;
-      if (v >= hi) return 1;
-      if (isZero || custom || lo <= 0 || !Number.isFinite(hi) || !Number.isFinite(lo))
-        return Number.isFinite(hi - lo) && hi > lo ? (v - lo) / (hi - lo) : 0;
-      return Math.log(v / lo) / Math.log(hi / lo);
+  let lowerRank = 0;
+  let upperRank = 0;
+  let lowerSet = false;
+  let upperSet = false;
+  for (const b of bucketsForEstimate(h)) {
+    const zero = isZeroBucket(h, b);
+    if (isCustom(h) && b.lower === Number.NEGATIVE_INFINITY && b.upper > 0) b.lower = 0;
+    const linear = (v: number) => rank + (b.count * (v - b.lower)) / (b.upper - b.lower);
+    const exponential = (v: number) => {
+      const logLower = Math.log2(Math.abs(b.lower));
+      const logUpper = Math.log2(Math.abs(b.upper));
+      const logV = Math.log2(Math.abs(v));
+      const f =
+        v > 0 ? (logV - logLower) / (logUpper - logLower) : 1 - (logV - logUpper) / (logLower - logUpper);
+      return rank + b.count * f;
     };
-    if (hi === Number.POSITIVE_INFINITY || lo === Number.NEGATIVE_INFINITY) {
-      // Unbounded buckets count fully only when the range covers them entirely.
-      const inside = lower <= lo && upper >= hi;
-      const partial =
-        hi === Number.POSITIVE_INFINITY
-          ? upper === Number.POSITIVE_INFINITY && lower <= lo
-          : lower === Number.NEGATIVE_INFINITY && upper >= hi;
-      if (inside || partial) rank += b.count;
-      continue;
+    const interp = (v: number) => (isCustom(h) || zero ? linear(v) : exponential(v));
+    if (!lowerSet && b.lower >= lower) {
+      lowerRank = rank;
+      lowerSet = true;
     }
-    rank += b.count * (interp(upper) - interp(lower));
+    if (!upperSet && b.lower >= upper) {
+      upperRank = rank;
+      upperSet = true;
+    }
+    if (lowerSet && upperSet) break;
+    if (!lowerSet && b.lower < lower && b.upper > lower) {
+      lowerRank = interp(lower);
+      lowerSet = true;
+    }
+    if (!upperSet && b.lower < upper && b.upper > upper) {
+      upperRank = interp(upper);
+      upperSet = true;
+    }
+    if (lowerSet && upperSet) break;
+    rank += b.count;
   }
-  return rank / h.count;
+  if (!lowerSet || lowerRank > h.count) lowerRank = h.count;
+  if (!upperSet || upperRank > h.count) upperRank = h.count;
+  return (upperRank - lowerRank) / h.count;
 }
 
 /** Mean of the observations in one bucket, as used for stddev/stdvar estimates. */

@@ -97,6 +97,13 @@ function extrapolatedRate(
     if (!isCounter && (first.counterResetHint !== 3 || last.counterResetHint !== 3))
       ctx.warnings.add(`PromQL warning: this native histogram metric is not a gauge: in ${name}`);
   } else {
+    if (isCounter) {
+      const metric = s.labels.find((l) => l.name === '__name__')?.value;
+      if (metric !== undefined && !/_(total|sum|count|bucket)$/.test(metric))
+        ctx.infos.add(
+          `PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "${metric}"`,
+        );
+    }
     resultF = (s.f[hi - 1] as number) - (s.f[lo] as number);
     if (isCounter) {
       for (let k = lo + 1; k < hi; k++) {
@@ -265,7 +272,12 @@ function histSumOrAvg(ctx: EvalContext, w: Window, avg: boolean, name: string): 
       acc.counterResetHint = 3;
       return avg ? scaleH(acc, 1 / hists) : acc;
     } catch (e) {
-      if (e instanceof IncompatibleBoundsError) return undefined;
+      if (e instanceof IncompatibleBoundsError) {
+        ctx.warnings.add(
+          `PromQL warning: vector contains histograms with incompatible custom buckets for ${name}`,
+        );
+        return undefined;
+      }
       throw e;
     }
   }

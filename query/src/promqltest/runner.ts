@@ -243,14 +243,16 @@ function loadNhcb(
           ok = false;
           break;
         }
+        // The same bound written twice: the later series wins, as in the NHCB converter.
         if (bounds.length > 0 && bounds[bounds.length - 1] === b.le) {
-          cum[cum.length - 1] = (cum[cum.length - 1] as number) + p.f;
+          cum[cum.length - 1] = p.f;
           continue;
         }
         bounds.push(b.le);
         cum.push(p.f);
       }
-      if (!ok || bounds[bounds.length - 1] !== Number.POSITIVE_INFINITY) continue;
+      if (!ok) continue;
+      const hasInf = bounds[bounds.length - 1] === Number.POSITIVE_INFINITY;
       const counts = cum.map((c, k) => c - (k > 0 ? (cum[k - 1] as number) : 0));
       const sp = g.sum?.[i];
       const cp = g.count?.[i];
@@ -259,13 +261,13 @@ function loadNhcb(
         schema: -53,
         zeroThreshold: 0,
         zeroCount: 0,
-        count: cp && 'f' in cp ? cp.f : (cum[cum.length - 1] as number),
+        count: cp && 'f' in cp ? cp.f : counts.reduce((x, y) => x + y, 0),
         sum: sp && 'f' in sp ? sp.f : 0,
         positiveSpans: [{ offset: 0, length: counts.length }],
         negativeSpans: [],
         positiveBuckets: counts,
         negativeBuckets: [],
-        customValues: bounds.slice(0, -1),
+        customValues: hasInf ? bounds.slice(0, -1) : bounds,
       };
       q.appendHistogram(g.labels, i * interval, h);
     }

@@ -1,4 +1,5 @@
 import { type FloatHistogram, type Label, type Labels, STALE_NAN } from '@promstream/storage';
+import { addH, scaleH } from '../promql/histogram.js';
 import { parseDuration, parseNumber, unquoteString } from '../promql/parser.js';
 
 /**
@@ -164,28 +165,10 @@ export function parseHistogram(lit: string): FloatHistogram {
 }
 
 function addHistLiteral(a: FloatHistogram, b: FloatHistogram, k: number): FloatHistogram {
-  const mix = (x: number[], y: number[]) => {
-    const n = Math.max(x.length, y.length);
-    return Array.from({ length: n }, (_, i) => (x[i] ?? 0) + k * (y[i] ?? 0));
-  };
-  const pos = mix(a.positiveBuckets, b.positiveBuckets);
-  const neg = mix(a.negativeBuckets, b.negativeBuckets);
-  return {
-    ...a,
-    count: a.count + k * b.count,
-    sum: a.sum + k * b.sum,
-    zeroCount: a.zeroCount + k * b.zeroCount,
-    positiveBuckets: pos,
-    negativeBuckets: neg,
-    positiveSpans:
-      pos.length > 0
-        ? [{ offset: a.positiveSpans[0]?.offset ?? b.positiveSpans[0]?.offset ?? 0, length: pos.length }]
-        : [],
-    negativeSpans:
-      neg.length > 0
-        ? [{ offset: a.negativeSpans[0]?.offset ?? b.negativeSpans[0]?.offset ?? 0, length: neg.length }]
-        : [],
-  };
+  if (k === 0) return a;
+  const r = addH(a, scaleH(b, k));
+  r.counterResetHint = a.counterResetHint;
+  return r;
 }
 
 const NUM = '[+-]?(?:[iI][nN][fF]|[nN][aA][nN]|(?:\\d+\\.?\\d*|\\.\\d+)(?:[eE][+-]?\\d+)?)';
