@@ -1,0 +1,316 @@
+/**
+ * Reads a block from an object store by byte ranges: meta.json, then the
+ * index's table of contents, symbols and postings offset table; series and
+ * chunks only for what a select asks for.
+ */
+import { corrupt, StorageError, StorageErrorCode, type StorageErrorContext, withContext } from '../errors.js';
+import { type FloatHistogram, type Labels, type Matcher, type SampleIterator, ValueType } from '../model.js';
+import type { ObjectStore } from '../objstore/object-store.js';
+import { XOR_ENCODING, XorIterator } from '../tsz/xor.js';
+import { checkSegmentHeader, readChunkAt, SEGMENT_HEADER_LEN, segmentName, splitChunkRef } from './chunks.js';
+import type { ChunkMeta } from './index-format.js';
+import { IndexReader } from './index-reader.js';
+import { type BlockMeta, parseMeta } from './meta.js';
+
+/** A chunk of a selected series with its bytes. */
+export interface LoadedChunk extends ChunkMeta {
+  encoding: number;
+  /** Chunk bytes including the XOR sample-count header. */
+  bytes: Uint8Array;
+}
+
+/** A series a select returns. */
+export interface BlockSeries {
+  readonly labels: Labels;
+  /** Chunks overlapping the selected range, in time order. */
+  readonly chunks: readonly LoadedChunk[];
+  /** Iterates the samples in [mint, maxt] of the select; pass an iterator back to reuse it. */
+  iterator(reuse?: SampleIterator): SampleIterator;
+}
+
+/** Chunk reads whose gap is below this are fetched as one range. */
+const CHUNK_COALESCE_GAP = 64 * 1024;
+/** Bytes fetched past the start of the last chunk of a range (chunks are rarely longer). */
+const CHUNK_READ_AHEAD = 4096;
+
+/** An open block. */
+export class BlockReader {
+  private constructor(
+    private readonly store: ObjectStore,
+    /** Key prefix of the block, without a trailing slash. */
+    readonly dir: string,
+    readonly meta: BlockMeta,
+    readonly index: IndexReader,
+    private chunkBytesRead: number,
+  ) {}
+
+  /** Bytes read from the store: index and chunks. */
+  get bytesRead(): number {
+    return this.index.bytesRead + this.chunkBytesRead;
+  }
+
+  /** Opens the block at `dir` (e.g. "tenant/01H..."); typed errors name the block and section. */
+  static async open(store: ObjectStore, dir: string): Promise<BlockReader> {
+    const d = dir.replace(/\/+$/, '');
+    const name = d.slice(d.lastIndexOf('/') + 1);
+    const ctx = (section: string): StorageErrorContext => ({ block: d, section });
+    let metaBytes: Uint8Array;
+    try {
+      metaBytes = await store.get(`${d}/meta.json`);
+    } catch (e) {
+      throw withContext(e, ctx('meta.json'));
+    }
+    const meta = parseMeta(metaBytes, { block: d });
+    if (meta.ulid !== name && /^[0-7][0-9A-Z]{25}$/.test(name)) {
+      throw corrupt(`open block: meta.json names ULID ${meta.ulid}`, ctx('meta.json'));
+    }
+    let size: number;
+    try {
+      const head = await store.head(`${d}/index`);
+      if (head === undefined) {
+        throw new StorageError(StorageErrorCode.NotFound, 'open block: index is missing', ctx('index'));
+      }
+      size = head.size;
+    } catch (e) {
+      throw withContext(e, ctx('index'));
+    }
+    const read = (offset: number, length: number) =>
+      store.get(`${d}/index`, { offset, length }).catch((e: unknown) => {
+        throw withContext(e, ctx('index'));
+      });
+    const index = await IndexReader.open(read, size, d);
+    return new BlockReader(store, d, meta, index, metaBytes.length);
+  }
+
+  /** Label names in the block, sorted. */
+  labelNames(): string[] {
+    return this.index.labelNames();
+  }
+
+  /** Values of a label in the block, sorted. */
+  labelValues(name: string): string[] {
+    return this.index.labelValues(name);
+  }
+
+  /**
+   * Series matching all matchers with chunks overlapping [mint, maxt]
+   * (inclusive, ms), in label order, with their chunk bytes loaded.
+   */
+  async select(matchers: readonly Matcher[], mint: number, maxt: number): Promise<BlockSeries[]> {
+    if (maxt < this.meta.minTime || mint >= this.meta.maxTime) return [];
+    const refs = await this.index.postingsForMatchers(matchers);
+    const entries = await this.index.series(refs);
+    const wanted: { series: number; meta: ChunkMeta }[] = [];
+    const perSeries: LoadedChunk[][] = entries.map(() => []);
+    entries.forEach((e, i) => {
+      for (const c of e.chunks)
+        if (c.maxTime >= mint && c.minTime <= maxt) wanted.push({ series: i, meta: c });
+    });
+    const loaded = await this.loadChunks(wanted.map((w) => w.meta));
+    wanted.forEach((w, i) => {
+      perSeries[w.series]!.push(loaded[i]!);
+    });
+    const out: BlockSeries[] = [];
+    entries.forEach((e, i) => {
+      const chunks = perSeries[i]!;
+      if (chunks.length === 0) return;
+      out.push({
+        labels: e.labels,
+        chunks,
+        iterator: (reuse) => {
+          const it = reuse instanceof ChunksIterator ? reuse : new ChunksIterator();
+          it.reset(chunks, mint, maxt);
+          return it;
+        },
+      });
+    });
+    return out;
+  }
+
+  /** Reads chunks by ref, coalescing nearby chunks of one segment file into one range. */
+  async loadChunks(metas: readonly ChunkMeta[]): Promise<LoadedChunk[]> {
+    const order = metas.map((_, i) => i).sort((a, b) => metas[a]!.ref - metas[b]!.ref);
+    const out: LoadedChunk[] = new Array(metas.length);
+    let i = 0;
+    while (i < order.length) {
+      const first = splitChunkRef(metas[order[i]!]!.ref);
+      let j = i;
+      while (j + 1 < order.length) {
+        const next = splitChunkRef(metas[order[j + 1]!]!.ref);
+        const cur = splitChunkRef(metas[order[j]!]!.ref);
+        if (next.seq !== first.seq || next.offset - cur.offset > CHUNK_COALESCE_GAP) break;
+        j++;
+      }
+      const last = splitChunkRef(metas[order[j]!]!.ref);
+      const section = segmentName(first.seq);
+      const ctx: StorageErrorContext = { block: this.dir, section };
+      if (first.offset < SEGMENT_HEADER_LEN)
+        throw corrupt(`read chunk: offset ${first.offset} inside the header`, ctx);
+      const buf = await this.readSegment(
+        first.seq,
+        first.offset,
+        last.offset - first.offset + CHUNK_READ_AHEAD,
+      );
+      for (let k = i; k <= j; k++) {
+        const m = metas[order[k]!]!;
+        const { offset } = splitChunkRef(m.ref);
+        let raw = readChunkAt(buf, offset - first.offset, ctx);
+        if (raw === undefined) {
+          // Longer than the read-ahead: fetch it alone with the length it announces.
+          const lenBytes = await this.readSegment(first.seq, offset, 5);
+          const probe = readChunkAt(lenBytes, 0, ctx);
+          const need = probe === undefined ? varintEnd(lenBytes) : probe.size;
+          const own = await this.readSegment(first.seq, offset, need);
+          raw = readChunkAt(own, 0, ctx);
+          if (raw === undefined) throw corrupt(`read chunk at ${offset}: file ends inside the chunk`, ctx);
+        }
+        out[order[k]!] = { ...m, encoding: raw.encoding, bytes: raw.data };
+      }
+      i = j + 1;
+    }
+    return out;
+  }
+
+  private async readSegment(seq: number, offset: number, length: number): Promise<Uint8Array> {
+    const key = `${this.dir}/${segmentName(seq)}`;
+    const ctx = { block: this.dir, section: segmentName(seq) };
+    try {
+      const b = await this.store.get(key, { offset, length });
+      this.chunkBytesRead += b.length;
+      return b;
+    } catch (e) {
+      throw withContext(e, ctx);
+    }
+  }
+
+  /** Checks every segment file header and every chunk CRC (a full scan; for verification tools). */
+  async verifyChunks(): Promise<void> {
+    for (let seq = 0; ; seq++) {
+      const key = `${this.dir}/${segmentName(seq)}`;
+      const h = await this.store.head(key);
+      if (h === undefined) break;
+      const b = await this.store.get(key);
+      this.chunkBytesRead += b.length;
+      const ctx = { block: this.dir, section: segmentName(seq) };
+      checkSegmentHeader(b, ctx);
+      let at = SEGMENT_HEADER_LEN;
+      while (at < b.length) {
+        const c = readChunkAt(b, at, ctx);
+        if (c === undefined) throw corrupt(`read chunk at ${at}: file ends inside the chunk`, ctx);
+        at += c.size;
+      }
+    }
+  }
+}
+
+/** Where a length varint ends, plus room for encoding and CRC and the data it announces. */
+function varintEnd(b: Uint8Array): number {
+  let len = 0;
+  let mul = 1;
+  for (let i = 0; i < b.length; i++) {
+    len += (b[i]! & 0x7f) * mul;
+    if (b[i]! < 0x80) return i + 1 + 1 + len + 4;
+    mul *= 0x80;
+  }
+  return b.length;
+}
+
+/**
+ * Iterates the samples of a series' chunks in order, clipped to [mint, maxt].
+ * Reusable; allocation-free per sample.
+ */
+export class ChunksIterator implements SampleIterator {
+  private chunks: readonly LoadedChunk[] = [];
+  private i = -1;
+  private mint = Number.NEGATIVE_INFINITY;
+  private maxt = Number.POSITIVE_INFINITY;
+  private readonly xor = new XorIterator();
+  private error: Error | undefined;
+  private done = false;
+  private positioned = false;
+
+  /** Starts over on other chunks. */
+  reset(
+    chunks: readonly LoadedChunk[],
+    mint = Number.NEGATIVE_INFINITY,
+    maxt = Number.POSITIVE_INFINITY,
+  ): void {
+    this.chunks = chunks;
+    this.i = -1;
+    this.mint = mint;
+    this.maxt = maxt;
+    this.error = undefined;
+    this.done = false;
+    this.positioned = false;
+  }
+
+  private nextChunk(): boolean {
+    for (;;) {
+      this.i++;
+      const c = this.chunks[this.i];
+      if (c === undefined) return false;
+      if (c.encoding !== XOR_ENCODING) {
+        this.error = new StorageError(
+          StorageErrorCode.Unsupported,
+          `read chunk: encoding ${c.encoding} is not XOR (native histograms are not read yet)`,
+        );
+        return false;
+      }
+      if (c.maxTime < this.mint) continue;
+      this.xor.reset(c.bytes);
+      return true;
+    }
+  }
+
+  next(): ValueType {
+    if (this.done) return ValueType.None;
+    for (;;) {
+      if (this.i >= 0 && this.i < this.chunks.length && this.xor.next() === ValueType.Float) {
+        const t = this.xor.atT();
+        if (t < this.mint) continue;
+        if (t > this.maxt) break;
+        this.positioned = true;
+        return ValueType.Float;
+      }
+      if (this.i >= 0 && this.i < this.chunks.length) {
+        const e = this.xor.err();
+        if (e !== undefined) {
+          this.error = e;
+          break;
+        }
+      }
+      if (!this.nextChunk()) break;
+    }
+    this.done = true;
+    return ValueType.None;
+  }
+
+  seek(t: number): ValueType {
+    if (this.done) return ValueType.None;
+    if (this.positioned && this.xor.atT() >= t) return ValueType.Float;
+    if (t > this.mint) this.mint = t;
+    // A current chunk that ends before t is skipped whole.
+    const cur = this.chunks[this.i];
+    if (cur !== undefined && cur.maxTime < t && !this.nextChunk()) {
+      this.done = true;
+      return ValueType.None;
+    }
+    return this.next();
+  }
+
+  atT(): number {
+    return this.xor.atT();
+  }
+
+  at(): number {
+    return this.xor.at();
+  }
+
+  atHistogram(): FloatHistogram {
+    return this.xor.atHistogram();
+  }
+
+  err(): Error | undefined {
+    return this.error;
+  }
+}
