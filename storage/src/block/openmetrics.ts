@@ -21,10 +21,13 @@ function fail(line: number, why: string): never {
   throw new StorageError(StorageErrorCode.InvalidArgument, `parse OpenMetrics line ${line}: ${why}`);
 }
 
+/** Go's math.NaN() bits (0x7ff8000000000001), so a backfilled NaN encodes as Prometheus encodes it. */
+const GO_NAN = new Float64Array(new BigUint64Array([0x7ff8000000000001n]).buffer)[0]!;
+
 function parseValue(s: string, line: number, what: string): number {
   switch (s) {
     case 'NaN':
-      return Number.NaN;
+      return GO_NAN;
     case '+Inf':
     case 'Inf':
       return Number.POSITIVE_INFINITY;
