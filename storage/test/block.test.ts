@@ -119,7 +119,7 @@ describe('block writer and reader', () => {
     expect((await names(reader, [newMatcher('!=', 'job', 'db')])).length).toBe(40);
     expect(
       await names(reader, [newMatcher('=~', 'instance', 'i1[0-2]'), newMatcher('=', 'job', 'web')]),
-    ).toEqual(['web/i10', 'web/i11', 'web/i12']);
+    ).toEqual(['web/i10', 'web/i12', 'web/i11']); // label order: with env (env < instance) first
     expect((await names(reader, [newMatcher('!~', 'job', 'api|db')])).length).toBe(20);
     // A label that is absent matches "": env="" selects the series without env.
     expect((await names(reader, [newMatcher('=', 'env', '')])).length).toBe(30);
