@@ -378,7 +378,7 @@ describe.each(backends)('broker contract: $name', (backend) => {
     expect(lo.int16()).toBe(3);
     // A corrupt batch (CRC broken) is refused with CORRUPT_MESSAGE and nothing is written.
     const bad = buildBatch(['y']);
-    bad[bad.length - 1] ^= 0xff;
+    bad.writeUInt8((bad.readUInt8(bad.length - 1) ^ 0xff) & 0xff, bad.length - 1);
     expect((await produceRaw(c, topic, 0, bad)).errorCode).toBe(2);
     c.close();
   });
