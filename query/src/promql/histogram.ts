@@ -317,7 +317,8 @@ export function quantileH(q: number, h: FloatHistogram): number {
     } else if (b.upper === Number.POSITIVE_INFINITY) return b.lower;
   }
   if (acc > h.count) acc = h.count;
-  if (acc < rank) return b.upper;
+  // The rank lies among NaN observations, which have no place in any bucket.
+  if (acc < rank) return Number.isNaN(h.sum) ? Number.NaN : b.upper;
   let fraction = (rank - (acc - b.count)) / b.count;
   if (!forward) fraction = 1 - fraction;
   if (isCustom(h) || isZeroBucket(h, b)) return b.lower + (b.upper - b.lower) * fraction;
@@ -369,8 +370,15 @@ export function fractionH(lower: number, upper: number, h: FloatHistogram): numb
     if (lowerSet && upperSet) break;
     rank += b.count;
   }
-  if (!lowerSet || lowerRank > h.count) lowerRank = h.count;
-  if (!upperSet || upperRank > h.count) upperRank = h.count;
+  // NaN observations count in the total but fall in no bucket.
+  let cap = h.count;
+  if (Number.isNaN(h.sum)) {
+    cap = h.zeroCount;
+    for (const c of h.positiveBuckets) cap += c;
+    for (const c of h.negativeBuckets) cap += c;
+  }
+  if (!lowerSet || lowerRank > cap) lowerRank = cap;
+  if (!upperSet || upperRank > cap) upperRank = cap;
   return (upperRank - lowerRank) / h.count;
 }
 

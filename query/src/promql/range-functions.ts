@@ -74,13 +74,40 @@ function extrapolatedRate(
     const first = s.h?.[lo] as FloatHistogram;
     const last = s.h?.[hi - 1] as FloatHistogram;
     try {
-      resultH = addH(last, first, -1);
       if (isCounter) {
+        // Split the window at counter resets: the first stretch counts from its first sample,
+        // every later one from zero. A first stretch of one sample adds nothing, so a layout
+        // change right after it (new custom bounds, exponential to custom) needs no subtraction.
+        let segStart = lo;
+        let zeroRef: FloatHistogram | undefined;
+        const addSeg = (a: number, b: number) => {
+          const segFirst = s.h?.[a] as FloatHistogram;
+          const segLast = s.h?.[b] as FloatHistogram;
+          let part: FloatHistogram | undefined;
+          if (a === lo) {
+            if (b > a) {
+              part = addH(segLast, segFirst, -1);
+              zeroRef = segFirst;
+            }
+          } else {
+            part = segLast;
+            zeroRef ??= segFirst;
+          }
+          if (part) resultH = resultH ? addH(resultH, part) : copyH(part);
+        };
         for (let k = lo + 1; k < hi; k++) {
           const prev = s.h?.[k - 1] as FloatHistogram;
           const cur = s.h?.[k] as FloatHistogram;
-          if (detectReset(prev, cur)) resultH = addH(resultH, prev, 1);
+          if (detectReset(prev, cur)) {
+            addSeg(segStart, k - 1);
+            segStart = k;
+          }
         }
+        addSeg(segStart, hi - 1);
+        firstCount = (zeroRef ?? first).count;
+      } else {
+        resultH = addH(last, first, -1);
+        firstCount = first.count;
       }
     } catch (e) {
       if (e instanceof IncompatibleBoundsError) {
@@ -91,7 +118,7 @@ function extrapolatedRate(
       }
       throw e;
     }
-    firstCount = first.count;
+    if (!resultH) return undefined;
     if (isCounter && (first.counterResetHint === 3 || last.counterResetHint === 3))
       ctx.warnings.add(`PromQL warning: this native histogram metric is not a counter: in ${name}`);
     if (!isCounter && (first.counterResetHint !== 3 || last.counterResetHint !== 3))
@@ -122,7 +149,8 @@ function extrapolatedRate(
     let toZero = toStart;
     if (!resultH && resultF > 0 && (s.f[lo] as number) >= 0)
       toZero = sampled * ((s.f[lo] as number) / resultF);
-    else if (resultH && resultH.count > 0 && firstCount >= 0) toZero = sampled * (firstCount / resultH.count);
+    // Histograms are not extrapolated towards a zero point: the conformance scripts expect
+    // the plain extrapolation for them.
     if (toZero < toStart) toStart = toZero;
   }
   if (toEnd >= threshold) toEnd = avg / 2;
