@@ -3,7 +3,7 @@ import type { LogBackend } from '@promstream/testkit';
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { anomaly, event, sampleBatch } from '../test/fixtures.js';
-import { backendFor, freshTopic, registryOn } from '../test/registry-helpers.js';
+import { backendFor, dropTopics, freshTopic, registryOn } from '../test/registry-helpers.js';
 import { schemaJson } from './avro-schemas.js';
 import { SchemaError, SchemaErrorCode } from './errors.js';
 import type { RunningRegistry } from './registry/server.js';
@@ -13,6 +13,8 @@ import { TOPICS } from './topics.js';
 import type { Event, SampleBatch } from './types.js';
 
 const backend = await backendFor('serde through the registry');
+/** Topics the suite created, dropped at the end. */
+const created: string[] = [];
 
 /** Writes records to a fresh topic with kafkajs and reads them back. */
 async function throughKafka(
@@ -21,6 +23,7 @@ async function throughKafka(
   partitions = 1,
 ): Promise<{ key: Buffer | null; value: Buffer | null; partition: number }[]> {
   const topic = freshTopic('promstream-serde-test');
+  created.push(topic);
   const kafka = new kafkajs.Kafka({ brokers: log.brokers, logLevel: kafkajs.logLevel.NOTHING });
   const admin = kafka.admin();
   await admin.connect();
@@ -51,10 +54,13 @@ describe.skipIf(backend === undefined)('serde through the registry and the log',
   let reg: RunningRegistry;
 
   beforeAll(async () => {
-    reg = await registryOn(log, freshTopic());
+    const registryTopic = freshTopic();
+    created.push(registryTopic);
+    reg = await registryOn(log, registryTopic);
   });
   afterAll(async () => {
     await reg?.close();
+    await dropTopics(log, created);
     await log.stop();
   });
 

@@ -43,3 +43,17 @@ export async function call(
   }
   return { status: res.status, body: parsed, contentType: res.headers.get('content-type') };
 }
+
+/** Deletes topics a test created on a shared Kafka; failures are ignored (the broker may be gone). */
+export async function dropTopics(backend: LogBackend, topics: string[]): Promise<void> {
+  const { default: kafkajs } = await import('kafkajs');
+  const admin = new kafkajs.Kafka({ brokers: backend.brokers, logLevel: kafkajs.logLevel.NOTHING }).admin();
+  try {
+    await admin.connect();
+    await admin.deleteTopics({ topics, timeout: 5000 });
+  } catch {
+    // Best effort: leftover test topics do no harm beyond clutter.
+  } finally {
+    await admin.disconnect().catch(() => undefined);
+  }
+}

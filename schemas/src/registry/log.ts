@@ -68,7 +68,12 @@ export class SchemasLog {
       logLevel: kafkajs.logLevel.WARN,
       logCreator: kafkaLogCreator(options.logger),
     });
-    this.producer = this.kafka.producer({ allowAutoTopicCreation: false, maxInFlightRequests: 1 });
+    // Every record goes to partition 0 explicitly; the partitioner is never asked.
+    this.producer = this.kafka.producer({
+      allowAutoTopicCreation: false,
+      maxInFlightRequests: 1,
+      createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+    });
     this.admin = this.kafka.admin();
     this.consumer = this.kafka.consumer({
       groupId: `promstream-registry-${randomUUID()}`,

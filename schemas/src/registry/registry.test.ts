@@ -2,7 +2,7 @@ import { Compatibility, RestError, SchemaRegistryClient } from '@confluentinc/sc
 import type { LogBackend } from '@promstream/testkit';
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { backendFor, call, freshTopic, registryOn } from '../../test/registry-helpers.js';
+import { backendFor, call, dropTopics, freshTopic, registryOn } from '../../test/registry-helpers.js';
 import type { RunningRegistry } from './server.js';
 
 const backend = await backendFor('schema registry');
@@ -29,6 +29,7 @@ describe.skipIf(backend === undefined)('schema registry over HTTP on a real log'
   });
   afterAll(async () => {
     await reg?.close();
+    await dropTopics(log, [topic]);
     await log.stop();
   });
 
