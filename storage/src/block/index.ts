@@ -1,4 +1,5 @@
 export * from './backfill.js';
+export * from './catalog.js';
 export * from './chunker.js';
 export * from './chunks.js';
 export * from './crc32c.js';
