@@ -3,13 +3,11 @@ import { EngineError } from '../engine-types.js';
 import type { AggregateExpr } from './ast.js';
 import type { EvalContext } from './context.js';
 import { addH, buckets, IncompatibleBoundsError, scaleH } from './histogram.js';
-import { labelsKey, METRIC_NAME, normalize } from './labels.js';
+import { goQuote, isValidLabelName, labelsKey, METRIC_NAME, normalize } from './labels.js';
 import { SeriesBuilder, type StepSeries, type Value } from './values.js';
 import { xxhash64 } from './xxhash.js';
 
 /** Aggregation operators (`sum`, `topk`, `quantile`, ...) evaluated per time over groups. */
-
-const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 /** Go's strconv.FormatFloat(f, 'f', -1, 64): shortest digits, never an exponent. */
 export function formatFloatPlain(f: number): string {
@@ -113,7 +111,8 @@ export async function evalAggregate(ctx: EvalContext, e: AggregateExpr, ts: Floa
   // Grouping by the metric name keeps names that are due for removal, as Prometheus does.
   const byName = !e.without && set.has(METRIC_NAME);
   if (op === 'count_values') {
-    if (!LABEL_NAME_RE.test(paramStr)) throw new EngineError('execution', `invalid label name "${paramStr}"`);
+    if (!isValidLabelName(paramStr))
+      throw new EngineError('execution', `invalid label name ${goQuote(paramStr)}`);
     for (let i = 0; i < steps; i++) {
       const counts = new Map<string, { labels: Labels; n: number }>();
       v.series.forEach((s, j) => {

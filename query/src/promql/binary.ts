@@ -96,7 +96,7 @@ function elemOp(
       if (op === '-') return { f: 0, h: addH(l.h, r.h, -1) };
     } else if (l.h && !r.h) {
       if (op === '*') return { f: 0, h: scaleH(l.h, r.f) };
-      if (op === '/') return { f: 0, h: scaleH(l.h, 1 / r.f) };
+      if (op === '/') return { f: 0, h: divideH(l.h, r.f) };
     } else if (r.h && !l.h) {
       if (op === '*') return { f: 0, h: scaleH(r.h, l.f) };
     }
@@ -115,6 +115,20 @@ function elemOp(
     `PromQL info: incompatible sample types encountered for binary operator "${op}": ${lt} ${op} ${rt}`,
   );
   return undefined;
+}
+
+/** h / d; dividing by zero leaves only count, sum and the zero bucket (all infinite or NaN), as Prometheus does. */
+function divideH(h: FloatHistogram, d: number): FloatHistogram {
+  if (d !== 0) return scaleH(h, 1 / d);
+  const r = scaleH(h, 1);
+  r.count /= 0;
+  r.sum /= 0;
+  r.zeroCount /= 0;
+  r.positiveSpans = [];
+  r.positiveBuckets = [];
+  r.negativeSpans = [];
+  r.negativeBuckets = [];
+  return r;
 }
 
 function operand(s: StepSeries, i: number): Operand {

@@ -3,14 +3,12 @@ import { EngineError } from '../engine-types.js';
 import type { Call, Expr } from './ast.js';
 import type { EvalContext } from './context.js';
 import { fractionH, quantileH, stdvarH } from './histogram.js';
-import { labelsKey, labelValue, METRIC_NAME, normalize, withLabel } from './labels.js';
+import { isValidLabelName, labelsKey, labelValue, METRIC_NAME, normalize, withLabel } from './labels.js';
 import { applyRange, RANGE_FUNCTIONS } from './range-functions.js';
 import { goRegexToJs } from './regex.js';
 import { type MatrixValue, SeriesBuilder, type StepSeries, type Value, type VectorValue } from './values.js';
 
 /** PromQL functions over instant vectors and scalars; range functions are in range-functions.ts. */
-
-const LABEL_NAME_RE = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 
 const MATH: Record<string, (x: number) => number> = {
   abs: Math.abs,
@@ -379,7 +377,7 @@ export async function evalCall(ctx: EvalContext, e: Call, ts: Float64Array): Pro
           cause: err,
         });
       }
-      if (!LABEL_NAME_RE.test(dst as string))
+      if (!isValidLabelName(dst as string))
         throw new EngineError('execution', `invalid destination label name in label_replace(): ${dst}`);
       return relabel(
         v,
@@ -397,10 +395,10 @@ export async function evalCall(ctx: EvalContext, e: Call, ts: Float64Array): Pro
       const strs: string[] = [];
       for (const a of e.args.slice(1)) strs.push(stringArg(await ctx.eval(a, ts)));
       const [dst, sep, ...srcs] = strs as [string, string, ...string[]];
-      if (!LABEL_NAME_RE.test(dst))
+      if (!isValidLabelName(dst))
         throw new EngineError('execution', `invalid destination label name in label_join(): ${dst}`);
       for (const s of srcs)
-        if (!LABEL_NAME_RE.test(s))
+        if (!isValidLabelName(s))
           throw new EngineError('execution', `invalid source label name in label_join(): ${s}`);
       return relabel(v, steps, (ls) => withLabel(ls, dst, srcs.map((s) => labelValue(ls, s)).join(sep)), dst);
     }

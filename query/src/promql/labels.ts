@@ -57,3 +57,15 @@ export function formatLabels(ls: Labels): string {
   const rest = ls.filter((l) => l.name !== METRIC_NAME).map((l) => `${l.name}=${JSON.stringify(l.value)}`);
   return `${name}{${rest.join(', ')}}`;
 }
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Whether a label name is valid (Prometheus 3: any non-empty UTF-8 text). */
+export function isValidLabelName(name: string): boolean {
+  return name.length > 0 && !LONE_SURROGATE.test(name);
+}
+
+/** Quotes a string as Go's %q does for the texts we produce (bytes that are not UTF-8 as \xNN). */
+export function goQuote(s: string): string {
+  return JSON.stringify(s).replace(/\\udc([89a-f][0-9a-f])/gi, (_, b: string) => `\\x${b.toLowerCase()}`);
+}

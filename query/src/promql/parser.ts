@@ -96,8 +96,22 @@ export function unquoteString(raw: string): string {
   const body = raw.slice(1, -1);
   if (q === '`') return body;
   let out = '';
+  // Byte escapes (\xNN, \NNN) are collected and decoded as UTF-8; bytes that do not form
+  // UTF-8 are kept as lone surrogates U+DC80..U+DCFF so they can be reported, never matched.
+  let bytes: number[] = [];
+  const flush = () => {
+    if (bytes.length === 0) return;
+    try {
+      out += new TextDecoder('utf-8', { fatal: true }).decode(Uint8Array.from(bytes));
+    } catch {
+      for (const b of bytes) out += b < 0x80 ? String.fromCharCode(b) : String.fromCharCode(0xdc00 + b);
+    }
+    bytes = [];
+  };
   for (let i = 0; i < body.length; i++) {
     const c = body[i] as string;
+    const isByteEscape = c === '\\' && (body[i + 1] === 'x' || /[0-7]/.test(body[i + 1] ?? ''));
+    if (!isByteEscape) flush();
     if (c !== '\\') {
       if (c === q) fail(`invalid syntax in string ${raw}`);
       out += c;
@@ -137,7 +151,7 @@ export function unquoteString(raw: string): string {
       case 'x': {
         const h = body.slice(i + 1, i + 3);
         if (!/^[0-9a-fA-F]{2}$/.test(h)) fail(`invalid escape sequence in string ${raw}`);
-        out += String.fromCharCode(Number.parseInt(h, 16));
+        bytes.push(Number.parseInt(h, 16));
         i += 2;
         break;
       }
@@ -159,7 +173,7 @@ export function unquoteString(raw: string): string {
           if (!/^[0-7]{3}$/.test(o)) fail(`invalid escape sequence in string ${raw}`);
           const val = Number.parseInt(o, 8);
           if (val > 255) fail(`invalid escape sequence in string ${raw}`);
-          out += String.fromCharCode(val);
+          bytes.push(val);
           i += 2;
           break;
         }
@@ -167,6 +181,7 @@ export function unquoteString(raw: string): string {
       }
     }
   }
+  flush();
   return out;
 }
 

@@ -69,7 +69,6 @@ function extrapolatedRate(
   const lastT = s.t[hi - 1] as number;
   let resultF = 0;
   let resultH: FloatHistogram | undefined;
-  let firstCount = 0;
   if (hists > 0) {
     const first = s.h?.[lo] as FloatHistogram;
     const last = s.h?.[hi - 1] as FloatHistogram;
@@ -79,7 +78,6 @@ function extrapolatedRate(
         // every later one from zero. A first stretch of one sample adds nothing, so a layout
         // change right after it (new custom bounds, exponential to custom) needs no subtraction.
         let segStart = lo;
-        let zeroRef: FloatHistogram | undefined;
         const addSeg = (a: number, b: number) => {
           const segFirst = s.h?.[a] as FloatHistogram;
           const segLast = s.h?.[b] as FloatHistogram;
@@ -87,11 +85,9 @@ function extrapolatedRate(
           if (a === lo) {
             if (b > a) {
               part = addH(segLast, segFirst, -1);
-              zeroRef = segFirst;
             }
           } else {
             part = segLast;
-            zeroRef ??= segFirst;
           }
           if (part) resultH = resultH ? addH(resultH, part) : copyH(part);
         };
@@ -104,10 +100,8 @@ function extrapolatedRate(
           }
         }
         addSeg(segStart, hi - 1);
-        firstCount = (zeroRef ?? first).count;
       } else {
         resultH = addH(last, first, -1);
-        firstCount = first.count;
       }
     } catch (e) {
       if (e instanceof IncompatibleBoundsError) {
