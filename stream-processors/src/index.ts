@@ -26,6 +26,14 @@ export {
   type ReplayResult,
   replay,
 } from './replay/replay.js';
+export { ObjectStoreBlockSink, SAMPLES_PER_CHUNK } from './wiring/block-sink.js';
+export {
+  type DataPathOptions,
+  dataPath,
+  runBlockBuilder,
+  runReplay,
+  samplesDecoder,
+} from './wiring/compose.js';
 export {
   ObjectPartitionStateStore,
   partitionStateKey,

@@ -158,6 +158,6 @@ describe.skipIf(!kafka.ok)('block builder loop on the real Kafka', () => {
     // Six blocks of partition 0 written again, byte for byte (the sink throws otherwise).
     expect(sink.writes - writesBefore).toBeGreaterThanOrEqual(6);
     expect(sink.blocks.size).toBeGreaterThanOrEqual(6);
-    expect(metrics).toMatch(/reason="covered"} 1/);
+    expect(metrics).toMatch(/reason="too_old"} 1/);
   });
 });

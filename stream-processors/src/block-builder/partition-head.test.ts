@@ -46,13 +46,19 @@ describe('PartitionHead', () => {
     expect(Array.from(block!.series[0]!.v)).toEqual([1, 3, 2]);
   });
 
-  test('counts samples older than the window or already in blocks as dropped', () => {
+  test('counts samples of ranges already in blocks as dropped', () => {
     const head = new PartitionHead({ blockDuration: 1000, outOfOrderWindow: 100, boundary: 1000 });
     expect(head.append(0, 't', up, [999, 1500], [1, 2])).toBe(1);
     expect(head.dropped.covered).toBe(1);
-    expect(head.append(1, 't', up, [1300], [3])).toBe(1);
+    // Samples of other series far behind the newest one are kept while their range is open.
+    expect(head.append(1, 't', down, [1000, 2050], [3, 4])).toBe(0);
+    expect(head.dueRanges()).toEqual([]);
+    head.append(2, 't', down, [2100], [5]);
+    expect(head.dueRanges()).toEqual([1000]);
+    head.take(1000);
+    expect(head.append(3, 't', up, [1300], [6])).toBe(1);
     expect(head.dropped.too_old).toBe(1);
-    expect(head.samples()).toBe(1);
+    expect(head.samples()).toBe(2);
   });
 
   test('splits a record spanning two ranges and holds the commit at its offset', () => {

@@ -24,7 +24,11 @@ export interface CutBlock {
   samples: number;
 }
 
-/** Why a sample was not kept. */
+/**
+ * Why a sample was not kept: `too_old` arrived after its range was cut,
+ * `covered` is below the boundary the head was restored with (a re-read of
+ * a sample already in a block, after a restart).
+ */
 export type DropReason = 'too_old' | 'covered';
 
 interface OpenRange {
@@ -63,13 +67,20 @@ export class PartitionHead {
   private lastOffset = -1;
   readonly dropped: Record<DropReason, number> = { too_old: 0, covered: 0 };
 
+  private readonly restoredBoundary: number;
+
   constructor(private readonly options: PartitionHeadOptions) {
     this.boundary = options.boundary;
+    this.restoredBoundary = options.boundary;
   }
 
-  /** Samples older than this are dropped as too late. */
+  /**
+   * Samples older than this are dropped: their range is already a block.
+   * The out-of-order window decides how long a range stays open after the
+   * newest sample passed its end, so it bounds how late a sample may be.
+   */
   lowerBound(): number {
-    return Math.max(this.boundary, this.watermark - this.options.outOfOrderWindow);
+    return this.boundary;
   }
 
   /**
@@ -80,15 +91,15 @@ export class PartitionHead {
     let dropped = 0;
     let key: string | undefined;
     const duration = this.options.blockDuration;
-    // Lateness is judged against what came before this record, so the
-    // samples of one chunk never make each other late.
     const lower = this.lowerBound();
     let range: OpenRange | undefined;
     let buffer: SeriesBuffer | undefined;
     for (let i = 0; i < t.length; i++) {
       const ts = t[i]!;
       if (ts < lower) {
-        if (ts < this.boundary) this.dropped.covered++;
+        // Below the boundary the partition state was restored with, a sample
+        // is most likely a re-read of one already in a block.
+        if (ts < this.restoredBoundary) this.dropped.covered++;
         else this.dropped.too_old++;
         dropped++;
         continue;

@@ -1,0 +1,89 @@
+import { createSerdes, TOPICS } from '@promstream/schemas';
+import { type ObjectStore, objectStoreFromUrl } from '@promstream/storage';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
+import { type BlockBuilder, startBlockBuilder } from '../block-builder/builder.js';
+import type { RecordDecoder } from '../block-builder/seams.js';
+import { type ReplayOptions, type ReplayResult, replay } from '../replay/replay.js';
+import { ObjectStoreBlockSink } from './block-sink.js';
+import { ObjectPartitionStateStore } from './partition-state-store.js';
+import { sampleBatchDecoder } from './sample-batch-decoder.js';
+
+/** What the block builder and replay roles are given. */
+export interface DataPathOptions {
+  brokers: string[];
+  /** Schema registry URL. */
+  registryUrl: string;
+  /** Object store URL (file://, mem://, s3://). */
+  storeUrl: string;
+  /** Samples topic (default promstream.samples.v1). */
+  topic?: string;
+  blockDuration: number;
+  outOfOrderWindow: number;
+  logger: Logger;
+}
+
+/** The record decoder of the samples topic against a registry. */
+export function samplesDecoder(registryUrl: string, topic: string = TOPICS.samples): RecordDecoder {
+  const serdes = createSerdes({ registryUrl, autoRegister: false });
+  return sampleBatchDecoder((value) => serdes.sampleBatch.deserialize(topic, value));
+}
+
+/** The pieces the builder and replay share over one bucket. */
+export function dataPath(options: DataPathOptions): {
+  store: ObjectStore;
+  topic: string;
+  decoder: RecordDecoder;
+  sink: ObjectStoreBlockSink;
+  state: ObjectPartitionStateStore;
+} {
+  const topic = options.topic ?? TOPICS.samples;
+  const store = objectStoreFromUrl(options.storeUrl);
+  return {
+    store,
+    topic,
+    decoder: samplesDecoder(options.registryUrl, topic),
+    sink: new ObjectStoreBlockSink(store),
+    state: new ObjectPartitionStateStore(store),
+  };
+}
+
+/** Starts the block builder role against real Kafka, the registry and a bucket. */
+export async function runBlockBuilder(
+  options: DataPathOptions & { groupId: string; registry?: Registry },
+): Promise<BlockBuilder> {
+  const parts = dataPath(options);
+  return startBlockBuilder({
+    brokers: options.brokers,
+    topic: parts.topic,
+    groupId: options.groupId,
+    blockDuration: options.blockDuration,
+    outOfOrderWindow: options.outOfOrderWindow,
+    decoder: parts.decoder,
+    sink: parts.sink,
+    state: parts.state,
+    logger: options.logger,
+    registry: options.registry,
+  });
+}
+
+/** Runs a replay into a bucket. */
+export async function runReplay(
+  options: DataPathOptions & Pick<ReplayOptions, 'from' | 'to' | 'partitions' | 'onProgress'>,
+): Promise<ReplayResult> {
+  const parts = dataPath(options);
+  return replay({
+    brokers: options.brokers,
+    topic: parts.topic,
+    from: options.from,
+    to: options.to,
+    partitions: options.partitions,
+    blockDuration: options.blockDuration,
+    outOfOrderWindow: options.outOfOrderWindow,
+    decoder: parts.decoder,
+    sink: parts.sink,
+    state: parts.state,
+    logger: options.logger,
+    onProgress: options.onProgress,
+  });
+}
