@@ -65,6 +65,13 @@ export class KafkaLogProducer implements LogProducer {
   private readonly options: KafkaLogProducerOptions;
   private connecting: Promise<void> | undefined;
   private readonly partitionCounts = new Map<string, number>();
+  private readonly queue: {
+    topic: string;
+    records: readonly LogRecord[];
+    resolve: () => void;
+    reject: (err: unknown) => void;
+  }[] = [];
+  private sending = false;
 
   constructor(options: KafkaLogProducerOptions) {
     registerZstdCodec();
@@ -83,6 +90,8 @@ export class KafkaLogProducer implements LogProducer {
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
+      // Every record carries an explicit partition, so the partitioner is never asked.
+      createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
     });
     this.admin = this.kafka.admin();
   }
@@ -129,16 +138,42 @@ export class KafkaLogProducer implements LogProducer {
   async send(topic: string, records: readonly LogRecord[]): Promise<void> {
     if (records.length === 0) return;
     await this.connect();
-    try {
-      await this.producer.send({
-        topic,
-        acks: -1,
-        compression: kafkajs.CompressionTypes.ZSTD,
-        messages: records.map((r) => ({ key: r.key, value: r.value, partition: r.partition })),
-      });
-    } catch (err) {
-      throw unavailable(`write ${records.length} records to ${topic}`, err);
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ topic, records, resolve, reject });
+      if (!this.sending) void this.drain();
+    });
+  }
+
+  // Group commit: the idempotent producer keeps one request in flight, so
+  // sends that arrive while one is out wait and then go together in one
+  // produce request; each caller still hears back only after the log
+  // acknowledged its records.
+  private async drain(): Promise<void> {
+    this.sending = true;
+    while (this.queue.length > 0) {
+      const pending = this.queue.splice(0, this.queue.length);
+      const byTopic = new Map<string, LogRecord[]>();
+      for (const p of pending) {
+        let list = byTopic.get(p.topic);
+        if (list === undefined) byTopic.set(p.topic, (list = []));
+        for (const r of p.records) list.push(r);
+      }
+      try {
+        await this.producer.sendBatch({
+          acks: -1,
+          compression: kafkajs.CompressionTypes.ZSTD,
+          topicMessages: [...byTopic].map(([topic, records]) => ({
+            topic,
+            messages: records.map((r) => ({ key: r.key, value: r.value, partition: r.partition })),
+          })),
+        });
+        for (const p of pending) p.resolve();
+      } catch (err) {
+        for (const p of pending)
+          p.reject(unavailable(`write ${p.records.length} records to ${p.topic}`, err));
+      }
     }
+    this.sending = false;
   }
 
   async close(): Promise<void> {
