@@ -1,12 +1,22 @@
 import type { Role } from '../role.js';
 import { agentRole } from './agent.js';
+import { blockBuilderRole } from './block-builder.js';
 import { brokerRole } from './broker.js';
 import { gatewayRole } from './gateway.js';
 import { registryRole } from './registry.js';
+import { replayRole } from './replay.js';
 import { upRole } from './up.js';
 
 /**
  * The roles that exist so far, in the order `promstream --help` lists them.
  * A role appears here once the issue that builds it lands.
  */
-export const roles: Role[] = [upRole, brokerRole, registryRole, gatewayRole, agentRole];
+export const roles: Role[] = [
+  upRole,
+  brokerRole,
+  registryRole,
+  gatewayRole,
+  agentRole,
+  blockBuilderRole,
+  replayRole,
+];

@@ -1,0 +1,70 @@
+import type { Command } from 'commander';
+import type { Role } from '../role.js';
+
+/** `promstream block-builder`: the consumer group that turns the samples topic into blocks. */
+export const blockBuilderRole: Role = {
+  name: 'block-builder',
+  summary: 'Cut blocks from promstream.samples.v1 into the object store, then commit the offsets',
+  configure(command: Command): void {
+    command
+      .option('--block-duration <duration>', 'aligned block range, e.g. 2h (down to 1s for tests)')
+      .option('--out-of-order-window <duration>', 'how late a sample may be and still be kept, e.g. 10m')
+      .option('--group-id <id>', 'consumer group of the builders of one deployment')
+      .option('--topic <topic>', 'samples topic', 'promstream.samples.v1')
+      .option('--metrics-port <port>', 'serve Prometheus /metrics on this port');
+    addFlags(command);
+    command.action(async (opts: Record<string, unknown>) => {
+      const [
+        { roleConfig, serveMetrics, onShutdown, objectStoreUrl },
+        { runBlockBuilder },
+        { default: pino },
+        prom,
+      ] = await Promise.all([
+        import('../../config/index.js'),
+        import('@promstream/stream-processors'),
+        import('pino'),
+        import('prom-client'),
+      ]);
+      const config = roleConfig(opts, {
+        blockDuration: 'blockBuilder.blockDuration',
+        outOfOrderWindow: 'blockBuilder.outOfOrderWindow',
+        groupId: 'blockBuilder.groupId',
+      });
+      const logger = pino({ name: 'block-builder', level: config.logLevel });
+      const registry = new prom.Registry();
+      prom.collectDefaultMetrics({ register: registry });
+      const builder = await runBlockBuilder({
+        brokers: config.kafka.brokers,
+        registryUrl: config.registryUrl,
+        storeUrl: objectStoreUrl(config),
+        topic: String(opts.topic),
+        groupId: config.blockBuilder.groupId,
+        blockDuration: config.blockBuilder.blockDuration,
+        outOfOrderWindow: config.blockBuilder.outOfOrderWindow,
+        logger,
+        registry,
+      });
+      const closeMetrics =
+        opts.metricsPort === undefined
+          ? async () => {}
+          : await serveMetrics(registry, '127.0.0.1', Number(opts.metricsPort));
+      logger.info({ store: objectStoreUrl(config), brokers: config.kafka.brokers }, 'block builder running');
+      onShutdown(logger, async () => {
+        await builder.stop();
+        await closeMetrics();
+      });
+    });
+  },
+};
+
+function addFlags(command: Command): void {
+  command.option('--config <file>', 'YAML configuration file (PROMSTREAM_CONFIG)');
+  command.option('--brokers <list>', 'Kafka bootstrap brokers, host:port,... (KAFKA_BROKERS)');
+  command.option('--registry <url>', 'schema registry URL (SCHEMA_REGISTRY_URL)');
+  command.option(
+    '--store <url>',
+    'object store: file:///path, mem://, s3://bucket/prefix (default <data>/blocks)',
+  );
+  command.option('--data <dir>', 'data directory (PROMSTREAM_DATA, default ./data)');
+  command.option('--log-level <level>', 'trace, debug, info, warn, error, silent');
+}
