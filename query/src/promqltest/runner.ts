@@ -1,5 +1,5 @@
 import type { FloatHistogram, Labels } from '@promstream/storage';
-import { EngineError, type QueryResult } from '../engine-types.js';
+import { EngineError, type QueryResult, type VectorSample } from '../engine-types.js';
 import { MemoryQuerier } from '../memory-querier.js';
 import { Engine } from '../promql/engine.js';
 import { bucketMap } from '../promql/histogram.js';
@@ -275,14 +275,21 @@ function loadNhcb(
 }
 
 function checkResult(cmd: EvalCommand, res: QueryResult): string | undefined {
-  for (const x of cmd.expects) {
-    if (x.kind === 'warn' && (x.msg ? !res.warnings.includes(x.msg) : res.warnings.length === 0))
-      return `expected warning ${x.msg ?? ''}, got [${res.warnings.join('; ')}]`;
-    if (x.kind === 'info' && (x.msg ? !res.infos.includes(x.msg) : res.infos.length === 0))
-      return `expected info ${x.msg ?? ''}, got [${res.infos.join('; ')}]`;
-    if (x.kind === 'no_warn' && res.warnings.length > 0)
-      return `unexpected warnings [${res.warnings.join('; ')}]`;
-    if (x.kind === 'no_info' && res.infos.length > 0) return `unexpected infos [${res.infos.join('; ')}]`;
+  const matches = (x: Expectation, m: string) =>
+    x.msg === undefined || (x.regex ? new RegExp(x.msg).test(m) : m === x.msg);
+  for (const [kind, got] of [
+    ['warn', res.warnings],
+    ['info', res.infos],
+  ] as const) {
+    const lines = cmd.expects.filter((x) => x.kind === kind);
+    // Every expect line needs a matching annotation...
+    for (const x of lines)
+      if (!got.some((m) => matches(x, m))) return `expected ${kind} ${x.msg ?? ''}, got [${got.join('; ')}]`;
+    // ...and once one line names a message, every annotation of that kind must be expected.
+    if (lines.some((x) => x.msg !== undefined))
+      for (const m of got) if (!lines.some((x) => matches(x, m))) return `unexpected ${kind}: ${m}`;
+    if (cmd.expects.some((x) => x.kind === `no_${kind}`) && got.length > 0)
+      return `unexpected ${kind}s [${got.join('; ')}]`;
   }
   const v = res.value;
   const ordered = cmd.expects.some((x) => x.kind === 'ordered');
@@ -356,6 +363,35 @@ function checkResult(cmd: EvalCommand, res: QueryResult): string | undefined {
   return undefined;
 }
 
+async function checkAsRange(
+  engine: Engine,
+  q: MemoryQuerier,
+  cmd: EvalCommand,
+  scalar: boolean,
+): Promise<string | undefined> {
+  let res: QueryResult;
+  try {
+    res = await engine.rangeQuery(q, cmd.expr, cmd.at - 60_000, cmd.at + 60_000, 60_000);
+  } catch (e) {
+    return `as a range query: ${(e as Error).message}`;
+  }
+  if (res.value.resultType !== 'matrix') return 'as a range query: not a matrix';
+  const samples: VectorSample[] = [];
+  for (const s of res.value.result) {
+    const f = s.floats.find((p) => p.t === cmd.at);
+    if (f) samples.push({ metric: s.metric, t: f.t, f: f.f });
+    const h = s.histograms.find((p) => p.t === cmd.at);
+    if (h) samples.push({ metric: s.metric, t: h.t, f: 0, h: h.h });
+  }
+  const value: QueryResult['value'] =
+    scalar && samples[0]
+      ? { resultType: 'scalar', result: { t: cmd.at, f: samples[0].f } }
+      : { resultType: 'vector', result: samples };
+  const unordered: EvalCommand = { ...cmd, expects: [] };
+  const msg = checkResult(unordered, { value, warnings: [], infos: [] });
+  return msg === undefined ? undefined : `as a range query: ${msg}`;
+}
+
 /** Runs one script's text and returns the result of every eval case. */
 export async function runScript(text: string, engine = new Engine()): Promise<CaseResult[]> {
   const q = new MemoryQuerier();
@@ -401,6 +437,15 @@ export async function runScript(text: string, engine = new Engine()): Promise<Ca
       message = 'expected an error, got none';
     } else if (res) {
       message = checkResult(cmd, res);
+      // As Prometheus' runner does: the same query as a range query around the instant
+      // must give the same values at that instant.
+      if (
+        message === undefined &&
+        !cmd.range &&
+        res.value.resultType !== 'matrix' &&
+        res.value.resultType !== 'string'
+      )
+        message = await checkAsRange(engine, q, cmd, res.value.resultType === 'scalar');
     }
     results.push({ line: cmd.line, expr: cmd.expr, ok: message === undefined, message });
   }
