@@ -6,112 +6,107 @@ import type { Label } from '@promstream/storage';
  * a byte that never occurs in UTF-8). The key is the 8-byte big-endian hash;
  * the partition is the hash, read as an unsigned 64-bit integer, modulo the
  * partition count. FNV-1a was chosen because it is short to specify and
- * byte-at-a-time; the 64-bit product is computed on four 16-bit limbs so no
- * BigInt is needed per byte.
+ * byte-at-a-time.
  */
 
-/** FNV-1a 64 offset basis 0xcbf29ce484222325, as 16-bit limbs, least significant first. */
-const BASIS = [0x2325, 0x8422, 0x9ce4, 0xcbf2] as const;
-
-/** The running state of one hash. */
+/**
+ * The running FNV-1a 64 state as four 16-bit limbs, least significant first,
+ * so the per-byte multiply stays in exact small-integer arithmetic. The limbs
+ * are copied to locals for each run of bytes, which keeps the inner loop free
+ * of property access.
+ */
 class Fnv64 {
-  h0: number = BASIS[0];
-  h1: number = BASIS[1];
-  h2: number = BASIS[2];
-  h3: number = BASIS[3];
+  // Offset basis 0xcbf29ce484222325.
+  private h0 = 0x2325;
+  private h1 = 0x8422;
+  private h2 = 0x9ce4;
+  private h3 = 0xcbf2;
 
-  /** Mixes one byte: xor into the low limb, then multiply by the prime 2^40 + 0x1b3 modulo 2^64. */
-  byte(b: number): void {
-    const h0 = this.h0 ^ b;
-    const h1 = this.h1;
-    let t0 = h0 * 0x1b3;
-    let t1 = h1 * 0x1b3;
-    let t2 = this.h2 * 0x1b3 + (h0 << 8);
-    let t3 = this.h3 * 0x1b3 + (h1 << 8);
-    t1 += t0 >>> 16;
-    t0 &= 0xffff;
-    t2 += t1 >>> 16;
-    t1 &= 0xffff;
-    t3 += t2 >>> 16;
-    t2 &= 0xffff;
-    this.h0 = t0;
-    this.h1 = t1;
-    this.h2 = t2;
-    this.h3 = t3 & 0xffff;
-  }
-
-  /** Mixes a string as UTF-8 (lone surrogates as U+FFFD, as Buffer.from does). */
-  string(s: string): void {
-    for (let i = 0; i < s.length; i++) {
-      let c = s.charCodeAt(i);
-      if (c < 0x80) {
-        this.byte(c);
-        continue;
-      }
-      if (c < 0x800) {
-        this.byte(0xc0 | (c >> 6));
-        this.byte(0x80 | (c & 0x3f));
-        continue;
-      }
-      if (c >= 0xd800 && c <= 0xdfff) {
-        const next = i + 1 < s.length ? s.charCodeAt(i + 1) : 0;
-        if (c <= 0xdbff && next >= 0xdc00 && next <= 0xdfff) {
-          c = 0x10000 + ((c - 0xd800) << 10) + (next - 0xdc00);
-          i++;
-          this.byte(0xf0 | (c >> 18));
-          this.byte(0x80 | ((c >> 12) & 0x3f));
-          this.byte(0x80 | ((c >> 6) & 0x3f));
-          this.byte(0x80 | (c & 0x3f));
-          continue;
+  /** Mixes bytes: `text` as UTF-8 (ASCII straight from the string), or one `separator` byte when text is undefined. */
+  mix(text: string | undefined, separator = 0xff): void {
+    let bytes: Uint8Array | undefined;
+    let n = 1;
+    if (text !== undefined) {
+      n = text.length;
+      for (let i = 0; i < n; i++) {
+        if (text.charCodeAt(i) >= 0x80) {
+          // Lone surrogates become U+FFFD, as Buffer.from writes them.
+          bytes = Buffer.from(text, 'utf8');
+          n = bytes.length;
+          break;
         }
-        c = 0xfffd;
       }
-      this.byte(0xe0 | (c >> 12));
-      this.byte(0x80 | ((c >> 6) & 0x3f));
-      this.byte(0x80 | (c & 0x3f));
     }
+    let h0 = this.h0;
+    let h1 = this.h1;
+    let h2 = this.h2;
+    let h3 = this.h3;
+    for (let i = 0; i < n; i++) {
+      const b = text === undefined ? separator : bytes === undefined ? text.charCodeAt(i) : bytes[i]!;
+      // Xor the byte in, then multiply by the prime 2^40 + 0x1b3 modulo 2^64.
+      const x0 = h0 ^ b;
+      let t0 = x0 * 0x1b3;
+      let t1 = h1 * 0x1b3;
+      let t2 = h2 * 0x1b3 + (x0 << 8);
+      let t3 = h3 * 0x1b3 + (h1 << 8);
+      t1 += t0 >>> 16;
+      t0 &= 0xffff;
+      t2 += t1 >>> 16;
+      t1 &= 0xffff;
+      t3 += t2 >>> 16;
+      h0 = t0;
+      h1 = t1;
+      h2 = t2 & 0xffff;
+      h3 = t3 & 0xffff;
+    }
+    this.h0 = h0;
+    this.h1 = h1;
+    this.h2 = h2;
+    this.h3 = h3;
   }
 
-  labels(labels: readonly Label[]): void {
-    for (const l of labels) {
-      this.string(l.name);
-      this.byte(0xff);
-      this.string(l.value);
-      this.byte(0xff);
-    }
-  }
-
-  /** High and low 32 bits, unsigned. */
+  /** High 32 bits, unsigned. */
   hi(): number {
     return this.h3 * 0x10000 + this.h2;
   }
+
+  /** Low 32 bits, unsigned. */
   lo(): number {
     return this.h1 * 0x10000 + this.h0;
   }
 }
 
+/** FNV-1a 64 of the label pairs: `name 0xff value 0xff` for each label in order. */
+function fnv1a64(labels: readonly Label[]): { hi: number; lo: number } {
+  const h = new Fnv64();
+  for (const l of labels) {
+    h.mix(l.name);
+    h.mix(undefined);
+    h.mix(l.value);
+    h.mix(undefined);
+  }
+  return { hi: h.hi(), lo: h.lo() };
+}
+
 /** The 64-bit series hash as a BigInt (for tests and tools; the hot paths use the key bytes). */
 export function seriesHash(labels: readonly Label[]): bigint {
-  const h = new Fnv64();
-  h.labels(labels);
-  return (BigInt(h.hi()) << 32n) | BigInt(h.lo());
+  const { hi, lo } = fnv1a64(labels);
+  return (BigInt(hi) << 32n) | BigInt(lo);
 }
 
 /** The Kafka record key of a series: its hash, 8 bytes big-endian. Labels must be sorted by name. */
 export function seriesKey(labels: readonly Label[]): Buffer {
-  const h = new Fnv64();
-  h.labels(labels);
+  const { hi, lo } = fnv1a64(labels);
   const key = Buffer.allocUnsafe(8);
-  key.writeUInt32BE(h.hi(), 0);
-  key.writeUInt32BE(h.lo(), 4);
+  key.writeUInt32BE(hi, 0);
+  key.writeUInt32BE(lo, 4);
   return key;
 }
 
 /** The partition a series belongs on: its hash modulo the partition count. */
 export function partitionFor(labels: readonly Label[], numPartitions: number): number {
-  const h = new Fnv64();
-  h.labels(labels);
-  return modulo(h.hi(), h.lo(), numPartitions);
+  const { hi, lo } = fnv1a64(labels);
+  return modulo(hi, lo, numPartitions);
 }
 
 /** The partition of a record key made by `seriesKey`. */
