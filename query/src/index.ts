@@ -43,4 +43,5 @@ export { Engine } from './promql/engine.js';
 export { formatDuration, formatExpr } from './promql/format.js';
 export { parseExpr } from './promql/parser.js';
 export type { Querier, SelectHints, Series } from './querier.js';
+export { type ServeBlocksOptions, serveBlocks } from './serve-blocks.js';
 export { buildQueryApp, type QueryServer, type QueryServerOptions, startQueryServer } from './server.js';

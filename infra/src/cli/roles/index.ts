@@ -3,6 +3,7 @@ import { agentRole } from './agent.js';
 import { blockBuilderRole } from './block-builder.js';
 import { brokerRole } from './broker.js';
 import { gatewayRole } from './gateway.js';
+import { queryRole } from './query.js';
 import { registryRole } from './registry.js';
 import { replayRole } from './replay.js';
 import { upRole } from './up.js';
@@ -18,5 +19,6 @@ export const roles: Role[] = [
   gatewayRole,
   agentRole,
   blockBuilderRole,
+  queryRole,
   replayRole,
 ];

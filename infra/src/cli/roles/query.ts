@@ -1,0 +1,77 @@
+import type { Command } from 'commander';
+import type { Role } from '../role.js';
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new Error(`port ${value}: not a number between 0 and 65535`);
+  return n;
+}
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${value}: not a positive whole number`);
+  return n;
+}
+
+function duration(value: string): number {
+  const m = /^(\d+)(ms|s|m|h)$/.exec(value);
+  if (m === null) throw new Error(`duration ${value}: expected a number with ms, s, m or h (e.g. 2m)`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
+  return Number(m[1]) * unit;
+}
+
+/** `promstream query`: the Prometheus HTTP API over the blocks of an object store. */
+export const queryRole: Role = {
+  name: 'query',
+  summary: 'Serve the Prometheus HTTP API (PromQL) over the blocks in an object store',
+  configure(command: Command): void {
+    command
+      .requiredOption(
+        '--store <url>',
+        'object store: file:///path, mem://, or s3://bucket/prefix?endpoint=...',
+      )
+      .option('--host <host>', 'address to listen on', '127.0.0.1')
+      .option('--port <port>', 'HTTP port', port, 9090)
+      .option('--default-tenant <id>', 'tenant for requests without X-Scope-OrgID', 'default')
+      .option('--max-concurrent-queries <n>', 'queries evaluated at once; more wait in a queue', positive, 20)
+      .option('--query-timeout <duration>', 'longest a query may run', duration, 120_000)
+      .option('--max-samples <n>', 'samples one query may load at once', positive, 50_000_000)
+      .option('--brokers <list>', 'Kafka brokers (host:port,...): also serve the log tail not yet in blocks')
+      .option('--registry <url>', 'schema registry URL, to decode the log (with --brokers)')
+      .option('--catalog-refresh <duration>', 'how often the block list is read again', duration, 30_000)
+      .action(async (opts: Record<string, unknown>) => {
+        const [{ serveBlocks }, { default: pino }] = await Promise.all([
+          import('@promstream/query'),
+          import('pino'),
+        ]);
+        const logger = pino({ name: 'query' });
+        const running = await serveBlocks({
+          store: String(opts.store),
+          host: String(opts.host),
+          port: opts.port as number,
+          defaultTenant: String(opts.defaultTenant),
+          maxConcurrentQueries: opts.maxConcurrentQueries as number,
+          timeoutMs: opts.queryTimeout as number,
+          maxSamples: opts.maxSamples as number,
+          catalogRefreshMs: opts.catalogRefresh as number,
+          brokers:
+            opts.brokers === undefined
+              ? undefined
+              : String(opts.brokers)
+                  .split(',')
+                  .map((b) => b.trim())
+                  .filter((b) => b !== ''),
+          registryUrl: opts.registry as string | undefined,
+          logger,
+        });
+        logger.info({ url: running.url, store: String(opts.store) }, 'serving the Prometheus API');
+        const stop = (signal: string) => {
+          logger.info({ signal }, 'stopping');
+          void running.close().then(() => process.exit(0));
+        };
+        process.once('SIGTERM', () => stop('SIGTERM'));
+        process.once('SIGINT', () => stop('SIGINT'));
+      });
+  },
+};

@@ -1,0 +1,103 @@
+import { type ObjectStore, objectStoreFromUrl } from '@promstream/storage';
+import { type Logger, pino } from 'pino';
+import { Counter, collectDefaultMetrics, Registry } from 'prom-client';
+import { openStorageBlock } from './blocks/storage-block.js';
+import { type BlockOpener, storeBlockLister } from './blocks/store-lister.js';
+import { TenantBlocks } from './blocks/tenant-blocks.js';
+import { type LogHead, readConsistencyHook } from './head/log-head.js';
+import { startLogHead } from './head/start-head.js';
+import { MergeQuerier } from './merge-querier.js';
+import { Engine } from './promql/engine.js';
+import { type QueryServer, startQueryServer } from './server.js';
+
+/** Options of `promstream query`. */
+export interface ServeBlocksOptions {
+  /** Object store URL (`file:///path`, `mem://`, `s3://bucket/prefix?...`), or a store. */
+  store: string | ObjectStore;
+  host?: string;
+  port?: number;
+  defaultTenant?: string;
+  maxConcurrentQueries?: number;
+  timeoutMs?: number;
+  maxSamples?: number;
+  /** How long a tenant's block list is reused, milliseconds (default 30 s). */
+  catalogRefreshMs?: number;
+  logger?: Logger;
+  /** Kafka brokers: with them (and `registryUrl`) the log tail is served too, merged with the blocks. */
+  brokers?: string[];
+  /** Schema registry URL for decoding the log's records. */
+  registryUrl?: string;
+  /** How long `X-Read-Consistency: strong` waits for the head, milliseconds (default 10 s). */
+  readConsistencyTimeoutMs?: number;
+  /** Opens one block (default: the storage package's block reader). */
+  open?: BlockOpener;
+  now?: () => number;
+}
+
+/**
+ * The query role over an object store: the Prometheus API on the blocks of
+ * each tenant (`<tenant>/<ULID>/`), the tenant chosen by `X-Scope-OrgID`.
+ */
+export async function serveBlocks(options: ServeBlocksOptions): Promise<QueryServer> {
+  const store = typeof options.store === 'string' ? objectStoreFromUrl(options.store) : options.store;
+  const registry = new Registry();
+  collectDefaultMetrics({ register: registry });
+  const badBlocks = new Counter({
+    name: 'promstream_query_bad_blocks_total',
+    help: 'Blocks that failed to open and were left out of queries.',
+    labelNames: ['tenant'],
+    registers: [registry],
+  });
+  const blocks = new TenantBlocks({
+    list: storeBlockLister(store, options.open ?? openStorageBlock),
+    refreshMs: options.catalogRefreshMs ?? 30_000,
+    now: options.now,
+    logger: options.logger,
+    onBadBlock: (tenant) => badBlocks.inc({ tenant }),
+  });
+  const now = options.now ?? Date.now;
+  let head: LogHead | undefined;
+  if (options.brokers !== undefined && options.brokers.length > 0) {
+    if (options.registryUrl === undefined)
+      throw new Error('serve the log tail: --registry is required with --brokers');
+    head = await startLogHead({
+      brokers: options.brokers,
+      registryUrl: options.registryUrl,
+      store,
+      logger: options.logger ?? pino({ level: 'silent' }),
+      registry,
+    });
+  }
+  const live = head;
+  const server = await startQueryServer({
+    engine: new Engine({
+      timeout: options.timeoutMs,
+      maxSamples: options.maxSamples,
+      now,
+    }),
+    // The head first: where it and a block both hold a timestamp, the log's copy answers.
+    querierFor: async (tenant) =>
+      live === undefined
+        ? blocks.querier(tenant)
+        : new MergeQuerier([live.querier(tenant), await blocks.querier(tenant)]),
+    configure: (app) => {
+      if (live !== undefined)
+        app.addHook('onRequest', readConsistencyHook(live, options.readConsistencyTimeoutMs ?? 10_000));
+    },
+    host: options.host,
+    port: options.port,
+    defaultTenant: options.defaultTenant,
+    maxConcurrentQueries: options.maxConcurrentQueries,
+    timeoutMs: options.timeoutMs,
+    logger: options.logger ?? false,
+    registry,
+    now,
+  });
+  return {
+    ...server,
+    close: async () => {
+      await server.close();
+      await live?.stop();
+    },
+  };
+}
