@@ -98,12 +98,15 @@ export class LogSampleSink implements SampleBatchSink {
 }
 
 function toChunk(s: WriteSeries, codec: SampleBatchCodec): SeriesChunkValue {
-  const times = [...s.timestamps, ...s.histograms.map((h) => h.timestamp)];
   let minTime = Number.POSITIVE_INFINITY;
   let maxTime = Number.NEGATIVE_INFINITY;
-  for (const t of times) {
+  for (const t of s.timestamps) {
     if (t < minTime) minTime = t;
     if (t > maxTime) maxTime = t;
+  }
+  for (const h of s.histograms) {
+    if (h.timestamp < minTime) minTime = h.timestamp;
+    if (h.timestamp > maxTime) maxTime = h.timestamp;
   }
   const floats = s.values.length > 0;
   return {
@@ -111,7 +114,9 @@ function toChunk(s: WriteSeries, codec: SampleBatchCodec): SeriesChunkValue {
     minTime,
     maxTime,
     encoding: floats ? 'XOR' : s.histograms.every((h) => h.integer) ? 'HISTOGRAM' : 'FLOAT_HISTOGRAM',
-    chunk: floats ? Buffer.from(codec.encodeChunk(s.timestamps, s.values)) : Buffer.alloc(0),
+    chunk: floats ? Buffer.from(codec.encodeChunk(s.timestamps, s.values)) : EMPTY,
     histograms: s.histograms,
   };
 }
+
+const EMPTY = Buffer.alloc(0);

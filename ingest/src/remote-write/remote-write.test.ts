@@ -205,6 +205,13 @@ describe('validation', () => {
     });
   }
 
+  it('checks every series even when an earlier one had the same names', () => {
+    const bad = series('up', { 'a-b': 'x' }, [[1, 1]]);
+    expect(() =>
+      validateRequest({ series: [ok, ok, bad], samples: 3, histograms: 0, exemplars: 0 }),
+    ).toThrowError(/invalid label name "a-b"/);
+  });
+
   it('accepts a valid request', () => {
     expect(() => validateRequest({ series: sample, samples: 4, histograms: 1, exemplars: 0 })).not.toThrow();
   });
