@@ -23,6 +23,8 @@ export function formatDuration(ms: number): string {
   ];
   let out = '';
   for (const [u, size] of units) {
+    // Years and weeks only when exact, as Prometheus prints (90d rather than 12w6d).
+    if ((u === 'y' || u === 'w') && rest % size !== 0) continue;
     const n = Math.floor(rest / size);
     if (n > 0) {
       out += `${n}${u}`;
@@ -32,12 +34,19 @@ export function formatDuration(ms: number): string {
   return neg ? `-${out}` : out;
 }
 
-function formatNumber(v: number): string {
+/** A float as Go's strconv.FormatFloat(v, 'g', -1, 64) prints it (shortest digits, %e from 1e+06 on). */
+export function formatNumber(v: number): string {
   if (Number.isNaN(v)) return 'NaN';
-  if (v === Number.POSITIVE_INFINITY) return 'Inf';
+  if (v === Number.POSITIVE_INFINITY) return '+Inf';
   if (v === Number.NEGATIVE_INFINITY) return '-Inf';
-  const s = String(v);
-  return s.replace(/e\+?(-?)(\d)$/, 'e$10$2').replace(/e\+/, 'e+');
+  if (v === 0) return Object.is(v, -0) ? '-0' : '0';
+  const [mant, expText] = v.toExponential().split('e') as [string, string];
+  const exp = Number(expText);
+  if (exp < -4 || exp >= 6) {
+    const e = Math.abs(exp);
+    return `${mant}e${exp < 0 ? '-' : '+'}${e < 10 ? `0${e}` : e}`;
+  }
+  return String(v);
 }
 
 function durationText(d: DurationExpr): string {
@@ -82,8 +91,8 @@ function selectorText(vs: VectorSelector): string {
   const ms = rest.map(
     (m) => `${/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(m.name) ? m.name : quote(m.name)}${m.type}${quote(m.value)}`,
   );
-  const all = [...quotedName, ...ms];
-  return all.length > 0 || name === '' ? `${name}{${all.join(', ')}}` : name;
+  const all = [...quotedName, ...ms.sort()];
+  return all.length > 0 || name === '' ? `${name}{${all.join(',')}}` : name;
 }
 
 function grouping(labels: string[]): string {
@@ -98,11 +107,11 @@ function flat(e: Expr): string {
     case 'string':
       return quote(e.value);
     case 'vectorSelector':
-      return `${selectorText(e)}${offsetText(e.offset)}${atText(e.at)}`;
+      return `${selectorText(e)}${atText(e.at)}${offsetText(e.offset)}`;
     case 'matrixSelector':
-      return `${selectorText(e.selector)}[${durationText(e.range)}]${offsetText(e.selector.offset)}${atText(e.selector.at)}`;
+      return `${selectorText(e.selector)}[${durationText(e.range)}]${atText(e.selector.at)}${offsetText(e.selector.offset)}`;
     case 'subquery':
-      return `${flat(e.expr)}[${durationText(e.range)}:${e.step ? durationText(e.step) : ''}]${offsetText(e.offset)}${atText(e.at)}`;
+      return `${flat(e.expr)}[${durationText(e.range)}:${e.step ? durationText(e.step) : ''}]${atText(e.at)}${offsetText(e.offset)}`;
     case 'paren':
       return `(${flat(e.expr)})`;
     case 'unary':
@@ -110,13 +119,20 @@ function flat(e: Expr): string {
     case 'call':
       return `${e.func}(${e.args.map(flat).join(', ')})`;
     case 'aggregate': {
-      const mod = e.hasModifier ? `${e.without ? ' without' : ' by'} ${grouping(e.grouping)} ` : '';
+      const mod = aggModifier(e);
       const args = e.param ? `${flat(e.param)}, ${flat(e.expr)}` : flat(e.expr);
       return `${e.op}${mod}(${args})`;
     }
     case 'binary':
       return `${flat(e.lhs)} ${e.op}${binModifiers(e)} ${flat(e.rhs)}`;
   }
+}
+
+/** ` by (a) ` / ` without (a) ` (an empty `by ()` prints as nothing, as in Prometheus). */
+function aggModifier(e: Extract<Expr, { kind: 'aggregate' }>): string {
+  if (e.without) return ` without ${grouping(e.grouping)} `;
+  if (e.grouping.length > 0) return ` by ${grouping(e.grouping)} `;
+  return '';
 }
 
 function binModifiers(e: Extract<Expr, { kind: 'binary' }>): string {
@@ -133,21 +149,21 @@ function binModifiers(e: Extract<Expr, { kind: 'binary' }>): string {
 function pretty(e: Expr, level: number): string {
   const ind = '  '.repeat(level);
   const line = flat(e);
-  if (ind.length + line.length <= MAX_LINE) return ind + line;
+  if (line.length <= MAX_LINE) return ind + line;
   switch (e.kind) {
     case 'paren':
       return `${ind}(\n${pretty(e.expr, level + 1)}\n${ind})`;
     case 'call':
       return `${ind}${e.func}(\n${e.args.map((a) => pretty(a, level + 1)).join(',\n')}\n${ind})`;
     case 'aggregate': {
-      const mod = e.hasModifier ? `${e.without ? ' without' : ' by'} ${grouping(e.grouping)} ` : ' ';
+      const mod = aggModifier(e);
       const args = [...(e.param ? [e.param] : []), e.expr].map((a) => pretty(a, level + 1)).join(',\n');
       return `${ind}${e.op}${mod}(\n${args}\n${ind})`;
     }
     case 'binary':
       return `${pretty(e.lhs, level + 1)}\n${ind}${e.op}${binModifiers(e)}\n${pretty(e.rhs, level + 1)}`;
     case 'subquery':
-      return `${pretty(e.expr, level)}[${durationText(e.range)}:${e.step ? durationText(e.step) : ''}]${offsetText(e.offset)}${atText(e.at)}`;
+      return `${pretty(e.expr, level)}[${durationText(e.range)}:${e.step ? durationText(e.step) : ''}]${atText(e.at)}${offsetText(e.offset)}`;
     case 'unary':
       return `${ind}${e.op}${pretty(e.expr, level).trimStart()}`;
     default:

@@ -282,6 +282,8 @@ class Converter {
         if (!opNode || !inner) return this.err(n, 'bad unary expression');
         const op = this.src(opNode) === '-' ? '-' : '+';
         const e = this.expr(inner);
+        // A sign on a number literal folds into the literal, as in Prometheus' parser.
+        if (e.kind === 'number') return { kind: 'number', value: op === '-' ? -e.value : e.value };
         const t = typeOf(e);
         if (t !== 'scalar' && t !== 'vector')
           this.err(
