@@ -3,7 +3,8 @@ import type { LogBackend } from '@promstream/testkit';
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backendFor, call, dropTopics, freshTopic, registryOn } from '../../test/registry-helpers.js';
-import type { RunningRegistry } from './server.js';
+import { RegistryError, RegistryErrorCode } from './errors.js';
+import { type RunningRegistry, startRegistry } from './server.js';
 
 const backend = await backendFor('schema registry');
 
@@ -283,11 +284,36 @@ describe.skipIf(backend === undefined)('schema registry over HTTP on a real log'
     ).toBe(409);
   });
 
+  it('gives distinct ids and versions to concurrent registrations', async () => {
+    await call(reg.url, 'PUT', '/config/busy-value', { compatibility: 'NONE' });
+    const answers = await Promise.all(
+      Array.from({ length: 8 }, (_, i) =>
+        call(reg.url, 'POST', '/subjects/busy-value/versions', {
+          schema: record([{ name: `f${i}`, type: 'int' }], 'Busy'),
+        }),
+      ),
+    );
+    const bodies = answers.map((a) => a.body as { id: number; version: number });
+    expect(new Set(bodies.map((b) => b.id)).size).toBe(8);
+    expect(bodies.map((b) => b.version).sort((a, b) => a - b)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+  });
+
   it('exposes /metrics', async () => {
     const res = await fetch(`${reg.url}/metrics`);
     const text = await res.text();
     expect(res.headers.get('content-type')).toMatch(/^text\/plain/);
     expect(text).toMatch(/promstream_registry_subjects \d+/);
     expect(text).toMatch(/promstream_registry_log_records_total\{outcome="applied"\} \d+/);
+  });
+});
+
+describe('schema registry without a log', () => {
+  it('refuses to start with a 50001 error when the log cannot be reached', async () => {
+    const err = await startRegistry({ brokers: ['127.0.0.1:9'], port: 0, topic: 'unreachable' }).catch(
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(RegistryError);
+    expect((err as RegistryError).code).toBe(RegistryErrorCode.StoreError);
+    expect((err as RegistryError).message).toContain('start the registry');
   });
 });
