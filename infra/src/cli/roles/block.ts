@@ -1,0 +1,91 @@
+import type { Command } from 'commander';
+import type { Role } from '../role.js';
+
+function time(value: string): number {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n)) throw new Error(`time ${value}: expected milliseconds since the epoch`);
+  return n;
+}
+
+function positive(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n <= 0) throw new Error(`${value}: expected a positive integer`);
+  return n;
+}
+
+/** Runs a command body, printing a failure as one line on stderr with exit code 1. */
+async function guarded(f: () => Promise<void>): Promise<void> {
+  exitOnClosedPipe();
+  try {
+    await f();
+  } catch (e) {
+    const code = typeof e === 'object' && e !== null && 'code' in e ? ` [${String(e.code)}]` : '';
+    process.stderr.write(`error${code}: ${e instanceof Error ? e.message : String(e)}\n`);
+    process.exitCode = 1;
+  }
+}
+
+const write = (text: string): void => {
+  process.stdout.write(text);
+};
+
+/** A closed pipe (`dump | head`) ends the command quietly, as for promtool. */
+function exitOnClosedPipe(): void {
+  process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+    if (e.code === 'EPIPE') process.exit(0);
+    throw e;
+  });
+}
+
+/** `promstream block`: build, dump and analyze TSDB blocks, as promtool's tsdb commands. */
+export const blockRole: Role = {
+  name: 'block',
+  summary: 'Build blocks from OpenMetrics, dump and analyze blocks (like promtool tsdb)',
+  configure(command: Command): void {
+    command
+      .command('create-from-openmetrics')
+      .description('Write TSDB blocks from an OpenMetrics file (- for stdin) into DIR')
+      .argument('<file>', 'OpenMetrics text with timestamps, ending in # EOF')
+      .argument('<dir>', 'output directory or store URL (file:///, s3://bucket/prefix)')
+      .option('--block-duration <duration>', 'block range, e.g. 2h', '2h')
+      .action(async (file: string, dir: string, opts: { blockDuration: string }) => {
+        await guarded(async () => {
+          const { createFromOpenMetricsCommand } = await import('@promstream/storage');
+          await createFromOpenMetricsCommand(file, dir, opts, write);
+        });
+      });
+    command
+      .command('dump')
+      .description('Print the samples of the blocks in DIR (or of the block DIR) as {labels} value time')
+      .argument('<dir>', 'directory of blocks, a block directory, or a store URL')
+      .option('--min-time <ms>', 'first time to print', time)
+      .option('--max-time <ms>', 'last time to print', time)
+      .option('--match <selector>', 'series selector, e.g. up{job="api"}')
+      .action(async (dir: string, opts: { minTime?: number; maxTime?: number; match?: string }) => {
+        await guarded(async () => {
+          const { dumpCommand, parseSelector } = await import('@promstream/storage');
+          await dumpCommand(
+            dir,
+            {
+              minTime: opts.minTime,
+              maxTime: opts.maxTime,
+              match: opts.match === undefined ? undefined : parseSelector(opts.match),
+            },
+            write,
+          );
+        });
+      });
+    command
+      .command('analyze')
+      .description('Show cardinality and size of a block (the newest in DIR by default)')
+      .argument('<dir>', 'directory of blocks, a block directory, or a store URL')
+      .argument('[ulid]', 'block to analyze')
+      .option('--limit <n>', 'rows per table', positive, 20)
+      .action(async (dir: string, ulid: string | undefined, opts: { limit: number }) => {
+        await guarded(async () => {
+          const { analyzeCommand } = await import('@promstream/storage');
+          await analyzeCommand(dir, ulid, opts, write);
+        });
+      });
+  },
+};

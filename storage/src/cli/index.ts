@@ -1,0 +1,2 @@
+export * from './block-commands.js';
+export * from './go-float.js';
