@@ -195,13 +195,15 @@ export class PartitionLog {
   /**
    * Retention by time and size: drops the oldest closed segments whose
    * newest record is older than retention.ms, then while the log is larger
-   * than retention.bytes. The active segment rolls first when it is due so
-   * that it can expire too. Returns the number of segments removed.
+   * than retention.bytes. The active segment rolls first when it is due or
+   * wholly expired, so that it can go too. Returns the number of segments removed.
    */
   enforceRetention(): number {
     const { retentionMs, retentionBytes } = this.config;
     const now = this.now();
-    if (this.shouldRoll(0)) this.roll();
+    const a = this.active;
+    const activeExpired = retentionMs >= 0 && a.count > 0 && now - a.maxTimestamp > retentionMs;
+    if (this.shouldRoll(0) || activeExpired) this.roll();
     let removed = 0;
     let size = this.size;
     while (this.segments.length > 1) {
