@@ -1,5 +1,6 @@
 import type { Role } from '../role.js';
 import { agentRole } from './agent.js';
+import { blockRole } from './block.js';
 import { blockBuilderRole } from './block-builder.js';
 import { brokerRole } from './broker.js';
 import { gatewayRole } from './gateway.js';
@@ -21,4 +22,5 @@ export const roles: Role[] = [
   blockBuilderRole,
   queryRole,
   replayRole,
+  blockRole,
 ];
