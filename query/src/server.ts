@@ -103,7 +103,7 @@ export async function buildQueryApp(options: QueryServerOptions): Promise<Fastif
   const app = Fastify({
     loggerInstance: options.logger === undefined || options.logger === false ? undefined : options.logger,
     // Long PromQL expressions and many match[] values arrive in URLs.
-    maxParamLength: 8192,
+    routerOptions: { maxParamLength: 8192 },
   }) as unknown as FastifyInstance;
   app.setNotFoundHandler((request, reply) =>
     reply
