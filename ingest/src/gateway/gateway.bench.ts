@@ -11,6 +11,7 @@
 import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { findTool, freePort, logBackend } from '@promstream/testkit';
 import pino from 'pino';
 import snappy from 'snappy';
@@ -65,15 +66,20 @@ function nodeLikeRequests(): Buffer[][] {
   return rounds;
 }
 
-/** Sends every round in order (all requests of a round before the next), CONCURRENCY at a time. */
-async function load(url: string, rounds: Buffer[][]): Promise<{ seconds: number; failed: number }> {
+// The load generator runs in a worker thread so the sender does not take CPU
+// from the gateway's event loop (Prometheus runs in its own process anyway).
+// Plain JavaScript, so the worker needs no TypeScript loader.
+const loadWorker = `
+const { parentPort, workerData } = require('node:worker_threads');
+const { url, rounds, concurrency } = workerData;
+(async () => {
   let failed = 0;
   const started = performance.now();
   for (const requests of rounds) {
     let next = 0;
     const worker = async () => {
       while (next < requests.length) {
-        const body = requests[next++]!;
+        const body = requests[next++];
         for (let attempt = 0; ; attempt++) {
           const res = await fetch(url, {
             method: 'POST',
@@ -82,20 +88,33 @@ async function load(url: string, rounds: Buffer[][]): Promise<{ seconds: number;
           });
           await res.arrayBuffer();
           if (res.status === 204 || res.status === 200) break;
-          if (res.status < 500 && res.status !== 429) {
-            failed++;
-            break;
-          }
-          if (attempt > 5) {
-            failed++;
-            break;
-          }
+          if ((res.status < 500 && res.status !== 429) || attempt > 5) { failed++; break; }
         }
       }
     };
-    await Promise.all(Array.from({ length: CONCURRENCY }, worker));
+    await Promise.all(Array.from({ length: concurrency }, worker));
   }
-  return { seconds: (performance.now() - started) / 1000, failed };
+  parentPort.postMessage({ seconds: (performance.now() - started) / 1000, failed });
+})();
+`;
+
+/** Sends every round in order (all requests of a round before the next), CONCURRENCY at a time. */
+function load(url: string, rounds: Buffer[][]): Promise<{ seconds: number; failed: number }> {
+  return new Promise((resolve, reject) => {
+    const worker = new Worker(loadWorker, {
+      eval: true,
+      workerData: {
+        url,
+        rounds: rounds.map((r) => r.map((b) => new Uint8Array(b))),
+        concurrency: CONCURRENCY,
+      },
+    });
+    worker.once('message', (m: { seconds: number; failed: number }) => {
+      resolve(m);
+      void worker.terminate();
+    });
+    worker.once('error', reject);
+  });
 }
 
 /** Counts what goes on the log: record values, and their size once zstd-compressed as one batch per send. */
