@@ -3,6 +3,14 @@ import { anomaly, event, sampleBatch } from '../test/fixtures.js';
 import { avroType } from './avro-schemas.js';
 import type { SampleBatch } from './types.js';
 
+/**
+ * The fixture Event in Avro binary: time (zig-zag varint), host (len 2, "h1"),
+ * source (index 0, kernel), kind (len 8, "oom_kill"), severity (index 4, error),
+ * message (len 41), attributes (a block of 2 entries, then 0).
+ */
+const PINNED_EVENT_HEX =
+  '90a7bfe9d66604683100106f6f6d5f6b696c6c08524f7574206f66206d656d6f72793a204b696c6c65642070726f63657373203432343220286a617661290406706964083432343208636f6d6d086a61766100';
+
 describe('schema files', () => {
   it('parse with their full names', () => {
     expect(avroType('sampleBatch').name).toBe('io.promstream.SampleBatch');
@@ -38,5 +46,10 @@ describe('schema files', () => {
     expect(type.isValid({ ...event, time: 1.5 })).toBe(false);
     const { host: _, ...noHost } = event;
     expect(type.isValid(noHost)).toBe(false);
+  });
+
+  it('encodes the Event fixture to pinned bytes', () => {
+    // A change here is a change of the record format: update docs/log-records.md and think about old readers.
+    expect(avroType('event').toBuffer(event).toString('hex')).toBe(PINNED_EVENT_HEX);
   });
 });

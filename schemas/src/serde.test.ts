@@ -4,7 +4,7 @@ import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { anomaly, event, sampleBatch } from '../test/fixtures.js';
 import { backendFor, dropTopics, freshTopic, registryOn } from '../test/registry-helpers.js';
-import { schemaJson } from './avro-schemas.js';
+import { avroType, schemaJson } from './avro-schemas.js';
 import { SchemaError, SchemaErrorCode } from './errors.js';
 import type { RunningRegistry } from './registry/server.js';
 import { createSerdes, RecordSerde } from './serde.js';
@@ -92,6 +92,15 @@ describe.skipIf(backend === undefined)('serde through the registry and the log',
     expect(await reader.deserialize(TOPICS.events, back[1]!.value!)).toEqual(event);
     expect(await reader.deserialize(TOPICS.anomalies, back[2]!.value!)).toEqual(anomaly);
     expect(back[1]!.key!.toString()).toBe('h1');
+
+    // The body after the 5-byte header is plain Avro binary of the value.
+    expect(eventBytes.subarray(5)).toEqual(avroType('event').toBuffer(event));
+    expect(batchBytes.subarray(5)).toEqual(avroType('sampleBatch').toBuffer(sampleBatch));
+    // The client asked for topic associations first, got 404, and fell back to <topic>-value.
+    const metrics = await (await fetch(`${reg.url}/metrics`)).text();
+    expect(metrics).toMatch(
+      /promstream_registry_requests_total\{route="\/associations\/\*",code="404"\} [1-9]/,
+    );
   });
 
   it('writes what the library deserializer reads, and records keyed by series stay on their partition', async () => {
