@@ -6,6 +6,7 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { ApiError } from '../api/errors.js';
 import type { Querier } from '../querier.js';
 import { HeadStore } from './head-store.js';
+import { ensureZstdCodec } from './kafka-codecs.js';
 
 /** One `SampleBatch` record decoded to float samples (the block builder's decoder fits). */
 export interface HeadRecordDecoder {
@@ -62,6 +63,7 @@ export class LogHead {
   private readonly metrics;
 
   constructor(private readonly options: LogHeadOptions) {
+    ensureZstdCodec();
     this.kafka = new Kafka({
       clientId: 'promstream-query-head',
       brokers: options.brokers,

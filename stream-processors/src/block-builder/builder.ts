@@ -2,6 +2,7 @@ import { type Consumer, type EachBatchPayload, Kafka, logLevel } from 'kafkajs';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { StreamError } from '../errors.js';
+import { ensureZstdCodec } from '../kafka-codecs.js';
 import { blockUlid } from './block-id.js';
 import { type BlockBuilderMetrics, blockBuilderMetrics } from './metrics.js';
 import { PartitionHead } from './partition-head.js';
@@ -24,6 +25,8 @@ export interface BlockBuilderOptions {
   state: PartitionStateStore;
   logger: Logger;
   registry?: Registry;
+  /** Called when the consumer stops for good after an error (kafkajs will not restart it). */
+  onCrash?: (err: Error) => void;
 }
 
 /** A running block builder. */
@@ -57,6 +60,7 @@ export const DEFAULT_OUT_OF_ORDER_WINDOW = 600_000;
  * the same blocks at the same place with the same bytes.
  */
 export async function startBlockBuilder(options: BlockBuilderOptions): Promise<BlockBuilder> {
+  ensureZstdCodec();
   const registry = options.registry ?? new Registry();
   const metrics = blockBuilderMetrics(registry);
   const kafka = new Kafka({
@@ -74,6 +78,11 @@ export async function startBlockBuilder(options: BlockBuilderOptions): Promise<B
   });
   const loop = new BuilderLoop(options, consumer, metrics);
   consumer.on(consumer.events.GROUP_JOIN, () => loop.reset());
+  consumer.on(consumer.events.CRASH, (event) => {
+    const { error, restart } = event.payload as { error: Error; restart: boolean };
+    options.logger.error({ err: error, restart }, 'block builder consumer crashed');
+    if (!restart) options.onCrash?.(error);
+  });
   await waitForTopic(kafka, options.topic, options.logger);
   await consumer.connect();
   await consumer.subscribe({ topic: options.topic, fromBeginning: true });

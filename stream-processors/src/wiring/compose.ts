@@ -50,7 +50,7 @@ export function dataPath(options: DataPathOptions): {
 
 /** Starts the block builder role against real Kafka, the registry and a bucket. */
 export async function runBlockBuilder(
-  options: DataPathOptions & { groupId: string; registry?: Registry },
+  options: DataPathOptions & { groupId: string; registry?: Registry; onCrash?: (err: Error) => void },
 ): Promise<BlockBuilder> {
   const parts = dataPath(options);
   return startBlockBuilder({
@@ -64,6 +64,7 @@ export async function runBlockBuilder(
     state: parts.state,
     logger: options.logger,
     registry: options.registry,
+    onCrash: options.onCrash,
   });
 }
 

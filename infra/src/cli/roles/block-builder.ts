@@ -43,6 +43,8 @@ export const blockBuilderRole: Role = {
         outOfOrderWindow: config.blockBuilder.outOfOrderWindow,
         logger,
         registry,
+        // A consumer that gave up leaves nothing running: exit so the supervisor restarts the role.
+        onCrash: () => process.exit(1),
       });
       const closeMetrics =
         opts.metricsPort === undefined
