@@ -16,16 +16,21 @@ export interface BenchDataShape {
   spanMs: number;
   /** Sample interval, milliseconds. */
   intervalMs: number;
-  /** First timestamp, milliseconds (aligned to 2 hours so block boundaries are predictable). */
+  /**
+   * First timestamp, milliseconds. Off the minute on purpose: Prometheus 2
+   * (Debian's reference) selects ranges left-closed and Prometheus 3 (our
+   * engine) left-open, so samples must not sit on evaluation-window edges
+   * for the answers to be comparable.
+   */
   startMs: number;
 }
 
-/** About 10,000 series over 6 hours at a 30 s interval (≈ 7 million samples). */
+/** About 10,000 series over 6 hours at a 60 s interval (≈ 3.5 million samples). */
 export const DEFAULT_SHAPE: BenchDataShape = {
   instances: 100,
   spanMs: 6 * 3_600_000,
-  intervalMs: 30_000,
-  startMs: Date.UTC(2026, 0, 1),
+  intervalMs: 60_000,
+  startMs: Date.UTC(2026, 0, 1) + 17_000,
 };
 
 const PATHS = 20;
