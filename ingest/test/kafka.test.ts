@@ -4,7 +4,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { partitionFor, type SampleBatch } from '@promstream/schemas';
 import { decodeXorChunk } from '@promstream/storage';
-import { announceSkip, findTool, freePort, type LogBackend, logBackend } from '@promstream/testkit';
+import {
+  announceSkip,
+  findTool,
+  freePort,
+  type LogBackend,
+  type Pick,
+  realKafka,
+  startEmbeddedBroker,
+} from '@promstream/testkit';
 import pino from 'pino';
 import snappy from 'snappy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,12 +21,21 @@ import { type Gateway, startGateway } from '../src/gateway/server.js';
 import { createLogWriters, type LogWriters } from '../src/log/writers.js';
 import type { WriteSeries } from '../src/remote-write/types.js';
 import { encodeV1 } from '../src/remote-write/v1.js';
+import { encodeV2 } from '../src/remote-write/v2.js';
 import { memorySerdes, readTopic } from './helpers.js';
 
-const picked = await logBackend();
-if (!picked.ok) announceSkip('ingest on the log', picked.reason);
+// The same suite against real Kafka (KAFKA_BROKERS) and the embedded broker.
+const backends: [string, Pick<LogBackend>][] = [
+  ['real Kafka', realKafka()],
+  ['the embedded broker', await startEmbeddedBroker()],
+];
 
-describe.runIf(picked.ok)('gateway and agent on the log', () => {
+describe.each(backends)('gateway and agent on %s', (name, picked) => {
+  if (!picked.ok) {
+    announceSkip(`gateway and agent on ${name}`, picked.reason);
+    it.skip(`needs ${name}: ${picked.reason}`, () => {});
+    return;
+  }
   let backend: LogBackend;
   let writers: LogWriters;
   let gateway: Gateway;
@@ -27,6 +44,7 @@ describe.runIf(picked.ok)('gateway and agent on the log', () => {
   const samplesTopic = `ingest-test-samples-${run}`;
   const eventsTopic = `ingest-test-events-${run}`;
   const logger = pino({ level: 'silent' });
+  let partitionsUsedBefore = 0;
 
   beforeAll(async () => {
     if (!picked.ok) return;
@@ -75,6 +93,7 @@ describe.runIf(picked.ok)('gateway and agent on the log', () => {
     const partitions = new Set(series.map((x) => partitionFor(x.labels, 3)));
     const records = await readTopic(backend.brokers, samplesTopic, (r) => r.length >= partitions.size);
     expect(records).toHaveLength(partitions.size);
+    partitionsUsedBefore = partitions.size;
     for (const rec of records) {
       const batch: SampleBatch = await serdes.sampleBatch.deserialize(samplesTopic, rec.value);
       expect(batch.tenant).toBe('tenant-a');
@@ -94,6 +113,52 @@ describe.runIf(picked.ok)('gateway and agent on the log', () => {
         s.values.map((v) => (Number.isNaN(v) ? 'NaN' : v)),
       );
     }
+  });
+
+  it('carries native histograms of a 2.0 request to the log', async () => {
+    const histogram = {
+      counterResetHint: 0,
+      schema: 3,
+      zeroThreshold: 1e-128,
+      zeroCount: 2,
+      count: 10,
+      sum: 12.5,
+      positiveSpans: [{ offset: 1, length: 2 }],
+      negativeSpans: [],
+      positiveBuckets: [3, 5],
+      negativeBuckets: [],
+      customValues: [],
+    };
+    const series: WriteSeries[] = [
+      {
+        labels: [{ name: '__name__', value: 'ingest_test_latency' }],
+        timestamps: [],
+        values: [],
+        histograms: [{ timestamp: 1_700_000_000_000, integer: false, histogram }],
+        exemplars: 0,
+      },
+    ];
+    const res = await fetch(`${gateway.url}/api/v1/write`, {
+      method: 'POST',
+      body: snappy.compressSync(Buffer.from(encodeV2(series))),
+      headers: {
+        'content-type': 'application/x-protobuf;proto=io.prometheus.write.v2.Request',
+        'content-encoding': 'snappy',
+        'x-scope-orgid': 'tenant-h',
+      },
+    });
+    expect(res.status).toBe(204);
+    expect(res.headers.get('x-prometheus-remote-write-histograms-written')).toBe('1');
+    const batches: SampleBatch[] = [];
+    await readTopic(backend.brokers, samplesTopic, (r) => r.length >= 1 + partitionsUsedBefore, 30_000).then(
+      async (records) => {
+        for (const r of records) batches.push(await serdes.sampleBatch.deserialize(samplesTopic, r.value));
+      },
+    );
+    const chunk = batches.filter((b) => b.tenant === 'tenant-h').flatMap((b) => b.series)[0]!;
+    expect(chunk.encoding).toBe('FLOAT_HISTOGRAM');
+    expect(chunk.chunk.length).toBe(0);
+    expect(chunk.histograms[0]!.histogram).toEqual(histogram);
   });
 
   it('publishes agent events keyed by host, readable with kcat', async () => {
