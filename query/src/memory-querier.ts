@@ -82,7 +82,17 @@ class ArrayIterator implements SampleIterator {
 
   seek(t: number): ValueType {
     if (this.i < 0) this.i = 0;
-    while (this.i < this.n && (this.s.t[this.i] as number) < t) this.i++;
+    if (this.i < this.n && (this.s.t[this.i] as number) < t) {
+      // Binary search for the first time >= t; seek never moves back.
+      let lo = this.i;
+      let hi = this.n;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if ((this.s.t[mid] as number) < t) lo = mid + 1;
+        else hi = mid;
+      }
+      this.i = lo;
+    }
     return this.kind();
   }
 
@@ -137,15 +147,15 @@ export class MemoryQuerier implements Querier {
     const out: StoredSeries[] = [];
     for (const s of this.series.values()) {
       if (!matchers.every((m) => m.matches(s.labels.find((l) => l.name === m.name)?.value ?? ''))) continue;
-      let any = false;
-      for (let i = 0; i < s.n; i++) {
-        const t = s.t[i] as number;
-        if (t >= hints.mint && t <= hints.maxt) {
-          any = true;
-          break;
-        }
+      // First sample at or after mint, by binary search.
+      let lo = 0;
+      let hi = s.n;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        if ((s.t[mid] as number) < hints.mint) lo = mid + 1;
+        else hi = mid;
       }
-      if (any) out.push(s);
+      if (lo < s.n && (s.t[lo] as number) <= hints.maxt) out.push(s);
     }
     return out.sort((a, b) => compareLabels(a.labels, b.labels));
   }

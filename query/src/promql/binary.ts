@@ -187,6 +187,22 @@ function vectorScalar(
     let any = false;
     for (let i = 0; i < steps; i++) {
       if (!s.has[i]) continue;
+      if (!s.h?.[i]) {
+        // Float fast path: no objects per sample.
+        const x = s.f[i] as number;
+        const y = sc[i] as number;
+        let r: number;
+        if (isCmp) {
+          const ok = swap ? compare(op, y, x) : compare(op, x, y);
+          if (returnBool) r = ok ? 1 : 0;
+          else if (ok) r = x;
+          else continue;
+        } else r = swap ? arith(op, y, x) : arith(op, x, y);
+        o.f[i] = r;
+        o.has[i] = 1;
+        any = true;
+        continue;
+      }
       const vv = operand(s, i);
       const sv = { f: sc[i] as number, h: undefined };
       const r = swap ? elemOp(ctx, op, sv, vv, returnBool, vv) : elemOp(ctx, op, vv, sv, returnBool, vv);
@@ -265,62 +281,128 @@ function vectorVector(
   const oneToMany = m.card === 'one-to-many';
   const many = oneToMany ? rhs : lhs;
   const one = oneToMany ? lhs : rhs;
-  const manySig = many.series.map((s) => signature(s.labels, m));
-  const oneSig = one.series.map((s) => signature(s.labels, m));
+  // Signatures are computed once; per step only presence changes.
+  const sigIds = new Map<string, number>();
+  const idOf = (ls: Labels): number => {
+    const sig = signature(ls, m);
+    let id = sigIds.get(sig);
+    if (id === undefined) {
+      id = sigIds.size;
+      sigIds.set(sig, id);
+    }
+    return id;
+  };
+  const oneBySig: number[][] = [];
+  one.series.forEach((s, j) => {
+    const id = idOf(s.labels);
+    const list = oneBySig[id];
+    if (list) list.push(j);
+    else oneBySig[id] = [j];
+  });
+  const manyIds = many.series.map((s) => idOf(s.labels));
+  const manyPerSig = new Map<number, number>();
+  for (const id of manyIds) manyPerSig.set(id, (manyPerSig.get(id) ?? 0) + 1);
+  const ambiguousOne = oneBySig.filter((l) => l !== undefined && l.length > 1);
   const b = new SeriesBuilder(steps);
-  const labelCache = new Map<string, { labels: Labels; key: string }>();
   const includeSet = new Set(m.include);
+  interface Pair {
+    out: StepSeries | undefined;
+    labels: Labels;
+    key: string;
+    stamp: number;
+  }
+  const pairs = new Map<string, Pair>();
+  const pairOf = (j: number, oi: number): Pair => {
+    const ms = many.series[j] as StepSeries;
+    const os = one.series[oi] as StepSeries;
+    const labels = resultLabels(ms.labels, os.labels, m, includeSet);
+    const key = labelsKey(labels);
+    const pk = `${manyIds[j]}\u0000${key}`;
+    let p = pairs.get(pk);
+    if (!p) {
+      p = { out: undefined, labels, key, stamp: -1 };
+      pairs.set(pk, p);
+    }
+    return p;
+  };
+  const pairCache: (Pair | undefined)[][] = many.series.map(() => []);
+  const sigStamp = new Int32Array(sigIds.size).fill(-1);
+  const side = oneToMany ? 'left' : 'right';
   for (let i = 0; i < steps; i++) {
-    const oneBySig = new Map<string, number>();
-    one.series.forEach((s, j) => {
-      if (!s.has[i]) return;
-      const sig = oneSig[j] as string;
-      const prev = oneBySig.get(sig);
-      if (prev !== undefined) {
-        const side = oneToMany ? 'left' : 'right';
-        throw new EngineError(
-          'execution',
-          `found duplicate series for the match group ${formatMatchGroup(s.labels, m)} on the ${side} hand-side of the operation: [${formatLabels((one.series[prev] as StepSeries).labels)}, ${formatLabels(s.labels)}];many-to-many matching not allowed: matching labels must be unique on one side`,
-        );
-      }
-      oneBySig.set(sig, j);
-    });
-    const matched = new Map<string, number>();
-    many.series.forEach((ms, j) => {
-      if (!ms.has[i]) return;
-      const sig = manySig[j] as string;
-      const oi = oneBySig.get(sig);
-      if (oi === undefined) return;
-      const os = one.series[oi] as StepSeries;
-      const ck = `${j}:${oi}`;
-      let res = labelCache.get(ck);
-      if (!res) {
-        const labels = resultLabels(ms.labels, os.labels, m, includeSet);
-        res = { labels, key: labelsKey(labels) };
-        labelCache.set(ck, res);
-      }
-      if (m.card === 'one-to-one') {
-        if (matched.has(sig))
+    for (const list of ambiguousOne) {
+      let first = -1;
+      for (const oi of list) {
+        const os = one.series[oi] as StepSeries;
+        if (!os.has[i]) continue;
+        if (first >= 0)
           throw new EngineError(
             'execution',
-            'multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)',
+            `found duplicate series for the match group ${formatMatchGroup(os.labels, m)} on the ${side} hand-side of the operation: [${formatLabels((one.series[first] as StepSeries).labels)}, ${formatLabels(os.labels)}];many-to-many matching not allowed: matching labels must be unique on one side`,
           );
-        matched.set(sig, j);
+        first = oi;
+      }
+    }
+    for (let j = 0; j < many.series.length; j++) {
+      const ms = many.series[j] as StepSeries;
+      if (!ms.has[i]) continue;
+      const id = manyIds[j] as number;
+      const cands = oneBySig[id];
+      if (!cands) continue;
+      let ci = -1;
+      for (let c = 0; c < cands.length; c++) {
+        if ((one.series[cands[c] as number] as StepSeries).has[i]) {
+          ci = c;
+          break;
+        }
+      }
+      if (ci < 0) continue;
+      const oi = cands[ci] as number;
+      const os = one.series[oi] as StepSeries;
+      let pair = pairCache[j]?.[ci];
+      if (!pair) {
+        pair = pairOf(j, oi);
+        (pairCache[j] as (Pair | undefined)[])[ci] = pair;
+      }
+      if (m.card === 'one-to-one') {
+        if ((manyPerSig.get(id) ?? 0) > 1) {
+          if (sigStamp[id] === i)
+            throw new EngineError(
+              'execution',
+              'multiple matches for labels: many-to-one matching must be explicit (group_left/group_right)',
+            );
+          sigStamp[id] = i;
+        }
       } else {
-        const gk = `${sig}\u0000${res.key}`;
-        if (matched.has(gk))
+        if (pair.stamp === i)
           throw new EngineError(
             'execution',
             'multiple matches for labels: grouping labels must ensure unique matches',
           );
-        matched.set(gk, j);
+        pair.stamp = i;
       }
-      const l = oneToMany ? operand(os, i) : operand(ms, i);
-      const r = oneToMany ? operand(ms, i) : operand(os, i);
-      const v = elemOp(ctx, op, l, r, returnBool, l);
-      if (!v) return;
-      put(b, b.get(res.labels, dropName || ms.dropName, res.key), i, v);
-    });
+      const lh = oneToMany ? os : ms;
+      const rh = oneToMany ? ms : os;
+      if (!lh.h?.[i] && !rh.h?.[i]) {
+        // Float fast path: no objects per sample.
+        const lf = lh.f[i] as number;
+        const rf = rh.f[i] as number;
+        let v: number;
+        if (isCmp) {
+          const ok = compare(op, lf, rf);
+          if (returnBool) v = ok ? 1 : 0;
+          else if (ok) v = lf;
+          else continue;
+        } else v = arith(op, lf, rf);
+        pair.out ??= b.get(pair.labels, dropName || ms.dropName, pair.key);
+        b.setF(pair.out, i, v);
+        continue;
+      }
+      const l = operand(lh, i);
+      const v = elemOp(ctx, op, l, operand(rh, i), returnBool, l);
+      if (!v) continue;
+      pair.out ??= b.get(pair.labels, dropName || ms.dropName, pair.key);
+      put(b, pair.out, i, v);
+    }
   }
   return { type: 'vector', series: b.series };
 }
