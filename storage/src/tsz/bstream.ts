@@ -27,25 +27,30 @@ export class BitWriter {
   /** Writes the low `n` bits of `v`, most significant first; 0 <= n <= 32. */
   writeBits(v: number, n: number): void {
     if (n === 0) return;
-    this.ensure(n);
+    if (((this.pos + n) >>> 3) + 2 > this.buf.length) this.grow(n);
     const buf = this.buf;
-    let pos = this.pos;
-    while (n > 0) {
-      const idx = pos >>> 3;
-      const free = 8 - (pos & 7);
-      const take = Math.min(free, n);
-      // Bits n-1 .. n-take of v, placed just below the bits already in this byte.
-      const bits = (v >>> (n - take)) & ((1 << take) - 1);
-      buf[idx] = buf[idx]! | (bits << (free - take));
-      pos += take;
-      n -= take;
+    let idx = this.pos >>> 3;
+    const free = 8 - (this.pos & 7);
+    this.pos += n;
+    if (n <= free) {
+      // Fits in the current byte, below the bits already there.
+      buf[idx] = buf[idx]! | ((v & ((1 << n) - 1)) << (free - n));
+      return;
     }
-    this.pos = pos;
+    // Fill the rest of the current byte, then whole bytes, then the head of the last one.
+    n -= free;
+    buf[idx] = buf[idx]! | ((v >>> n) & ((1 << free) - 1));
+    idx++;
+    while (n >= 8) {
+      n -= 8;
+      buf[idx++] = (v >>> n) & 0xff;
+    }
+    if (n > 0) buf[idx] = (v << (8 - n)) & 0xff;
   }
 
   /** Writes one bit. */
   writeBit(bit: number): void {
-    this.ensure(1);
+    if ((this.pos >>> 3) + 2 > this.buf.length) this.grow(1);
     if (bit !== 0) {
       const idx = this.pos >>> 3;
       this.buf[idx] = this.buf[idx]! | (0x80 >>> (this.pos & 7));
@@ -63,8 +68,8 @@ export class BitWriter {
     this.buf[index] = b;
   }
 
-  private ensure(bits: number): void {
-    const needBytes = ((this.pos + bits + 7) >>> 3) + 1;
+  private grow(bits: number): void {
+    const needBytes = ((this.pos + bits + 7) >>> 3) + 2;
     if (needBytes <= this.buf.length) return;
     let size = this.buf.length * 2;
     while (size < needBytes) size *= 2;

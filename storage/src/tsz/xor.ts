@@ -41,7 +41,7 @@ function ctz32(x: number): number {
  * at most 65535 samples (about 120 is the usual cut).
  */
 export class XorAppender {
-  private readonly w = new BitWriter(128);
+  private readonly w = new BitWriter(512);
   private num = 0;
   private t = 0;
   private tDelta = 0;
@@ -321,19 +321,18 @@ export class XorIterator implements SampleIterator {
   }
 
   private readBits(n: number): number {
-    let pos = this.pos;
+    const pos = this.pos;
     if (pos + n > this.endBits) throw TRUNCATED;
+    this.pos = pos + n;
     const buf = this.buf;
-    let result = 0;
-    while (n > 0) {
-      const avail = 8 - (pos & 7);
-      const take = Math.min(avail, n);
-      result = (result << take) | ((buf[pos >>> 3]! >>> (avail - take)) & ((1 << take) - 1));
-      pos += take;
-      n -= take;
-    }
-    this.pos = pos;
-    return result >>> 0;
+    const idx = pos >>> 3;
+    const off = pos & 7;
+    // A 32-bit window starting at the current byte; bytes past the end read as 0.
+    let w =
+      ((buf[idx]! << 24) | ((buf[idx + 1] ?? 0) << 16) | ((buf[idx + 2] ?? 0) << 8) | (buf[idx + 3] ?? 0)) >>>
+      0;
+    if (off !== 0) w = ((w << off) | ((buf[idx + 4] ?? 0) >>> (8 - off))) >>> 0;
+    return n === 32 ? w : w >>> (32 - n);
   }
 
   private readBit(): number {

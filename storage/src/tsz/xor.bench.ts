@@ -1,0 +1,107 @@
+/**
+ * Encode and decode rates of the XOR chunk codec for named data shapes, one
+ * core. Run: `npm run bench` in storage (or `npx tsx src/tsz/xor.bench.ts`).
+ * Targets from issue 4: decode >= 50M samples/s, encode >= 15M samples/s.
+ */
+import { ValueType } from '../model.js';
+import { XorAppender, XorIterator } from './xor.js';
+
+const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 2_000_000);
+const PER_CHUNK = 120;
+
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** Named shapes: times and values. */
+function shapes(): [string, Float64Array, Float64Array][] {
+  const r = rng(1);
+  const base = 1_700_000_000_000;
+  const mk = (tf: (i: number) => number, vf: (i: number) => number): [Float64Array, Float64Array] => {
+    const ts = new Float64Array(SAMPLES);
+    const vs = new Float64Array(SAMPLES);
+    for (let i = 0; i < SAMPLES; i++) {
+      ts[i] = tf(i);
+      vs[i] = vf(i);
+    }
+    return [ts, vs];
+  };
+  const regular = (i: number) => base + i * 15_000;
+  let c = 0;
+  let w = 100;
+  return [
+    ['constant', ...mk(regular, () => 1)],
+    [
+      'counter with jitter',
+      ...mk(
+        (i) => base + i * 15_000 + Math.floor(r() * 50),
+        () => (c += Math.floor(r() * 100)),
+      ),
+    ],
+    ['gauge random walk', ...mk(regular, () => (w += Math.round((r() - 0.5) * 100) / 100))],
+    ['float noise', ...mk(regular, () => r() * 1e6)],
+  ];
+}
+
+function encodeAll(ts: Float64Array, vs: Float64Array): Uint8Array[] {
+  const chunks: Uint8Array[] = [];
+  for (let i = 0; i < ts.length; i += PER_CHUNK) {
+    const app = new XorAppender();
+    const end = Math.min(i + PER_CHUNK, ts.length);
+    for (let k = i; k < end; k++) app.append(ts[k]!, vs[k]!);
+    chunks.push(app.bytes());
+  }
+  return chunks;
+}
+
+function decodeAll(chunks: Uint8Array[], it: XorIterator): number {
+  let n = 0;
+  let sum = 0;
+  for (const c of chunks) {
+    it.reset(c);
+    while (it.next() === ValueType.Float) {
+      sum += it.at();
+      n++;
+    }
+  }
+  if (sum === 0.123) console.log('');
+  return n;
+}
+
+function best(runs: number, f: () => void): number {
+  let min = Number.POSITIVE_INFINITY;
+  for (let i = 0; i < runs; i++) {
+    const t0 = process.hrtime.bigint();
+    f();
+    const dt = Number(process.hrtime.bigint() - t0) / 1e9;
+    if (dt < min) min = dt;
+  }
+  return min;
+}
+
+console.log(
+  `XOR chunk codec, ${SAMPLES.toLocaleString('en')} samples per shape, ${PER_CHUNK} per chunk, best of 5`,
+);
+console.log('shape                  encode M/s   decode M/s   bytes/sample');
+const it = new XorIterator();
+for (const [name, ts, vs] of shapes()) {
+  let chunks: Uint8Array[] = [];
+  const enc = best(5, () => {
+    chunks = encodeAll(ts, vs);
+  });
+  const dec = best(5, () => {
+    if (decodeAll(chunks, it) !== SAMPLES) throw new Error('decode lost samples');
+  });
+  const bytes = chunks.reduce((a, c) => a + c.length, 0);
+  console.log(
+    `${name.padEnd(22)} ${(SAMPLES / enc / 1e6).toFixed(1).padStart(10)}   ${(SAMPLES / dec / 1e6).toFixed(1).padStart(10)}   ${(bytes / SAMPLES).toFixed(3).padStart(12)}`,
+  );
+}
+console.log('targets: encode >= 15 M/s, decode >= 50 M/s');
