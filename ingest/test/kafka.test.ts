@@ -2,7 +2,14 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { partitionFor, type SampleBatch } from '@promstream/schemas';
+import {
+  createSerdes,
+  partitionFor,
+  type RunningRegistry,
+  type SampleBatch,
+  type Serdes,
+  startRegistry,
+} from '@promstream/schemas';
 import { decodeXorChunk } from '@promstream/storage';
 import {
   announceSkip,
@@ -22,7 +29,7 @@ import { createLogWriters, type LogWriters } from '../src/log/writers.js';
 import type { WriteSeries } from '../src/remote-write/types.js';
 import { encodeV1 } from '../src/remote-write/v1.js';
 import { encodeV2 } from '../src/remote-write/v2.js';
-import { memorySerdes, readTopic } from './helpers.js';
+import { readTopic } from './helpers.js';
 
 // The same suite against real Kafka (KAFKA_BROKERS) and the embedded broker.
 const backends: [string, Pick<LogBackend>][] = [
@@ -39,7 +46,8 @@ describe.each(backends)('gateway and agent on %s', (name, picked) => {
   let backend: LogBackend;
   let writers: LogWriters;
   let gateway: Gateway;
-  const serdes = memorySerdes();
+  let registry: RunningRegistry;
+  let serdes: Serdes;
   const run = Date.now().toString(36);
   const samplesTopic = `ingest-test-samples-${run}`;
   const eventsTopic = `ingest-test-events-${run}`;
@@ -49,9 +57,12 @@ describe.each(backends)('gateway and agent on %s', (name, picked) => {
   beforeAll(async () => {
     if (!picked.ok) return;
     backend = picked.backend;
+    // The production path: the embedded schema registry on the same log, serdes by URL.
+    registry = await startRegistry({ brokers: backend.brokers, port: await freePort(), logger });
+    serdes = createSerdes({ registryUrl: registry.url });
     writers = createLogWriters({
       brokers: backend.brokers,
-      serdes,
+      registryUrl: registry.url,
       samplesTopic,
       eventsTopic,
       samplePartitions: 3,
@@ -62,6 +73,7 @@ describe.each(backends)('gateway and agent on %s', (name, picked) => {
   });
   afterAll(async () => {
     await gateway?.close();
+    await registry?.close();
     await backend?.stop();
   });
 
