@@ -73,6 +73,12 @@ describe.skipIf(backend === undefined)('schema registry over HTTP on a real log'
     expect((await call(reg.url, 'GET', '/subjects/things-value/versions/1/schema')).body).toEqual(
       JSON.parse(v1),
     );
+    expect((await call(reg.url, 'GET', '/subjects/things-value/versions/1/referencedby')).body).toEqual([]);
+    expect((await call(reg.url, 'GET', '/subjects/things-value/versions/9/referencedby')).body).toMatchObject(
+      {
+        error_code: 40402,
+      },
+    );
     expect((await call(reg.url, 'POST', '/subjects/things-value', { schema: v2 })).body).toMatchObject({
       subject: 'things-value',
       version: 2,

@@ -81,6 +81,12 @@ export const registryRoutes: FastifyPluginAsync<RegistryRoutesOptions> = async (
     },
   );
 
+  // Schema references are not supported, so no version is ever referenced by another.
+  app.get<{ Params: Params }>('/subjects/:subject/versions/:version/referencedby', async (req) => {
+    registry.getVersion(req.params.subject, req.params.version, true);
+    return [];
+  });
+
   app.delete<{ Params: Params; Querystring: Query }>('/subjects/:subject', async (req) =>
     registry.deleteSubject(req.params.subject, truthy(req.query.permanent)),
   );
