@@ -19,6 +19,9 @@ export interface UpOptions {
   logLevel: string;
 }
 
+/** The tenant of writes and queries that name none. */
+const TENANT = 'default';
+
 /** The ports the roles listen on inside the all-in-one. */
 export interface UpPorts {
   kafka: number;
@@ -63,7 +66,19 @@ export function upChildren(options: UpOptions, ports: UpPorts, cli: string): Chi
     ),
     node(
       'gateway',
-      ['--brokers', brokers, '--registry', registry, '--host', loopback, '--port', String(ports.gateway)],
+      // One tenant for writes and queries without X-Scope-OrgID.
+      [
+        '--brokers',
+        brokers,
+        '--registry',
+        registry,
+        '--host',
+        loopback,
+        '--port',
+        String(ports.gateway),
+        '--default-tenant',
+        TENANT,
+      ],
       ports.gateway,
     ),
     node('block-builder', [
@@ -91,13 +106,26 @@ export function upChildren(options: UpOptions, ports: UpPorts, cli: string): Chi
         loopback,
         '--port',
         String(ports.query),
+        '--default-tenant',
+        TENANT,
       ],
       ports.query,
     ),
   ];
   if (options.agent)
     children.push(
-      node('agent', ['--brokers', brokers, '--registry', registry, '--port', String(ports.agent)]),
+      node('agent', [
+        '--brokers',
+        brokers,
+        '--registry',
+        registry,
+        '--data',
+        options.dataDir,
+        '--tenant',
+        TENANT,
+        '--port',
+        String(ports.agent),
+      ]),
     );
   return children;
 }
