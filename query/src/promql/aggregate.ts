@@ -136,6 +136,13 @@ export async function evalAggregate(ctx: EvalContext, e: AggregateExpr, ts: Floa
   if (op === 'topk' || op === 'bottomk' || op === 'limitk' || op === 'limit_ratio') {
     return selectK(ctx, e, v.series, groupOf, groups.length, param as Float64Array, steps);
   }
+  const floatOnly = v.series.every((s) => s.h === null);
+  if (
+    floatOnly &&
+    (op === 'sum' || op === 'count' || op === 'group' || op === 'min' || op === 'max' || op === 'avg')
+  ) {
+    return columnar(ctx, op, v.series, groupOf, groups, steps, byName);
+  }
   const outSeries: (StepSeries | undefined)[] = new Array(groups.length);
   const members: number[][] = groups.map(() => []);
   v.series.forEach((_, j) => {
@@ -165,6 +172,95 @@ export async function evalAggregate(ctx: EvalContext, e: AggregateExpr, ts: Floa
       }
       if (typeof res === 'number') b.setF(out, i, res);
       else b.setH(out, i, res);
+    }
+  }
+  return { type: 'vector', series: b.series };
+}
+
+/**
+ * The common float aggregations without per-step arrays: one pass over the
+ * series, accumulating into typed arrays indexed by group and step.
+ */
+function columnar(
+  ctx: EvalContext,
+  op: 'sum' | 'count' | 'group' | 'min' | 'max' | 'avg',
+  series: StepSeries[],
+  groupOf: number[],
+  groups: { labels: Labels; key: string }[],
+  steps: number,
+  byName: boolean,
+): Value {
+  const n = groups.length * steps;
+  const acc = new Float64Array(n);
+  const comp = new Float64Array(n);
+  const cnt = new Float64Array(n);
+  const isMin = op === 'min';
+  for (let j = 0; j < series.length; j++) {
+    if ((j & 1023) === 0) ctx.check();
+    const s = series[j] as StepSeries;
+    const base = (groupOf[j] as number) * steps;
+    const f = s.f;
+    const has = s.has;
+    for (let i = 0; i < steps; i++) {
+      if (!has[i]) continue;
+      const k = base + i;
+      const x = f[i] as number;
+      const c = cnt[k] as number;
+      cnt[k] = c + 1;
+      if (op === 'sum' || op === 'avg') {
+        // Kahan summation, as Prometheus sums.
+        const sum = acc[k] as number;
+        const t = sum + x;
+        if (!Number.isFinite(t)) comp[k] = 0;
+        else if (Math.abs(sum) >= Math.abs(x)) comp[k] = (comp[k] as number) + (sum - t + x);
+        else comp[k] = (comp[k] as number) + (x - t + sum);
+        acc[k] = t;
+      } else if (op === 'min' || op === 'max') {
+        const cur = acc[k] as number;
+        if (c === 0 || Number.isNaN(cur) || (isMin ? x < cur : x > cur)) acc[k] = x;
+      }
+    }
+  }
+  const b = new SeriesBuilder(steps);
+  for (let g = 0; g < groups.length; g++) {
+    const grp = groups[g] as { labels: Labels; key: string };
+    let out: StepSeries | undefined;
+    for (let i = 0; i < steps; i++) {
+      const k = g * steps + i;
+      const c = cnt[k] as number;
+      if (c === 0) continue;
+      let r: number;
+      switch (op) {
+        case 'count':
+          r = c;
+          break;
+        case 'group':
+          r = 1;
+          break;
+        case 'sum':
+          r = (acc[k] as number) + (comp[k] as number);
+          break;
+        case 'avg': {
+          r = ((acc[k] as number) + (comp[k] as number)) / c;
+          if (!Number.isFinite(r)) {
+            // Overflow or infinities: redo this one the careful way.
+            const xs: number[] = [];
+            for (let j = 0; j < series.length; j++) {
+              const s = series[j] as StepSeries;
+              if (groupOf[j] === g && s.has[i]) xs.push(s.f[i] as number);
+            }
+            r = aggregateGroup(ctx, 'avg', xs, [], 0) as number;
+          }
+          break;
+        }
+        default:
+          r = acc[k] as number;
+      }
+      if (!out) {
+        const first = series.find((_, j) => groupOf[j] === g);
+        out = b.get(grp.labels, byName && (first?.dropName ?? false), grp.key);
+      }
+      b.setF(out, i, r);
     }
   }
   return { type: 'vector', series: b.series };

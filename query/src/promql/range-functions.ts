@@ -521,17 +521,22 @@ export function applyRange(
       dropName: !keep || s.dropName,
     };
     let any = false;
+    // One window object and argument array per series, updated per step.
+    const w: Window = { s, lo: 0, hi: 0, start: 0, end: 0, range: m.range, evalT: 0 };
+    const args: number[] = new Array(scalarArgs.length);
     for (let i = 0; i < steps; i++) {
       const end = m.ends[i] as number;
       const start = end - m.range;
       const hi = lastAtOrBefore(s.t, s.n, end) + 1;
       const lo = lastAtOrBefore(s.t, s.n, start) + 1;
       if (hi <= lo) continue;
-      const r = fn(
-        ctx,
-        { s, lo, hi, start, end, range: m.range, evalT: ts[i] as number },
-        scalarArgs.map((a) => a[i] as number),
-      );
+      w.lo = lo;
+      w.hi = hi;
+      w.start = start;
+      w.end = end;
+      w.evalT = ts[i] as number;
+      for (let a = 0; a < scalarArgs.length; a++) args[a] = (scalarArgs[a] as Float64Array)[i] as number;
+      const r = fn(ctx, w, args);
       if (r === undefined) continue;
       any = true;
       o.has[i] = 1;
