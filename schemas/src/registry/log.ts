@@ -103,11 +103,20 @@ export class SchemasLog {
         this.options.startTimeoutMs ?? 60_000,
         'read _schemas to its end',
       );
+      this.consumer.on(this.consumer.events.CRASH, (event) => {
+        this.options.logger?.error(
+          { err: event.payload.error, restart: event.payload.restart },
+          'registry log reader crashed',
+        );
+      });
       await this.consumer.run({
         autoCommit: false,
         eachBatch: async ({ batch, heartbeat }) => {
           for (const m of batch.messages) {
             const offset = Number(m.offset);
+            // After a group rebalance the reader starts again from the beginning (it never
+            // commits); records already applied are passed over so state never steps back.
+            if (offset < this.position) continue;
             handler(m.key, m.value, offset);
             this.advance(offset + 1);
           }
