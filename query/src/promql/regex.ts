@@ -73,6 +73,8 @@ export function goRegexToJs(src: string): string {
         i += 2;
         continue;
       }
+      if (/[1-9]/.test(n))
+        throw new SyntaxError(`invalid escape sequence: \\${n} (RE2 has no backreferences)`);
       if (/[a-zA-Z]/.test(n) && fold() === false) {
         out += `\\${n}`;
         i += 2;
@@ -171,6 +173,8 @@ export function goRegexToJs(src: string): string {
           i += 2 + (flags[0] as string).length;
           continue;
         }
+        if (/^(=|!|<=|<!)/.test(rest))
+          throw new SyntaxError('invalid or unsupported Perl syntax: lookaround');
         if (rest.startsWith('P<')) {
           foldStack.push(fold());
           out += '(?<';
