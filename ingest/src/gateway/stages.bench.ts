@@ -1,0 +1,85 @@
+/**
+ * Where the gateway's CPU goes per sample: each stage of the write path on
+ * the same node-like shape as gateway.bench.ts (2000 series per request, one
+ * sample each), without the network or the log.
+ *
+ *   npm run bench:stages -w @promstream/ingest
+ */
+import { partitionFor, seriesKey } from '@promstream/schemas';
+import { encodeXorChunk } from '@promstream/storage';
+import snappy from 'snappy';
+import { memorySerdes } from '../../test/helpers.js';
+import { decodeBody } from '../remote-write/content-type.js';
+import type { WriteSeries } from '../remote-write/types.js';
+import { encodeV1 } from '../remote-write/v1.js';
+import { validateRequest } from '../remote-write/validate.js';
+
+const SERIES = 2000;
+const REPEAT = 50;
+
+function request(round: number): WriteSeries[] {
+  return Array.from({ length: SERIES }, (_, i) => ({
+    labels: [
+      { name: '__name__', value: `node_bench_metric_${i % 100}` },
+      { name: 'instance', value: `host-${Math.floor(i / 100)}.example.net:9100` },
+      { name: 'job', value: 'node' },
+      { name: 'region', value: `eu-west-${i % 3}` },
+    ],
+    timestamps: [1_767_225_600_000 + round * 15_000],
+    values: [i * 10 + round],
+    histograms: [],
+    exemplars: 0,
+  }));
+}
+
+async function time(name: string, fn: () => unknown | Promise<unknown>): Promise<void> {
+  await fn();
+  const started = performance.now();
+  for (let i = 0; i < REPEAT; i++) await fn();
+  const perSample = ((performance.now() - started) * 1000) / (REPEAT * SERIES);
+  console.log(
+    `${name.padEnd(40)} ${perSample.toFixed(2)} µs/sample  (${Math.round(1e6 / perSample)} samples/s)`,
+  );
+}
+
+async function main(): Promise<void> {
+  const series = request(1);
+  const body = snappy.compressSync(Buffer.from(encodeV1(series)));
+  const decoded = decodeBody(body, '1.0', 'snappy');
+  const serde = memorySerdes().sampleBatch;
+  const chunks = series.map((s) => ({
+    labels: s.labels,
+    minTime: s.timestamps[0]!,
+    maxTime: s.timestamps[0]!,
+    encoding: 'XOR' as const,
+    chunk: Buffer.from(encodeXorChunk(s.timestamps, s.values)),
+    histograms: [],
+  }));
+  const batch = { tenant: 'bench', producedAt: 0, series: chunks.slice(0, SERIES / 8) };
+  console.log(`${SERIES} series per request, one sample each`);
+  await time('snappy + protobuf decode (protobufjs)', () => decodeBody(body, '1.0', 'snappy'));
+  await time('validate', () => validateRequest(decoded));
+  await time('partitionFor (FNV-1a 64)', () => {
+    for (const s of series) partitionFor(s.labels, 8);
+  });
+  await time('seriesKey (FNV-1a 64)', () => {
+    for (const s of series) seriesKey(s.labels);
+  });
+  await time('XOR chunk per series', () => {
+    for (const s of series) encodeXorChunk(s.timestamps, s.values);
+  });
+  await time('Avro serialize (Confluent serializer)', async () => {
+    for (let p = 0; p < 8; p++) await serde.serialize('bench', batch);
+  });
+  await time('Avro encode (avsc type only)', () => {
+    for (let p = 0; p < 8; p++) serde.type.toBuffer(batch);
+  });
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
