@@ -78,12 +78,10 @@ type BucketRow = [rule: number, lower: number, upper: number, count: number];
 export function histogramBuckets(h: FloatHistogram): BucketRow[] {
   const rows: BucketRow[] = [];
   if (h.schema === -53) {
-    let index = 0;
+    // Custom buckets: bucket i spans (customValues[i-1], customValues[i]], the first from -Inf, the last to +Inf.
     forEachBucket(h.positiveSpans, h.positiveBuckets, (i, count) => {
-      index = i;
-      const lower =
-        index === 0 ? Number.NEGATIVE_INFINITY : (h.customValues[index - 1] ?? Number.POSITIVE_INFINITY);
-      const upper = h.customValues[index] ?? Number.POSITIVE_INFINITY;
+      const lower = i === 0 ? Number.NEGATIVE_INFINITY : (h.customValues[i - 1] ?? Number.POSITIVE_INFINITY);
+      const upper = h.customValues[i] ?? Number.POSITIVE_INFINITY;
       if (count !== 0) rows.push([0, lower, upper, count]);
     });
     return rows;
