@@ -37,6 +37,10 @@ export interface S3ObjectStoreOptions {
   partSize?: number;
   /** Attempts per request, with exponential backoff on 5xx, throttling and timeouts. Default 5. */
   maxAttempts?: number;
+  /** Milliseconds to wait for a connection; a timeout is retried. Default 5000. */
+  connectionTimeoutMs?: number;
+  /** Milliseconds a request may take before it is abandoned and retried. Default 30000. */
+  requestTimeoutMs?: number;
   /** Keys per listing page. Default 1000. */
   pageSize?: number;
   /** A client to use instead of building one (for tests and shared connection pools). */
@@ -102,6 +106,12 @@ export class S3ObjectStore implements ObjectStore {
         region: options.region ?? 'us-east-1',
         forcePathStyle: options.forcePathStyle ?? true,
         maxAttempts: options.maxAttempts ?? 5,
+        requestHandler: {
+          connectionTimeout: options.connectionTimeoutMs ?? 5000,
+          requestTimeout: options.requestTimeoutMs ?? 30_000,
+          // Without this the handler only logs a warning when the timeout passes.
+          throwOnRequestTimeout: true,
+        },
         credentials:
           options.accessKeyId !== undefined && options.accessKeyId !== ''
             ? { accessKeyId: options.accessKeyId, secretAccessKey: options.secretAccessKey ?? '' }
