@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { KafkaCode } from './errors.js';
 import { GroupCoordinator } from './group/coordinator.js';
 import { OffsetStore } from './group/offset-store.js';
+import { compactPartition } from './log/compaction.js';
 import { Flusher } from './log/flusher.js';
 import type { PartitionLog } from './log/partition-log.js';
 import { type BatchHeader, checkBatch } from './log/record-batch.js';
@@ -92,6 +93,7 @@ export class Broker {
   private readonly producerIds: ProducerIds;
   private readonly producers = new Map<PartitionLog, ProducerStates>();
   private closed = false;
+  private readonly compactedAt = new WeakMap<PartitionLog, number>();
   private readonly fetchTimers = new Set<() => void>();
 
   constructor(
@@ -585,12 +587,30 @@ export class Broker {
     encodeDeleteRecordsResponse(w, topics);
   }
 
-  /** Applies retention to every partition; the server calls it on a timer. */
+  /**
+   * Applies retention to every partition of a topic with the delete policy
+   * and compacts those with the compact policy; the server calls it on a timer.
+   */
   enforceRetention(): void {
+    const now = this.config.now();
     for (const t of this.topics.topics.values()) {
-      for (const p of t.partitions) {
-        const removed = p.enforceRetention();
-        if (removed > 0) this.log.info({ topic: t.name, removed }, 'retention removed segments');
+      const policy = (t.configs['cleanup.policy'] ?? 'delete').split(',').map((s) => s.trim());
+      const deleteRetentionMs = Number(
+        t.configs['delete.retention.ms'] ?? TOPIC_CONFIG_DEFAULTS['delete.retention.ms'],
+      );
+      for (const [i, p] of t.partitions.entries()) {
+        if (policy.includes('delete')) {
+          const removed = p.enforceRetention();
+          if (removed > 0)
+            this.log.info({ topic: t.name, partition: i, removed }, 'retention removed segments');
+        }
+        // Compaction runs again only when something was appended since the last pass.
+        if (policy.includes('compact') && this.compactedAt.get(p) !== p.nextOffset) {
+          this.compactedAt.set(p, p.nextOffset);
+          const removed = compactPartition(p, deleteRetentionMs, now);
+          if (removed > 0)
+            this.log.info({ topic: t.name, partition: i, removed }, 'compaction removed records');
+        }
       }
     }
   }

@@ -76,6 +76,11 @@ export class PartitionLog {
     return log;
   }
 
+  /** The segment appends go to. */
+  get activeSegment(): Segment {
+    return this.active;
+  }
+
   private get active(): Segment {
     return this.segments[this.segments.length - 1] as Segment;
   }

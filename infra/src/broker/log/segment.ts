@@ -285,6 +285,17 @@ export class Segment {
     }, graceMs).unref();
   }
 
+  /** Closes the descriptors after a grace period without deleting files (the segment was replaced). */
+  retire(graceMs: number): void {
+    this.closed = true;
+    const fd = this.fd;
+    const indexFd = this.indexFd;
+    setTimeout(() => {
+      fs.close(fd, () => {});
+      fs.close(indexFd, () => {});
+    }, graceMs).unref();
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
