@@ -15,7 +15,7 @@ import { typeOf } from './ast.js';
 import { evalBinary } from './binary.js';
 import type { EvalContext } from './context.js';
 import { evalCall } from './functions.js';
-import { scaleH } from './histogram.js';
+import { copyH, scaleH } from './histogram.js';
 import { compareLabels, labelsKey, METRIC_NAME } from './labels.js';
 import { parseExpr } from './parser.js';
 import {
@@ -202,7 +202,8 @@ class Evaluator implements EvalContext {
         if (vt === ValueType.Float) f[n] = it.at();
         else {
           if (!h) h = [];
-          h[n] = it.atHistogram();
+          // Copied: an iterator may reuse its histogram object for the next sample.
+          h[n] = copyH(it.atHistogram());
           f[n] = 0;
         }
         n++;
@@ -257,7 +258,12 @@ class Evaluator implements EvalContext {
           s.h[i] = hist.counterResetHint === 1 && j === prevJ ? { ...hist, counterResetHint: 0 } : hist;
         } else s.f[i] = r.f[j] as number;
       }
-      if (any) series.push(s);
+      if (any) {
+        let points = 0;
+        for (let i = 0; i < steps; i++) points += s.has[i] as number;
+        this.addSamples(points);
+        series.push(s);
+      }
     }
     return { type: 'vector', series };
   }
