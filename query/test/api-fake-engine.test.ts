@@ -482,6 +482,17 @@ describe('format, parse, buildinfo, metrics, unknown paths', () => {
     expect(bad.body.error).toBe('invalid parameter "query": 1:1: parse error: cannot format');
   });
 
+  it('answers exemplar queries with none, and refuses a bad query', async () => {
+    expect((await get('/api/v1/query_exemplars?query=up&start=0&end=10')).body).toEqual({
+      status: 'success',
+      data: [],
+    });
+    expect((await get('/api/v1/query_exemplars?query=nope')).status).toBe(400);
+    expect((await get('/api/v1/query_exemplars?query=up&start=10&end=0')).body.error).toBe(
+      'invalid parameter "end": end timestamp must not be before start time',
+    );
+  });
+
   it('reports build info', async () => {
     const r = await get('/api/v1/status/buildinfo');
     expect(r.body.status).toBe('success');

@@ -108,6 +108,7 @@ const ENDPOINTS: Array<{ path: string; params: string[] }> = [
   { path: '/api/v1/metadata', params: ['limit', 'limit_per_metric', 'metric'] },
   { path: '/api/v1/format_query', params: ['query'] },
   { path: '/api/v1/parse_query', params: ['query'] },
+  { path: '/api/v1/query_exemplars', params: ['query', 'start', 'end'] },
 ];
 
 describe('parameter fuzz', () => {
