@@ -11,7 +11,7 @@ describe('embedded broker with kafkajs', () => {
   let broker: RunningBroker;
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'broker-smoke-'));
-    broker = await startBroker({ dataDir: dir, logger: pino({ level: 'silent' }) });
+    broker = await startBroker({ dataDir: dir, logger: pino({ level: 'silent' }), metricsPort: 0 });
   });
   afterAll(async () => {
     await broker.close();
@@ -40,5 +40,27 @@ describe('embedded broker with kafkajs', () => {
     });
     await consumer.disconnect();
     expect(seen).toEqual(Array.from({ length: 10 }, (_, i) => `v${i}`));
+  });
+
+  it('serves Prometheus metrics that count the traffic', async () => {
+    const res = await fetch(`http://127.0.0.1:${broker.metricsPort}/metrics`);
+    expect(res.status).toBe(200);
+    const text = await res.text();
+    expect(text).toMatch(/promstream_broker_requests_total\{api="Produce"\} 10\b/);
+    expect(text).toMatch(/promstream_broker_produced_records_total 10\b/);
+  });
+
+  it('refuses a segment.bytes the index cannot address', async () => {
+    const kafka = new Kafka({ brokers: [`127.0.0.1:${broker.port}`], logLevel: logLevel.NOTHING });
+    const admin = kafka.admin();
+    await admin.connect();
+    await expect(
+      admin.createTopics({
+        topics: [
+          { topic: 'huge-segments', configEntries: [{ name: 'segment.bytes', value: String(2 ** 33) }] },
+        ],
+      }),
+    ).rejects.toThrow();
+    await admin.disconnect();
   });
 });

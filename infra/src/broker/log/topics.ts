@@ -60,7 +60,12 @@ export function checkConfig(key: string, value: string | null): string | null {
       : `cleanup.policy ${value}: not delete or compact`;
   }
   if (key === 'compression.type' || key === 'message.timestamp.type') return null;
-  return /^-?\d+(\.\d+)?$/.test(value) ? null : `config ${key}=${value}: not a number`;
+  if (!/^-?\d+(\.\d+)?$/.test(value)) return `config ${key}=${value}: not a number`;
+  // Index positions are 32-bit, and Kafka bounds segment.bytes the same way.
+  if (key === 'segment.bytes' && (Number(value) < 14 || Number(value) > 2147483647)) {
+    return `segment.bytes=${value}: must be between 14 and 2147483647`;
+  }
+  return null;
 }
 
 interface StoredTopics {
