@@ -20,9 +20,6 @@ const LO = LITTLE_ENDIAN ? 0 : 1;
 
 const TWO_32 = 4294967296;
 
-/** Bit width of a delta of delta after a prefix of 1, 2 or 3 one bits. */
-const DOD_WIDTHS = [0, 14, 17, 20] as const;
-
 /**
  * The high word to encode: a stale marker whose quiet bit the engine set
  * (0x7ff8000000000002) is written as Prometheus' exact marker bits.
@@ -104,14 +101,12 @@ export class XorAppender {
         if (dod === 0) {
           w.writeBit(0);
         } else if (dod >= -8191 && dod <= 8192) {
-          w.writeBits(0b10, 2);
-          w.writeBits(dod & 0x3fff, 14);
+          // Prefix and payload in one write: '10' + 14 bits.
+          w.writeBits((0b10 << 14) | (dod & 0x3fff), 16);
         } else if (dod >= -65535 && dod <= 65536) {
-          w.writeBits(0b110, 3);
-          w.writeBits(dod & 0x1ffff, 17);
+          w.writeBits((0b110 << 17) | (dod & 0x1ffff), 20);
         } else if (dod >= -524287 && dod <= 524288) {
-          w.writeBits(0b1110, 4);
-          w.writeBits(dod & 0xfffff, 20);
+          w.writeBits((0b1110 << 20) | (dod & 0xfffff), 24);
         } else {
           w.writeBits(0b1111, 4);
           const hi = Math.floor(dod / TWO_32);
@@ -146,23 +141,21 @@ export class XorAppender {
       w.writeBit(0);
       return;
     }
-    w.writeBit(1);
     let leading = dHi !== 0 ? Math.clz32(dHi) : 32 + Math.clz32(dLo);
     const trailing = dLo !== 0 ? ctz32(dLo) : 32 + ctz32(dHi);
     // Five bits hold the leading count, so it is clamped to 31.
     if (leading >= 32) leading = 31;
     if (this.leading !== 0xff && leading >= this.leading && trailing >= this.trailing) {
-      w.writeBit(0);
+      // '10': reuse the previous window.
+      w.writeBits(0b10, 2);
       writeShifted(w, dHi, dLo, this.trailing, 64 - this.leading - this.trailing);
       return;
     }
     this.leading = leading;
     this.trailing = trailing;
-    w.writeBit(1);
-    w.writeBits(leading, 5);
     const sig = 64 - leading - trailing;
-    // 64 significant bits do not fit in six bits; they are written as 0.
-    w.writeBits(sig & 63, 6);
+    // '11', five bits of leading zeros, six of significant bits (64 is written as 0).
+    w.writeBits((0b11 << 11) | (leading << 6) | (sig & 63), 13);
     writeShifted(w, dHi, dLo, trailing, sig);
   }
 }
@@ -335,13 +328,6 @@ export class XorIterator implements SampleIterator {
     return n === 32 ? w : w >>> (32 - n);
   }
 
-  private readBit(): number {
-    const pos = this.pos;
-    if (pos >= this.endBits) throw TRUNCATED;
-    this.pos = pos + 1;
-    return (this.buf[pos >>> 3]! >>> (7 - (pos & 7))) & 1;
-  }
-
   private readUvarint(): number {
     let x = 0;
     let mul = 1;
@@ -354,33 +340,75 @@ export class XorIterator implements SampleIterator {
     throw TRUNCATED;
   }
 
+  /** The 32 bits from the current position, without moving; bits past the end read as 0. */
+  private peek32(): number {
+    const buf = this.buf;
+    const idx = this.pos >>> 3;
+    const off = this.pos & 7;
+    let w =
+      (((buf[idx] ?? 0) << 24) |
+        ((buf[idx + 1] ?? 0) << 16) |
+        ((buf[idx + 2] ?? 0) << 8) |
+        (buf[idx + 3] ?? 0)) >>>
+      0;
+    if (off !== 0) w = ((w << off) | ((buf[idx + 4] ?? 0) >>> (8 - off))) >>> 0;
+    return w;
+  }
+
+  /** Advances by n bits, failing when that passes the end. */
+  private skip(n: number): void {
+    if (this.pos + n > this.endBits) throw TRUNCATED;
+    this.pos += n;
+  }
+
   private readDod(): number {
-    // Prefix 0, 10, 110, 1110 or 1111: count the leading one bits, at most four.
-    let ones = 0;
-    while (ones < 4 && this.readBit() === 1) ones++;
-    if (ones === 0) return 0;
-    if (ones === 4) {
+    // Prefix 0, 10, 110, 1110 or 1111, and payloads of up to 20 bits, fit in one 32-bit window.
+    const w = this.peek32();
+    if (w >>> 31 === 0) {
+      this.skip(1);
+      return 0;
+    }
+    let sz: number;
+    let bits: number;
+    if (w >>> 30 === 0b10) {
+      sz = 14;
+      bits = (w >>> 16) & 0x3fff;
+      this.skip(16);
+    } else if (w >>> 29 === 0b110) {
+      sz = 17;
+      bits = (w >>> 12) & 0x1ffff;
+      this.skip(20);
+    } else if (w >>> 28 === 0b1110) {
+      sz = 20;
+      bits = (w >>> 8) & 0xfffff;
+      this.skip(24);
+    } else {
+      this.skip(4);
       const hi = this.readBits(32) | 0;
       return hi * TWO_32 + this.readBits(32);
     }
-    const sz = DOD_WIDTHS[ones]!;
-    const bits = this.readBits(sz);
     // Values above 2^(sz-1) are negative numbers in sz-bit two's complement.
     return bits > 1 << (sz - 1) ? bits - (1 << sz) : bits;
   }
 
   private readValue(): void {
-    if (this.readBit() === 0) return;
+    const w = this.peek32();
+    if (w >>> 31 === 0) {
+      this.skip(1);
+      return;
+    }
     let leading: number;
     let trailing: number;
     let mbits: number;
-    if (this.readBit() === 0) {
+    if (w >>> 30 === 0b10) {
+      this.skip(2);
       leading = this.leading;
       trailing = this.trailing;
       mbits = 64 - leading - trailing;
     } else {
-      leading = this.readBits(5);
-      mbits = this.readBits(6);
+      this.skip(13);
+      leading = (w >>> 25) & 31;
+      mbits = (w >>> 19) & 63;
       if (mbits === 0) mbits = 64;
       trailing = 64 - leading - mbits;
       if (trailing < 0) {
