@@ -212,6 +212,8 @@ export function goRegexToJs(src: string): string {
 export function newPromMatcher(type: MatchType, name: string, value: string): Matcher {
   if (type === '=' || type === '!=') return newMatcher(type, name, value);
   const re = new RegExp(`^(?:${goRegexToJs(value)})$`, 's');
+  // V8 compiles lazily; run it once so size limits fail here, at parse time.
+  re.test('');
   const positive = type === '=~';
   return { type, name, value, matches: (v) => re.test(v) === positive };
 }
