@@ -83,42 +83,63 @@ export async function startBlockBuilder(options: BlockBuilderOptions): Promise<B
     options.logger.error({ err: error, restart }, 'block builder consumer crashed');
     if (!restart) options.onCrash?.(error);
   });
-  await waitForTopic(kafka, options.topic, options.logger);
-  await consumer.connect();
-  await consumer.subscribe({ topic: options.topic, fromBeginning: true });
-  await consumer.run({
-    autoCommit: false,
-    eachBatchAutoResolve: false,
-    eachBatch: (payload) => loop.onBatch(payload),
-  });
+  const stopped = new AbortController();
+  const begin = async () => {
+    await consumer.connect();
+    await consumer.subscribe({ topic: options.topic, fromBeginning: true });
+    await consumer.run({
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: (payload) => loop.onBatch(payload),
+    });
+  };
+  // Nothing to build before the first producer creates the topic: wait for it in the background.
+  let running: Promise<void>;
+  if (await topicExists(kafka, options.topic)) {
+    running = begin();
+    await running;
+  } else {
+    options.logger.info({ topic: options.topic }, 'waiting for the topic to exist');
+    running = waitForTopic(kafka, options.topic, stopped.signal).then(async (exists) => {
+      if (exists) await begin();
+    });
+    running.catch((err: unknown) => {
+      options.logger.error({ err }, 'block builder did not start');
+      options.onCrash?.(err as Error);
+    });
+  }
   return {
     registry,
     status: () => loop.status(),
     waitForCommit: (partition, offset, timeoutMs) => loop.waitForCommit(partition, offset, timeoutMs),
     stop: async () => {
+      stopped.abort();
+      await running.catch(() => {});
       await consumer.disconnect();
     },
   };
 }
 
-/** Resolves once the topic exists (the first producer creates it), polling every second. */
-export async function waitForTopic(kafka: Kafka, topic: string, logger: Logger): Promise<void> {
+async function topicExists(kafka: Kafka, topic: string): Promise<boolean> {
   const admin = kafka.admin();
   await admin.connect();
   try {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await admin.fetchTopicMetadata({ topics: [topic] });
-        return;
-      } catch (err) {
-        if (attempt === 0)
-          logger.info({ topic, err: (err as Error).message }, 'waiting for the topic to exist');
-        await new Promise((r) => setTimeout(r, 1000));
-      }
-    }
+    await admin.fetchTopicMetadata({ topics: [topic] });
+    return true;
+  } catch {
+    return false;
   } finally {
     await admin.disconnect();
   }
+}
+
+/** Resolves true once the topic exists, polling every second; false when aborted first. */
+export async function waitForTopic(kafka: Kafka, topic: string, signal: AbortSignal): Promise<boolean> {
+  while (!signal.aborted) {
+    if (await topicExists(kafka, topic)) return true;
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+  return false;
 }
 
 class BuilderLoop {
