@@ -8,6 +8,7 @@ import { isStorageError, StorageError, StorageErrorCode } from '../src/errors.js
 import { type Labels, type Matcher, newMatcher, ValueType } from '../src/model.js';
 import { MemoryObjectStore } from '../src/objstore/memory.js';
 import type { ByteRange, ObjectStore } from '../src/objstore/object-store.js';
+import { encodeXorChunk } from '../src/tsz/xor.js';
 
 const BASE = 1_700_000_000_000;
 
@@ -192,6 +193,47 @@ async function damaged(file: string, damage: (b: Uint8Array) => Uint8Array): Pro
   }
   return undefined;
 }
+
+describe('block reader read-ahead edges', () => {
+  it('reads chunks longer than the read-ahead and series entries longer than their window', async () => {
+    const store = new MemoryObjectStore();
+    const n = 1500;
+    const ts = Array.from({ length: n }, (_, i) => BASE + i * 1000);
+    const vs = ts.map((_, i) => Math.sin(i) * 1e9 + i / 7);
+    const big = encodeXorChunk(ts, vs);
+    expect(big.length).toBeGreaterThan(8192);
+    const long = 'x'.repeat(5000);
+    const series: SeriesInput[] = [];
+    for (let s = 0; s < 5; s++) {
+      series.push({
+        labels: lbls({ __name__: 'm', s: String(s), ...(s === 2 ? { long } : {}) }),
+        chunks: [
+          { minTime: ts[0]!, maxTime: ts[n - 1]!, bytes: big },
+          {
+            minTime: ts[n - 1]! + 1000,
+            maxTime: ts[n - 1]! + 1000,
+            bytes: encodeXorChunk([ts[n - 1]! + 1000], [s]),
+          },
+        ],
+      });
+    }
+    const meta = await writeBlock(store, '', series);
+    const r = await BlockReader.open(store, meta.ulid);
+    const sel = await r.select([newMatcher('=~', 's', '1|2|3')], -Infinity, Infinity);
+    expect(sel.map((x) => x.labels.find((l) => l.name === 's')!.value)).toEqual(['2', '1', '3']);
+    for (const x of sel) {
+      const it = x.iterator();
+      let k = 0;
+      while (it.next() === ValueType.Float) {
+        if (k < n) expect([it.atT(), it.at()]).toEqual([ts[k], vs[k]]);
+        k++;
+      }
+      expect(it.err()).toBeUndefined();
+      expect(k).toBe(n + 1);
+    }
+    expect(sel[0]!.labels.find((l) => l.name === 'long')!.value).toBe(long);
+  });
+});
 
 describe('block bad input', () => {
   const flip = (at: (b: Uint8Array) => number) => (b: Uint8Array) => {
