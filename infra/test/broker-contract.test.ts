@@ -344,6 +344,31 @@ describe.each(backends)('broker contract: $name', (backend) => {
     await admin.disconnect();
   });
 
+  it('finds offsets by timestamp inside a batch, and the earliest and latest offsets', async () => {
+    const topic = fresh('bytime');
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+    const producer = kafka.producer();
+    await producer.connect();
+    const t0 = Date.now() - 60_000;
+    // One send, one batch: the broker has to look inside it.
+    await producer.send({
+      topic,
+      acks: -1,
+      messages: [0, 1, 2, 3].map((i) => ({ value: `t${i}`, timestamp: String(t0 + i * 1000) })),
+    });
+    await producer.disconnect();
+    await admin.fetchTopicMetadata({ topics: [topic] });
+    expect(await admin.fetchTopicOffsetsByTimestamp(topic, t0 + 1500)).toEqual([
+      { partition: 0, offset: '2' },
+    ]);
+    expect(await admin.fetchTopicOffsetsByTimestamp(topic, t0)).toEqual([{ partition: 0, offset: '0' }]);
+    const offsets = await admin.fetchTopicOffsets(topic);
+    expect(offsets[0]).toMatchObject({ partition: 0, low: '0', high: '4' });
+    await admin.disconnect();
+  });
+
   it('answers unknown topics and partitions with UNKNOWN_TOPIC_OR_PARTITION', async () => {
     const topic = fresh('known');
     const admin = kafka.admin();

@@ -445,12 +445,12 @@ export class Broker {
           return { index: p.index, errorCode: 0, timestamp: -1, offset: log.nextOffset };
         if (p.timestamp === -2)
           return { index: p.index, errorCode: 0, timestamp: -1, offset: log.logStartOffset };
-        const offset = log.offsetForTimestamp(p.timestamp);
+        const found = log.offsetForTimestamp(p.timestamp);
         return {
           index: p.index,
           errorCode: 0,
-          timestamp: offset === null ? -1 : p.timestamp,
-          offset: offset ?? -1,
+          timestamp: found?.timestamp ?? -1,
+          offset: found?.offset ?? -1,
         };
       }),
     }));

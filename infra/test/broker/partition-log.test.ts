@@ -148,8 +148,9 @@ describe('partition log segments and recovery', () => {
     appendValues(log, ['a', 'b'], 100);
     appendValues(log, ['c'], 200);
     appendValues(log, ['d'], 300);
-    expect(log.offsetForTimestamp(150)).toBe(2);
-    expect(log.offsetForTimestamp(300)).toBe(3);
+    expect(log.offsetForTimestamp(150)).toEqual({ offset: 2, timestamp: 200 });
+    expect(log.offsetForTimestamp(300)).toEqual({ offset: 3, timestamp: 300 });
+    expect(log.offsetForTimestamp(50)).toEqual({ offset: 0, timestamp: 100 });
     expect(log.offsetForTimestamp(301)).toBeNull();
     log.close();
   });

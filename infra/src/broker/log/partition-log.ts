@@ -159,12 +159,12 @@ export class PartitionLog {
     return null;
   }
 
-  /** The first offset whose batch has a timestamp >= ts, or null when none does. */
-  offsetForTimestamp(ts: number): number | null {
+  /** The first record with a timestamp >= ts (offset and timestamp), or null when none has. */
+  offsetForTimestamp(ts: number): { offset: number; timestamp: number } | null {
     for (const seg of this.segments) {
       if (seg.maxTimestamp < ts) continue;
-      const o = seg.offsetForTimestamp(ts);
-      if (o !== null) return Math.max(o, this.logStartOffset);
+      const found = seg.offsetForTimestamp(ts);
+      if (found !== null && found.offset >= this.logStartOffset) return found;
     }
     return null;
   }

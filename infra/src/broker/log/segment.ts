@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { BrokerError } from '../errors.js';
 import { BATCH_LOG_OVERHEAD, type BatchHeader, checkBatch } from './record-batch.js';
+import { readRecords } from './records.js';
 
 /** Bytes per index entry: relative base offset u32, position u32, max timestamp i64. */
 export const INDEX_ENTRY_SIZE = 16;
@@ -248,10 +249,26 @@ export class Segment {
     return { position, length: end - position };
   }
 
-  /** Base offset of the first batch whose max timestamp is >= ts, or null. */
-  offsetForTimestamp(ts: number): number | null {
-    for (let i = 0; i < this.count; i++)
-      if ((this.ts[i] as number) >= ts) return this.baseOffset + (this.rel[i] as number);
+  /**
+   * The first record whose timestamp is >= ts: its offset and timestamp, or
+   * null. The batch is found by its max timestamp in the index, then its
+   * records are read to find the exact one.
+   */
+  offsetForTimestamp(ts: number): { offset: number; timestamp: number } | null {
+    for (let i = 0; i < this.count; i++) {
+      if ((this.ts[i] as number) < ts) continue;
+      const base = this.baseOffset + (this.rel[i] as number);
+      const position = this.pos[i] as number;
+      const end = i + 1 < this.count ? (this.pos[i + 1] as number) : this.size;
+      const batch = Buffer.alloc(end - position);
+      fs.readSync(this.fd, batch, 0, batch.length, position);
+      const first = Number(batch.readBigInt64BE(27));
+      for (const r of readRecords(batch)) {
+        if (first + r.timestampDelta >= ts)
+          return { offset: base + r.offsetDelta, timestamp: first + r.timestampDelta };
+      }
+      return { offset: base, timestamp: this.ts[i] as number };
+    }
     return null;
   }
 
