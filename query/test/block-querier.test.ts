@@ -84,6 +84,28 @@ describe('BlockQuerier', () => {
     expect(times(got[1]!)).toEqual([60_000]);
   });
 
+  it('merges overlapping blocks with one sample per timestamp', async () => {
+    // A block rebuilt over part of B1's range (e.g. by a replay) holds some of the same samples.
+    const b3 = block('B3', 3000_000, 5000_000, [[a, [3600_000, 4000_000]]]);
+    const got = await new BlockQuerier([b2, b3, b1]).select({ mint: 0, maxt: 14400_000 }, up);
+    expect(times(got[0]!)).toEqual([0, 3600_000, 4000_000, 7200_000, 10000_000]);
+  });
+
+  it('chains blocks given out of order and seeks across them', async () => {
+    const got = await new BlockQuerier([b2, b1]).select({ mint: 0, maxt: 14400_000 }, up);
+    expect(times(got[0]!)).toEqual([0, 3600_000, 7200_000, 10000_000]);
+    const it = got[0]!.iterator();
+    expect(it.seek(4000_000)).toBe(ValueType.Float);
+    expect(it.atT()).toBe(7200_000);
+    expect(it.at()).toBe(7200);
+    expect(it.seek(1)).toBe(ValueType.Float);
+    expect(it.atT()).toBe(7200_000);
+    expect(it.next()).toBe(ValueType.Float);
+    expect(it.atT()).toBe(10000_000);
+    expect(it.next()).toBe(ValueType.None);
+    expect(it.err()).toBeUndefined();
+  });
+
   it('answers label names and values from the blocks in range', async () => {
     expect(await q.labelValues({ mint: 7200_000, maxt: 9000_000 }, 'job', [])).toEqual(['a']);
     expect(await q.labelValues({ mint: 0, maxt: 9000_000 }, 'job', [])).toEqual(['a', 'b']);

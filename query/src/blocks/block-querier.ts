@@ -1,5 +1,5 @@
-import type { Matcher } from '@promstream/storage';
-import { MergeQuerier } from '../merge-querier.js';
+import { type FloatHistogram, type Matcher, type SampleIterator, ValueType } from '@promstream/storage';
+import { compareLabels, labelsKey, MergeQuerier } from '../merge-querier.js';
 import type { Querier, SelectHints, Series } from '../querier.js';
 
 /**
@@ -38,8 +38,33 @@ export class BlockQuerier implements Querier {
   }
 
   async select(hints: SelectHints, matchers: readonly Matcher[]): Promise<Series[]> {
-    if (this.overlapping(hints.mint, hints.maxt).length === 0) return [];
-    return this.merged(hints).select(hints, matchers);
+    const blocks = this.overlapping(hints.mint, hints.maxt).sort((a, b) => a.minTime - b.minTime);
+    if (blocks.length === 0) return [];
+    if (blocks.length === 1) return blocks[0]!.select(matchers, hints.mint, hints.maxt, hints.signal);
+    if (!disjoint(blocks)) return this.merged(hints).select(hints, matchers);
+    // Blocks that do not overlap in time hold each series' samples in block order, so
+    // chaining their iterators is enough: no per-sample comparison as in a merge.
+    const lists = await Promise.all(
+      blocks.map((b) => b.select(matchers, hints.mint, hints.maxt, hints.signal)),
+    );
+    const byKey = new Map<string, { labels: Series['labels']; parts: Series[] }>();
+    for (const list of lists) {
+      for (const s of list) {
+        const key = labelsKey(s.labels);
+        const entry = byKey.get(key);
+        if (entry === undefined) byKey.set(key, { labels: s.labels, parts: [s] });
+        else entry.parts.push(s);
+      }
+    }
+    const out: Series[] = [];
+    for (const { labels, parts } of byKey.values()) {
+      out.push(
+        parts.length === 1
+          ? parts[0]!
+          : { labels, iterator: () => new ChainIterator(parts.map((p) => p.iterator())) },
+      );
+    }
+    return out.sort((a, b) => compareLabels(a.labels, b.labels));
   }
 
   async labelNames(hints: SelectHints, matchers: readonly Matcher[]): Promise<string[]> {
@@ -50,6 +75,62 @@ export class BlockQuerier implements Querier {
   async labelValues(hints: SelectHints, name: string, matchers: readonly Matcher[]): Promise<string[]> {
     if (this.overlapping(hints.mint, hints.maxt).length === 0) return [];
     return this.merged(hints).labelValues(hints, name, matchers);
+  }
+}
+
+/** Whether blocks, sorted by start time, cover disjoint ranges (maxTime is exclusive). */
+function disjoint(blocks: readonly QueryableBlock[]): boolean {
+  for (let i = 1; i < blocks.length; i++) if (blocks[i - 1]!.maxTime > blocks[i]!.minTime) return false;
+  return true;
+}
+
+/**
+ * Iterates several iterators one after the other; for sources whose time
+ * ranges are disjoint and given in time order.
+ */
+export class ChainIterator implements SampleIterator {
+  private i = 0;
+
+  constructor(private readonly its: readonly SampleIterator[]) {}
+
+  next(): ValueType {
+    while (this.i < this.its.length) {
+      const it = this.its[this.i]!;
+      const v = it.next();
+      if (v !== ValueType.None || it.err() !== undefined) return v;
+      this.i++;
+    }
+    return ValueType.None;
+  }
+
+  seek(t: number): ValueType {
+    while (this.i < this.its.length) {
+      const it = this.its[this.i]!;
+      const v = it.seek(t);
+      if (v !== ValueType.None || it.err() !== undefined) return v;
+      this.i++;
+    }
+    return ValueType.None;
+  }
+
+  atT(): number {
+    return this.its[this.i]!.atT();
+  }
+
+  at(): number {
+    return this.its[this.i]!.at();
+  }
+
+  atHistogram(): FloatHistogram {
+    return this.its[this.i]!.atHistogram();
+  }
+
+  err(): Error | undefined {
+    for (const it of this.its) {
+      const e = it.err();
+      if (e !== undefined) return e;
+    }
+    return undefined;
   }
 }
 
