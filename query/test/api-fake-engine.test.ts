@@ -284,6 +284,19 @@ describe('/api/v1/query', () => {
     expect(r.body).toEqual({ status: 'success', data: { resultType: 'scalar', result: [20, '+Inf'] } });
   });
 
+  it('ignores JSON bodies as Prometheus does', async () => {
+    const res = await app.inject({
+      method: 'POST',
+      url: '/api/v1/query?time=5',
+      headers: { 'content-type': 'application/json' },
+      payload: JSON.stringify({ query: 5, time: { x: 1 } }),
+    });
+    expect(res.statusCode).toBe(400);
+    expect(res.json()).toMatchObject({ status: 'error', errorType: 'bad_data' });
+    // The JSON body is not read: the query is empty and the time is the URL's.
+    expect(calls.at(-1)).toEqual({ kind: 'instant', expr: '', args: [5000] });
+  });
+
   it('maps engine errors to errorType and status', async () => {
     const cases: Array<[string, number, string]> = [
       ['exec', 422, 'execution'],

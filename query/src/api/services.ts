@@ -65,11 +65,21 @@ export function tenantOf(request: FastifyRequest, fallback: string): string {
   return value;
 }
 
-/** The request's parameters: URL query merged with a form body, the body winning as in Go's `FormValue`. */
+/**
+ * The request's parameters: URL query merged with a form-encoded body, the
+ * body winning as in Go's `FormValue`. Other bodies (JSON) are ignored, as
+ * Prometheus ignores them.
+ */
 export function paramsOf(request: FastifyRequest): Params {
   const query = (request.query ?? {}) as Params;
   const body = request.body;
-  if (body === null || typeof body !== 'object') return { ...query };
+  const type = request.headers['content-type'] ?? '';
+  if (
+    body === null ||
+    typeof body !== 'object' ||
+    !type.toLowerCase().startsWith('application/x-www-form-urlencoded')
+  )
+    return { ...query };
   return { ...query, ...(body as Params) };
 }
 
