@@ -493,7 +493,6 @@ export const RANGE_FUNCTIONS: ReadonlyMap<string, RangeFn> = new Map<string, Ran
   ['ts_of_first_over_time', (_ctx, w) => tsOf(w, 'first')],
   ['ts_of_last_over_time', (_ctx, w) => tsOf(w, 'last')],
   ['double_exponential_smoothing', smoothing],
-  ['holt_winters', smoothing],
 ]);
 
 /** Range functions that keep the metric name. */
