@@ -6,6 +6,7 @@
 import { StorageError, StorageErrorCode } from '../errors.js';
 import { type FloatHistogram, type SampleIterator, ValueType } from '../model.js';
 import { BitWriter } from './bstream.js';
+import { decodeXorIntoScratch, newDecodeScratch } from './xor-decode.js';
 
 /** The chunk encoding byte Prometheus writes before an XOR chunk in segment files. */
 export const XOR_ENCODING = 1;
@@ -190,28 +191,18 @@ function writeShifted(w: BitWriter, hi: number, lo: number, shift: number, n: nu
   }
 }
 
-/** Thrown inside the iterator when the bits run out; turned into a `corrupt` error. */
-const TRUNCATED = Symbol('truncated');
-
 /**
  * Iterates the samples of an XOR chunk. Reusable across chunks through
- * `reset`; no allocation per sample.
+ * `reset`, which decodes the chunk into reused typed arrays in one tight
+ * loop; `next` is then an index step. No allocation per sample.
  */
 export class XorIterator implements SampleIterator {
-  private buf: Uint8Array = new Uint8Array(0);
-  private pos = 0;
-  private endBits = 0;
+  private readonly scratch = newDecodeScratch();
   private numTotal = 0;
-  private numRead = 0;
-  private t = 0;
-  private tDelta = 0;
-  private vHi = 0;
-  private vLo = 0;
-  private leading = 0;
-  private trailing = 0;
+  private count = 0;
+  private i = -1;
+  private pending: Error | undefined;
   private error: Error | undefined;
-  private readonly f64 = new Float64Array(1);
-  private readonly u32 = new Uint32Array(this.f64.buffer);
 
   constructor(bytes?: Uint8Array) {
     if (bytes !== undefined) this.reset(bytes);
@@ -219,26 +210,12 @@ export class XorIterator implements SampleIterator {
 
   /** Starts over on another chunk's bytes (header included). */
   reset(bytes: Uint8Array): void {
-    this.buf = bytes;
-    this.pos = 16;
-    this.endBits = bytes.length * 8;
-    this.numRead = 0;
-    this.t = 0;
-    this.tDelta = 0;
-    this.vHi = 0;
-    this.vLo = 0;
-    this.leading = 0;
-    this.trailing = 0;
+    this.numTotal = bytes.length >= 2 ? (bytes[0]! << 8) | bytes[1]! : 0;
+    const r = decodeXorIntoScratch(bytes, this.scratch);
+    this.count = r.n;
+    this.pending = r.error;
     this.error = undefined;
-    if (bytes.length < 2) {
-      this.numTotal = 0;
-      this.error = new StorageError(
-        StorageErrorCode.Corrupt,
-        `read XOR chunk: ${bytes.length} bytes is shorter than the header`,
-      );
-      return;
-    }
-    this.numTotal = (bytes[0]! << 8) | bytes[1]!;
+    this.i = -1;
   }
 
   /** Samples the chunk header announces. */
@@ -247,59 +224,35 @@ export class XorIterator implements SampleIterator {
   }
 
   next(): ValueType {
-    if (this.error !== undefined || this.numRead === this.numTotal) return ValueType.None;
-    try {
-      if (this.numRead === 0) {
-        const zz = this.readUvarint();
-        // Zig-zag decoding of a signed varint.
-        this.t = zz % 2 === 0 ? zz / 2 : -(zz + 1) / 2;
-        this.vHi = this.readBits(32);
-        this.vLo = this.readBits(32);
-      } else {
-        if (this.numRead === 1) {
-          this.tDelta = this.readUvarint();
-        } else {
-          this.tDelta += this.readDod();
-        }
-        this.t += this.tDelta;
-        this.readValue();
-      }
-    } catch (e) {
-      if (e === TRUNCATED) {
-        this.error = new StorageError(
-          StorageErrorCode.Corrupt,
-          `read XOR chunk: bits end after ${this.numRead} of ${this.numTotal} samples`,
-        );
-      } else if (e instanceof StorageError) {
-        this.error = e;
-      } else {
-        throw e;
-      }
-      return ValueType.None;
+    if (this.i + 1 < this.count) {
+      this.i++;
+      return ValueType.Float;
     }
-    this.u32[HI] = this.vHi;
-    this.u32[LO] = this.vLo;
-    this.numRead++;
-    return ValueType.Float;
+    // Past the last decoded sample: report why decoding stopped, if it stopped early.
+    this.i = this.count;
+    this.error = this.pending;
+    return ValueType.None;
   }
 
   seek(t: number): ValueType {
-    if (this.error !== undefined) return ValueType.None;
-    while (this.numRead === 0 || this.t < t) {
-      if (this.next() === ValueType.None) return ValueType.None;
-    }
-    return ValueType.Float;
+    if (this.i >= this.count) return ValueType.None;
+    const ts = this.scratch.ts;
+    if (this.i < 0) this.i = 0;
+    while (this.i < this.count && ts[this.i]! < t) this.i++;
+    if (this.i < this.count) return ValueType.Float;
+    this.error = this.pending;
+    return ValueType.None;
   }
 
   atT(): number {
-    return this.t;
+    return this.scratch.ts[this.i]!;
   }
 
   at(): number {
     // Read straight from the typed array: a double stored in an object field
     // may have its NaN quiet bit set by the engine, which would change a
     // stale marker's bits.
-    return this.f64[0]!;
+    return this.scratch.vs[this.i]!;
   }
 
   atHistogram(): FloatHistogram {
@@ -311,133 +264,6 @@ export class XorIterator implements SampleIterator {
 
   err(): Error | undefined {
     return this.error;
-  }
-
-  private readBits(n: number): number {
-    const pos = this.pos;
-    if (pos + n > this.endBits) throw TRUNCATED;
-    this.pos = pos + n;
-    const buf = this.buf;
-    const idx = pos >>> 3;
-    const off = pos & 7;
-    // A 32-bit window starting at the current byte; bytes past the end read as 0.
-    let w =
-      ((buf[idx]! << 24) | ((buf[idx + 1] ?? 0) << 16) | ((buf[idx + 2] ?? 0) << 8) | (buf[idx + 3] ?? 0)) >>>
-      0;
-    if (off !== 0) w = ((w << off) | ((buf[idx + 4] ?? 0) >>> (8 - off))) >>> 0;
-    return n === 32 ? w : w >>> (32 - n);
-  }
-
-  private readUvarint(): number {
-    let x = 0;
-    let mul = 1;
-    for (let i = 0; i < 10; i++) {
-      const b = this.readBits(8);
-      x += (b & 0x7f) * mul;
-      if (b < 0x80) return x;
-      mul *= 0x80;
-    }
-    throw TRUNCATED;
-  }
-
-  /** The 32 bits from the current position, without moving; bits past the end read as 0. */
-  private peek32(): number {
-    const buf = this.buf;
-    const idx = this.pos >>> 3;
-    const off = this.pos & 7;
-    let w =
-      (((buf[idx] ?? 0) << 24) |
-        ((buf[idx + 1] ?? 0) << 16) |
-        ((buf[idx + 2] ?? 0) << 8) |
-        (buf[idx + 3] ?? 0)) >>>
-      0;
-    if (off !== 0) w = ((w << off) | ((buf[idx + 4] ?? 0) >>> (8 - off))) >>> 0;
-    return w;
-  }
-
-  /** Advances by n bits, failing when that passes the end. */
-  private skip(n: number): void {
-    if (this.pos + n > this.endBits) throw TRUNCATED;
-    this.pos += n;
-  }
-
-  private readDod(): number {
-    // Prefix 0, 10, 110, 1110 or 1111, and payloads of up to 20 bits, fit in one 32-bit window.
-    const w = this.peek32();
-    if (w >>> 31 === 0) {
-      this.skip(1);
-      return 0;
-    }
-    let sz: number;
-    let bits: number;
-    if (w >>> 30 === 0b10) {
-      sz = 14;
-      bits = (w >>> 16) & 0x3fff;
-      this.skip(16);
-    } else if (w >>> 29 === 0b110) {
-      sz = 17;
-      bits = (w >>> 12) & 0x1ffff;
-      this.skip(20);
-    } else if (w >>> 28 === 0b1110) {
-      sz = 20;
-      bits = (w >>> 8) & 0xfffff;
-      this.skip(24);
-    } else {
-      this.skip(4);
-      const hi = this.readBits(32) | 0;
-      return hi * TWO_32 + this.readBits(32);
-    }
-    // Values above 2^(sz-1) are negative numbers in sz-bit two's complement.
-    return bits > 1 << (sz - 1) ? bits - (1 << sz) : bits;
-  }
-
-  private readValue(): void {
-    const w = this.peek32();
-    if (w >>> 31 === 0) {
-      this.skip(1);
-      return;
-    }
-    let leading: number;
-    let trailing: number;
-    let mbits: number;
-    if (w >>> 30 === 0b10) {
-      this.skip(2);
-      leading = this.leading;
-      trailing = this.trailing;
-      mbits = 64 - leading - trailing;
-    } else {
-      this.skip(13);
-      leading = (w >>> 25) & 31;
-      mbits = (w >>> 19) & 63;
-      if (mbits === 0) mbits = 64;
-      trailing = 64 - leading - mbits;
-      if (trailing < 0) {
-        throw new StorageError(
-          StorageErrorCode.Corrupt,
-          `read XOR chunk: ${leading} leading and ${mbits} significant bits exceed 64`,
-        );
-      }
-      this.leading = leading;
-      this.trailing = trailing;
-    }
-    let h: number;
-    let l: number;
-    if (mbits > 32) {
-      h = this.readBits(mbits - 32);
-      l = this.readBits(32);
-    } else {
-      h = 0;
-      l = this.readBits(mbits);
-    }
-    if (trailing >= 32) {
-      h = l << (trailing - 32);
-      l = 0;
-    } else if (trailing > 0) {
-      h = (h << trailing) | (l >>> (32 - trailing));
-      l = l << trailing;
-    }
-    this.vHi = (this.vHi ^ h) >>> 0;
-    this.vLo = (this.vLo ^ l) >>> 0;
   }
 }
 
