@@ -196,7 +196,7 @@ beforeAll(async () => {
       return querier;
     },
     now: () => NOW,
-    timeoutMs: 2000,
+    timeoutMs: 10_000,
     maxConcurrentQueries: 1,
   });
 });
@@ -330,7 +330,7 @@ describe('/api/v1/query', () => {
     const r = await get('/api/v1/query?query=slow&timeout=50ms');
     expect(r.status).toBe(503);
     expect(r.body.errorType).toBe('timeout');
-    expect(Date.now() - started).toBeLessThan(1900);
+    expect(Date.now() - started).toBeLessThan(5000);
     expect((await get('/api/v1/query?query=up&timeout=soon')).body.error).toBe(
       'invalid parameter "timeout": cannot parse "soon" to a valid duration',
     );
@@ -357,7 +357,7 @@ describe('/api/v1/query', () => {
     await new Promise((r) => setTimeout(r, 100));
     client.abort();
     expect(await pending).toBeInstanceOf(Error);
-    for (let i = 0; i < 50 && aborts.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 250 && aborts.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
     expect(aborts).toEqual(['query was canceled: client went away']);
     // The slot is free again: the next query runs at once.
     expect((await get('/api/v1/query?query=up')).status).toBe(200);
