@@ -8,10 +8,10 @@
  *   npm run bench -w @promstream/ingest   (KAFKA_BROKERS picks the log; else the testkit default)
  *   BENCH_SERIES, BENCH_ROUNDS, BENCH_BATCH, BENCH_CONCURRENCY override the shape.
  */
-import { existsSync, mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Worker } from 'node:worker_threads';
 import { findTool, freePort, logBackend } from '@promstream/testkit';
 import pino from 'pino';
 import snappy from 'snappy';
@@ -66,12 +66,20 @@ function nodeLikeRequests(): Buffer[][] {
   return rounds;
 }
 
-// The load generator runs in a worker thread so the sender does not take CPU
-// from the gateway's event loop (Prometheus runs in its own process anyway).
-// Plain JavaScript, so the worker needs no TypeScript loader.
-const loadWorker = `
-const { parentPort, workerData } = require('node:worker_threads');
-const { url, rounds, concurrency } = workerData;
+// The load generator runs in a child process, so it takes no CPU from the
+// gateway's process and the CPU each receiver spends can be read per process.
+// Plain JavaScript, so the child needs no TypeScript loader.
+const loadScript = `
+const fs = require('node:fs');
+const [url, file, concurrency] = process.argv.slice(1);
+const data = fs.readFileSync(file);
+const rounds = [];
+for (let off = 0; off < data.length; ) {
+  const n = data.readUInt32BE(off); off += 4;
+  const requests = [];
+  for (let i = 0; i < n; i++) { const len = data.readUInt32BE(off); off += 4; requests.push(data.subarray(off, off + len)); off += len; }
+  rounds.push(requests);
+}
 (async () => {
   let failed = 0;
   const started = performance.now();
@@ -92,41 +100,72 @@ const { url, rounds, concurrency } = workerData;
         }
       }
     };
-    await Promise.all(Array.from({ length: concurrency }, worker));
+    await Promise.all(Array.from({ length: Number(concurrency) }, worker));
   }
-  parentPort.postMessage({ seconds: (performance.now() - started) / 1000, failed });
+  process.stdout.write(JSON.stringify({ seconds: (performance.now() - started) / 1000, failed }));
 })();
 `;
 
+function writeRounds(file: string, rounds: Buffer[][]): void {
+  const parts: Buffer[] = [];
+  for (const r of rounds) {
+    const n = Buffer.alloc(4);
+    n.writeUInt32BE(r.length);
+    parts.push(n);
+    for (const b of r) {
+      const len = Buffer.alloc(4);
+      len.writeUInt32BE(b.length);
+      parts.push(len, b);
+    }
+  }
+  writeFileSync(file, Buffer.concat(parts));
+}
+
 /** Sends every round in order (all requests of a round before the next), CONCURRENCY at a time. */
-function load(url: string, rounds: Buffer[][]): Promise<{ seconds: number; failed: number }> {
+function load(url: string, roundsFile: string): Promise<{ seconds: number; failed: number }> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(loadWorker, {
-      eval: true,
-      workerData: {
-        url,
-        rounds: rounds.map((r) => r.map((b) => new Uint8Array(b))),
-        concurrency: CONCURRENCY,
-      },
-    });
-    worker.once('message', (m: { seconds: number; failed: number }) => {
-      resolve(m);
-      void worker.terminate();
-    });
-    worker.once('error', reject);
+    execFile(
+      process.execPath,
+      ['-e', loadScript, url, roundsFile, String(CONCURRENCY)],
+      { maxBuffer: 1 << 20 },
+      (err, stdout) => (err === null ? resolve(JSON.parse(stdout)) : reject(err)),
+    );
   });
 }
 
-/** Counts what goes on the log: record values, and their size once zstd-compressed as one batch per send. */
+/** CPU seconds (user + system) a process has used, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // Fields 14 and 15 (utime, stime) in clock ticks of 1/100 s.
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Keeps what goes on the log so its size can be estimated after the timed
+ * run (compressing inside the run would take CPU from the gateway).
+ */
 class MeasuringProducer implements LogProducer {
-  valueBytes = 0;
-  zstdBytes = 0;
+  private sends: Buffer[] = [];
+  measuring = false;
   constructor(private readonly inner: LogProducer) {}
   async send(topic: string, records: readonly LogRecord[]): Promise<void> {
     await this.inner.send(topic, records);
-    const all = Buffer.concat(records.flatMap((r) => [r.key, r.value]));
-    this.valueBytes += all.length;
-    this.zstdBytes += compress(all, { compressionLevel: 3 }).length;
+    if (this.measuring) this.sends.push(Buffer.concat(records.flatMap((r) => [r.key, r.value])));
+  }
+  /** Bytes of the record keys and values, and their size zstd-compressed one send at a time. */
+  sizes(): { valueBytes: number; zstdBytes: number } {
+    let valueBytes = 0;
+    let zstdBytes = 0;
+    for (const b of this.sends) {
+      valueBytes += b.length;
+      zstdBytes += compress(b, { compressionLevel: 3 }).length;
+    }
+    return { valueBytes, zstdBytes };
   }
   partitions(topic: string): Promise<number> {
     return this.inner.partitions(topic);
@@ -165,6 +204,11 @@ async function main(): Promise<void> {
   const rounds = nodeLikeRequests();
   const payloadBytes = rounds.flat().reduce((n, b) => n + b.length, 0);
   const rawBytes = rounds.flat().reduce((n, b) => n + snappy.uncompressSync(b, { asBuffer: true }).length, 0);
+  const work = mkdtempSync(path.join(tmpdir(), 'ingest-bench-'));
+  const roundsFile = path.join(work, 'rounds.bin');
+  const warmFile = path.join(work, 'warm.bin');
+  writeRounds(roundsFile, rounds);
+  writeRounds(warmFile, [rounds[0]!.slice(0, 1)]);
 
   const picked = await logBackend();
   if (!picked.ok) throw new Error(`no log for the benchmark: ${picked.reason}`);
@@ -188,18 +232,21 @@ async function main(): Promise<void> {
   });
   const gateway = await startGateway({ sink, producer: writers.producer, port: 0, logger });
   // Warm up: connect, create the topic, register the schema.
-  await load(`${gateway.url}/api/v1/write`, [rounds[0]!.slice(0, 1)]);
-  measuring.valueBytes = 0;
-  measuring.zstdBytes = 0;
+  await load(`${gateway.url}/api/v1/write`, warmFile);
+  measuring.measuring = true;
   const before = topicBytesOnDisk(topic);
-  const ours = await load(`${gateway.url}/api/v1/write`, rounds);
+  const cpuBefore = process.cpuUsage();
+  const ours = await load(`${gateway.url}/api/v1/write`, roundsFile);
+  const cpu = process.cpuUsage(cpuBefore);
+  const oursCpu = (cpu.user + cpu.system) / 1e6;
   const after = topicBytesOnDisk(topic);
   const diskBytes = before === undefined || after === undefined ? undefined : after - before;
   await gateway.close();
   await backend.stop();
+  measuring.measuring = false;
   const oursRate = total / ours.seconds;
   console.log(
-    `gateway (${backend.kind} log ${backend.brokers.join(',')}, acks=all): ${Math.round(oursRate)} samples/s (${ours.seconds.toFixed(2)} s, ${ours.failed} failed requests)`,
+    `gateway (${backend.kind} log ${backend.brokers.join(',')}, acks=all): ${Math.round(oursRate)} samples/s (${ours.seconds.toFixed(2)} s, ${ours.failed} failed requests), ${((oursCpu * 1e6) / total).toFixed(1)} CPU µs/sample`,
   );
 
   const prometheus = findTool('prometheus');
@@ -221,32 +268,43 @@ async function main(): Promise<void> {
       port,
     );
     try {
-      await load(`http://127.0.0.1:${port}/api/v1/write`, [rounds[0]!.slice(0, 1)]);
-      const ref = await load(`http://127.0.0.1:${port}/api/v1/write`, rounds);
+      await load(`http://127.0.0.1:${port}/api/v1/write`, warmFile);
+      const promCpuBefore = cpuSeconds(prom.child.pid!);
+      const ref = await load(`http://127.0.0.1:${port}/api/v1/write`, roundsFile);
+      const promCpuAfter = cpuSeconds(prom.child.pid!);
       const refRate = total / ref.seconds;
       ratio = oursRate / refRate;
+      const promCpu =
+        promCpuBefore === undefined || promCpuAfter === undefined ? undefined : promCpuAfter - promCpuBefore;
       console.log(
-        `prometheus 2.42 remote-write receiver: ${Math.round(refRate)} samples/s (${ref.seconds.toFixed(2)} s, ${ref.failed} failed requests)`,
+        `prometheus 2.42 remote-write receiver: ${Math.round(refRate)} samples/s (${ref.seconds.toFixed(2)} s, ${ref.failed} failed requests)${promCpu === undefined ? '' : `, ${((promCpu * 1e6) / total).toFixed(1)} CPU µs/sample`}`,
       );
+      if (promCpu !== undefined && promCpu > 0) {
+        console.log(
+          `CPU efficiency ratio gateway / prometheus (samples per CPU-second): ${(promCpu / oursCpu).toFixed(2)}`,
+        );
+      }
     } finally {
       await prom.stop();
       rmSync(dir, { recursive: true, force: true });
     }
   }
+  rmSync(work, { recursive: true, force: true });
   if (ratio !== undefined)
     console.log(`throughput ratio gateway / prometheus: ${ratio.toFixed(2)} (target >= 1.0)`);
+  const measured = measuring.sizes();
   console.log(
     `remote-write payload: ${(payloadBytes / total).toFixed(2)} B/sample snappy (${(rawBytes / total).toFixed(2)} B/sample protobuf)`,
   );
   console.log(
-    `on the log, estimated (zstd per send): ${(measuring.zstdBytes / total).toFixed(2)} B/sample (${(measuring.valueBytes / total).toFixed(2)} B/sample before batch compression)`,
+    `on the log, estimated (zstd per send): ${(measured.zstdBytes / total).toFixed(2)} B/sample (${(measured.valueBytes / total).toFixed(2)} B/sample before batch compression)`,
   );
   if (diskBytes !== undefined) {
     console.log(
       `on the log, measured in the Kafka segment files: ${(diskBytes / total).toFixed(2)} B/sample`,
     );
   }
-  const logBytes = diskBytes ?? measuring.zstdBytes;
+  const logBytes = diskBytes ?? measured.zstdBytes;
   const basis = diskBytes === undefined ? 'estimated' : 'segment files';
   console.log(
     `bytes ratio log / remote-write payload: ${(logBytes / payloadBytes).toFixed(2)} (target <= 0.5; ${basis})`,
