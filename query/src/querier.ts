@@ -15,6 +15,12 @@ export interface SelectHints {
   readonly maxt: number;
   /** Aborted when the query is cancelled. */
   readonly signal?: AbortSignal;
+  /**
+   * `'series'` when the caller reads only the labels (`/api/v1/series`), as
+   * Prometheus' `SelectHints.Func`: a querier may then skip loading samples
+   * and return series whose iterators are empty.
+   */
+  readonly func?: 'series';
 }
 
 /**

@@ -90,6 +90,21 @@ function suite(
       expect(await res.json()).toEqual({ status: 'success', data: ['a', 'b'] });
       const s = await fetch(`${server.url}/api/v1/series?match[]=temp&start=${T0}&end=${T0 + 60}`);
       expect(await s.json()).toEqual({ status: 'success', data: [{ __name__: 'temp', room: 'lab' }] });
+      // Series come from the index alone; a range after the data finds none.
+      const later = await fetch(
+        `${server.url}/api/v1/series?match[]=temp&start=${T0 + 4 * 3600}&end=${T0 + 5 * 3600}`,
+      );
+      expect(await later.json()).toEqual({ status: 'success', data: [] });
+      const both = await fetch(
+        `${server.url}/api/v1/series?match[]=work_total&start=${T0 + 3000}&end=${T0 + 9000}`,
+      );
+      expect(await both.json()).toEqual({
+        status: 'success',
+        data: [
+          { __name__: 'work_total', job: 'a' },
+          { __name__: 'work_total', job: 'b' },
+        ],
+      });
     });
 
     it('serves /metrics', async () => {

@@ -26,7 +26,8 @@ export const seriesPlugin: FastifyPluginAsync<ApiServices> = async (app, service
       const limit = limitParam(params);
       const seen = new Map<string, Labels>();
       for (const matchers of sets) {
-        for (const s of await querier.select(hints, matchers)) seen.set(labelsJson(s.labels), s.labels);
+        for (const s of await querier.select({ ...hints, func: 'series' }, matchers))
+          seen.set(labelsJson(s.labels), s.labels);
       }
       const keys = [...seen.keys()].sort(compareByLabels(seen));
       const warnings: string[] = [];

@@ -14,8 +14,18 @@ export interface QueryableBlock {
   readonly minTime: number;
   /** End of the block's range, exclusive (as Prometheus' block meta), milliseconds. */
   readonly maxTime: number;
-  /** Series matching all matchers with samples in [mint, maxt], sorted by labels; iterators read only that range's chunks. */
-  select(matchers: readonly Matcher[], mint: number, maxt: number, signal?: AbortSignal): Promise<Series[]>;
+  /**
+   * Series matching all matchers with samples in [mint, maxt], sorted by
+   * labels; iterators read only that range's chunks. With `labelsOnly` the
+   * iterators may be empty (no chunk is read).
+   */
+  select(
+    matchers: readonly Matcher[],
+    mint: number,
+    maxt: number,
+    signal?: AbortSignal,
+    labelsOnly?: boolean,
+  ): Promise<Series[]>;
   labelNames(matchers: readonly Matcher[]): Promise<string[]>;
   labelValues(name: string, matchers: readonly Matcher[]): Promise<string[]>;
 }
@@ -40,7 +50,9 @@ export class BlockQuerier implements Querier {
   async select(hints: SelectHints, matchers: readonly Matcher[]): Promise<Series[]> {
     const blocks = this.overlapping(hints.mint, hints.maxt).sort((a, b) => a.minTime - b.minTime);
     if (blocks.length === 0) return [];
-    if (blocks.length === 1) return blocks[0]!.select(matchers, hints.mint, hints.maxt, hints.signal);
+    const labelsOnly = hints.func === 'series';
+    if (blocks.length === 1)
+      return blocks[0]!.select(matchers, hints.mint, hints.maxt, hints.signal, labelsOnly);
     if (!disjoint(blocks)) return this.merged(hints).select(hints, matchers);
     // Blocks that do not overlap in time hold each series' samples in block order, so
     // chaining their iterators is enough: no per-sample comparison as in a merge.
@@ -136,7 +148,8 @@ export class ChainIterator implements SampleIterator {
 
 function blockAsQuerier(block: QueryableBlock): Querier {
   return {
-    select: (hints, matchers) => block.select(matchers, hints.mint, hints.maxt, hints.signal),
+    select: (hints, matchers) =>
+      block.select(matchers, hints.mint, hints.maxt, hints.signal, hints.func === 'series'),
     labelNames: (_hints, matchers) => block.labelNames(matchers),
     labelValues: (_hints, name, matchers) => block.labelValues(name, matchers),
   };

@@ -1,4 +1,11 @@
-import { BlockReader, type Matcher, type ObjectStore } from '@promstream/storage';
+import {
+  BlockReader,
+  type FloatHistogram,
+  type Matcher,
+  type ObjectStore,
+  type SampleIterator,
+  ValueType,
+} from '@promstream/storage';
 import { EngineError } from '../engine-types.js';
 import type { Series } from '../querier.js';
 import type { QueryableBlock } from './block-querier.js';
@@ -21,8 +28,16 @@ export async function openStorageBlock(
     id: reader.meta.ulid,
     minTime: reader.meta.minTime,
     maxTime: reader.meta.maxTime,
-    async select(matchers, mint, maxt, signal): Promise<Series[]> {
+    async select(matchers, mint, maxt, signal, labelsOnly): Promise<Series[]> {
       if (signal?.aborted) throw new EngineError('canceled', 'query was canceled');
+      if (labelsOnly) {
+        // The index's chunk metas tell which series have samples in the range; no chunk is read.
+        if (maxt < reader.meta.minTime || mint >= reader.meta.maxTime) return [];
+        const entries = await labelsOf(matchers);
+        return entries
+          .filter((e) => e.chunks.some((c) => c.maxTime >= mint && c.minTime <= maxt))
+          .map((e) => ({ labels: e.labels, iterator: emptyIterator }));
+      }
       const found = await reader.select(matchers, mint, maxt);
       return found.map((s) => ({ labels: s.labels, iterator: () => s.iterator() }));
     },
@@ -41,5 +56,18 @@ export async function openStorageBlock(
       }
       return [...values].sort();
     },
+  };
+}
+
+function emptyIterator(): SampleIterator {
+  return {
+    next: () => ValueType.None,
+    seek: () => ValueType.None,
+    atT: () => Number.NaN,
+    at: () => Number.NaN,
+    atHistogram: (): FloatHistogram => {
+      throw new Error('labels-only series has no samples');
+    },
+    err: () => undefined,
   };
 }
