@@ -194,6 +194,29 @@ async function damaged(file: string, damage: (b: Uint8Array) => Uint8Array): Pro
   return undefined;
 }
 
+describe('block label order', () => {
+  it('sorts and finds values in UTF-8 byte order, not UTF-16 order', async () => {
+    const store = new MemoryObjectStore();
+    const values = ['\u{1F600}', 'a', '\uFFFD', 'z'];
+    const meta = await writeBlock(
+      store,
+      '',
+      values.map((v, i) => ({
+        labels: lbls({ __name__: 'm', v }),
+        chunks: [{ minTime: 1, maxTime: 1, bytes: encodeXorChunk([1], [i]) }],
+      })),
+    );
+    const r = await BlockReader.open(store, meta.ulid);
+    // U+FFFD is EF BF BD in UTF-8 and sorts before U+1F600 (F0 9F 98 80).
+    expect(r.labelValues('v')).toEqual(['a', 'z', '\uFFFD', '\u{1F600}']);
+    for (const v of values) {
+      const sel = await r.select([newMatcher('=', 'v', v)], 0, 10);
+      expect(sel.map((x) => x.labels.find((l) => l.name === 'v')!.value)).toEqual([v]);
+    }
+    expect(await r.index.postings('v', 'missing')).toEqual(new Uint32Array(0));
+  });
+});
+
 describe('block reader read-ahead edges', () => {
   it('reads chunks longer than the read-ahead and series entries longer than their window', async () => {
     const store = new MemoryObjectStore();

@@ -6,7 +6,7 @@
 import { corrupt, StorageError, StorageErrorCode, type StorageErrorContext } from '../errors.js';
 import type { Label, Matcher } from '../model.js';
 import { crc32c } from './crc32c.js';
-import { Decbuf } from './encoding.js';
+import { compareUtf8, Decbuf } from './encoding.js';
 import {
   type ChunkMeta,
   INDEX_MAGIC,
@@ -338,16 +338,16 @@ export class IndexReader {
   }
 }
 
+/** Index of `v` in values sorted in UTF-8 byte order, or -1. */
 function binarySearch(a: readonly string[], v: string): number {
-  // Values are sorted in UTF-8 order; a linear fallback keeps this exact for any order.
   let lo = 0;
   let hi = a.length - 1;
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1;
-    const x = a[mid]!;
-    if (x === v) return mid;
-    if (x < v) lo = mid + 1;
+    const c = compareUtf8(a[mid]!, v);
+    if (c === 0) return mid;
+    if (c < 0) lo = mid + 1;
     else hi = mid - 1;
   }
-  return a.indexOf(v);
+  return -1;
 }
