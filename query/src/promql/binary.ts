@@ -329,6 +329,7 @@ function vectorVector(
   const sigStamp = new Int32Array(sigIds.size).fill(-1);
   const side = oneToMany ? 'left' : 'right';
   for (let i = 0; i < steps; i++) {
+    if ((i & 63) === 0) ctx.check();
     for (const list of ambiguousOne) {
       let first = -1;
       for (const oi of list) {

@@ -2,6 +2,7 @@ import { newMatcher } from '@promstream/storage';
 import { describe, expect, it } from 'vitest';
 import { EngineError } from '../engine-types.js';
 import { MemoryQuerier } from '../memory-querier.js';
+import type { Querier } from '../querier.js';
 import { Engine } from './engine.js';
 import { formatExpr } from './format.js';
 import { parseExpr } from './parser.js';
@@ -80,6 +81,25 @@ describe('Engine', () => {
     const err = await new Engine().instantQuery(data(), 'up', 0, ac.signal).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(EngineError);
     expect((err as EngineError).code).toBe('canceled');
+  });
+
+  it('is cancelled when the signal fires during evaluation', async () => {
+    const ac = new AbortController();
+    const inner = data();
+    // The client goes away while the first selector is being read.
+    const querier: Querier = {
+      select: async (hints, matchers) => {
+        ac.abort();
+        return inner.select(hints, matchers);
+      },
+      labelNames: (h, m) => inner.labelNames(h, m),
+      labelValues: (h, n, m) => inner.labelValues(h, n, m),
+    };
+    await expect(
+      new Engine().rangeQuery(querier, 'sum(up) + sum(up)', 0, 600_000, 60_000, ac.signal),
+    ).rejects.toMatchObject({
+      code: 'canceled',
+    });
   });
 
   it('matches RE2 inline flags', async () => {
