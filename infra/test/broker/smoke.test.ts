@@ -63,4 +63,28 @@ describe('embedded broker with kafkajs', () => {
     ).rejects.toThrow();
     await admin.disconnect();
   });
+
+  it('does not create topics on first use when auto-creation is off', async () => {
+    const dir2 = mkdtempSync(path.join(tmpdir(), 'broker-noauto-'));
+    const strict = await startBroker({
+      dataDir: dir2,
+      logger: pino({ level: 'silent' }),
+      autoCreateTopics: false,
+    });
+    try {
+      const kafka = new Kafka({
+        brokers: [`127.0.0.1:${strict.port}`],
+        logLevel: logLevel.NOTHING,
+        retry: { retries: 1 },
+      });
+      const producer = kafka.producer({ allowAutoTopicCreation: true });
+      await producer.connect();
+      await expect(producer.send({ topic: 'never-made', messages: [{ value: 'x' }] })).rejects.toThrow();
+      await producer.disconnect();
+      expect(strict.broker.topics.topics.has('never-made')).toBe(false);
+    } finally {
+      await strict.close();
+      rmSync(dir2, { recursive: true, force: true });
+    }
+  });
 });

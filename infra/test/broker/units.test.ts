@@ -1,6 +1,11 @@
+import fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { KafkaCode } from '../../src/broker/errors.js';
 import { GroupCoordinator } from '../../src/broker/group/coordinator.js';
+import { OffsetStore } from '../../src/broker/group/offset-store.js';
+import { Flusher } from '../../src/broker/log/flusher.js';
 import { ProducerStates } from '../../src/broker/producer-state.js';
 import { crc32c } from '../../src/broker/protocol/crc32c.js';
 import { Reader } from '../../src/broker/protocol/reader.js';
@@ -161,5 +166,30 @@ describe('group coordinator', () => {
       'h',
     );
     expect(other.errorCode).toBe(KafkaCode.INCONSISTENT_GROUP_PROTOCOL);
+  });
+});
+
+describe('committed offset store', () => {
+  it('keeps commits across a restart, ignores a torn last line and compacts the file', async () => {
+    const dir = fs.mkdtempSync(path.join(tmpdir(), 'offsets-'));
+    try {
+      const store = new OffsetStore(dir, new Flusher());
+      await store.commit('g', [
+        { topic: 't', partition: 0, offset: 5, metadata: null },
+        { topic: 't', partition: 1, offset: 7, metadata: 'm' },
+      ]);
+      await store.commit('g', [{ topic: 't', partition: 0, offset: 9, metadata: null }]);
+      store.close();
+      fs.appendFileSync(path.join(dir, 'group-offsets.log'), '{"g":"g","t":"t","p":0,"o":99');
+      const again = new OffsetStore(dir, new Flusher());
+      expect(again.get('g', 't', 0)).toEqual({ offset: 9, metadata: null });
+      expect(again.get('g', 't', 1)).toEqual({ offset: 7, metadata: 'm' });
+      expect(again.groups()).toEqual(['g']);
+      again.close();
+      const lines = fs.readFileSync(path.join(dir, 'group-offsets.log'), 'utf8').trim().split('\n');
+      expect(lines.length).toBe(2);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
