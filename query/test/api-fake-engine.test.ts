@@ -506,6 +506,22 @@ describe('format, parse, buildinfo, metrics, unknown paths', () => {
     );
   });
 
+  it('answers CORS preflights and marks answers readable by the calling origin', async () => {
+    const pre = await app.inject({
+      method: 'OPTIONS',
+      url: '/api/v1/query',
+      headers: { origin: 'http://grafana.local', 'access-control-request-method': 'POST' },
+    });
+    expect(pre.statusCode).toBe(204);
+    expect(pre.headers['access-control-allow-origin']).toBe('http://grafana.local');
+    expect(pre.headers['access-control-allow-methods']).toContain('POST');
+    const r = await get('/api/v1/query?query=scalar&time=1', { origin: 'http://grafana.local' });
+    expect(r.headers['access-control-allow-origin']).toBe('http://grafana.local');
+    expect(
+      (await get('/api/v1/query?query=scalar&time=1')).headers['access-control-allow-origin'],
+    ).toBeUndefined();
+  });
+
   it('reports build info', async () => {
     const r = await get('/api/v1/status/buildinfo');
     expect(r.body.status).toBe('success');

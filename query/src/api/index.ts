@@ -22,11 +22,32 @@ export { TENANT_HEADER } from './services.js';
 export const prometheusApi: FastifyPluginAsync<ApiServices> = async (app, services) => {
   await app.register(formbody);
   installErrorFormat(app);
+  installCors(app);
   await app.register(queryPlugin, services);
   await app.register(seriesPlugin, services);
   await app.register(syntaxPlugin, services);
   await app.register(statusPlugin, services);
 };
+
+/**
+ * CORS as Prometheus answers it by default (`--web.cors.origin=.*`): any
+ * origin may read the API from a browser (Grafana in browser access mode).
+ */
+function installCors(app: FastifyInstance): void {
+  app.addHook('onRequest', async (request, reply) => {
+    const origin = request.headers.origin;
+    if (origin === undefined) return;
+    reply.header('access-control-allow-origin', origin);
+    reply.header(
+      'access-control-allow-headers',
+      'Accept, Authorization, Content-Type, Origin, X-Scope-OrgID',
+    );
+    reply.header('access-control-allow-methods', 'GET, POST, OPTIONS');
+    reply.header('access-control-expose-headers', 'Date');
+    reply.header('vary', 'Origin');
+  });
+  app.options('/api/v1/*', async (_request, reply) => reply.code(204).send());
+}
 
 function installErrorFormat(app: FastifyInstance): void {
   app.setErrorHandler((err: { statusCode?: number; message?: string }, request, reply) => {
