@@ -1,4 +1,5 @@
 import type { AtModifier, DurationExpr, Expr, VectorSelector } from './ast.js';
+import { goQuote } from './labels.js';
 
 /**
  * Prints an expression back as PromQL, in the layout of Prometheus'
@@ -52,6 +53,12 @@ export function formatNumber(v: number): string {
 function durationText(d: DurationExpr): string {
   switch (d.kind) {
     case 'dnum':
+      // A bare number stays a number (seconds); a duration literal prints normalized.
+      if (
+        d.text !== undefined &&
+        !/[a-z]/i.test(d.text.replace(/e[+-]?\d+$/i, '').replace(/^[+-]?(inf|nan)$/i, ''))
+      )
+        return formatNumber(d.ms / 1000);
       return formatDuration(d.ms);
     case 'dstep':
       return 'step()';
@@ -77,11 +84,13 @@ function atText(at: AtModifier | null): string {
 
 function offsetText(o: DurationExpr | null): string {
   if (!o) return '';
-  return ` offset ${durationText(o)}`;
+  // An offset takes one duration; arithmetic needs parentheses to stay attached to it.
+  const text = durationText(o);
+  return o.kind === 'dbin' ? ` offset (${text})` : ` offset ${text}`;
 }
 
 function quote(s: string): string {
-  return JSON.stringify(s);
+  return goQuote(s);
 }
 
 function selectorText(vs: VectorSelector): string {

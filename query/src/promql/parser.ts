@@ -185,6 +185,37 @@ export function unquoteString(raw: string): string {
   return out;
 }
 
+const PRECEDENCE: Record<BinaryOp, number> = {
+  or: 1,
+  and: 2,
+  unless: 2,
+  '==': 3,
+  '!=': 3,
+  '>': 3,
+  '<': 3,
+  '>=': 3,
+  '<=': 3,
+  '+': 4,
+  '-': 4,
+  '*': 5,
+  '/': 5,
+  '%': 5,
+  atan2: 5,
+  '^': 6,
+};
+
+/** Builds `left op rhs` where `left` is the operand next to the operator, descending as precedence asks. */
+function attach(left: Expr, op: BinaryOp, make: (l: Expr) => Expr): Expr {
+  if (left.kind === 'binary') {
+    const inner = PRECEDENCE[left.op];
+    const outer = PRECEDENCE[op];
+    if (outer > inner || (op === '^' && left.op === '^')) return { ...left, rhs: attach(left.rhs, op, make) };
+  }
+  // Unary minus binds like multiplication: only `^` binds tighter.
+  if (left.kind === 'unary' && op === '^') return { ...left, expr: attach(left.expr, op, make) };
+  return make(left);
+}
+
 /**
  * The node an `offset` or `@` written after an expression applies to. The
  * lezer grammar attaches the modifier to the whole preceding expression
@@ -427,7 +458,12 @@ class Converter {
         const op = this.src(cs[1] as SyntaxNode) as '+' | '-' | '*' | '/' | '%' | '^';
         return { kind: 'dbin', op, lhs: this.duration(first), rhs: this.duration(cs[2] as SyntaxNode) };
       }
-      if (cs.length === 1) return this.duration(first);
+      if (cs.length === 1) {
+        // Parentheses are anonymous tokens in the lezer tree: an inner node that starts
+        // after its parent means the parent was `( ... )`.
+        const inner = this.duration(first);
+        return first.from > n.from ? { kind: 'dparen', expr: inner } : inner;
+      }
     }
     return this.err(n, `unexpected ${name} in duration`);
   }
@@ -566,6 +602,24 @@ class Converter {
     }
     const lhs = this.expr(lhsNode);
     const rhs = this.expr(rhsNode);
+    const make = (left: Expr): Expr => this.checkBinary(n, op, left, rhs, returnBool, matching);
+    // lezer attaches `@`/`offset` to the whole expression before it (`a + b @ 1 * 2` becomes
+    // `((a + b) @ 1) * 2`); PromQL binds the modifier to `b`, so an operator that binds tighter
+    // than the one inside moves down to `b`.
+    if (lhsNode.type.name === 'StepInvariantExpr' || lhsNode.type.name === 'OffsetExpr')
+      return attach(lhs, op, make);
+    return make(lhs);
+  }
+
+  checkBinary(
+    n: SyntaxNode,
+    op: BinaryOp,
+    lhs: Expr,
+    rhs: Expr,
+    returnBool: boolean,
+    matchingIn: VectorMatching | null,
+  ): Expr {
+    let matching = matchingIn ? { ...matchingIn } : null;
     const lt = typeOf(lhs);
     const rt = typeOf(rhs);
     const isCmp = COMPARISON_OPS.has(op);

@@ -1,9 +1,12 @@
 import type { FloatHistogram, Labels } from '@promstream/storage';
 import { EngineError, type QueryResult, type VectorSample } from '../engine-types.js';
 import { MemoryQuerier } from '../memory-querier.js';
+import type { Expr } from '../promql/ast.js';
 import { Engine } from '../promql/engine.js';
+import { formatExpr } from '../promql/format.js';
 import { bucketMap } from '../promql/histogram.js';
 import { labelsKey, labelValue } from '../promql/labels.js';
+import { parseExpr } from '../promql/parser.js';
 import { parseLabelSet, parseSeriesValues, parseTime, type SeriesPoint } from './series.js';
 
 /**
@@ -392,6 +395,108 @@ async function checkAsRange(
   return msg === undefined ? undefined : `as a range query: ${msg}`;
 }
 
+/** Functions whose result depends on the evaluation time even when their input does not. */
+const AT_UNSAFE = new Set([
+  'days_in_month',
+  'day_of_month',
+  'day_of_week',
+  'day_of_year',
+  'hour',
+  'minute',
+  'month',
+  'year',
+  'predict_linear',
+  'time',
+  'timestamp',
+]);
+
+/** The query with `@ t` on every selector and subquery outside subqueries, at other evaluation times. */
+function atModifierCases(text: string, t: number): { expr: string; t: number }[] {
+  let ast: Expr;
+  try {
+    ast = parseExpr(text);
+  } catch {
+    return [];
+  }
+  let unsafe = false;
+  const visit = (e: Expr): void => {
+    switch (e.kind) {
+      case 'vectorSelector':
+        e.at ??= { kind: 'time', ms: t };
+        return;
+      case 'matrixSelector':
+        e.selector.at ??= { kind: 'time', ms: t };
+        return;
+      case 'subquery':
+        // Selectors inside keep their own times: the subquery's `@` fixes them.
+        e.at ??= { kind: 'time', ms: t };
+        return;
+      case 'call':
+        if (AT_UNSAFE.has(e.func)) unsafe = true;
+        for (const a of e.args) visit(a);
+        return;
+      case 'aggregate':
+        visit(e.expr);
+        if (e.param) visit(e.param);
+        return;
+      case 'binary':
+        visit(e.lhs);
+        visit(e.rhs);
+        return;
+      case 'unary':
+      case 'paren':
+        visit(e.expr);
+        return;
+      default:
+        return;
+    }
+  };
+  visit(ast);
+  if (unsafe) return [];
+  const expr = formatExpr(ast);
+  const times = t === 0 ? [-1000, 0, 1000] : [-10 * t, 0, Math.trunc(t / 5), t, 10 * t];
+  return times.map((x) => ({ expr, t: x }));
+}
+
+/** Runs one evaluation of a case and returns why it failed, if it did. */
+async function runCase(
+  engine: Engine,
+  q: MemoryQuerier,
+  cmd: EvalCommand,
+  expr: string,
+  at: number,
+): Promise<string | undefined> {
+  const wantFail = cmd.expects.find((x) => x.kind === 'fail');
+  let res: QueryResult | undefined;
+  try {
+    res = cmd.range
+      ? await engine.rangeQuery(q, expr, cmd.range.start, cmd.range.end, cmd.range.step)
+      : await engine.instantQuery(q, expr, at);
+  } catch (error) {
+    const msg = error instanceof Error ? error.message : String(error);
+    if (!(error instanceof EngineError)) return `non-engine error: ${msg}`;
+    if (!wantFail) return `unexpected error: ${msg}`;
+    if (wantFail.msg !== undefined) {
+      const ok = wantFail.regex ? new RegExp(wantFail.msg).test(msg) : msg === wantFail.msg;
+      if (!ok) return `expected error "${wantFail.msg}", got "${msg}"`;
+    }
+    return undefined;
+  }
+  if (wantFail) return 'expected an error, got none';
+  const message = checkResult(cmd, res);
+  if (
+    message !== undefined ||
+    cmd.range ||
+    res.value.resultType === 'matrix' ||
+    res.value.resultType === 'string'
+  )
+    return message;
+  // The same query as a range query around the instant must give the same values there
+  // (not for range(), which differs by definition).
+  if (expr.includes('range()')) return undefined;
+  return checkAsRange(engine, q, { ...cmd, expr, at }, res.value.resultType === 'scalar');
+}
+
 /** Runs one script's text and returns the result of every eval case. */
 export async function runScript(text: string, engine = new Engine()): Promise<CaseResult[]> {
   const q = new MemoryQuerier();
@@ -414,38 +519,20 @@ export async function runScript(text: string, engine = new Engine()): Promise<Ca
       if (cmd.nhcb) loadNhcb(q, cmd.series, cmd.interval);
       continue;
     }
-    const wantFail = cmd.expects.find((x) => x.kind === 'fail');
-    let res: QueryResult | undefined;
-    let error: unknown;
-    try {
-      res = cmd.range
-        ? await engine.rangeQuery(q, cmd.expr, cmd.range.start, cmd.range.end, cmd.range.step)
-        : await engine.instantQuery(q, cmd.expr, cmd.at);
-    } catch (e) {
-      error = e;
-    }
     let message: string | undefined;
-    if (error !== undefined) {
-      const msg = error instanceof Error ? error.message : String(error);
-      if (!(error instanceof EngineError)) message = `non-engine error: ${msg}`;
-      else if (!wantFail) message = `unexpected error: ${msg}`;
-      else if (wantFail.msg !== undefined) {
-        const ok = wantFail.regex ? new RegExp(wantFail.msg).test(msg) : msg.includes(wantFail.msg);
-        if (!ok) message = `expected error "${wantFail.msg}", got "${msg}"`;
+    if (cmd.range) message = await runCase(engine, q, cmd, cmd.expr, cmd.at);
+    else {
+      // As Prometheus' runner does: the query as written, then (unless it depends on the
+      // evaluation time) with every outer selector pinned by `@` to the instant and
+      // evaluated at other times, which must not change the answer.
+      const cases = [{ expr: cmd.expr, t: cmd.at }, ...atModifierCases(cmd.expr, cmd.at)];
+      for (const c of cases) {
+        message = await runCase(engine, q, cmd, c.expr, c.t);
+        if (message !== undefined) {
+          if (c.expr !== cmd.expr || c.t !== cmd.at) message = `as ${c.expr} at ${c.t / 1000}s: ${message}`;
+          break;
+        }
       }
-    } else if (wantFail) {
-      message = 'expected an error, got none';
-    } else if (res) {
-      message = checkResult(cmd, res);
-      // As Prometheus' runner does: the same query as a range query around the instant
-      // must give the same values at that instant.
-      if (
-        message === undefined &&
-        !cmd.range &&
-        res.value.resultType !== 'matrix' &&
-        res.value.resultType !== 'string'
-      )
-        message = await checkAsRange(engine, q, cmd, res.value.resultType === 'scalar');
     }
     results.push({ line: cmd.line, expr: cmd.expr, ok: message === undefined, message });
   }
