@@ -1,12 +1,13 @@
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { SchemaError, SchemaErrorCode } from '@promstream/schemas';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IngestError, IngestErrorCode } from '../errors.js';
 import type { SampleBatchSink, SinkResult } from '../log/sample-sink.js';
 import type { WriteSeries } from '../remote-write/types.js';
-import { type Agent, type EventSink, startAgent } from './agent.js';
+import { type Agent, type EventSink, refusedForGood, startAgent } from './agent.js';
 import type { AgentEvent } from './events/event.js';
 
 /** Stands in for the log; `down` makes it refuse as an unreachable log would. */
@@ -14,11 +15,14 @@ class Log implements SampleBatchSink, EventSink {
   series: WriteSeries[] = [];
   events: AgentEvent[] = [];
   down = false;
+  /** Throws this error (once per write) instead of accepting. */
+  failWith: Error | undefined;
   async write(
     tenantOrEvents: string | readonly AgentEvent[],
     series?: readonly WriteSeries[],
   ): Promise<SinkResult> {
     if (this.down) throw new IngestError(IngestErrorCode.LogUnavailable, 'log down');
+    if (this.failWith !== undefined) throw this.failWith;
     if (typeof tenantOrEvents === 'string') this.series.push(...(series ?? []));
     else this.events.push(...tenantOrEvents);
     return { records: 1, bytes: 0 };
@@ -39,7 +43,7 @@ describe('node agent', () => {
     // A plugin in shell: answers each `collect` with one gauge, and reports one event at start.
     writeFileSync(
       plugin,
-      '#!/bin/sh\necho \'{"kind":"deploy","severity":"notice","message":"v2 rolled out","attributes":{"version":"2"}}\'\nwhile read cmd t; do printf \'# TYPE queue_depth gauge\\nqueue_depth{queue="a"} 7\\n# EOF\\n\'; done\n',
+      '#!/bin/sh\necho \'{"kind":"deploy","severity":"notice","message":"v2 rolled out","attributes":{"version":"2"}}\'\nwhile read cmd t; do printf \'# TYPE queue_depth gauge\\nqueue_depth{queue="a"} 7\\nqueue-bad 3\\n# EOF\\n\'; done\n',
     );
     chmodSync(plugin, 0o755);
     kmsg = path.join(dir, 'kmsg');
@@ -100,6 +104,31 @@ describe('node agent', () => {
     const deploy = log.events.find((e) => e.kind === 'deploy');
     expect(deploy).toMatchObject({ source: 'app', severity: 'notice', host: 'node-1' });
     expect(deploy?.attributes.version).toBe('2');
+  });
+
+  it('drops invalid series from plugins and counts them', async () => {
+    expect(names(log.series).has('queue-bad')).toBe(false);
+    const text = await (await fetch(`${agent.url}/metrics`)).text();
+    expect(text).toMatch(/^promstream_agent_invalid_series_total [1-9]/m);
+  });
+
+  it('keeps entries through unknown errors and drops only what the schema refuses', async () => {
+    await agent.collect();
+    log.failWith = new Error('socket hang up');
+    expect(await agent.flush()).toBe(0);
+    log.failWith = new SchemaError(SchemaErrorCode.InvalidRecord, 'does not fit the schema');
+    expect(await agent.flush()).toBe(0);
+    log.failWith = undefined;
+    const before = log.series.length;
+    await agent.collect();
+    expect(await agent.flush()).toBeGreaterThanOrEqual(1);
+    expect(log.series.length).toBeGreaterThan(before);
+    const text = await (await fetch(`${agent.url}/metrics`)).text();
+    expect(text).toMatch(/^promstream_agent_rejected_entries_total\{kind="samples"\} [1-9]/m);
+    expect(refusedForGood(new Error('x'))).toBe(false);
+    expect(refusedForGood(new SchemaError(SchemaErrorCode.Registry, 'registry down'))).toBe(false);
+    expect(refusedForGood(new IngestError(IngestErrorCode.LogUnavailable, 'down'))).toBe(false);
+    expect(refusedForGood(new IngestError(IngestErrorCode.InvalidSeries, 'bad'))).toBe(true);
   });
 
   it('reports kernel log events', async () => {

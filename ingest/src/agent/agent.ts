@@ -2,11 +2,14 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { deserialize, serialize } from 'node:v8';
+import { SchemaError, SchemaErrorCode } from '@promstream/schemas';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { Counter, Gauge, Registry } from 'prom-client';
+import { isIngestError } from '../errors.js';
 import type { SampleBatchSink, SinkResult } from '../log/sample-sink.js';
 import type { WriteSeries } from '../remote-write/types.js';
+import { defaultLimits, validateSeries } from '../remote-write/validate.js';
 import { DiskBuffer } from './buffer/disk-buffer.js';
 import {
   type Collector,
@@ -137,6 +140,17 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       help: 'Attempts to send the buffer that the log did not acknowledge.',
       registers: [registry],
     }),
+    invalid: new Counter({
+      name: 'promstream_agent_invalid_series_total',
+      help: 'Collected series dropped because they break the label rules the gateway enforces.',
+      registers: [registry],
+    }),
+    rejected: new Counter({
+      name: 'promstream_agent_rejected_entries_total',
+      help: 'Buffered entries the log side refused for good (not an outage), dropped so the buffer moves on.',
+      labelNames: ['kind'],
+      registers: [registry],
+    }),
     samples: new Counter({
       name: 'promstream_agent_samples_collected_total',
       help: 'Samples collected.',
@@ -155,7 +169,20 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     m.events.inc({ kind: event.kind });
     append({ kind: 'event', event });
   };
-  const pushSeries = (series: WriteSeries[]) => {
+  // Invalid series (a plugin or exporter with a bad name) are dropped here,
+  // so one of them can never block the buffer.
+  const knownGood = new Set<string>();
+  const pushSeries = (collected: WriteSeries[]) => {
+    const series = collected.filter((s) => {
+      try {
+        validateSeries(s, defaultLimits, knownGood);
+        return true;
+      } catch (err) {
+        m.invalid.inc();
+        logger.debug({ reason: (err as Error).message }, 'dropped an invalid series');
+        return false;
+      }
+    });
     if (series.length === 0) return;
     m.samples.inc(series.length);
     recent.add(series, now());
@@ -246,9 +273,18 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
             await options.events.write(decoded.flatMap((e) => (e.kind === 'event' ? [e.event] : [])));
           }
         } catch (err) {
-          m.sendFailures.inc();
-          logger.warn({ err: (err as Error).message }, 'log unavailable; keeping the buffer');
-          return delivered;
+          if (!refusedForGood(err)) {
+            m.sendFailures.inc();
+            logger.warn({ err: (err as Error).message }, 'log unavailable; keeping the buffer');
+            return delivered;
+          }
+          // A record the schema refuses fails the same way on every retry: drop
+          // these entries rather than stall everything behind them.
+          m.rejected.inc({ kind: first.kind }, j - i);
+          logger.error({ err }, 'entries refused for good; dropped');
+          buffer.ack(entries[j - 1]!);
+          i = j;
+          continue;
         }
         buffer.ack(entries[j - 1]!);
         m.sentEntries.inc({ kind: first.kind }, j - i);
@@ -315,6 +351,12 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
       await options.onClose?.();
     },
   };
+}
+
+/** Whether an error of a write can never succeed on retry (anything unknown is retried). */
+export function refusedForGood(err: unknown): boolean {
+  if (err instanceof SchemaError) return err.code === SchemaErrorCode.InvalidRecord;
+  return isIngestError(err) && !err.retryable;
 }
 
 function readBootTime(paths: HostPaths): number | undefined {

@@ -1,3 +1,4 @@
+import { SchemaError, SchemaErrorCode } from '@promstream/schemas';
 import pino from 'pino';
 import snappy from 'snappy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,9 +14,11 @@ import { type Gateway, startGateway } from './server.js';
 class RecordingSink implements SampleBatchSink {
   writes: { tenant: string; series: readonly WriteSeries[] }[] = [];
   down = false;
+  failWith: Error | undefined;
   async write(tenant: string, series: readonly WriteSeries[]): Promise<SinkResult> {
     if (this.down)
       throw new IngestError(IngestErrorCode.LogUnavailable, 'write to the log: broker unreachable');
+    if (this.failWith !== undefined) throw this.failWith;
     this.writes.push({ tenant, series });
     return { records: 1, bytes: 10 };
   }
@@ -133,10 +136,25 @@ describe('gateway', () => {
     }
   });
 
+  it('answers 400 when the record schema refuses, 503 for other write errors', async () => {
+    try {
+      sink.failWith = new SchemaError(SchemaErrorCode.InvalidRecord, 'labels: not an array');
+      const refused = await post(encodeV1(series));
+      expect(refused.status).toBe(400);
+      expect(await refused.text()).toMatch(/invalid_series: the record schema refuses/);
+      sink.failWith = new Error('socket hang up');
+      const unavailable = await post(encodeV1(series));
+      expect(unavailable.status).toBe(503);
+      expect(await unavailable.text()).toMatch(/log_unavailable: write to the log: socket hang up/);
+    } finally {
+      sink.failWith = undefined;
+    }
+  });
+
   it('counts requests by status on /metrics', async () => {
     const text = await (await fetch(`${gw.url}/metrics`)).text();
     expect(text).toMatch(/promstream_gateway_requests_total\{version="1.0",code="204"\} [1-9]/);
-    expect(text).toMatch(/promstream_gateway_requests_total\{version="1.0",code="503"\} 1/);
+    expect(text).toMatch(/promstream_gateway_requests_total\{version="1.0",code="503"\} 2/);
   });
 });
 
@@ -153,7 +171,21 @@ describe('tenant rate limiter', () => {
     expect(limiter.take('t', 5)).toBe(true);
     expect(limiter.take('t', 1)).toBe(false);
     now = 100_000;
-    expect(limiter.take('t', 21)).toBe(false);
+    // Refill stops at the burst, however long the pause.
+    expect(limiter.take('t', 20)).toBe(true);
+    expect(limiter.take('t', 1)).toBe(false);
+  });
+
+  it('lets a request larger than the burst through a full bucket and makes it pay the debt', () => {
+    let now = 0;
+    const limiter = new TenantRateLimiter(
+      () => ({ samplesPerSecond: 10, burst: 20 }),
+      () => now,
+    );
+    expect(limiter.take('t', 50)).toBe(true);
+    now = 2000; // 20 tokens refilled, still 10 in debt
+    expect(limiter.take('t', 1)).toBe(false);
+    now = 5000; // debt paid, 20 tokens (the burst) again
     expect(limiter.take('t', 20)).toBe(true);
   });
 });

@@ -1,3 +1,4 @@
+import { SchemaError, SchemaErrorCode } from '@promstream/schemas';
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
@@ -72,6 +73,23 @@ function metrics(registry: Registry) {
   };
 }
 
+// The schema refusing a record is the request's fault and will not change on
+// retry; anything else from the write path is treated as the log being unavailable.
+function asIngestError(err: unknown): IngestError {
+  if (err instanceof SchemaError && err.code === SchemaErrorCode.InvalidRecord) {
+    return new IngestError(
+      IngestErrorCode.InvalidSeries,
+      `the record schema refuses the request: ${err.message}`,
+      {
+        cause: err,
+      },
+    );
+  }
+  return new IngestError(IngestErrorCode.LogUnavailable, `write to the log: ${(err as Error).message}`, {
+    cause: err,
+  });
+}
+
 function refuse(reply: FastifyReply, err: IngestError): FastifyReply {
   if (err.status === 429 || err.status === 503) reply.header('Retry-After', '1');
   return reply.code(err.status).type('text/plain; charset=utf-8').send(`${err.code}: ${err.message}\n`);
@@ -134,11 +152,7 @@ export const remoteWritePlugin: FastifyPluginAsync<RemoteWritePluginOptions> = a
         .header(WRITTEN_HEADERS.exemplars, '0')
         .send();
     } catch (err) {
-      const e = isIngestError(err)
-        ? err
-        : new IngestError(IngestErrorCode.LogUnavailable, `write to the log: ${(err as Error).message}`, {
-            cause: err,
-          });
+      const e = isIngestError(err) ? err : asIngestError(err);
       m.requests.inc({ version, code: String(e.status) });
       m.discarded.inc({ reason: e.code });
       if (e.status >= 500) opts.logger.warn({ err: e }, 'remote write refused');

@@ -36,7 +36,10 @@ export class TenantRateLimiter {
     }
     b.tokens = Math.min(limit.burst, b.tokens + ((now - b.at) / 1000) * limit.samplesPerSecond);
     b.at = now;
-    if (samples > b.tokens) return false;
+    // A request larger than the burst could never pass; it passes when the
+    // bucket is full and leaves a debt the refill pays off, so the average
+    // rate still holds.
+    if (Math.min(samples, limit.burst) > b.tokens) return false;
     b.tokens -= samples;
     return true;
   }
