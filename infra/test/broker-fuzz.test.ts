@@ -179,6 +179,15 @@ function mutate(body: Buffer, next: () => number): Buffer {
   return Buffer.from(Array.from({ length: Math.floor(next() * 64) }, () => Math.floor(next() * 256)));
 }
 
+/** True when a Produce v3+ frame (client id 'fuzz') asks for acks=0. */
+function producesWithoutAck(f: Buffer): boolean {
+  const at = 4 + 14; // size, key, version, correlation id, client id 'fuzz'
+  if (f.length < at + 2) return false;
+  const idLen = f.readInt16BE(at);
+  const acksAt = at + 2 + Math.max(0, idLen);
+  return f.length >= acksAt + 2 && f.readInt16BE(acksAt) === 0;
+}
+
 function frame(apiKey: number, version: number, correlationId: number, body: Buffer): Buffer {
   const w = new Writer();
   w.int16(apiKey).int16(version).int32(correlationId).nullableString('fuzz');
@@ -213,22 +222,30 @@ describe('request decoder fuzz', () => {
   }
 
   it('answers or closes on every mutated frame and stays up', async () => {
-    const next = rng(20_261_125);
+    // FUZZ_SEED and FUZZ_ROUNDS let a longer or different run be made by hand.
+    const next = rng(Number(process.env.FUZZ_SEED ?? 20_261_125));
     const base = seeds();
     let answered = 0;
     let closed = 0;
-    for (let round = 0; round < 1500; round++) {
+    for (let round = 0; round < Number(process.env.FUZZ_ROUNDS ?? 1500); round++) {
       const [apiKey, version, body] = base[Math.floor(next() * base.length)] as [number, number, Buffer];
       const c = await RawClient.connect(address);
-      c.sendRaw(frame(apiKey, version, round, mutate(body, next)));
+      const sent = frame(apiKey, version, round, mutate(body, next));
+      c.sendRaw(sent);
       // Fetch and JoinGroup may wait on purpose (max wait, rebalance timeout); others answer at once.
-      const waits = apiKey === 1 || apiKey === 11 || apiKey === 14;
+      // Produce with acks=0 gets no response at all, as in Kafka.
+      const waits =
+        apiKey === 1 || apiKey === 11 || apiKey === 14 || (apiKey === 0 && producesWithoutAck(sent));
       const res = await c.next(waits ? 300 : 5000);
       if (res !== null) {
         answered++;
         expect(res.readInt32BE(0)).toBe(round); // the correlation id of this request
       } else if (c.closed) closed++;
-      else expect(waits, `api ${apiKey} v${version} neither answered nor closed (round ${round})`).toBe(true);
+      else
+        expect(
+          waits,
+          `api ${apiKey} v${version} neither answered nor closed (round ${round}): ${sent.toString('hex').slice(0, 120)}`,
+        ).toBe(true);
       c.close();
       if (round % 250 === 0) await alive();
     }
