@@ -143,6 +143,30 @@ describe('partition log segments and recovery', () => {
     again.close();
   });
 
+  it('starts a read at the next batch when the offset falls in a gap left by dropped batches', async () => {
+    const log = PartitionLog.open(dir, BIG, clock);
+    // Batches at 0-1 and 5-6 with offsets 2-4 missing, as compaction leaves them.
+    const a = buildBatch(['a', 'b'], { timestamp: 1 });
+    const b = buildBatch(['c', 'd'], { timestamp: 2 });
+    const ha = checkBatch(a, 0);
+    const hb = checkBatch(b, 0);
+    if (typeof ha === 'string' || typeof hb === 'string') throw new Error('bad test batch');
+    log.append(a, [{ at: 0, header: ha }]);
+    log.append(b, [{ at: 0, header: { ...hb, lastOffsetDelta: 1 } }]);
+    // Re-open over a log whose second batch claims base offset 5.
+    log.close();
+    const file = path.join(dir, `${'0'.repeat(20)}.log`);
+    const raw = fs.readFileSync(file);
+    raw.writeBigInt64BE(5n, a.length);
+    fs.writeFileSync(file, raw);
+    fs.rmSync(path.join(dir, `${'0'.repeat(20)}.index`));
+    const again = PartitionLog.open(dir, BIG, clock);
+    expect(again.nextOffset).toBe(7);
+    expect((await batches(again, 3))[0]).toEqual([5, 2]);
+    expect((await batches(again, 1))[0]).toEqual([0, 2]);
+    again.close();
+  });
+
   it('finds offsets by timestamp', () => {
     const log = PartitionLog.open(dir, BIG, clock);
     appendValues(log, ['a', 'b'], 100);

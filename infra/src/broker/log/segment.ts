@@ -239,6 +239,13 @@ export class Segment {
     if (this.count === 0 || offset >= this.nextOffset) return null;
     let i = this.find(offset);
     if (i < 0) i = 0;
+    else if (offset > this.baseOffset + (this.rel[i] as number) && i + 1 < this.count) {
+      // Compaction can drop whole batches and leave a gap in the offsets: when the
+      // offset lies past the end of the batch found, start at the next one.
+      const head = Buffer.alloc(4);
+      fs.readSync(this.fd, head, 0, 4, (this.pos[i] as number) + 23);
+      if (this.baseOffset + (this.rel[i] as number) + head.readInt32BE(0) < offset) i++;
+    }
     const position = this.pos[i] as number;
     let end = i + 1 < this.count ? (this.pos[i + 1] as number) : this.size;
     for (let j = i + 1; j < this.count; j++) {
