@@ -1,3 +1,5 @@
+import http from 'node:http';
+import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine, formatExpr, promqlSyntax, type QueryServer, startQueryServer } from '../src/index.js';
 import { ArrayQuerier, labelsOf } from './support/array-querier.js';
@@ -99,6 +101,39 @@ describe('API with the real engine', () => {
         ],
       },
     });
+  });
+
+  it('compresses large answers for clients that accept gzip', async () => {
+    const qs = new URLSearchParams({
+      query: 'http_requests_total',
+      start: String(T0 / 1000),
+      end: String(END / 1000),
+      step: '15',
+    });
+    const raw = await new Promise<{ encoding: string | undefined; body: Buffer }>((resolve, reject) => {
+      http
+        .get(`${server.url}/api/v1/query_range?${qs}`, { headers: { 'accept-encoding': 'gzip' } }, (res) => {
+          const parts: Buffer[] = [];
+          res.on('data', (d: Buffer) => parts.push(d));
+          res.on('end', () =>
+            resolve({ encoding: res.headers['content-encoding'], body: Buffer.concat(parts) }),
+          );
+        })
+        .on('error', reject);
+    });
+    expect(raw.encoding).toBe('gzip');
+    const json = JSON.parse(gunzipSync(raw.body).toString('utf8')) as { data: { result: unknown[] } };
+    expect(json.data.result).toHaveLength(3);
+    // Without Accept-Encoding the same answer comes plain.
+    const plain = await new Promise<string | undefined>((resolve, reject) => {
+      http
+        .get(`${server.url}/api/v1/query_range?${qs}`, (res) => {
+          res.resume();
+          resolve(res.headers['content-encoding']);
+        })
+        .on('error', reject);
+    });
+    expect(plain).toBeUndefined();
   });
 
   it('answers a scalar and a parse error in Prometheus format', async () => {

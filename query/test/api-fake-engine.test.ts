@@ -354,7 +354,10 @@ describe('/api/v1/query', () => {
     const pending = fetch(`http://127.0.0.1:${port}/api/v1/query?query=slow`, {
       signal: client.signal,
     }).catch((e: unknown) => e);
-    await new Promise((r) => setTimeout(r, 100));
+    // Abort once the evaluation is under way.
+    const before = calls.length;
+    for (let i = 0; i < 250 && !calls.slice(before).some((c) => c.expr === 'slow'); i++)
+      await new Promise((r) => setTimeout(r, 20));
     client.abort();
     expect(await pending).toBeInstanceOf(Error);
     for (let i = 0; i < 250 && aborts.length === 0; i++) await new Promise((r) => setTimeout(r, 20));

@@ -88,7 +88,11 @@ async function handle(
       try {
         const querier = await raceAbort(Promise.resolve(services.querierFor(tenant)), signal);
         const result = await raceAbort(run(querier, signal), signal);
-        return sendJson(reply, 200, successBody(queryDataJson(result.value), result.warnings, result.infos));
+        return await sendJson(
+          reply,
+          200,
+          successBody(queryDataJson(result.value), result.warnings, result.infos),
+        );
       } finally {
         release();
       }

@@ -92,7 +92,7 @@ async function handle(
     try {
       const querier = await raceAbort(Promise.resolve(services.querierFor(tenant)), signal);
       const body = await raceAbort(work(params, querier, { mint: start, maxt: end, signal }), signal);
-      return sendJson(reply, 200, body);
+      return await sendJson(reply, 200, body);
     } finally {
       dispose();
     }

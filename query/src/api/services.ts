@@ -1,3 +1,5 @@
+import { promisify } from 'node:util';
+import { gzip } from 'node:zlib';
 import type { Matcher } from '@promstream/storage';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { QueryEngine } from '../engine-types.js';
@@ -5,6 +7,8 @@ import type { Querier } from '../querier.js';
 import { ApiError, errorBody, fromEngineError } from './errors.js';
 import { abortError, type QueryGate } from './gate.js';
 import type { Params } from './params.js';
+
+const gzipAsync = promisify(gzip);
 
 /** What the API needs from the PromQL parser, beside the engine. */
 export interface PromqlSyntax {
@@ -83,13 +87,30 @@ export function paramsOf(request: FastifyRequest): Params {
   return { ...query, ...(body as Params) };
 }
 
-/** Sends a JSON body Prometheus-style. */
-export function sendJson(reply: FastifyReply, status: number, body: string): FastifyReply {
-  return reply.code(status).header('content-type', 'application/json').send(body);
+/** Bodies smaller than this are sent as they are; compressing them costs more than it saves. */
+const GZIP_MIN_BYTES = 1024;
+
+/**
+ * Sends a JSON body, gzip-compressed when the client accepts it (as
+ * Prometheus compresses its API answers). Compression runs on libuv's
+ * thread pool, so a large answer does not stall other requests.
+ */
+export async function sendJson(reply: FastifyReply, status: number, body: string): Promise<FastifyReply> {
+  reply.code(status).header('content-type', 'application/json');
+  const accept = reply.request.headers['accept-encoding'];
+  if (body.length >= GZIP_MIN_BYTES && typeof accept === 'string' && /\bgzip\b/i.test(accept)) {
+    try {
+      const zipped = await gzipAsync(body);
+      return reply.header('content-encoding', 'gzip').header('vary', 'Accept-Encoding').send(zipped);
+    } catch {
+      // Compression failing leaves the plain body, which every client reads.
+    }
+  }
+  return reply.send(body);
 }
 
 /** Sends an error in Prometheus' format. */
-export function sendError(reply: FastifyReply, err: unknown, param = 'query'): FastifyReply {
+export function sendError(reply: FastifyReply, err: unknown, param = 'query'): Promise<FastifyReply> {
   const apiErr = fromEngineError(err, param);
   return sendJson(reply, apiErr.status, errorBody(apiErr));
 }
@@ -109,6 +130,8 @@ export function requestSignal(
       controller.abort(new ApiError('canceled', 'query was canceled: client went away'));
   };
   reply.raw.on('close', onClose);
+  // The client may have gone before this handler ran: then 'close' has already fired.
+  if (reply.raw.destroyed || reply.request.raw.socket?.destroyed === true) onClose();
   const timer = setTimeout(
     () => controller.abort(new ApiError('timeout', 'query timed out in expression evaluation')),
     Math.max(0, timeoutMs),

@@ -29,7 +29,7 @@ export const syntaxPlugin: FastifyPluginAsync<ApiServices> = async (app, service
   app.post('/api/v1/parse_query', parse);
 };
 
-function answer(reply: FastifyReply, data: () => string): FastifyReply {
+function answer(reply: FastifyReply, data: () => string): Promise<FastifyReply> {
   try {
     return sendJson(reply, 200, successBody(data()));
   } catch (err) {
