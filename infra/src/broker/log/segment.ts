@@ -63,6 +63,10 @@ export class Segment {
     const seg = new Segment(dir, baseOffset, now);
     fs.ftruncateSync(seg.fd, 0);
     fs.ftruncateSync(seg.indexFd, 0);
+    // The new file names must survive a power loss too, not only their contents.
+    const dfd = fs.openSync(dir, 'r');
+    fs.fsyncSync(dfd);
+    fs.closeSync(dfd);
     return seg;
   }
 
