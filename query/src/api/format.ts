@@ -1,5 +1,5 @@
 import type { FloatHistogram, Labels } from '@promstream/storage';
-import type { FPoint, HPoint, MatrixSeries, QueryValue, VectorSample } from '../engine-types.js';
+import type { MatrixSeries, QueryValue, VectorSample } from '../engine-types.js';
 
 /**
  * Prometheus' JSON encoding of query results, written straight to a string:
@@ -38,6 +38,7 @@ function expandExponent(mantissa: string, exp: number): string {
 
 /** A millisecond timestamp as Prometheus writes it: seconds, up to three decimals, no trailing zeros. */
 export function formatTimestamp(ms: number): string {
+  if (ms % 1000 === 0) return String(ms / 1000);
   const negative = ms < 0;
   const abs = Math.abs(ms);
   const seconds = Math.floor(abs / 1000);
@@ -133,39 +134,72 @@ export function histogramJson(h: FloatHistogram): string {
   return `${out}}`;
 }
 
-function pointJson(p: FPoint): string {
-  return `[${formatTimestamp(p.t)},"${formatFloat(p.f)}"]`;
+/**
+ * Timestamps repeat across the series of one answer (every series of a range
+ * query has the same steps), so each is formatted once per answer.
+ */
+class TimeText {
+  private readonly cache = new Map<number, string>();
+  get(ms: number): string {
+    let s = this.cache.get(ms);
+    if (s === undefined) {
+      s = formatTimestamp(ms);
+      if (this.cache.size < 100_000) this.cache.set(ms, s);
+    }
+    return s;
+  }
 }
 
-function hpointJson(p: HPoint): string {
-  return `[${formatTimestamp(p.t)},${histogramJson(p.h)}]`;
-}
-
-function vectorSampleJson(s: VectorSample): string {
+function vectorSampleJson(s: VectorSample, times: TimeText): string {
   const metric = `{"metric":${labelsJson(s.metric)},`;
-  if (s.h !== undefined) return `${metric}"histogram":[${formatTimestamp(s.t)},${histogramJson(s.h)}]}`;
-  return `${metric}"value":[${formatTimestamp(s.t)},"${formatFloat(s.f)}"]}`;
+  if (s.h !== undefined) return `${metric}"histogram":[${times.get(s.t)},${histogramJson(s.h)}]}`;
+  return `${metric}"value":[${times.get(s.t)},"${formatFloat(s.f)}"]}`;
 }
 
-function matrixSeriesJson(s: MatrixSeries): string {
+function matrixSeriesJson(s: MatrixSeries, times: TimeText): string {
   let out = `{"metric":${labelsJson(s.metric)}`;
-  if (s.floats.length > 0) out += `,"values":[${s.floats.map(pointJson).join(',')}]`;
-  if (s.histograms.length > 0) out += `,"histograms":[${s.histograms.map(hpointJson).join(',')}]`;
+  const floats = s.floats;
+  if (floats.length > 0) {
+    out += ',"values":[';
+    for (let i = 0; i < floats.length; i++) {
+      const p = floats[i]!;
+      out += `${i > 0 ? ',' : ''}[${times.get(p.t)},"${formatFloat(p.f)}"]`;
+    }
+    out += ']';
+  }
+  const hs = s.histograms;
+  if (hs.length > 0) {
+    out += ',"histograms":[';
+    for (let i = 0; i < hs.length; i++) {
+      const p = hs[i]!;
+      out += `${i > 0 ? ',' : ''}[${times.get(p.t)},${histogramJson(p.h)}]`;
+    }
+    out += ']';
+  }
   return `${out}}`;
 }
 
 /** The `data` object of a query answer. */
 export function queryDataJson(value: QueryValue): string {
+  const times = new TimeText();
   let result: string;
   switch (value.resultType) {
-    case 'vector':
-      result = `[${value.result.map(vectorSampleJson).join(',')}]`;
+    case 'vector': {
+      result = '[';
+      const r = value.result;
+      for (let i = 0; i < r.length; i++) result += (i > 0 ? ',' : '') + vectorSampleJson(r[i]!, times);
+      result += ']';
       break;
-    case 'matrix':
-      result = `[${value.result.map(matrixSeriesJson).join(',')}]`;
+    }
+    case 'matrix': {
+      result = '[';
+      const r = value.result;
+      for (let i = 0; i < r.length; i++) result += (i > 0 ? ',' : '') + matrixSeriesJson(r[i]!, times);
+      result += ']';
       break;
+    }
     case 'scalar':
-      result = pointJson(value.result);
+      result = `[${formatTimestamp(value.result.t)},"${formatFloat(value.result.f)}"]`;
       break;
     case 'string':
       result = `[${formatTimestamp(value.result.t)},${JSON.stringify(value.result.s)}]`;
