@@ -177,42 +177,62 @@ class Evaluator implements EvalContext {
   async selectSeries(vs: VectorSelector, mint: number, maxt: number): Promise<RangeSeries[]> {
     const list = await this.querier.select({ mint, maxt, signal: this.signal }, vs.matchers as Matcher[]);
     const out: RangeSeries[] = [];
+    // Each series is read into a scratch buffer, then copied into shared chunks that the
+    // series view: typed arrays are allocated per chunk, not per series.
+    let scratchT = new Float64Array(1024);
+    let scratchF = new Float64Array(1024);
+    let poolT = new Float64Array(0);
+    let poolF = new Float64Array(0);
+    let used = 0;
     for (const s of list) {
       this.check();
       const it = s.iterator();
-      let cap = 16;
-      let t = new Float64Array(cap);
-      let f = new Float64Array(cap);
       let h: (FloatHistogram | undefined)[] | null = null;
       let n = 0;
       let vt = it.seek(mint);
       while (vt !== ValueType.None) {
         const st = it.atT();
         if (st > maxt) break;
-        if (n === cap) {
-          cap *= 2;
-          const nt = new Float64Array(cap);
-          nt.set(t);
-          t = nt;
-          const nf = new Float64Array(cap);
-          nf.set(f);
-          f = nf;
+        if (n === scratchT.length) {
+          const nt = new Float64Array(n * 2);
+          nt.set(scratchT);
+          scratchT = nt;
+          const nf = new Float64Array(n * 2);
+          nf.set(scratchF);
+          scratchF = nf;
         }
-        t[n] = st;
-        if (vt === ValueType.Float) f[n] = it.at();
+        scratchT[n] = st;
+        if (vt === ValueType.Float) scratchF[n] = it.at();
         else {
           if (!h) h = [];
           // Copied: an iterator may reuse its histogram object for the next sample.
           h[n] = copyH(it.atHistogram());
-          f[n] = 0;
+          scratchF[n] = 0;
         }
         n++;
         vt = it.next();
       }
       const err = it.err();
       if (err) throw new EngineError('execution', `read series: ${err.message}`, { cause: err });
+      if (n === 0) continue;
       this.addSamples(n);
-      if (n > 0) out.push({ labels: s.labels, t, f, h, n, dropName: false });
+      if (used + n > poolT.length) {
+        const size = Math.max(65_536, n);
+        poolT = new Float64Array(size);
+        poolF = new Float64Array(size);
+        used = 0;
+      }
+      poolT.set(scratchT.subarray(0, n), used);
+      poolF.set(scratchF.subarray(0, n), used);
+      out.push({
+        labels: s.labels,
+        t: poolT.subarray(used, used + n),
+        f: poolF.subarray(used, used + n),
+        h,
+        n,
+        dropName: false,
+      });
+      used += n;
     }
     return out;
   }
@@ -229,12 +249,16 @@ class Evaluator implements EvalContext {
     const raw = await this.selectSeries(vs, lo - this.lookback + 1, hi);
     const steps = ts.length;
     const series: StepSeries[] = [];
-    for (const r of raw) {
+    // One allocation for all series' slots; each series views its own region.
+    const fAll = new Float64Array(steps * raw.length);
+    const hasAll = new Uint8Array(steps * raw.length);
+    for (let k = 0; k < raw.length; k++) {
+      const r = raw[k] as RangeSeries;
       const s: StepSeries = {
         labels: r.labels,
-        f: new Float64Array(steps),
+        f: fAll.subarray(k * steps, (k + 1) * steps),
         h: null,
-        has: new Uint8Array(steps),
+        has: hasAll.subarray(k * steps, (k + 1) * steps),
         dropName: false,
       };
       let any = false;
