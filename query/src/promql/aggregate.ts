@@ -433,13 +433,25 @@ function selectK(
       let chosen = idx;
       if (op === 'topk' || op === 'bottomk') {
         const sign = op === 'topk' ? -1 : 1;
-        chosen = [...idx].sort((x, y) => {
+        const cmp = (x: number, y: number) => {
           const a = (series[x] as StepSeries).f[i] as number;
           const c = (series[y] as StepSeries).f[i] as number;
           if (Number.isNaN(a)) return Number.isNaN(c) ? 0 : 1;
           if (Number.isNaN(c)) return -1;
           return sign * (a - c);
-        });
+        };
+        if (k * 4 < idx.length) {
+          // Small k: keep the best k in order while scanning (stable for ties, like the sort).
+          const best: number[] = [];
+          for (const j of idx) {
+            if (best.length === k && cmp(j, best[k - 1] as number) >= 0) continue;
+            let p = best.length;
+            while (p > 0 && cmp(j, best[p - 1] as number) < 0) p--;
+            best.splice(p, 0, j);
+            if (best.length > k) best.pop();
+          }
+          chosen = best;
+        } else chosen = [...idx].sort(cmp);
       }
       for (const j of chosen.slice(0, k)) copyPoint(b, series[j] as StepSeries, i);
     }
