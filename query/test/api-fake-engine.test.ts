@@ -1,4 +1,12 @@
-import { type Labels, type Matcher, newMatcher, type SampleIterator, ValueType } from '@promstream/storage';
+import {
+  type Labels,
+  type Matcher,
+  newMatcher,
+  type SampleIterator,
+  StorageError,
+  StorageErrorCode,
+  ValueType,
+} from '@promstream/storage';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PromqlSyntax } from '../src/api/index.js';
@@ -145,6 +153,8 @@ function answer(expr: string, time: number, signal?: AbortSignal): Promise<Query
       throw new EngineError('too_many_samples', 'query processing would load too many samples into memory');
     case 'crash':
       throw new TypeError('boom');
+    case 'storage-down':
+      throw new StorageError(StorageErrorCode.Io, 'read index: connection refused');
     case 'slow':
       return new Promise((_resolve, reject) => {
         signal?.addEventListener('abort', () => {
@@ -303,6 +313,7 @@ describe('/api/v1/query', () => {
       ['many', 422, 'execution'],
       ['rate(', 400, 'bad_data'],
       ['crash', 500, 'internal'],
+      ['storage-down', 503, 'unavailable'],
     ];
     for (const [q, status, errorType] of cases) {
       const r = await get(`/api/v1/query?query=${encodeURIComponent(q)}`);

@@ -1,3 +1,4 @@
+import { StorageError } from '@promstream/storage';
 import { EngineError } from '../engine-types.js';
 
 /**
@@ -63,6 +64,10 @@ export function fromEngineError(err: unknown, param = 'query'): ApiError {
       case 'canceled':
         return new ApiError('canceled', err.message, { cause: err });
     }
+  }
+  if (err instanceof StorageError) {
+    // A store that is down or slow may answer the same query later; anything else is ours to fix.
+    return new ApiError(err.retryable ? 'unavailable' : 'internal', err.message, { cause: err });
   }
   const message = err instanceof Error ? err.message : String(err);
   return new ApiError('internal', message, { cause: err });
