@@ -136,6 +136,24 @@ describe('API with the real engine', () => {
     expect(plain).toBeUndefined();
   });
 
+  it('truncates to limit series with a warning', async () => {
+    const r = await call('/api/v1/query', {
+      query: 'http_requests_total',
+      time: String(END / 1000),
+      limit: '2',
+    });
+    expect((r.body.data as { result: unknown[] }).result).toHaveLength(2);
+    expect(r.body.warnings).toEqual(['results truncated due to limit']);
+    const all = await call('/api/v1/query', {
+      query: 'http_requests_total',
+      time: String(END / 1000),
+      limit: '0',
+    });
+    expect((all.body.data as { result: unknown[] }).result).toHaveLength(3);
+    expect(all.body.warnings).toBeUndefined();
+    expect((await call('/api/v1/query', { query: 'up', limit: 'x' })).status).toBe(400);
+  });
+
   it('answers a scalar and a parse error in Prometheus format', async () => {
     expect((await call('/api/v1/query', { query: '1/0', time: '10' })).body).toEqual({
       status: 'success',

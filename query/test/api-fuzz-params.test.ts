@@ -100,8 +100,8 @@ function randomValue(r: () => number): string {
 }
 
 const ENDPOINTS: Array<{ path: string; params: string[] }> = [
-  { path: '/api/v1/query', params: ['query', 'time', 'timeout'] },
-  { path: '/api/v1/query_range', params: ['query', 'start', 'end', 'step', 'timeout'] },
+  { path: '/api/v1/query', params: ['query', 'time', 'timeout', 'limit'] },
+  { path: '/api/v1/query_range', params: ['query', 'start', 'end', 'step', 'timeout', 'limit'] },
   { path: '/api/v1/series', params: ['match[]', 'start', 'end', 'limit'] },
   { path: '/api/v1/labels', params: ['match[]', 'start', 'end', 'limit'] },
   { path: '/api/v1/label/job/values', params: ['match[]', 'start', 'end', 'limit'] },

@@ -2,7 +2,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { QueryResult } from '../engine-types.js';
 import { ApiError, fromEngineError, invalidParam } from './errors.js';
 import { queryDataJson, successBody } from './format.js';
-import { durationParam, type Params, single, timeParam } from './params.js';
+import { durationParam, limitParam, type Params, single, timeParam } from './params.js';
 import {
   type ApiServices,
   paramsOf,
@@ -56,6 +56,18 @@ type Run = (
   signal: AbortSignal,
 ) => Promise<QueryResult>;
 
+/** Keeps the first `limit` series of a vector or matrix (0: all), warning when some are cut. */
+function limited(result: QueryResult, limit: number): QueryResult {
+  const v = result.value;
+  if (limit === 0 || (v.resultType !== 'vector' && v.resultType !== 'matrix') || v.result.length <= limit)
+    return result;
+  const value =
+    v.resultType === 'vector'
+      ? { resultType: v.resultType, result: v.result.slice(0, limit) }
+      : { resultType: v.resultType, result: v.result.slice(0, limit) };
+  return { ...result, value, warnings: [...result.warnings, 'results truncated due to limit'] };
+}
+
 function queryText(params: Params): string {
   return single(params, 'query') ?? '';
 }
@@ -78,6 +90,7 @@ async function handle(
   try {
     const params = paramsOf(request);
     const run = prepare(params);
+    const limit = limitParam(params);
     const tenant = tenantOf(request, services.defaultTenant);
     const requested = durationParam(params, 'timeout');
     const timeoutMs =
@@ -87,7 +100,7 @@ async function handle(
       const release = await services.gate.acquire(signal);
       try {
         const querier = await raceAbort(Promise.resolve(services.querierFor(tenant)), signal);
-        const result = await raceAbort(run(querier, signal), signal);
+        const result = limited(await raceAbort(run(querier, signal), signal), limit);
         return await sendJson(
           reply,
           200,
