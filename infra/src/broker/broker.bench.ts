@@ -86,13 +86,22 @@ async function run(brokers: string[], recordSize: number): Promise<Figures> {
   const topic = `bench-${recordSize}-${randomUUID().slice(0, 8)}`;
   const admin = kafka.admin();
   await admin.connect();
-  await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+  await admin.createTopics({
+    topics: [
+      { topic, numPartitions: 1 },
+      { topic: `${topic}-warm`, numPartitions: 1 },
+    ],
+  });
   await admin.disconnect();
   const records = Math.floor(TOTAL_BYTES / recordSize / PER_SEND) * PER_SEND;
   const value = Buffer.alloc(recordSize, 'x');
   const messages = Array.from({ length: PER_SEND }, () => ({ value }));
   const producer = kafka.producer();
   await producer.connect();
+  // Warm up both sides (JIT, page cache, connections) on another topic: the
+  // reference Kafka is a long-running JVM, the embedded broker a fresh process.
+  const warmTopic = `${topic}-warm`;
+  for (let i = 0; i < 50; i++) await producer.send({ topic: warmTopic, acks: -1, messages });
   const latencies: number[] = [];
   let sent = 0;
   const started = process.hrtime.bigint();
