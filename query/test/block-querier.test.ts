@@ -115,6 +115,22 @@ describe('BlockQuerier', () => {
 });
 
 describe('TenantBlocks', () => {
+  it('lists once for concurrent first queries of a tenant', async () => {
+    let lists = 0;
+    const tb = new TenantBlocks({
+      refreshMs: 1000,
+      now: () => 0,
+      list: async () => {
+        lists++;
+        await new Promise((r) => setTimeout(r, 20));
+        return [{ id: 'B1', open: async () => b1 }];
+      },
+    });
+    const [x, y] = await Promise.all([tb.querier('t'), tb.querier('t')]);
+    expect(x).toBe(y);
+    expect(lists).toBe(1);
+  });
+
   it('lists per tenant, caches until refresh, opens new blocks and skips bad ones', async () => {
     let now = 0;
     const listing: Record<string, Array<{ id: string; block?: QueryableBlock }>> = {

@@ -26,7 +26,6 @@ export interface TenantBlocksOptions {
 interface TenantState {
   listedAt: number;
   querier: BlockQuerier;
-  refreshing?: Promise<BlockQuerier>;
 }
 
 /**
@@ -38,6 +37,7 @@ interface TenantState {
  */
 export class TenantBlocks {
   private readonly tenants = new Map<string, TenantState>();
+  private readonly refreshing = new Map<string, Promise<BlockQuerier>>();
   private readonly opened = new Map<string, QueryableBlock>();
   private readonly now: () => number;
 
@@ -49,14 +49,13 @@ export class TenantBlocks {
   async querier(tenant: string): Promise<BlockQuerier> {
     const state = this.tenants.get(tenant);
     if (state !== undefined && this.now() - state.listedAt < this.options.refreshMs) return state.querier;
-    if (state?.refreshing !== undefined) return state.refreshing;
-    const refreshing = this.refresh(tenant);
-    if (state !== undefined) state.refreshing = refreshing;
-    try {
-      return await refreshing;
-    } finally {
-      if (state !== undefined) state.refreshing = undefined;
+    // Concurrent queries of one tenant share a single listing.
+    let refreshing = this.refreshing.get(tenant);
+    if (refreshing === undefined) {
+      refreshing = this.refresh(tenant).finally(() => this.refreshing.delete(tenant));
+      this.refreshing.set(tenant, refreshing);
     }
+    return refreshing;
   }
 
   private async refresh(tenant: string): Promise<BlockQuerier> {
