@@ -9,7 +9,6 @@ import { type BatchHeader, checkBatch } from './log/record-batch.js';
 import { TOPIC_CONFIG_DEFAULTS, TopicStore } from './log/topics.js';
 import type { BrokerMetrics } from './metrics.js';
 import { ProducerIds } from './producer-ids.js';
-import { ProducerStates } from './producer-state.js';
 import { ApiKey, SUPPORTED_VERSIONS } from './protocol/api-keys.js';
 import { encodeApiVersionsResponse } from './protocol/api-versions.js';
 import {
@@ -91,7 +90,6 @@ export class Broker {
   readonly groups: GroupCoordinator;
   readonly offsets: OffsetStore;
   private readonly producerIds: ProducerIds;
-  private readonly producers = new Map<PartitionLog, ProducerStates>();
   private closed = false;
   private readonly compactedAt = new WeakMap<PartitionLog, number>();
   private readonly fetchTimers = new Set<() => void>();
@@ -103,23 +101,7 @@ export class Broker {
   ) {
     this.topics = new TopicStore(config.dataDir, config.now);
     const started = config.now();
-    // Producer state is rebuilt from the batches of each partition's active segment.
-    const scanned = new Map<string, ProducerStates>();
-    this.topics.load((topic, partition, b) => {
-      const key = `${topic}:${partition}`;
-      let s = scanned.get(key);
-      if (s === undefined) {
-        s = new ProducerStates();
-        scanned.set(key, s);
-      }
-      const h = b.header;
-      s.record(h.producerId, h.producerEpoch, h.baseSequence, h.recordCount, h.baseOffset);
-    });
-    for (const [key, s] of scanned) {
-      const cut = key.lastIndexOf(':');
-      const p = this.topics.partition(key.slice(0, cut), Number(key.slice(cut + 1)));
-      if (p) this.producers.set(p, s);
-    }
+    this.topics.load();
     this.offsets = new OffsetStore(config.dataDir, this.flusher);
     this.producerIds = new ProducerIds(config.dataDir);
     this.groups = new GroupCoordinator({
@@ -128,15 +110,6 @@ export class Broker {
       maxSessionTimeoutMs: config.maxSessionTimeoutMs,
     });
     log.info({ topics: this.topics.topics.size, ms: config.now() - started }, 'log loaded');
-  }
-
-  private producerState(p: PartitionLog): ProducerStates {
-    let s = this.producers.get(p);
-    if (s === undefined) {
-      s = new ProducerStates();
-      this.producers.set(p, s);
-    }
-    return s;
   }
 
   /** Handles one request body; resolves to the response body, or null when none is sent. */
@@ -225,8 +198,6 @@ export class Broker {
       case ApiKey.DeleteTopics: {
         const req = decodeDeleteTopicsRequest(r);
         const results = req.names.map((name) => {
-          const p = this.topics.topics.get(name)?.partitions ?? [];
-          for (const log of p) this.producers.delete(log);
           return { name, errorCode: this.topics.delete(name) };
         });
         encodeDeleteTopicsResponse(w, v, results);
@@ -342,7 +313,7 @@ export class Broker {
       headers.push({ at, header: h });
       at += h.size;
     }
-    const states = this.producerState(log);
+    const states = log.producers;
     for (const { header: h } of headers) {
       const check = states.check(h.producerId, h.producerEpoch, h.baseSequence, h.recordCount);
       if (check.kind === 'reject') return fail(check.code);

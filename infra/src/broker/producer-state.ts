@@ -25,6 +25,11 @@ const KEEP = 5;
 export class ProducerStates {
   private readonly byId = new Map<bigint, Entry>();
 
+  /** Every producer with its state, for snapshots. */
+  entries(): Array<[bigint, Entry]> {
+    return [...this.byId.entries()];
+  }
+
   check(producerId: bigint, epoch: number, baseSeq: number, recordCount: number): SequenceCheck {
     if (producerId < 0n) return { kind: 'append' };
     const e = this.byId.get(producerId);
@@ -56,9 +61,33 @@ export class ProducerStates {
       e = { epoch, batches: [] };
       this.byId.set(producerId, e);
     }
+    // A batch already known (a snapshot and the scan of the log both saw it) is kept once.
+    if (e.batches.some((b) => b.baseOffset === baseOffset)) return;
     e.batches.push({ firstSeq: baseSeq, lastSeq: lastSequence(baseSeq, recordCount), baseOffset });
     if (e.batches.length > KEEP) e.batches.shift();
   }
+}
+
+/** The snapshot of producer states as stored in `producer-state.json`. */
+export type ProducerSnapshot = Array<{
+  id: string;
+  epoch: number;
+  batches: Array<{ firstSeq: number; lastSeq: number; baseOffset: number }>;
+}>;
+
+/** Serialises the states for a snapshot file. */
+export function snapshotOf(states: ProducerStates): ProducerSnapshot {
+  return states.entries().map(([id, e]) => ({ id: String(id), epoch: e.epoch, batches: e.batches }));
+}
+
+/** Rebuilds states from a snapshot. */
+export function statesFrom(snapshot: ProducerSnapshot): ProducerStates {
+  const s = new ProducerStates();
+  for (const p of snapshot) {
+    for (const b of p.batches)
+      s.record(BigInt(p.id), p.epoch, b.firstSeq, b.lastSeq - b.firstSeq + 1, b.baseOffset);
+  }
+  return s;
 }
 
 /** Sequences wrap from int32 max to 0. */

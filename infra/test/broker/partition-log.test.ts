@@ -167,6 +167,31 @@ describe('partition log segments and recovery', () => {
     again.close();
   });
 
+  it('remembers idempotent producers across segment rolls and restarts', () => {
+    const log = PartitionLog.open(dir, BIG, clock);
+    const append = (b: Buffer) => {
+      const h = checkBatch(b, 0);
+      if (typeof h === 'string') throw new Error(h);
+      const offset = log.append(b, [{ at: 0, header: h }]);
+      log.producers.record(h.producerId, h.producerEpoch, h.baseSequence, h.recordCount, offset);
+      return offset;
+    };
+    append(buildBatch(['a', 'b'], { producerId: 7n, epoch: 0, baseSequence: 0 }));
+    log.roll(); // producer 7 now lives only in a closed segment
+    append(buildBatch(['c'], { producerId: 8n, epoch: 0, baseSequence: 0 }));
+    log.close(); // a crash: no clean-stop snapshot
+    const again = PartitionLog.open(dir, BIG, clock);
+    expect(again.producers.check(7n, 0, 0, 2)).toEqual({ kind: 'duplicate', baseOffset: 0 });
+    expect(again.producers.check(8n, 0, 0, 1)).toEqual({ kind: 'duplicate', baseOffset: 2 });
+    expect(again.producers.check(7n, 0, 5, 1)).toEqual({ kind: 'reject', code: 45 });
+    again.flush(); // a clean stop writes a snapshot that covers the active segment too
+    again.close();
+    const third = PartitionLog.open(dir, BIG, clock);
+    expect(third.producers.check(8n, 0, 0, 1)).toEqual({ kind: 'duplicate', baseOffset: 2 });
+    expect(third.producers.entries().find(([id]) => id === 8n)?.[1].batches.length).toBe(1);
+    third.close();
+  });
+
   it('finds offsets by timestamp', () => {
     const log = PartitionLog.open(dir, BIG, clock);
     appendValues(log, ['a', 'b'], 100);

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { type ProducerSnapshot, ProducerStates, snapshotOf, statesFrom } from '../producer-state.js';
 import type { BatchHeader } from './record-batch.js';
-import { type ScannedBatch, Segment, segmentName } from './segment.js';
+import { Segment, segmentName } from './segment.js';
 
 /** The per-topic settings a partition log obeys. */
 export interface LogConfig {
@@ -27,6 +28,9 @@ export class PartitionLog {
   private segments: Segment[] = [];
   logStartOffset = 0;
   private readonly startFile: string;
+  private readonly snapshotFile: string;
+  /** Idempotent-producer state: the last snapshot plus every batch appended since. */
+  producers = new ProducerStates();
   /** Long-polling fetches waiting for the next append. */
   private readonly waiters = new Set<() => void>();
 
@@ -36,20 +40,17 @@ export class PartitionLog {
     private readonly now: () => number,
   ) {
     this.startFile = path.join(dir, 'log-start-offset');
+    this.snapshotFile = path.join(dir, 'producer-state.json');
   }
 
   /**
    * Opens or creates the partition in dir. Closed segments trust their index
    * when it matches the log; the last segment is always scanned and checked
-   * by CRC, its torn tail cut. Batches of the scanned segment go to onBatch
-   * (the broker rebuilds producer state from them).
+   * by CRC, its torn tail cut. Producer state is the snapshot written when
+   * the last segment was started (or at the last clean stop) plus the
+   * batches of the scanned segment.
    */
-  static open(
-    dir: string,
-    config: LogConfig,
-    now: () => number,
-    onBatch?: (b: ScannedBatch) => void,
-  ): PartitionLog {
+  static open(dir: string, config: LogConfig, now: () => number): PartitionLog {
     fs.mkdirSync(dir, { recursive: true });
     const log = new PartitionLog(dir, config, now);
     const bases = fs
@@ -61,8 +62,15 @@ export class PartitionLog {
     for (const f of fs.readdirSync(dir)) {
       if (/^\d{20}\.index$/.test(f) && !bases.includes(Number(f.slice(0, 20)))) fs.rmSync(path.join(dir, f));
     }
+    try {
+      log.producers = statesFrom(JSON.parse(fs.readFileSync(log.snapshotFile, 'utf8')) as ProducerSnapshot);
+    } catch {
+      log.producers = new ProducerStates();
+    }
     bases.forEach((base, i) => {
       const last = i === bases.length - 1;
+      const onBatch = ({ header: h }: { header: BatchHeader }) =>
+        log.producers.record(h.producerId, h.producerEpoch, h.baseSequence, h.recordCount, h.baseOffset);
       log.segments.push(Segment.open(dir, base, now(), last, last ? onBatch : undefined));
     });
     if (log.segments.length === 0) log.segments.push(Segment.create(dir, 0, now()));
@@ -145,7 +153,18 @@ export class PartitionLog {
     const a = this.active;
     if (a.count === 0) return;
     a.flush();
+    // The snapshot covers every closed segment, so a restart only scans the new one.
+    this.writeSnapshot();
     this.segments.push(Segment.create(this.dir, a.nextOffset, this.now()));
+  }
+
+  private writeSnapshot(): void {
+    const tmp = `${this.snapshotFile}.tmp`;
+    fs.writeFileSync(tmp, JSON.stringify(snapshotOf(this.producers)));
+    const fd = fs.openSync(tmp, 'r');
+    fs.fsyncSync(fd);
+    fs.closeSync(fd);
+    fs.renameSync(tmp, this.snapshotFile);
   }
 
   /** Whole batches from `offset`, at most maxBytes unless the first batch alone is larger. */
@@ -242,6 +261,7 @@ export class PartitionLog {
   /** Descriptors of every segment, to fsync before shutdown. */
   flush(): void {
     this.active.flush();
+    this.writeSnapshot();
   }
 
   close(): void {

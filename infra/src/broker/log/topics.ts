@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { KafkaCode } from '../errors.js';
 import { type LogConfig, PartitionLog } from './partition-log.js';
-import type { ScannedBatch } from './segment.js';
 
 /** Topic configs the broker knows, with Kafka's defaults. Values are strings as on the wire. */
 export const TOPIC_CONFIG_DEFAULTS: Readonly<Record<string, string>> = {
@@ -90,16 +89,14 @@ export class TopicStore {
   }
 
   /** Loads every topic and opens its partitions (scanning the active segments). */
-  load(onBatch: (topic: string, partition: number, b: ScannedBatch) => void): void {
+  load(): void {
     if (!fs.existsSync(this.file)) return;
     const stored = JSON.parse(fs.readFileSync(this.file, 'utf8')) as StoredTopics;
     for (const t of stored.topics) {
       const topic: Topic = { name: t.name, id: t.id, configs: t.configs, partitions: [] };
       const config = logConfigOf(t.configs);
       for (let p = 0; p < t.partitions; p++) {
-        topic.partitions.push(
-          PartitionLog.open(this.partitionDir(t.name, p), config, this.now, (b) => onBatch(t.name, p, b)),
-        );
+        topic.partitions.push(PartitionLog.open(this.partitionDir(t.name, p), config, this.now));
       }
       this.topics.set(t.name, topic);
     }
