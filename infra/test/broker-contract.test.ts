@@ -270,9 +270,19 @@ describe.each(backends)('broker contract: $name', (backend) => {
     await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
     await admin.disconnect();
     const c = await RawClient.connect(brokers[0] as string);
-    const init = await c.request(22, 1, (w) => w.nullableString(null).int32(60_000));
-    init.int32();
-    expect(init.int16()).toBe(0);
+    // A freshly started Kafka answers COORDINATOR_LOAD_IN_PROGRESS (14) or
+    // COORDINATOR_NOT_AVAILABLE (15) until its transaction coordinator is up;
+    // clients retry those, and so does this test, for a bounded time.
+    let init = await c.request(22, 1, (w) => w.nullableString(null).int32(60_000));
+    let code = -1;
+    for (let attempt = 0; ; attempt++) {
+      init.int32();
+      code = init.int16();
+      if ((code !== 14 && code !== 15) || attempt >= 60) break;
+      await new Promise((r) => setTimeout(r, 500));
+      init = await c.request(22, 1, (w) => w.nullableString(null).int32(60_000));
+    }
+    expect(code).toBe(0);
     const producerId = init.bigint64();
     const epoch = init.int16();
     const b0 = buildBatch(['a', 'b'], { producerId, epoch, baseSequence: 0 });
