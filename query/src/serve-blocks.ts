@@ -27,6 +27,8 @@ export interface ServeBlocksOptions {
   brokers?: string[];
   /** Schema registry URL for decoding the log's records. */
   registryUrl?: string;
+  /** The samples topic the head tails (default promstream.samples.v1). */
+  samplesTopic?: string;
   /** How long `X-Read-Consistency: strong` waits for the head, milliseconds (default 10 s). */
   readConsistencyTimeoutMs?: number;
   /** Opens one block (default: the storage package's block reader). */
@@ -64,6 +66,7 @@ export async function serveBlocks(options: ServeBlocksOptions): Promise<QuerySer
       brokers: options.brokers,
       registryUrl: options.registryUrl,
       store,
+      topic: options.samplesTopic,
       logger: options.logger ?? pino({ level: 'silent' }),
       registry,
     });
