@@ -7,6 +7,8 @@
 export const STREAM_ERROR_CODES = {
   /** A log record could not be decoded into a SampleBatch. */
   BAD_RECORD: { retryable: false },
+  /** A record could not be decoded now (the schema registry did not answer); reading it again can succeed. */
+  DECODE_UNAVAILABLE: { retryable: true },
   /** Writing a block or the partition state to the object store did not succeed. */
   UPLOAD: { retryable: true },
   /** Reading the partition state from the object store did not succeed. */

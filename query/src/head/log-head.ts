@@ -141,6 +141,10 @@ export class LogHead {
         maxWaitTimeInMs: 100,
         allowAutoTopicCreation: false,
       });
+      consumer.on(consumer.events.CRASH, (event) => {
+        const { error, restart } = event.payload as { error: Error; restart: boolean };
+        logger.error({ err: error, restart }, 'query head consumer crashed');
+      });
       await consumer.connect();
       await consumer.subscribe({ topic, fromBeginning: true });
       await consumer.run({
@@ -232,6 +236,8 @@ export class LogHead {
             kept += this.store.append(partition, batch.tenant, s.labels, s.t, s.v, cursor.boundary);
           this.metrics.samples.inc(kept);
         } catch (err) {
+          // The registry not answering is not a bad record: stop here and read it again.
+          if ((err as { retryable?: unknown }).retryable === true) throw err;
           this.metrics.badRecords.inc();
           this.options.logger.warn({ partition, offset, err }, 'skip a record the head cannot decode');
         }

@@ -239,6 +239,7 @@ class BuilderLoop {
           this.metrics.samples.inc(appended);
           if (decoded.skippedHistograms > 0) this.metrics.skippedHistograms.inc(decoded.skippedHistograms);
         } catch (err) {
+          if (err instanceof StreamError && err.retryable) throw err;
           // A record that does not decode can never decode; skipping it keeps the partition moving.
           this.metrics.badRecords.inc();
           log.warn({ partition, offset, err }, 'skip a record that does not decode as a SampleBatch');

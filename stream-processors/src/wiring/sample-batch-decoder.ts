@@ -26,6 +26,9 @@ export function sampleBatchDecoder(deserialize: (value: Buffer) => Promise<Sampl
       try {
         batch = await deserialize(value);
       } catch (err) {
+        // A registry that does not answer is not a bad record: the caller must retry, not skip it.
+        if ((err as { retryable?: unknown }).retryable === true)
+          throw new StreamError('DECODE_UNAVAILABLE', 'decode a SampleBatch record', { cause: err });
         throw new StreamError('BAD_RECORD', 'decode a SampleBatch record', { cause: err });
       }
       const out: DecodedBatch = { tenant: batch.tenant, series: [], skippedHistograms: 0 };

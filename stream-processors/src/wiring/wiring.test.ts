@@ -58,5 +58,12 @@ describe('sample batch decoder', () => {
       series: [{ labels: [], encoding: 'XOR', chunk: new Uint8Array([0, 5, 1]) }],
     }));
     await expect(broken.decode(Buffer.alloc(0))).rejects.toMatchObject({ code: 'BAD_RECORD' });
+    const unavailable = sampleBatchDecoder(async () => {
+      throw Object.assign(new Error('registry down'), { retryable: true });
+    });
+    await expect(unavailable.decode(Buffer.alloc(0))).rejects.toMatchObject({
+      code: 'DECODE_UNAVAILABLE',
+      retryable: true,
+    });
   });
 });
