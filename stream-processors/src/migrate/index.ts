@@ -1,0 +1,12 @@
+/** Import into and export out of promstream: Prometheus blocks, OpenMetrics, bucket to bucket. */
+export { MIGRATE_ERROR_CODES, MigrateError, type MigrateErrorCode } from './errors.js';
+export { type ExportBlocksOptions, exportBlocks } from './export-blocks.js';
+export {
+  checkTenant,
+  findBlockDirs,
+  type ImportBlocksOptions,
+  importBlocks,
+  withThanosSection,
+} from './import-blocks.js';
+export { type ImportOpenMetricsOptions, importOpenMetrics } from './import-openmetrics.js';
+export type { MigrateProgress, MigrateResult, OnProgress } from './progress.js';
