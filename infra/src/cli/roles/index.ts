@@ -3,7 +3,9 @@ import { agentRole } from './agent.js';
 import { blockRole } from './block.js';
 import { blockBuilderRole } from './block-builder.js';
 import { brokerRole } from './broker.js';
+import { exportRole } from './export.js';
 import { gatewayRole } from './gateway.js';
+import { importRole } from './import.js';
 import { queryRole } from './query.js';
 import { registryRole } from './registry.js';
 import { replayRole } from './replay.js';
@@ -23,4 +25,6 @@ export const roles: Role[] = [
   queryRole,
   replayRole,
   blockRole,
+  importRole,
+  exportRole,
 ];
