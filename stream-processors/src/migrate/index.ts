@@ -9,4 +9,6 @@ export {
   withThanosSection,
 } from './import-blocks.js';
 export { type ImportOpenMetricsOptions, importOpenMetrics } from './import-openmetrics.js';
+export { type ImportRemoteReadOptions, importRemoteRead } from './import-remote-read.js';
 export type { MigrateProgress, MigrateResult, OnProgress } from './progress.js';
+export { decodeReadResponse, encodeReadRequest, type ReadQuery, type ReadSeries } from './remote-read-v1.js';

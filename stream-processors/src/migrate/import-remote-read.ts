@@ -1,0 +1,128 @@
+/**
+ * Imports from a running Prometheus through remote read (SAMPLES response
+ * type) into a bucket: the range is read one block window at a time, each
+ * window's series are cut into chunks and written as a block whose name is
+ * derived from its content, so a rerun skips what is already there.
+ */
+import {
+  DEFAULT_BLOCK_DURATION,
+  type Matcher,
+  MemoryObjectStore,
+  type ObjectStore,
+  parseSelector,
+  SeriesChunker,
+  type SeriesInput,
+  writeBlock,
+} from '@promstream/storage';
+import snappy from 'snappy';
+import { MigrateError } from './errors.js';
+import { exportBlocks } from './export-blocks.js';
+import { checkTenant } from './import-blocks.js';
+import type { MigrateResult, OnProgress } from './progress.js';
+import { decodeReadResponse, encodeReadRequest } from './remote-read-v1.js';
+
+/** Options of importRemoteRead. */
+export interface ImportRemoteReadOptions {
+  /** Start, inclusive (ms). */
+  from: number;
+  /** End, exclusive (ms). */
+  to: number;
+  /** Series selectors, e.g. `up{job="node"}`; at least one. */
+  match: readonly string[];
+  tenant?: string;
+  /** Block duration in ms (default two hours). */
+  blockDuration?: number;
+  /** fetch, injectable for tests of one module. */
+  fetch?: typeof fetch;
+  onProgress?: OnProgress;
+}
+
+/** Posts one remote-read request and decodes the answer. */
+async function read(
+  url: string,
+  startMs: number,
+  endMs: number,
+  matchers: readonly Matcher[][],
+  doFetch: typeof fetch,
+) {
+  const body = snappy.compressSync(
+    Buffer.from(encodeReadRequest(matchers.map((m) => ({ startMs, endMs, matchers: m })))),
+  );
+  let res: Response;
+  try {
+    res = await doFetch(url, {
+      method: 'POST',
+      body,
+      headers: {
+        'Content-Type': 'application/x-protobuf',
+        'Content-Encoding': 'snappy',
+        'X-Prometheus-Remote-Read-Version': '0.1.0',
+      },
+    });
+  } catch (e) {
+    throw new MigrateError('SOURCE_READ', `remote read ${url}`, { cause: e });
+  }
+  const bytes = new Uint8Array(await res.arrayBuffer());
+  if (!res.ok) {
+    throw new MigrateError(
+      'SOURCE_READ',
+      `remote read ${url}: HTTP ${res.status} ${new TextDecoder().decode(bytes.subarray(0, 300)).trim()}`,
+    );
+  }
+  let raw: Uint8Array;
+  try {
+    raw = snappy.uncompressSync(Buffer.from(bytes)) as Buffer;
+  } catch (e) {
+    throw new MigrateError('BAD_INPUT', `remote read ${url}: body is not snappy`, { cause: e });
+  }
+  return decodeReadResponse(raw);
+}
+
+/** Reads [from, to) of the selected series from a Prometheus and writes blocks into the store. */
+export async function importRemoteRead(
+  url: string,
+  store: ObjectStore,
+  options: ImportRemoteReadOptions,
+): Promise<MigrateResult> {
+  const started = performance.now();
+  const tenant = checkTenant(options.tenant ?? 'anonymous');
+  const duration = options.blockDuration ?? DEFAULT_BLOCK_DURATION;
+  if (!(options.from < options.to)) {
+    throw new MigrateError('BAD_OPTIONS', `empty range: from ${options.from} is not before to ${options.to}`);
+  }
+  if (options.match.length === 0)
+    throw new MigrateError('BAD_OPTIONS', 'at least one --match selector is needed');
+  let matchers: Matcher[][];
+  try {
+    matchers = options.match.map((s) => parseSelector(s));
+  } catch (e) {
+    throw new MigrateError('BAD_OPTIONS', 'parse --match selector', { cause: e });
+  }
+  const doFetch = options.fetch ?? fetch;
+  const staging = new MemoryObjectStore();
+  for (let start = Math.floor(options.from / duration) * duration; start < options.to; start += duration) {
+    const lo = Math.max(start, options.from);
+    // Remote read's end is inclusive; the window's is not.
+    const hi = Math.min(start + duration, options.to) - 1;
+    const results = await read(url, lo, hi, matchers, doFetch);
+    // Several selectors may select one series; keep it once.
+    const bySeries = new Map<string, SeriesInput>();
+    for (const list of results) {
+      for (const s of list) {
+        const key = JSON.stringify(s.labels);
+        if (bySeries.has(key) || s.t.length === 0) continue;
+        const chunker = new SeriesChunker(2 * duration);
+        for (let i = 0; i < s.t.length; i++) chunker.append(s.t[i]!, s.v[i]!);
+        chunker.flush();
+        bySeries.set(key, { labels: s.labels, chunks: chunker.chunks });
+      }
+    }
+    if (bySeries.size === 0) continue;
+    await writeBlock(staging, tenant, bySeries.values(), {
+      thanos: { labels: { tenant }, downsample: { resolution: 0 }, source: 'promstream-remote-read' },
+    });
+  }
+  const result = await exportBlocks(staging, store, { tenants: [tenant], onProgress: options.onProgress });
+  result.seconds = (performance.now() - started) / 1000;
+  return result;
+}
