@@ -1,20 +1,6 @@
 import type { Command } from 'commander';
 import type { Role } from '../role.js';
-import { failWith, progressBar, summary } from './import.js';
-
-/** Parses a time: Unix seconds with `s`, plain milliseconds, or RFC 3339. */
-export function parseTime(text: string): number {
-  const secs = /^(\d+(?:\.\d+)?)s$/.exec(text);
-  if (secs !== null) return Math.round(Number(secs[1]) * 1000);
-  if (/^-?\d+$/.test(text)) return Number(text);
-  const t = Date.parse(text);
-  if (Number.isNaN(t)) {
-    throw new Error(
-      `${JSON.stringify(text)}: expected Unix seconds (1700000000s), milliseconds or an RFC 3339 time`,
-    );
-  }
-  return t;
-}
+import { failWith, parseTime, progressBar, summary } from './import.js';
 
 /** `promstream export`: copy the blocks of a time range to another bucket. */
 export const exportRole: Role = {

@@ -1,6 +1,20 @@
 import type { Command } from 'commander';
 import type { Role } from '../role.js';
 
+/** Parses a time: Unix seconds with `s`, plain milliseconds, or RFC 3339. */
+export function parseTime(text: string): number {
+  const secs = /^(\d+(?:\.\d+)?)s$/.exec(text);
+  if (secs !== null) return Math.round(Number(secs[1]) * 1000);
+  if (/^-?\d+$/.test(text)) return Number(text);
+  const t = Date.parse(text);
+  if (Number.isNaN(t)) {
+    throw new Error(
+      `${JSON.stringify(text)}: expected Unix seconds (1700000000s), milliseconds or an RFC 3339 time`,
+    );
+  }
+  return t;
+}
+
 /** Progress as the bar shows it; the shape every migration reports. */
 interface BarProgress {
   blocks: number;
@@ -123,6 +137,57 @@ export const importRole: Role = {
           const bar = await progressBar('import', opts.progress);
           try {
             const r = await importOpenMetrics(file, objectStoreFromUrl(opts.store), {
+              tenant: opts.tenant,
+              blockDuration: opts.blockDuration,
+              onProgress: bar.onProgress,
+            });
+            bar.stop();
+            console.log(summary('imported', r));
+          } catch (err) {
+            bar.stop();
+            failWith(err);
+          }
+        },
+      );
+    command
+      .command('remote-read <url>')
+      .description(
+        'read a range from a running Prometheus (remote read, e.g. http://host:9090/api/v1/read) into the bucket',
+      )
+      .requiredOption('--store <url>', 'object store: file:///path, mem://, s3://bucket/prefix')
+      .requiredOption(
+        '--from <time>',
+        'start, inclusive: Unix seconds (1700000000s), ms or RFC 3339',
+        parseTime,
+      )
+      .requiredOption('--to <time>', 'end, exclusive, same forms', parseTime)
+      .requiredOption('--match <selector...>', 'series selectors, e.g. up{job="node"}')
+      .option('--tenant <name>', 'tenant prefix in the bucket', 'anonymous')
+      .option('--block-duration <ms>', 'block range in milliseconds (default two hours)', Number)
+      .option('--no-progress', 'no progress bar')
+      .action(
+        async (
+          url: string,
+          opts: {
+            store: string;
+            from: number;
+            to: number;
+            match: string[];
+            tenant: string;
+            blockDuration?: number;
+            progress: boolean;
+          },
+        ) => {
+          const [{ objectStoreFromUrl }, { importRemoteRead }] = await Promise.all([
+            import('@promstream/storage'),
+            import('@promstream/stream-processors/migrate'),
+          ]);
+          const bar = await progressBar('import', opts.progress);
+          try {
+            const r = await importRemoteRead(url, objectStoreFromUrl(opts.store), {
+              from: opts.from,
+              to: opts.to,
+              match: opts.match,
               tenant: opts.tenant,
               blockDuration: opts.blockDuration,
               onProgress: bar.onProgress,
