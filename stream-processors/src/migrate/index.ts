@@ -1,6 +1,7 @@
 /** Import into and export out of promstream: Prometheus blocks, OpenMetrics, bucket to bucket. */
 export { MIGRATE_ERROR_CODES, MigrateError, type MigrateErrorCode } from './errors.js';
 export { type ExportBlocksOptions, exportBlocks } from './export-blocks.js';
+export { type ExportLogOptions, type ExportLogResult, exportLog, type LogPoint } from './export-log.js';
 export {
   checkTenant,
   findBlockDirs,
