@@ -70,8 +70,8 @@ export async function startBlockBuilder(options: BlockBuilderOptions): Promise<B
   });
   const consumer = kafka.consumer({
     groupId: options.groupId ?? 'promstream-block-builder',
-    // A cut uploads blocks inside the batch handler; give it time before the group evicts us.
-    sessionTimeout: 60_000,
+    // Short enough that a crashed builder's partitions move on soon; cuts heartbeat between uploads.
+    sessionTimeout: 15_000,
     rebalanceTimeout: 60_000,
     // The producers create the topic with its partition count; a consumer must not create it first.
     allowAutoTopicCreation: false,
@@ -247,7 +247,7 @@ class BuilderLoop {
         head.endRecord(offset);
         resolveOffset(message.offset);
       }
-      await this.cut(partition, head);
+      await this.cut(partition, head, heartbeat);
       await heartbeat();
     } catch (err) {
       // The head may have lost ranges it could not upload: start the partition over from the commit.
@@ -262,7 +262,7 @@ class BuilderLoop {
     }
   }
 
-  private async cut(partition: number, head: PartitionHead): Promise<void> {
+  private async cut(partition: number, head: PartitionHead, heartbeat: () => Promise<void>): Promise<void> {
     const { topic, sink, state } = this.options;
     const due = head.dueRanges();
     for (const start of due) {
@@ -282,6 +282,7 @@ class BuilderLoop {
           firstOffset: block.firstOffset,
           lastOffset: block.lastOffset,
         });
+        await heartbeat();
         this.metrics.blocks.inc();
         this.metrics.blockSamples.inc(block.samples);
         this.options.logger.info(
