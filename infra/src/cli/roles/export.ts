@@ -1,47 +1,123 @@
 import type { Command } from 'commander';
 import type { Role } from '../role.js';
 import { failWith, parseTime, progressBar, summary } from './import.js';
+import { parsePoint } from './replay.js';
 
-/** `promstream export`: copy the blocks of a time range to another bucket. */
+interface ExportFlags {
+  store?: string;
+  toStore?: string;
+  brokers?: string;
+  toBrokers?: string;
+  topic: string;
+  toTopic?: string;
+  from?: string;
+  to?: string;
+  tenant?: string;
+  progress: boolean;
+}
+
+/** Blocks overlapping [from, to) from one bucket to another. */
+async function exportToStore(opts: ExportFlags & { store: string; toStore: string }): Promise<void> {
+  const [{ objectStoreFromUrl }, { exportBlocks }] = await Promise.all([
+    import('@promstream/storage'),
+    import('@promstream/stream-processors/migrate'),
+  ]);
+  const bar = await progressBar('export', opts.progress);
+  try {
+    const r = await exportBlocks(objectStoreFromUrl(opts.store), objectStoreFromUrl(opts.toStore), {
+      from: opts.from === undefined ? undefined : parseTime(opts.from),
+      to: opts.to === undefined ? undefined : parseTime(opts.to),
+      tenants: opts.tenant?.split(','),
+      onProgress: bar.onProgress,
+    });
+    bar.stop();
+    console.log(summary('exported', r));
+  } catch (err) {
+    bar.stop();
+    failWith(err);
+  }
+}
+
+/** Raw records of [from, to) from one Kafka cluster to another. */
+async function exportToBrokers(opts: ExportFlags & { brokers: string; toBrokers: string }): Promise<void> {
+  const [{ exportLog }, { default: progress }] = await Promise.all([
+    import('@promstream/stream-processors/migrate'),
+    import('cli-progress'),
+  ]);
+  const bar = opts.progress
+    ? new progress.SingleBar(
+        {
+          format:
+            'export [{bar}] {percentage}% | {value}/{total} records | {rate} rec/s | {mib} MiB | ETA {eta_formatted}',
+          hideCursor: true,
+          stream: process.stderr,
+        },
+        progress.Presets.shades_classic,
+      )
+    : undefined;
+  const started = Date.now();
+  let begun = false;
+  try {
+    const r = await exportLog({
+      brokers: opts.brokers.split(','),
+      toBrokers: opts.toBrokers.split(','),
+      topic: opts.topic,
+      toTopic: opts.toTopic,
+      from: opts.from === undefined ? undefined : parsePoint(opts.from),
+      to: opts.to === undefined ? undefined : parsePoint(opts.to),
+      onProgress: (p) => {
+        if (bar === undefined) return;
+        const payload = {
+          rate: Math.round(p.records / Math.max(0.001, (Date.now() - started) / 1000)),
+          mib: (p.bytes / 1048576).toFixed(1),
+        };
+        if (!begun) {
+          bar.start(Math.max(1, p.totalRecords), 0, payload);
+          begun = true;
+        }
+        bar.update(p.records, payload);
+      },
+    });
+    if (begun) bar?.stop();
+    console.log(
+      `exported ${r.records} records, ${(r.bytes / 1048576).toFixed(1)} MiB in ${r.seconds.toFixed(1)} s; ` +
+        `to resume, per partition next offset: ${JSON.stringify(r.next)}`,
+    );
+  } catch (err) {
+    if (begun) bar?.stop();
+    failWith(err);
+  }
+}
+
+/** `promstream export`: blocks of a time range to another bucket, or log records to another cluster. */
 export const exportRole: Role = {
   name: 'export',
-  summary: 'Export the blocks overlapping a time range to another bucket',
+  summary: 'Export blocks of a time range to another bucket, or log records to another Kafka cluster',
   configure(command: Command): void {
     command
-      .requiredOption('--store <url>', 'source object store: file:///path, s3://bucket/prefix')
-      .requiredOption('--to-store <url>', 'destination object store')
-      .option('--from <time>', 'start, inclusive: Unix seconds (1700000000s), ms or RFC 3339', parseTime)
-      .option('--to <time>', 'end, exclusive, same forms', parseTime)
-      .option('--tenant <list>', 'only these tenants, comma separated (default all)')
+      .option('--store <url>', 'source object store: file:///path, s3://bucket/prefix')
+      .option('--to-store <url>', 'destination object store (with --store)')
+      .option('--brokers <list>', 'source Kafka brokers, host:port,... (KAFKA_BROKERS)')
+      .option('--to-brokers <list>', 'destination Kafka brokers (with --brokers)')
+      .option('--topic <topic>', 'topic to export with --to-brokers', 'promstream.samples.v1')
+      .option('--to-topic <topic>', 'destination topic (default the same name)')
+      .option(
+        '--from <point>',
+        'start, inclusive: Unix seconds (1700000000s) or RFC 3339; a plain number is ms for blocks, an offset for records',
+      )
+      .option('--to <point>', 'end, exclusive, same forms')
+      .option('--tenant <list>', 'only these tenants, comma separated (blocks; default all)')
       .option('--no-progress', 'no progress bar')
-      .action(
-        async (opts: {
-          store: string;
-          toStore: string;
-          from?: number;
-          to?: number;
-          tenant?: string;
-          progress: boolean;
-        }) => {
-          const [{ objectStoreFromUrl }, { exportBlocks }] = await Promise.all([
-            import('@promstream/storage'),
-            import('@promstream/stream-processors/migrate'),
-          ]);
-          const bar = await progressBar('export', opts.progress);
-          try {
-            const r = await exportBlocks(objectStoreFromUrl(opts.store), objectStoreFromUrl(opts.toStore), {
-              from: opts.from,
-              to: opts.to,
-              tenants: opts.tenant?.split(','),
-              onProgress: bar.onProgress,
-            });
-            bar.stop();
-            console.log(summary('exported', r));
-          } catch (err) {
-            bar.stop();
-            failWith(err);
-          }
-        },
-      );
+      .action(async (opts: ExportFlags) => {
+        const brokers = opts.brokers ?? process.env.KAFKA_BROKERS;
+        if (opts.toStore !== undefined && opts.store !== undefined) {
+          await exportToStore({ ...opts, store: opts.store, toStore: opts.toStore });
+        } else if (opts.toBrokers !== undefined && brokers !== undefined) {
+          await exportToBrokers({ ...opts, brokers, toBrokers: opts.toBrokers });
+        } else {
+          console.error('export needs --store and --to-store, or --brokers and --to-brokers');
+          process.exit(2);
+        }
+      });
   },
 };
