@@ -19,7 +19,7 @@ import { MigrateError } from './errors.js';
 import { exportBlocks } from './export-blocks.js';
 import { checkTenant } from './import-blocks.js';
 import type { MigrateResult, OnProgress } from './progress.js';
-import { decodeReadResponse, encodeReadRequest } from './remote-read-v1.js';
+import { decodeReadResponse, encodeReadRequest, type ReadSeries } from './remote-read-v1.js';
 
 /** Options of importRemoteRead. */
 export interface ImportRemoteReadOptions {
@@ -78,6 +78,51 @@ async function read(
   return decodeReadResponse(raw);
 }
 
+/** Checks the range and parses the selectors of a remote-read import. */
+export function checkRemoteRead(options: {
+  from: number;
+  to: number;
+  match: readonly string[];
+}): Matcher[][] {
+  if (!(options.from < options.to)) {
+    throw new MigrateError('BAD_OPTIONS', `empty range: from ${options.from} is not before to ${options.to}`);
+  }
+  if (options.match.length === 0)
+    throw new MigrateError('BAD_OPTIONS', 'at least one --match selector is needed');
+  try {
+    return options.match.map((s) => parseSelector(s));
+  } catch (e) {
+    throw new MigrateError('BAD_OPTIONS', 'parse --match selector', { cause: e });
+  }
+}
+
+/**
+ * Reads [from, to) one aligned window at a time, so memory holds one window;
+ * a series several selectors select comes once; empty windows are left out.
+ */
+export async function* readWindows(
+  url: string,
+  matchers: readonly Matcher[][],
+  duration: number,
+  options: { from: number; to: number; fetch?: typeof fetch },
+): AsyncGenerator<{ start: number; series: ReadSeries[] }> {
+  const doFetch = options.fetch ?? fetch;
+  for (let start = Math.floor(options.from / duration) * duration; start < options.to; start += duration) {
+    const lo = Math.max(start, options.from);
+    // Remote read's end is inclusive; the window's is not.
+    const hi = Math.min(start + duration, options.to) - 1;
+    const results = await read(url, lo, hi, matchers, doFetch);
+    const bySeries = new Map<string, ReadSeries>();
+    for (const list of results) {
+      for (const s of list) {
+        const key = JSON.stringify(s.labels);
+        if (!bySeries.has(key) && s.t.length > 0) bySeries.set(key, s);
+      }
+    }
+    if (bySeries.size > 0) yield { start, series: [...bySeries.values()] };
+  }
+}
+
 /** Reads [from, to) of the selected series from a Prometheus and writes blocks into the store. */
 export async function importRemoteRead(
   url: string,
@@ -87,38 +132,17 @@ export async function importRemoteRead(
   const started = performance.now();
   const tenant = checkTenant(options.tenant ?? 'anonymous');
   const duration = options.blockDuration ?? DEFAULT_BLOCK_DURATION;
-  if (!(options.from < options.to)) {
-    throw new MigrateError('BAD_OPTIONS', `empty range: from ${options.from} is not before to ${options.to}`);
-  }
-  if (options.match.length === 0)
-    throw new MigrateError('BAD_OPTIONS', 'at least one --match selector is needed');
-  let matchers: Matcher[][];
-  try {
-    matchers = options.match.map((s) => parseSelector(s));
-  } catch (e) {
-    throw new MigrateError('BAD_OPTIONS', 'parse --match selector', { cause: e });
-  }
-  const doFetch = options.fetch ?? fetch;
+  const matchers = checkRemoteRead(options);
   const staging = new MemoryObjectStore();
-  for (let start = Math.floor(options.from / duration) * duration; start < options.to; start += duration) {
-    const lo = Math.max(start, options.from);
-    // Remote read's end is inclusive; the window's is not.
-    const hi = Math.min(start + duration, options.to) - 1;
-    const results = await read(url, lo, hi, matchers, doFetch);
-    // Several selectors may select one series; keep it once.
-    const bySeries = new Map<string, SeriesInput>();
-    for (const list of results) {
-      for (const s of list) {
-        const key = JSON.stringify(s.labels);
-        if (bySeries.has(key) || s.t.length === 0) continue;
-        const chunker = new SeriesChunker(2 * duration);
-        for (let i = 0; i < s.t.length; i++) chunker.append(s.t[i]!, s.v[i]!);
-        chunker.flush();
-        bySeries.set(key, { labels: s.labels, chunks: chunker.chunks });
-      }
+  for await (const { series } of readWindows(url, matchers, duration, options)) {
+    const bySeries: SeriesInput[] = [];
+    for (const s of series) {
+      const chunker = new SeriesChunker(2 * duration);
+      for (let i = 0; i < s.t.length; i++) chunker.append(s.t[i]!, s.v[i]!);
+      chunker.flush();
+      bySeries.push({ labels: s.labels, chunks: chunker.chunks });
     }
-    if (bySeries.size === 0) continue;
-    await writeBlock(staging, tenant, bySeries.values(), {
+    await writeBlock(staging, tenant, bySeries, {
       thanos: { labels: { tenant }, downsample: { resolution: 0 }, source: 'promstream-remote-read' },
     });
   }

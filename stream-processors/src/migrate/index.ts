@@ -10,6 +10,20 @@ export {
   withThanosSection,
 } from './import-blocks.js';
 export { type ImportOpenMetricsOptions, importOpenMetrics } from './import-openmetrics.js';
-export { type ImportRemoteReadOptions, importRemoteRead } from './import-remote-read.js';
+export {
+  checkRemoteRead,
+  type ImportRemoteReadOptions,
+  importRemoteRead,
+  readWindows,
+} from './import-remote-read.js';
+export {
+  importOpenMetricsToLog,
+  importRemoteReadToLog,
+  type LogImportProgress,
+  type LogImportResult,
+  type LogSeries,
+  type SeriesSink,
+  type ToLogOptions,
+} from './import-to-log.js';
 export type { MigrateProgress, MigrateResult, OnProgress } from './progress.js';
 export { decodeReadResponse, encodeReadRequest, type ReadQuery, type ReadSeries } from './remote-read-v1.js';
