@@ -120,41 +120,56 @@ export const importRole: Role = {
       });
     command
       .command('openmetrics <file>')
-      .description('build blocks from an OpenMetrics text file straight into the bucket')
-      .requiredOption('--store <url>', 'object store: file:///path, mem://, s3://bucket/prefix')
-      .option('--tenant <name>', 'tenant prefix in the bucket', 'anonymous')
+      .description(
+        'build blocks from an OpenMetrics text file into the bucket (--store) or write it onto the log (--to-log)',
+      )
+      .option('--store <url>', 'object store: file:///path, mem://, s3://bucket/prefix')
+      .option(
+        '--to-log',
+        'write SampleBatch records onto promstream.samples.v1 instead; the block builder builds them',
+      )
+      .option('--brokers <list>', 'Kafka bootstrap brokers, host:port,... (KAFKA_BROKERS), with --to-log')
+      .option('--registry <url>', 'schema registry URL (SCHEMA_REGISTRY_URL), with --to-log')
+      .option('--tenant <name>', 'tenant', 'anonymous')
       .option('--block-duration <ms>', 'block range in milliseconds (default two hours)', Number)
       .option('--no-progress', 'no progress bar')
-      .action(
-        async (
-          file: string,
-          opts: { store: string; tenant: string; blockDuration?: number; progress: boolean },
-        ) => {
-          const [{ objectStoreFromUrl }, { importOpenMetrics }] = await Promise.all([
-            import('@promstream/storage'),
-            import('@promstream/stream-processors/migrate'),
-          ]);
-          const bar = await progressBar('import', opts.progress);
-          try {
-            const r = await importOpenMetrics(file, objectStoreFromUrl(opts.store), {
-              tenant: opts.tenant,
-              blockDuration: opts.blockDuration,
-              onProgress: bar.onProgress,
-            });
-            bar.stop();
-            console.log(summary('imported', r));
-          } catch (err) {
-            bar.stop();
-            failWith(err);
-          }
-        },
-      );
+      .action(async (file: string, opts: ImportFlags) => {
+        if (opts.toLog === true) {
+          await toLog(opts, (sink, onProgress) =>
+            import('@promstream/stream-processors/migrate').then(({ importOpenMetricsToLog }) =>
+              importOpenMetricsToLog(file, sink, { tenant: opts.tenant, onProgress }),
+            ),
+          );
+          return;
+        }
+        const store = requireStore(opts);
+        const [{ objectStoreFromUrl }, { importOpenMetrics }] = await Promise.all([
+          import('@promstream/storage'),
+          import('@promstream/stream-processors/migrate'),
+        ]);
+        const bar = await progressBar('import', opts.progress);
+        try {
+          const r = await importOpenMetrics(file, objectStoreFromUrl(store), {
+            tenant: opts.tenant,
+            blockDuration: opts.blockDuration,
+            onProgress: bar.onProgress,
+          });
+          bar.stop();
+          console.log(summary('imported', r));
+        } catch (err) {
+          bar.stop();
+          failWith(err);
+        }
+      });
     command
       .command('remote-read <url>')
       .description(
-        'read a range from a running Prometheus (remote read, e.g. http://host:9090/api/v1/read) into the bucket',
+        'read a range from a running Prometheus (remote read, e.g. http://host:9090/api/v1/read) into the bucket or onto the log',
       )
-      .requiredOption('--store <url>', 'object store: file:///path, mem://, s3://bucket/prefix')
+      .option('--store <url>', 'object store: file:///path, mem://, s3://bucket/prefix')
+      .option('--to-log', 'write SampleBatch records onto promstream.samples.v1 instead')
+      .option('--brokers <list>', 'Kafka bootstrap brokers, host:port,... (KAFKA_BROKERS), with --to-log')
+      .option('--registry <url>', 'schema registry URL (SCHEMA_REGISTRY_URL), with --to-log')
       .requiredOption(
         '--from <time>',
         'start, inclusive: Unix seconds (1700000000s), ms or RFC 3339',
@@ -162,43 +177,97 @@ export const importRole: Role = {
       )
       .requiredOption('--to <time>', 'end, exclusive, same forms', parseTime)
       .requiredOption('--match <selector...>', 'series selectors, e.g. up{job="node"}')
-      .option('--tenant <name>', 'tenant prefix in the bucket', 'anonymous')
+      .option('--tenant <name>', 'tenant', 'anonymous')
       .option('--block-duration <ms>', 'block range in milliseconds (default two hours)', Number)
       .option('--no-progress', 'no progress bar')
-      .action(
-        async (
-          url: string,
-          opts: {
-            store: string;
-            from: number;
-            to: number;
-            match: string[];
-            tenant: string;
-            blockDuration?: number;
-            progress: boolean;
-          },
-        ) => {
-          const [{ objectStoreFromUrl }, { importRemoteRead }] = await Promise.all([
-            import('@promstream/storage'),
-            import('@promstream/stream-processors/migrate'),
-          ]);
-          const bar = await progressBar('import', opts.progress);
-          try {
-            const r = await importRemoteRead(url, objectStoreFromUrl(opts.store), {
-              from: opts.from,
-              to: opts.to,
-              match: opts.match,
-              tenant: opts.tenant,
-              blockDuration: opts.blockDuration,
-              onProgress: bar.onProgress,
-            });
-            bar.stop();
-            console.log(summary('imported', r));
-          } catch (err) {
-            bar.stop();
-            failWith(err);
-          }
-        },
-      );
+      .action(async (url: string, opts: ImportFlags & { from: number; to: number; match: string[] }) => {
+        const range = { from: opts.from, to: opts.to, match: opts.match, tenant: opts.tenant };
+        if (opts.toLog === true) {
+          await toLog(opts, (sink, onProgress) =>
+            import('@promstream/stream-processors/migrate').then(({ importRemoteReadToLog }) =>
+              importRemoteReadToLog(url, sink, { ...range, onProgress }),
+            ),
+          );
+          return;
+        }
+        const store = requireStore(opts);
+        const [{ objectStoreFromUrl }, { importRemoteRead }] = await Promise.all([
+          import('@promstream/storage'),
+          import('@promstream/stream-processors/migrate'),
+        ]);
+        const bar = await progressBar('import', opts.progress);
+        try {
+          const r = await importRemoteRead(url, objectStoreFromUrl(store), {
+            ...range,
+            blockDuration: opts.blockDuration,
+            onProgress: bar.onProgress,
+          });
+          bar.stop();
+          console.log(summary('imported', r));
+        } catch (err) {
+          bar.stop();
+          failWith(err);
+        }
+      });
   },
 };
+
+/** Flags of the openmetrics and remote-read imports. */
+interface ImportFlags {
+  store?: string;
+  toLog?: boolean;
+  brokers?: string;
+  registry?: string;
+  tenant: string;
+  blockDuration?: number;
+  progress: boolean;
+}
+
+function requireStore(opts: ImportFlags): string {
+  if (opts.store === undefined) {
+    console.error('give --store URL (blocks into the bucket) or --to-log (records onto the log)');
+    process.exit(2);
+  }
+  return opts.store;
+}
+
+type LogProgress = { samples: number; records: number; bytes: number };
+
+/**
+ * Runs an import onto the log through ingest's writers. The total is not
+ * known before the source is read, so progress is a line on stderr each
+ * second with the rate, rather than a bar with an ETA.
+ */
+async function toLog(
+  opts: ImportFlags,
+  run: (
+    sink: import('@promstream/stream-processors/migrate').SeriesSink,
+    onProgress: (p: LogProgress) => void,
+  ) => Promise<LogProgress & { seconds: number }>,
+): Promise<void> {
+  const [{ roleConfig }, { createLogWriters }] = await Promise.all([
+    import('../../config/index.js'),
+    import('@promstream/ingest'),
+  ]);
+  const config = roleConfig(opts as unknown as Record<string, unknown>);
+  const writers = createLogWriters({ brokers: config.kafka.brokers, registryUrl: config.registryUrl });
+  const started = Date.now();
+  let shown = 0;
+  const onProgress = (p: LogProgress): void => {
+    if (!opts.progress || Date.now() - shown < 1000) return;
+    shown = Date.now();
+    const rate = Math.round(p.samples / Math.max(0.001, (shown - started) / 1000));
+    process.stderr.write(`import: ${p.samples} samples, ${p.records} records, ${rate} samples/s\n`);
+  };
+  try {
+    const r = await run(writers.samples, onProgress);
+    console.log(
+      `wrote ${r.samples} samples in ${r.records} records (${(r.bytes / 1048576).toFixed(1)} MiB) onto the log in ` +
+        `${r.seconds.toFixed(1)} s (${Math.round(r.samples / Math.max(r.seconds, 0.001))} samples/s)`,
+    );
+  } catch (err) {
+    failWith(err);
+  } finally {
+    await writers.producer.close();
+  }
+}
