@@ -10,9 +10,11 @@ import {
   MemoryObjectStore,
   newMatcher,
   type ObjectStore,
+  PrefixedObjectStore,
+  S3ObjectStore,
   tenantStore,
 } from '@promstream/storage';
-import { announceSkip, findTool } from '@promstream/testkit';
+import { announceSkip, findTool, realS3 } from '@promstream/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportBlocks } from './export-blocks.js';
 import { importBlocks } from './import-blocks.js';
@@ -216,4 +218,48 @@ describe('export blocks', () => {
       exportBlocks(new MemoryObjectStore(), new MemoryObjectStore(), { from: 10, to: 10 }),
     ).rejects.toMatchObject({ code: 'BAD_OPTIONS' });
   });
+});
+
+describe('import into S3 and export back', () => {
+  const s3 = realS3();
+  const promtool = findTool('promtool');
+  if (!s3.ok) announceSkip('import blocks into S3', s3.reason);
+  else if (promtool === undefined) announceSkip('import blocks into S3', 'promtool is not on PATH');
+
+  it.skipIf(!s3.ok || promtool === undefined)(
+    'imports promtool blocks into the real S3 server and exports them to a filesystem bucket unchanged',
+    async () => {
+      if (!s3.ok) return;
+      const b = s3.backend;
+      const raw = new S3ObjectStore({
+        bucket: b.bucket,
+        endpoint: b.endpoint,
+        region: b.region,
+        accessKeyId: b.accessKeyId,
+        secretAccessKey: b.secretAccessKey,
+        forcePathStyle: b.forcePathStyle,
+      });
+      const run = `migrate-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 8)}`;
+      const store = new PrefixedObjectStore(raw, run);
+      try {
+        const { text, samples } = openMetrics(3);
+        const om = join(dir, 's3.om');
+        await writeFile(om, text);
+        const blocksDir = join(dir, 'promtool-blocks-s3');
+        execFileSync(promtool!, ['tsdb', 'create-blocks-from', 'openmetrics', om, blocksDir], {
+          stdio: 'pipe',
+        });
+        const r = await importBlocks(blocksDir, store, { tenant: 's3t' });
+        expect(r.copied.length).toBeGreaterThanOrEqual(2);
+        expect(await readAll(store, 's3t')).toEqual(samples);
+        const dest = new FsObjectStore(join(dir, 'from-s3'));
+        const e = await exportBlocks(store, dest);
+        expect(e.copied.sort()).toEqual([...r.copied].sort());
+        expect(await readAll(dest, 's3t')).toEqual(samples);
+      } finally {
+        for await (const o of raw.list(`${run}/`, { recursive: true })) await raw.delete(o.key);
+        raw.destroy();
+      }
+    },
+  );
 });
