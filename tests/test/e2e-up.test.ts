@@ -1,0 +1,108 @@
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { announceSkip, findTool, freePort, repoRoot, waitForPort } from '@promstream/testkit';
+import { afterAll, describe, expect, test } from 'vitest';
+
+// `promstream up` on the embedded broker, as `npm start` runs it: Debian's
+// Prometheus remote-writes to the one address, promtool queries the same
+// address, and SIGTERM stops every role.
+
+const run = promisify(execFile);
+const prometheus = findTool('prometheus');
+const promtool = findTool('promtool');
+const built = existsSync(path.join(repoRoot, 'infra', 'dist', 'cli', 'main.js'));
+const reason = !built
+  ? 'infra is not built (npm test builds it first)'
+  : prometheus === undefined || promtool === undefined
+    ? 'prometheus and promtool are not installed (bash infra/scripts/debian-packages.sh)'
+    : undefined;
+if (reason !== undefined) announceSkip('promstream up end to end', reason);
+
+describe.skipIf(reason !== undefined)('promstream up', () => {
+  const dir = mkdtempSync(path.join(tmpdir(), 'promstream-up-'));
+  let up: ChildProcess | undefined;
+  let prom: ChildProcess | undefined;
+
+  afterAll(() => {
+    prom?.kill('SIGKILL');
+    up?.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('takes remote write and answers PromQL on one address, then stops on SIGTERM', async () => {
+    const port = await freePort();
+    const kafkaPort = await freePort();
+    let output = '';
+    up = spawn(
+      process.execPath,
+      [
+        path.join(repoRoot, 'bin', 'promstream.js'),
+        'up',
+        '--data',
+        path.join(dir, 'data'),
+        '--port',
+        String(port),
+        '--kafka-port',
+        String(kafkaPort),
+        '--block-duration',
+        '10s',
+        '--out-of-order-window',
+        '2s',
+        '--no-agent',
+        '--log-level',
+        'warn',
+      ],
+      { stdio: ['ignore', 'pipe', 'pipe'] },
+    );
+    up.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+    up.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<number | null>((resolve) => up!.once('exit', (code) => resolve(code)));
+    await waitForPort('127.0.0.1', port, 90_000);
+    expect(output).toContain(`remote write   http://127.0.0.1:${port}/api/v1/write`);
+
+    const promPort = await freePort();
+    writeFileSync(
+      path.join(dir, 'prometheus.yml'),
+      [
+        'global:',
+        '  scrape_interval: 1s',
+        'scrape_configs:',
+        '  - job_name: up-e2e',
+        '    static_configs:',
+        `      - targets: ['127.0.0.1:${promPort}']`,
+        'remote_write:',
+        `  - url: http://127.0.0.1:${port}/api/v1/write`,
+      ].join('\n'),
+    );
+    prom = spawn(
+      prometheus!,
+      [
+        `--config.file=${path.join(dir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${path.join(dir, 'prom')}`,
+        `--web.listen-address=127.0.0.1:${promPort}`,
+      ],
+      { stdio: 'ignore' },
+    );
+    const deadline = Date.now() + 60_000;
+    let answer = '';
+    while (Date.now() < deadline) {
+      const { stdout } = await run(promtool!, [
+        'query',
+        'instant',
+        `http://127.0.0.1:${port}`,
+        'up{job="up-e2e"}',
+      ]).catch(() => ({ stdout: '' }));
+      answer = stdout;
+      if (answer.includes('up-e2e')) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    expect(answer).toMatch(/up\{instance="127\.0\.0\.1:\d+", job="up-e2e"\} => 1 @/);
+
+    prom.kill('SIGTERM');
+    up.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  }, 180_000);
+});
