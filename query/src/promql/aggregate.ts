@@ -397,6 +397,10 @@ function selectK(
   const b = new SeriesBuilder(steps);
   const op = e.op;
   const hashes = op === 'limit_ratio' ? series.map((s) => Number(labelsHash(s.labels)) / MAX_U64) : [];
+  // Output series per input series, found on first use.
+  const outOf: (StepSeries | undefined)[] = new Array(series.length);
+  // Members per group at the current step; emptied and refilled at every step.
+  const byGroup: number[][] = Array.from({ length: ngroups }, () => []);
   for (let i = 0; i < steps; i++) {
     const p = param[i] as number;
     if (op === 'limit_ratio') {
@@ -413,22 +417,23 @@ function selectK(
         if (!s.has[i]) return;
         const hv = hashes[j] as number;
         const inRatio = r >= 0 ? hv < r : hv >= 1 + r;
-        if (inRatio) copyPoint(b, s, i);
+        if (inRatio) copyPoint(b, outOf, j, s, i);
       });
       continue;
     }
     if (Number.isNaN(p)) throw new EngineError('execution', 'Parameter value is NaN');
     const k = p >= 9.2e18 ? Number.MAX_SAFE_INTEGER : Math.trunc(p);
     if (k < 1) continue;
-    const byGroup: number[][] = Array.from({ length: ngroups }, () => []);
-    series.forEach((s, j) => {
-      if (!s.has[i]) return;
+    for (const idx of byGroup) idx.length = 0;
+    for (let j = 0; j < series.length; j++) {
+      const s = series[j] as StepSeries;
+      if (!s.has[i]) continue;
       if (op !== 'limitk' && s.h?.[i]) {
         ctx.infos.add(`PromQL info: ignored histogram in ${op} aggregation`);
-        return;
+        continue;
       }
       byGroup[groupOf[j] as number]?.push(j);
-    });
+    }
     for (const idx of byGroup) {
       let chosen = idx;
       if (op === 'topk' || op === 'bottomk') {
@@ -453,14 +458,29 @@ function selectK(
           chosen = best;
         } else chosen = [...idx].sort(cmp);
       }
-      for (const j of chosen.slice(0, k)) copyPoint(b, series[j] as StepSeries, i);
+      const m = Math.min(k, chosen.length);
+      for (let c = 0; c < m; c++) {
+        const j = chosen[c] as number;
+        copyPoint(b, outOf, j, series[j] as StepSeries, i);
+      }
     }
   }
   return { type: 'vector', series: b.series };
 }
 
-function copyPoint(b: SeriesBuilder, s: StepSeries, i: number): void {
-  const o = b.get(s.labels, s.dropName);
+/** Copies input series j's point at step i to its output series (looked up once per series). */
+function copyPoint(
+  b: SeriesBuilder,
+  outOf: (StepSeries | undefined)[],
+  j: number,
+  s: StepSeries,
+  i: number,
+): void {
+  let o = outOf[j];
+  if (o === undefined) {
+    o = b.get(s.labels, s.dropName);
+    outOf[j] = o;
+  }
   const h = s.h?.[i];
   if (h) b.setH(o, i, h);
   else b.setF(o, i, s.f[i] as number);

@@ -177,10 +177,9 @@ class Evaluator implements EvalContext {
   async selectSeries(vs: VectorSelector, mint: number, maxt: number): Promise<RangeSeries[]> {
     const list = await this.querier.select({ mint, maxt, signal: this.signal }, vs.matchers as Matcher[]);
     const out: RangeSeries[] = [];
-    // Each series is read into a scratch buffer, then copied into shared chunks that the
-    // series view: typed arrays are allocated per chunk, not per series.
-    let scratchT = new Float64Array(1024);
-    let scratchF = new Float64Array(1024);
+    // Samples are written straight into shared pools that the series view:
+    // typed arrays are allocated per pool, not per series. A series that
+    // outgrows the pool's rest moves to a new pool (the copy is its own prefix).
     let poolT = new Float64Array(0);
     let poolF = new Float64Array(0);
     let used = 0;
@@ -193,21 +192,24 @@ class Evaluator implements EvalContext {
       while (vt !== ValueType.None) {
         const st = it.atT();
         if (st > maxt) break;
-        if (n === scratchT.length) {
-          const nt = new Float64Array(n * 2);
-          nt.set(scratchT);
-          scratchT = nt;
-          const nf = new Float64Array(n * 2);
-          nf.set(scratchF);
-          scratchF = nf;
+        if (used + n === poolT.length) {
+          const size = Math.max(65_536, n * 2);
+          const nt = new Float64Array(size);
+          nt.set(poolT.subarray(used, used + n));
+          poolT = nt;
+          const nf = new Float64Array(size);
+          nf.set(poolF.subarray(used, used + n));
+          poolF = nf;
+          used = 0;
         }
-        scratchT[n] = st;
-        if (vt === ValueType.Float) scratchF[n] = it.at();
+        const k = used + n;
+        poolT[k] = st;
+        if (vt === ValueType.Float) poolF[k] = it.at();
         else {
           if (!h) h = [];
           // Copied: an iterator may reuse its histogram object for the next sample.
           h[n] = copyH(it.atHistogram());
-          scratchF[n] = 0;
+          poolF[k] = 0;
         }
         n++;
         vt = it.next();
@@ -216,14 +218,6 @@ class Evaluator implements EvalContext {
       if (err) throw new EngineError('execution', `read series: ${err.message}`, { cause: err });
       if (n === 0) continue;
       this.addSamples(n);
-      if (used + n > poolT.length) {
-        const size = Math.max(65_536, n);
-        poolT = new Float64Array(size);
-        poolF = new Float64Array(size);
-        used = 0;
-      }
-      poolT.set(scratchT.subarray(0, n), used);
-      poolF.set(scratchF.subarray(0, n), used);
       out.push({
         labels: s.labels,
         t: poolT.subarray(used, used + n),
@@ -248,6 +242,8 @@ class Evaluator implements EvalContext {
     }
     const raw = await this.selectSeries(vs, lo - this.lookback + 1, hi);
     const steps = ts.length;
+    let monotone = true;
+    for (let i = 1; i < rt.length; i++) if ((rt[i] as number) < (rt[i - 1] as number)) monotone = false;
     const series: StepSeries[] = [];
     // One allocation for all series' slots; each series views its own region.
     const fAll = new Float64Array(steps * raw.length);
@@ -263,9 +259,16 @@ class Evaluator implements EvalContext {
       };
       let any = false;
       let lastJ = -1;
+      const rtimes = r.t;
+      const rn = r.n;
       for (let i = 0; i < steps; i++) {
         const ref = rt[i] as number;
-        const j = lastAtOrBefore(r.t, r.n, ref);
+        let j: number;
+        if (monotone) {
+          // Reference times only grow: walk forward from the previous step's sample.
+          j = lastJ < 0 ? -1 : lastJ;
+          while (j + 1 < rn && (rtimes[j + 1] as number) <= ref) j++;
+        } else j = lastAtOrBefore(rtimes, rn, ref);
         const prevJ = lastJ;
         lastJ = j;
         if (j < 0) continue;
