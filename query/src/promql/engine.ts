@@ -332,11 +332,18 @@ class Evaluator implements EvalContext {
     const v = count > 0 ? await this.eval(sq.expr, inner) : { type: 'vector' as const, series: [] };
     if (v.type !== 'vector') throw new EngineError('bad_data', 'subquery is only allowed on instant vector');
     const series: RangeSeries[] = [];
+    // One allocation for all series' points; each series views its own region.
+    let total = 0;
+    for (const s of v.series) for (let i = 0; i < count; i++) total += s.has[i] as number;
+    const tAll = new Float64Array(total);
+    const fAll = new Float64Array(total);
+    let used = 0;
     for (const s of v.series) {
       let n = 0;
-      for (let i = 0; i < count; i++) if (s.has[i]) n++;
-      const t = new Float64Array(n);
-      const f = new Float64Array(n);
+      for (let i = 0; i < count; i++) n += s.has[i] as number;
+      const t = tAll.subarray(used, used + n);
+      const f = fAll.subarray(used, used + n);
+      used += n;
       let h: (FloatHistogram | undefined)[] | null = null;
       let k = 0;
       for (let i = 0; i < count; i++) {

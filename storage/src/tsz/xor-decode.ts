@@ -31,13 +31,16 @@ export interface DecodeScratch {
 
 /** New scratch space. */
 export function newDecodeScratch(): DecodeScratch {
-  const f64 = new Float64Array(1);
+  // One backing buffer for all views (one allocation per decoder, not five):
+  // ts [0, 1024), vs [1024, 2048), f64/u32 [2048, 2056), buf [2056, 2568).
+  const backing = new ArrayBuffer(2568);
+  const f64 = new Float64Array(backing, 2048, 1);
   return {
-    buf: new Uint8Array(512),
-    ts: new Float64Array(128),
-    vs: new Float64Array(128),
+    buf: new Uint8Array(backing, 2056, 512),
+    ts: new Float64Array(backing, 0, 128),
+    vs: new Float64Array(backing, 1024, 128),
     f64,
-    u32: new Uint32Array(f64.buffer),
+    u32: new Uint32Array(backing, 2048, 2),
   };
 }
 
