@@ -1,4 +1,4 @@
-import { AvroDeserializer, SerdeType } from '@confluentinc/schemaregistry';
+import { AvroDeserializer, AvroSerializer, SerdeType } from '@confluentinc/schemaregistry';
 import type { LogBackend } from '@promstream/testkit';
 import kafkajs from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -96,7 +96,12 @@ describe.skipIf(backend === undefined)('serde through the registry and the log',
     // The body after the 5-byte header is plain Avro binary of the value.
     expect(eventBytes.subarray(5)).toEqual(avroType('event').toBuffer(event));
     expect(batchBytes.subarray(5)).toEqual(avroType('sampleBatch').toBuffer(sampleBatch));
-    // The client asked for topic associations first, got 404, and fell back to <topic>-value.
+    // The library's own serializer, pinned to the same id, writes the same bytes; it asks the
+    // registry for topic associations first, gets 404, and falls back to <topic>-value.
+    const library = new AvroSerializer(serdes.client, SerdeType.VALUE, {
+      useSchemaId: eventBytes.readUInt32BE(1),
+    });
+    expect(await library.serialize(TOPICS.events, event)).toEqual(eventBytes);
     const metrics = await (await fetch(`${reg.url}/metrics`)).text();
     expect(metrics).toMatch(
       /promstream_registry_requests_total\{route="\/associations\/\*",code="404"\} [1-9]/,

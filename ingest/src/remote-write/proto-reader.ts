@@ -98,15 +98,12 @@ export class ProtoReader {
     const buf = this.buf;
     const start = this.pos;
     this.pos = end;
-    if (end - start <= 32) {
-      // Short ASCII strings (nearly all label names and values) without a decoder call.
-      let s = '';
+    if (end - start <= 64) {
+      // Short ASCII strings (nearly all label names and values) in one flat string, without a decoder call.
       for (let i = start; i < end; i++) {
-        const c = buf[i]!;
-        if (c >= 0x80) return textDecoder.decode(buf.subarray(start, end));
-        s += String.fromCharCode(c);
+        if (buf[i]! >= 0x80) return textDecoder.decode(buf.subarray(start, end));
       }
-      return s;
+      return String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
     }
     return textDecoder.decode(buf.subarray(start, end));
   }
