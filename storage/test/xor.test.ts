@@ -213,3 +213,43 @@ describe('XOR chunk bad input', () => {
     }
   });
 });
+
+describe('XOR chunk of one sample', () => {
+  it('writes the same bytes as the appender for any time and value', () => {
+    const f = new Float64Array(1);
+    const u = new Uint32Array(f.buffer);
+    const times = [
+      0,
+      1,
+      -1,
+      63,
+      64,
+      -64,
+      -65,
+      1_767_225_600_000,
+      -1_767_225_600_000,
+      2 ** 53 - 1,
+      -(2 ** 53 - 1),
+    ];
+    const values = [0, -0, 1.5, -2.25e300, Number.NaN, STALE_NAN, Number.POSITIVE_INFINITY, 5e-324];
+    let seed = 7;
+    for (let i = 0; i < 150; i++) {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      u[0] = seed;
+      u[1] = Math.imul(seed, 2654435761) >>> 0;
+      values.push(f[0]!);
+      times.push(Math.floor((seed / 2 ** 32 - 0.5) * 2 ** (seed % 54)));
+    }
+    for (const t of times) {
+      for (const v of values) {
+        const app = new XorAppender();
+        app.append(t, v);
+        expect(encodeXorChunk([t], [v]), `t=${t} v=${v}`).toEqual(app.bytes());
+      }
+    }
+  });
+
+  it('rejects a non-integer time like the appender', () => {
+    expect(() => encodeXorChunk([1.5], [1])).toThrowError(/not an integer/);
+  });
+});

@@ -275,9 +275,50 @@ export function encodeXorChunk(ts: ArrayLike<number>, vs: ArrayLike<number>): Ui
       `encode XOR chunk: ${ts.length} times but ${vs.length} values`,
     );
   }
+  if (ts.length === 1) return encodeOneSample(ts[0]!, vs[0]!);
   const app = new XorAppender();
   for (let i = 0; i < ts.length; i++) app.append(ts[i]!, vs[i]!);
   return app.bytes();
+}
+
+const oneF64 = new Float64Array(1);
+const oneU32 = new Uint32Array(oneF64.buffer);
+
+/**
+ * A chunk of one sample, byte for byte what XorAppender writes (every field
+ * falls on a byte boundary): count 0x0001, the zigzag uvarint time, the value's
+ * 8 bytes big-endian. The remote-write path makes one of these per series.
+ */
+function encodeOneSample(t: number, v: number): Uint8Array {
+  if (!Number.isSafeInteger(t)) {
+    throw new StorageError(
+      StorageErrorCode.InvalidArgument,
+      `append to XOR chunk: time ${t} is not an integer`,
+    );
+  }
+  let x = t >= 0 ? t * 2 : -t * 2 - 1;
+  let len = 1;
+  for (let y = x; y >= 0x80; y = Math.floor(y / 0x80)) len++;
+  const out = new Uint8Array(2 + len + 8);
+  out[1] = 1;
+  let p = 2;
+  while (x >= 0x80) {
+    out[p++] = (x % 0x80) | 0x80;
+    x = Math.floor(x / 0x80);
+  }
+  out[p++] = x;
+  oneF64[0] = v;
+  const lo = oneU32[LO]!;
+  const hi = staleHi(oneU32[HI]!, lo);
+  out[p] = hi >>> 24;
+  out[p + 1] = (hi >>> 16) & 0xff;
+  out[p + 2] = (hi >>> 8) & 0xff;
+  out[p + 3] = hi & 0xff;
+  out[p + 4] = lo >>> 24;
+  out[p + 5] = (lo >>> 16) & 0xff;
+  out[p + 6] = (lo >>> 8) & 0xff;
+  out[p + 7] = lo & 0xff;
+  return out;
 }
 
 /** Decodes a whole chunk into parallel arrays; throws the iterator's error. */
