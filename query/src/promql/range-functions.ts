@@ -510,15 +510,24 @@ export function applyRange(
   const steps = ts.length;
   const out: StepSeries[] = [];
   const keep = KEEPS_NAME.has(name);
-  for (const s of m.series) {
+  // One allocation for all series' slots; each series views its own region.
+  const fAll = new Float64Array(steps * m.series.length);
+  const hasAll = new Uint8Array(steps * m.series.length);
+  let monotone = true;
+  for (let i = 1; i < steps; i++) if ((m.ends[i] as number) < (m.ends[i - 1] as number)) monotone = false;
+  for (let k = 0; k < m.series.length; k++) {
+    const s = m.series[k] as RangeSeries;
     ctx.check();
     const o: StepSeries = {
       labels: s.labels,
-      f: new Float64Array(steps),
+      f: fAll.subarray(k * steps, (k + 1) * steps),
       h: null,
-      has: new Uint8Array(steps),
+      has: hasAll.subarray(k * steps, (k + 1) * steps),
       dropName: !keep || s.dropName,
     };
+    // With growing window ends, both window edges only move forward.
+    let hiC = 0;
+    let loC = 0;
     let any = false;
     // One window object and argument array per series, updated per step.
     const w: Window = { s, lo: 0, hi: 0, start: 0, end: 0, range: m.range, evalT: 0 };
@@ -526,8 +535,17 @@ export function applyRange(
     for (let i = 0; i < steps; i++) {
       const end = m.ends[i] as number;
       const start = end - m.range;
-      const hi = lastAtOrBefore(s.t, s.n, end) + 1;
-      const lo = lastAtOrBefore(s.t, s.n, start) + 1;
+      let hi: number;
+      let lo: number;
+      if (monotone) {
+        while (hiC < s.n && (s.t[hiC] as number) <= end) hiC++;
+        while (loC < s.n && (s.t[loC] as number) <= start) loC++;
+        hi = hiC;
+        lo = loC;
+      } else {
+        hi = lastAtOrBefore(s.t, s.n, end) + 1;
+        lo = lastAtOrBefore(s.t, s.n, start) + 1;
+      }
       if (hi <= lo) continue;
       w.lo = lo;
       w.hi = hi;
