@@ -73,7 +73,19 @@ export class BlockQuerier implements Querier {
       out.push(
         parts.length === 1
           ? parts[0]!
-          : { labels, iterator: () => new ChainIterator(parts.map((p) => p.iterator())) },
+          : {
+              labels,
+              iterator: (reuse?: SampleIterator) => {
+                // Reuses a finished chain and its parts' iterators, part by part, when handed one.
+                const prev = reuse instanceof ChainIterator ? reuse : undefined;
+                const its = parts.map((p, k) =>
+                  (p.iterator as (r?: SampleIterator) => SampleIterator).call(p, prev?.part(k)),
+                );
+                if (prev === undefined) return new ChainIterator(its);
+                prev.reset(its);
+                return prev;
+              },
+            },
       );
     }
     return out.sort((a, b) => compareLabels(a.labels, b.labels));
@@ -103,7 +115,18 @@ function disjoint(blocks: readonly QueryableBlock[]): boolean {
 export class ChainIterator implements SampleIterator {
   private i = 0;
 
-  constructor(private readonly its: readonly SampleIterator[]) {}
+  constructor(private its: readonly SampleIterator[]) {}
+
+  /** The iterator of part k, for reuse by the next series. */
+  part(k: number): SampleIterator | undefined {
+    return this.its[k];
+  }
+
+  /** Starts over on other iterators. */
+  reset(its: readonly SampleIterator[]): void {
+    this.its = its;
+    this.i = 0;
+  }
 
   next(): ValueType {
     while (this.i < this.its.length) {

@@ -39,7 +39,11 @@ export async function openStorageBlock(
           .map((e) => ({ labels: e.labels, iterator: emptyIterator }));
       }
       const found = await reader.select(matchers, mint, maxt);
-      return found.map((s) => ({ labels: s.labels, iterator: () => s.iterator() }));
+      // A caller may hand back an iterator it is done with (see `ReusableSeries`).
+      return found.map((s) => ({
+        labels: s.labels,
+        iterator: (reuse?: SampleIterator) => s.iterator(reuse),
+      }));
     },
     async labelNames(matchers) {
       if (matchers.length === 0) return reader.labelNames();

@@ -1,4 +1,11 @@
-import { type FloatHistogram, isStaleNaN, type Labels, type Matcher, ValueType } from '@promstream/storage';
+import {
+  type FloatHistogram,
+  isStaleNaN,
+  type Labels,
+  type Matcher,
+  type SampleIterator,
+  ValueType,
+} from '@promstream/storage';
 import {
   EngineError,
   type EngineOptions,
@@ -183,9 +190,13 @@ class Evaluator implements EvalContext {
     let poolT = new Float64Array(0);
     let poolF = new Float64Array(0);
     let used = 0;
+    // Each series is read to its end before the next, so the previous iterator is
+    // handed back for reuse; sources that cannot reuse one ignore the argument.
+    let prev: SampleIterator | undefined;
     for (const s of list) {
       this.check();
-      const it = s.iterator();
+      const it = (s.iterator as (reuse?: SampleIterator) => SampleIterator).call(s, prev);
+      prev = it;
       let h: (FloatHistogram | undefined)[] | null = null;
       let n = 0;
       let vt = it.seek(mint);
