@@ -322,8 +322,14 @@ function encodeOneSample(t: number, v: number): Uint8Array {
 }
 
 /** Decodes a whole chunk into parallel arrays; throws the iterator's error. */
-export function decodeXorChunk(bytes: Uint8Array): { ts: Float64Array; vs: Float64Array } {
-  const it = new XorIterator(bytes);
+export function decodeXorChunk(
+  bytes: Uint8Array,
+  reuse?: XorIterator,
+): { ts: Float64Array; vs: Float64Array } {
+  // A caller decoding many small chunks passes one iterator: its scratch
+  // buffers are then allocated once instead of once per chunk.
+  const it = reuse ?? new XorIterator();
+  it.reset(bytes);
   const n = it.numSamples;
   const ts = new Float64Array(n);
   const vs = new Float64Array(n);

@@ -1,5 +1,5 @@
 import type { Label } from '@promstream/storage';
-import { decodeXorChunk } from '@promstream/storage';
+import { decodeXorChunk, XorIterator } from '@promstream/storage';
 import type { DecodedBatch, RecordDecoder } from '../block-builder/seams.js';
 import { StreamError } from '../errors.js';
 
@@ -20,6 +20,7 @@ export interface SampleBatchLike {
  * Histogram chunks are counted, not decoded: blocks hold floats for now.
  */
 export function sampleBatchDecoder(deserialize: (value: Buffer) => Promise<SampleBatchLike>): RecordDecoder {
+  const iterator = new XorIterator();
   return {
     async decode(value: Buffer): Promise<DecodedBatch> {
       let batch: SampleBatchLike;
@@ -37,7 +38,7 @@ export function sampleBatchDecoder(deserialize: (value: Buffer) => Promise<Sampl
         // A series with only histograms carries an empty float chunk.
         if (s.encoding !== 'XOR' || s.chunk.length === 0) continue;
         try {
-          const { ts, vs } = decodeXorChunk(s.chunk);
+          const { ts, vs } = decodeXorChunk(s.chunk, iterator);
           out.series.push({ labels: s.labels, t: ts, v: vs });
         } catch (err) {
           throw new StreamError('BAD_RECORD', 'decode the XOR chunk of a series', { cause: err });
