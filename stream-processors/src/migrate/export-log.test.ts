@@ -7,7 +7,8 @@ import { exportLog } from './export-log.js';
 const kafka = realKafka();
 if (!kafka.ok) announceSkip('export to another Kafka topic', kafka.reason);
 
-const T0 = 1_700_000_000_000;
+// Recent record times: the broker's retention (7 days by default) deletes segments of older records.
+const T0 = Math.floor(Date.now() / 1000) * 1000 - 60_000;
 const PER_PARTITION = 40;
 
 interface Rec {

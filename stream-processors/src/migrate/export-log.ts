@@ -187,7 +187,28 @@ export async function exportLog(options: ExportLogOptions): Promise<ExportLogRes
     for (const p of partitions) {
       if (pending.has(p)) consumer.seek({ topic, partition: p, offset: String(starts.get(p)!) });
     }
-    await done;
+    // Retention may delete the rest of a partition's range while the export
+    // runs; no batch ever comes for it then, so the log start is checked too.
+    const watch = setInterval(() => {
+      admin.fetchTopicOffsets(topic).then(
+        (bounds) => {
+          for (const b of bounds) {
+            const p = b.partition;
+            if (pending.has(p) && Number(b.low) >= ends.get(p)!) {
+              next[p] = ends.get(p)!;
+              pending.delete(p);
+            }
+          }
+          if (pending.size === 0) finish();
+        },
+        () => {},
+      );
+    }, 2000);
+    try {
+      await done;
+    } finally {
+      clearInterval(watch);
+    }
     return { records, bytes, seconds: (performance.now() - started) / 1000, next };
   } finally {
     await consumer.disconnect().catch(() => {});
