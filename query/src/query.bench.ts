@@ -92,7 +92,13 @@ async function main(): Promise<void> {
     // The command line from source (tsx), so the bench needs no build of the infra package.
     execFileSync(
       process.execPath,
-      [join(repo, 'bin', 'promstream.js'), 'block', 'create-from-openmetrics', om, join(oursDir, 'default')],
+      [
+        join(repo, 'bin', 'promstream.js'),
+        'block',
+        'create-from-openmetrics',
+        om,
+        join(oursDir, 'anonymous'),
+      ],
       {
         stdio: ['ignore', 'ignore', 'inherit'],
         env: { ...process.env, NODE_OPTIONS: '--conditions=@promstream/source --import tsx' },

@@ -93,7 +93,7 @@ export async function buildQueryApp(options: QueryServerOptions): Promise<Fastif
     syntax: options.syntax ?? promqlSyntax(formatExpr),
     gate,
     timeoutMs: options.timeoutMs ?? 120_000,
-    defaultTenant: options.defaultTenant ?? 'default',
+    defaultTenant: options.defaultTenant ?? 'anonymous',
     buildInfo: { ...DEFAULT_BUILD_INFO, ...options.buildInfo },
     instruments: {
       observeQuery: (endpoint, outcome, seconds) => duration.observe({ endpoint, outcome }, seconds),

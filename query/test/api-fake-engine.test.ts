@@ -381,7 +381,7 @@ describe('/api/v1/query', () => {
     seen.tenants.length = 0;
     await get('/api/v1/query?query=up', { 'X-Scope-OrgID': 'team-a' });
     await get('/api/v1/query?query=up');
-    expect(seen.tenants).toEqual(['team-a', 'default']);
+    expect(seen.tenants).toEqual(['team-a', 'anonymous']);
     const r = await get('/api/v1/query?query=up', { 'X-Scope-OrgID': '../etc' });
     expect(r.status).toBe(400);
     expect(r.body.errorType).toBe('bad_data');

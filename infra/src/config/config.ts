@@ -63,7 +63,7 @@ export function defaultConfig(): PromstreamConfig {
       blockDuration: 7_200_000,
       outOfOrderWindow: 600_000,
     },
-    query: { host: '127.0.0.1', port: 9090, readConsistencyTimeout: 10_000, defaultTenant: 'default' },
+    query: { host: '127.0.0.1', port: 9090, readConsistencyTimeout: 10_000, defaultTenant: 'anonymous' },
     broker: { host: '127.0.0.1', port: 9092 },
     registry: { host: '127.0.0.1', port: 8081 },
     gateway: { host: '127.0.0.1', port: 9091 },

@@ -50,7 +50,7 @@ describe('promstream query', () => {
     await createBlocksFromOpenMetrics(
       `# TYPE jobs gauge\njobs{q="a"} 3 ${t0}\njobs{q="a"} 4 ${t0 + 60}\n# EOF\n`,
       new FsObjectStore(dir),
-      'default',
+      'anonymous',
     );
     const port = await freePort();
     const child = promstream(['query', '--store', `file://${dir}`, '--port', String(port)]);

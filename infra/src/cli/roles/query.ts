@@ -33,7 +33,7 @@ export const queryRole: Role = {
       )
       .option('--host <host>', 'address to listen on', '127.0.0.1')
       .option('--port <port>', 'HTTP port', port, 9090)
-      .option('--default-tenant <id>', 'tenant for requests without X-Scope-OrgID', 'default')
+      .option('--default-tenant <id>', 'tenant for requests without X-Scope-OrgID', 'anonymous')
       .option('--max-concurrent-queries <n>', 'queries evaluated at once; more wait in a queue', positive, 20)
       .option('--query-timeout <duration>', 'longest a query may run', duration, 120_000)
       .option('--max-samples <n>', 'samples one query may load at once', positive, 50_000_000)

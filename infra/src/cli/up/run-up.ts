@@ -20,7 +20,7 @@ export interface UpOptions {
 }
 
 /** The tenant of writes and queries that name none. */
-const TENANT = 'default';
+const TENANT = 'anonymous';
 
 /** The ports the roles listen on inside the all-in-one. */
 export interface UpPorts {
