@@ -612,7 +612,7 @@ async function histogramEstimate(ctx: EvalContext, e: Call, ts: Float64Array): P
           );
         r = res.v;
       }
-      b.setF(b.get(g.labels, true), i, r);
+      b.setF(b.get(g.labels, true, key), i, r);
     }
     for (const n of natives) {
       const h = n.s.h?.[i];
