@@ -31,7 +31,7 @@ function openMetrics(jobs: Record<string, number>): string {
 }
 
 async function seed(store: ObjectStore, prefix: string): Promise<void> {
-  await createBlocksFromOpenMetrics(openMetrics({ a: 60, b: 120 }), store, `${prefix}default`);
+  await createBlocksFromOpenMetrics(openMetrics({ a: 60, b: 120 }), store, `${prefix}anonymous`);
   await createBlocksFromOpenMetrics(openMetrics({ other: 6 }), store, `${prefix}team-b`);
 }
 
