@@ -1,4 +1,6 @@
 /** The ingest package: the remote-write gateway, the node agent and the log producer. */
+
+export { registerZstdCodec } from '@promstream/schemas';
 export { type Agent, type AgentOptions, type EventSink, startAgent } from './agent/agent.js';
 export { type Collector, hostCollectors, type MetricFamily } from './agent/collectors/index.js';
 export type { AgentEvent } from './agent/events/event.js';
@@ -16,7 +18,6 @@ export {
   type SinkResult,
 } from './log/sample-sink.js';
 export { createLogWriters, type LogWriters, type LogWritersOptions } from './log/writers.js';
-export { registerZstdCodec } from './log/zstd-codec.js';
 export type { WriteRequest, WriteSeries } from './remote-write/types.js';
 export { decodeV1, encodeV1 } from './remote-write/v1.js';
 export { decodeV2, encodeV2 } from './remote-write/v2.js';

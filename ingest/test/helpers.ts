@@ -1,7 +1,12 @@
 import { MockClient } from '@confluentinc/schemaregistry';
-import { type Event, RecordSerde, type SampleBatch, schemaJson } from '@promstream/schemas';
+import {
+  type Event,
+  RecordSerde,
+  registerZstdCodec,
+  type SampleBatch,
+  schemaJson,
+} from '@promstream/schemas';
 import kafkajs from 'kafkajs';
-import { registerZstdCodec } from '../src/log/zstd-codec.js';
 
 /**
  * Serdes over the registry client's in-memory registry, for suites that

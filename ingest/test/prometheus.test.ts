@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { SampleBatch } from '@promstream/schemas';
+import { registerZstdCodec } from '@promstream/schemas';
 import { decodeXorChunk, isStaleNaN } from '@promstream/storage';
 import { announceSkip, findTool, freePort, type LogBackend, logBackend } from '@promstream/testkit';
 import kafkajs from 'kafkajs';
@@ -9,7 +10,6 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Gateway, startGateway } from '../src/gateway/server.js';
 import { createLogWriters } from '../src/log/writers.js';
-import { registerZstdCodec } from '../src/log/zstd-codec.js';
 import { memorySerdes } from './helpers.js';
 import { type Started, startTool } from './processes.js';
 

@@ -1,5 +1,6 @@
 export { avroType, type RecordKind, schemaJson, schemaText } from './avro-schemas.js';
 export { SchemaError, SchemaErrorCode } from './errors.js';
+export { registerZstdCodec } from './kafka-codecs.js';
 export {
   COMPATIBILITY_LEVELS,
   type CompatibilityLevel,

@@ -1,7 +1,7 @@
+import { registerZstdCodec } from '@promstream/schemas';
 import kafkajs, { type Admin, type Kafka, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { IngestError, IngestErrorCode } from '../errors.js';
-import { registerZstdCodec } from './zstd-codec.js';
 
 /** One record for the log. */
 export interface LogRecord {

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { registerZstdCodec } from '@promstream/schemas';
 import type { Labels } from '@promstream/storage';
 import { type Admin, type Consumer, Kafka, logLevel } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -6,7 +7,6 @@ import { Counter, Gauge, type Registry } from 'prom-client';
 import { ApiError } from '../api/errors.js';
 import type { Querier } from '../querier.js';
 import { HeadStore } from './head-store.js';
-import { ensureZstdCodec } from './kafka-codecs.js';
 
 /** One `SampleBatch` record decoded to float samples (the block builder's decoder fits). */
 export interface HeadRecordDecoder {
@@ -63,7 +63,7 @@ export class LogHead {
   private readonly metrics;
 
   constructor(private readonly options: LogHeadOptions) {
-    ensureZstdCodec();
+    registerZstdCodec();
     this.kafka = new Kafka({
       clientId: 'promstream-query-head',
       brokers: options.brokers,

@@ -1,8 +1,8 @@
+import { registerZstdCodec } from '@promstream/schemas';
 import { type Consumer, type EachBatchPayload, Kafka, logLevel } from 'kafkajs';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { StreamError } from '../errors.js';
-import { ensureZstdCodec } from '../kafka-codecs.js';
 import { blockUlid } from './block-id.js';
 import { type BlockBuilderMetrics, blockBuilderMetrics } from './metrics.js';
 import { PartitionHead } from './partition-head.js';
@@ -60,7 +60,7 @@ export const DEFAULT_OUT_OF_ORDER_WINDOW = 600_000;
  * the same blocks at the same place with the same bytes.
  */
 export async function startBlockBuilder(options: BlockBuilderOptions): Promise<BlockBuilder> {
-  ensureZstdCodec();
+  registerZstdCodec();
   const registry = options.registry ?? new Registry();
   const metrics = blockBuilderMetrics(registry);
   const kafka = new Kafka({

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { registerZstdCodec } from '@promstream/schemas';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Logger } from 'pino';
 import { blockUlid } from '../block-builder/block-id.js';
@@ -6,7 +7,6 @@ import { DEFAULT_BLOCK_DURATION, DEFAULT_OUT_OF_ORDER_WINDOW } from '../block-bu
 import { PartitionHead } from '../block-builder/partition-head.js';
 import type { BlockSink, PartitionStateStore, RecordDecoder } from '../block-builder/seams.js';
 import { StreamError } from '../errors.js';
-import { ensureZstdCodec } from '../kafka-codecs.js';
 
 /** Where a replay starts or ends: a log offset (the same on every partition) or a time. */
 export type ReplayPoint = { offset: number } | { time: number };
@@ -55,7 +55,7 @@ export interface ReplayResult extends ReplayProgress {
  * the same objects again, so an interrupted replay can simply be restarted.
  */
 export async function replay(options: ReplayOptions): Promise<ReplayResult> {
-  ensureZstdCodec();
+  registerZstdCodec();
   const started = Date.now();
   const kafka = new Kafka({
     clientId: 'promstream-replay',

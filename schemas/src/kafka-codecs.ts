@@ -17,11 +17,21 @@ const codec = () => ({
 
 /**
  * Registers a zstd codec with kafkajs, which ships only a placeholder that
- * throws. kafkajs keeps its codecs in a process-wide table, so this is
- * idempotent and every producer and consumer in the process can then read
- * and write zstd batches.
+ * throws. Every producer and consumer of the log needs it: the log's batches
+ * are zstd-compressed. kafkajs keeps its codecs in a process-wide table, so
+ * this is idempotent, and a working codec registered by someone else first is
+ * left in place.
  */
 export function registerZstdCodec(): void {
-  if (CompressionCodecs[CompressionTypes.ZSTD] === codec) return;
+  const current = CompressionCodecs[CompressionTypes.ZSTD] as unknown as (() => unknown) | undefined;
+  if (current === codec) return;
+  if (current !== undefined) {
+    try {
+      current();
+      return;
+    } catch {
+      // kafkajs' placeholder throws when called: replace it.
+    }
+  }
   CompressionCodecs[CompressionTypes.ZSTD] = codec;
 }
