@@ -1,18 +1,6 @@
 import type { Command } from 'commander';
+import { parsePort, parsePositiveNumber } from '../parse.js';
 import type { Role } from '../role.js';
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535)
-    throw new Error(`port ${value}: not a number between 0 and 65535`);
-  return n;
-}
-
-function positive(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${value}: not a positive number`);
-  return n;
-}
 
 function collect(value: string, previous: string[] = []): string[] {
   return [...previous, value];
@@ -30,14 +18,14 @@ export const agentRole: Role = {
       .option('--data <dir>', 'data directory; the disk buffer lives in <data>/agent (PROMSTREAM_DATA)')
       .option('--log-level <level>', 'trace, debug, info, warn, error, silent')
       .option('--host <host>', 'address of /metrics and the local query API', '127.0.0.1')
-      .option('--port <port>', 'HTTP port of /metrics and the local query API', port, 9100)
+      .option('--port <port>', 'HTTP port of /metrics and the local query API', parsePort, 9100)
       .option(
         '--hostname <name>',
         'host name put on series (instance) and events (default: the OS host name)',
       )
       .option('--tenant <id>', 'tenant the samples are written for', 'anonymous')
-      .option('--interval <seconds>', 'collection interval', positive, 15)
-      .option('--buffer-size <MiB>', 'bound of the disk buffer', positive, 256)
+      .option('--interval <seconds>', 'collection interval', parsePositiveNumber, 15)
+      .option('--buffer-size <MiB>', 'bound of the disk buffer', parsePositiveNumber, 256)
       .option('--scrape <job=url>', 'scrape a Prometheus exporter (repeatable)', collect)
       .option('--plugin <name=command>', 'run an external collector plugin (repeatable)', collect)
       .option('--no-kernel-log', 'do not read /dev/kmsg')

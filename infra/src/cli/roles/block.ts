@@ -1,15 +1,10 @@
 import type { Command } from 'commander';
+import { parsePositiveInt } from '../parse.js';
 import type { Role } from '../role.js';
 
 function time(value: string): number {
   const n = Number(value);
   if (!Number.isSafeInteger(n)) throw new Error(`time ${value}: expected milliseconds since the epoch`);
-  return n;
-}
-
-function positive(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n <= 0) throw new Error(`${value}: expected a positive integer`);
   return n;
 }
 
@@ -80,7 +75,7 @@ export const blockRole: Role = {
       .description('Show cardinality and size of a block (the newest in DIR by default)')
       .argument('<dir>', 'directory of blocks, a block directory, or a store URL')
       .argument('[ulid]', 'block to analyze')
-      .option('--limit <n>', 'rows per table', positive, 20)
+      .option('--limit <n>', 'rows per table', parsePositiveInt, 20)
       .action(async (dir: string, ulid: string | undefined, opts: { limit: number }) => {
         await guarded(async () => {
           const { analyzeCommand } = await import('@promstream/storage');

@@ -1,18 +1,6 @@
 import type { Command } from 'commander';
+import { parsePort, parsePositiveInt } from '../parse.js';
 import type { Role } from '../role.js';
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535)
-    throw new Error(`port ${value}: not a number between 0 and 65535`);
-  return n;
-}
-
-function positive(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${value}: not a positive whole number`);
-  return n;
-}
 
 /** `promstream broker`: the embedded single-node Kafka-protocol broker. */
 export const brokerRole: Role = {
@@ -22,10 +10,10 @@ export const brokerRole: Role = {
     command
       .requiredOption('--data <dir>', 'directory of the log segments and broker state')
       .option('--host <host>', 'address to listen on', '127.0.0.1')
-      .option('--port <port>', 'Kafka protocol port', port, 9092)
+      .option('--port <port>', 'Kafka protocol port', parsePort, 9092)
       .option('--advertised-host <host>', 'host clients are told to connect to (default: the listen host)')
-      .option('--metrics-port <port>', 'serve Prometheus /metrics on this port', port)
-      .option('--default-partitions <n>', 'partitions of auto-created topics', positive, 1)
+      .option('--metrics-port <port>', 'serve Prometheus /metrics on this port', parsePort)
+      .option('--default-partitions <n>', 'partitions of auto-created topics', parsePositiveInt, 1)
       .option(
         '--no-auto-create-topics',
         'answer UNKNOWN_TOPIC_OR_PARTITION instead of creating topics on first use',

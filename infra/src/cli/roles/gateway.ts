@@ -1,18 +1,6 @@
 import type { Command } from 'commander';
+import { parsePort, parsePositiveNumber } from '../parse.js';
 import type { Role } from '../role.js';
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535)
-    throw new Error(`port ${value}: not a number between 0 and 65535`);
-  return n;
-}
-
-function positive(value: string): number {
-  const n = Number(value);
-  if (!Number.isFinite(n) || n <= 0) throw new Error(`${value}: not a positive number`);
-  return n;
-}
 
 /** `promstream gateway`: the Prometheus remote-write gateway (1.0 and 2.0) in front of the log. */
 export const gatewayRole: Role = {
@@ -25,13 +13,13 @@ export const gatewayRole: Role = {
       .option('--registry <url>', 'schema registry URL (SCHEMA_REGISTRY_URL)')
       .option('--log-level <level>', 'trace, debug, info, warn, error, silent')
       .option('--host <host>', 'address to listen on')
-      .option('--port <port>', 'HTTP port of /api/v1/write and /metrics', port)
+      .option('--port <port>', 'HTTP port of /api/v1/write and /metrics', parsePort)
       .option(
         '--tenant-rate <samples/s>',
         'ingestion rate per tenant in samples per second (default unlimited)',
-        positive,
+        parsePositiveNumber,
       )
-      .option('--tenant-burst <samples>', 'burst per tenant (default: 10 s of the rate)', positive)
+      .option('--tenant-burst <samples>', 'burst per tenant (default: 10 s of the rate)', parsePositiveNumber)
       .option('--default-tenant <id>', 'tenant of requests without X-Scope-OrgID', 'anonymous')
       .action(async (opts: Record<string, unknown>) => {
         const [{ roleConfig, onShutdown }, { startGateway, createLogWriters }, { default: pino }] =

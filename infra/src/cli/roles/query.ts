@@ -1,18 +1,6 @@
 import type { Command } from 'commander';
+import { parsePort, parsePositiveInt } from '../parse.js';
 import type { Role } from '../role.js';
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535)
-    throw new Error(`port ${value}: not a number between 0 and 65535`);
-  return n;
-}
-
-function positive(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new Error(`${value}: not a positive whole number`);
-  return n;
-}
 
 function duration(value: string): number {
   const m = /^(\d+)(ms|s|m|h)$/.exec(value);
@@ -32,11 +20,16 @@ export const queryRole: Role = {
         'object store: file:///path, mem://, or s3://bucket/prefix?endpoint=...',
       )
       .option('--host <host>', 'address to listen on', '127.0.0.1')
-      .option('--port <port>', 'HTTP port', port, 9090)
+      .option('--port <port>', 'HTTP port', parsePort, 9090)
       .option('--default-tenant <id>', 'tenant for requests without X-Scope-OrgID', 'anonymous')
-      .option('--max-concurrent-queries <n>', 'queries evaluated at once; more wait in a queue', positive, 20)
+      .option(
+        '--max-concurrent-queries <n>',
+        'queries evaluated at once; more wait in a queue',
+        parsePositiveInt,
+        20,
+      )
       .option('--query-timeout <duration>', 'longest a query may run', duration, 120_000)
-      .option('--max-samples <n>', 'samples one query may load at once', positive, 50_000_000)
+      .option('--max-samples <n>', 'samples one query may load at once', parsePositiveInt, 50_000_000)
       .option('--brokers <list>', 'Kafka brokers (host:port,...): also serve the log tail not yet in blocks')
       .option('--registry <url>', 'schema registry URL, to decode the log (with --brokers)')
       .option('--catalog-refresh <duration>', 'how often the block list is read again', duration, 30_000)

@@ -1,12 +1,6 @@
 import type { Command } from 'commander';
+import { parsePort } from '../parse.js';
 import type { Role } from '../role.js';
-
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535)
-    throw new Error(`port ${value}: not a number between 0 and 65535`);
-  return n;
-}
 
 function brokers(value: string): string[] {
   const list = value
@@ -27,7 +21,7 @@ export const registryRole: Role = {
     command
       .requiredOption('--brokers <list>', 'Kafka bootstrap brokers, HOST:PORT[,HOST:PORT...]', brokers)
       .option('--host <host>', 'address to listen on', '127.0.0.1')
-      .option('--port <port>', 'HTTP port of the REST API and /metrics', port, 8081)
+      .option('--port <port>', 'HTTP port of the REST API and /metrics', parsePort, 8081)
       .option('--topic <topic>', 'topic holding the registry state', '_schemas')
       .action(async (opts: Record<string, unknown>) => {
         const [{ startRegistry }, { default: pino }] = await Promise.all([

@@ -1,0 +1,26 @@
+/**
+ * Parsers for command-line values shared by the roles. Each throws an Error
+ * whose message names the bad value; commander prints it and exits non-zero.
+ */
+
+/** A TCP port, 0 to 65535 (0 lets the system pick). */
+export function parsePort(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535)
+    throw new Error(`port ${value}: not a number between 0 and 65535`);
+  return n;
+}
+
+/** A whole number of at least 1 (counts, partitions, limits). */
+export function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new Error(`${value}: not a positive whole number`);
+  return n;
+}
+
+/** A number above 0 (rates). */
+export function parsePositiveNumber(value: string): number {
+  const n = Number(value);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${value}: not a positive number`);
+  return n;
+}
