@@ -34,6 +34,37 @@ function hasHist(w: Window): { floats: number; hists: number } {
   return { floats: w.hi - w.lo - hists, hists };
 }
 
+/** Histogram samples in a window (0 without a histogram column, no allocation). */
+function histCount(w: Window): number {
+  const h = w.s.h;
+  if (!h) return 0;
+  let hists = 0;
+  for (let k = w.lo; k < w.hi; k++) if (h[k]) hists++;
+  return hists;
+}
+
+// The counter-name info of the last series asked for: windows of one series come in a row,
+// so the name lookup and its test run once per series, not once per step.
+let counterInfoLabels: RangeSeries['labels'] | undefined;
+let counterInfoText: string | null = null;
+
+/** The info for a counter function over a metric whose name does not look like a counter, or null. */
+function counterNameInfo(labels: RangeSeries['labels']): string | null {
+  if (labels === counterInfoLabels) return counterInfoText;
+  let metric: string | undefined;
+  for (const l of labels)
+    if (l.name === '__name__') {
+      metric = l.value;
+      break;
+    }
+  counterInfoLabels = labels;
+  counterInfoText =
+    metric !== undefined && !/_(total|sum|count|bucket)$/.test(metric)
+      ? `PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "${metric}"`
+      : null;
+  return counterInfoText;
+}
+
 function floatsOf(w: Window): number[] {
   const out: number[] = [];
   for (let k = w.lo; k < w.hi; k++) if (!w.s.h?.[k]) out.push(w.s.f[k] as number);
@@ -59,8 +90,8 @@ function extrapolatedRate(
 ): RangeResult {
   const n = w.hi - w.lo;
   if (n < 2) return undefined;
-  const { floats, hists } = hasHist(w);
-  if (floats > 0 && hists > 0) {
+  const hists = histCount(w);
+  if (hists > 0 && n - hists > 0) {
     mixWarning(ctx, name);
     return undefined;
   }
@@ -119,11 +150,8 @@ function extrapolatedRate(
       ctx.warnings.add(`PromQL warning: this native histogram metric is not a gauge: in ${name}`);
   } else {
     if (isCounter) {
-      const metric = s.labels.find((l) => l.name === '__name__')?.value;
-      if (metric !== undefined && !/_(total|sum|count|bucket)$/.test(metric))
-        ctx.infos.add(
-          `PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "${metric}"`,
-        );
+      const info = counterNameInfo(s.labels);
+      if (info !== null) ctx.infos.add(info);
     }
     resultF = (s.f[hi - 1] as number) - (s.f[lo] as number);
     if (isCounter) {
