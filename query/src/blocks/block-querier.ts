@@ -59,6 +59,9 @@ export class BlockQuerier implements Querier {
     const lists = await Promise.all(
       blocks.map((b) => b.select(matchers, hints.mint, hints.maxt, hints.signal)),
     );
+    // Each block answers in label order: a merge of the sorted lists pairs a series'
+    // parts with one label comparison per step, no key strings and no sort.
+    if (lists.every(inLabelOrder)) return mergeSorted(lists);
     const byKey = new Map<string, { labels: Series['labels']; parts: Series[] }>();
     for (const list of lists) {
       for (const s of list) {
@@ -70,23 +73,7 @@ export class BlockQuerier implements Querier {
     }
     const out: Series[] = [];
     for (const { labels, parts } of byKey.values()) {
-      out.push(
-        parts.length === 1
-          ? parts[0]!
-          : {
-              labels,
-              iterator: (reuse?: SampleIterator) => {
-                // Reuses a finished chain and its parts' iterators, part by part, when handed one.
-                const prev = reuse instanceof ChainIterator ? reuse : undefined;
-                const its = parts.map((p, k) =>
-                  (p.iterator as (r?: SampleIterator) => SampleIterator).call(p, prev?.part(k)),
-                );
-                if (prev === undefined) return new ChainIterator(its);
-                prev.reset(its);
-                return prev;
-              },
-            },
-      );
+      out.push(parts.length === 1 ? parts[0]! : chained(labels, parts));
     }
     return out.sort((a, b) => compareLabels(a.labels, b.labels));
   }
@@ -102,6 +89,60 @@ export class BlockQuerier implements Querier {
   }
 }
 
+/** Whether a block's series come in strictly increasing label order. */
+function inLabelOrder(list: readonly Series[]): boolean {
+  for (let i = 1; i < list.length; i++)
+    if (compareLabels(list[i - 1]!.labels, list[i]!.labels) >= 0) return false;
+  return true;
+}
+
+/**
+ * Merges per-block series lists, each in strictly increasing label order and
+ * given in block time order, into one list in label order; series found in
+ * several blocks become one series chaining their parts in block order.
+ */
+function mergeSorted(lists: readonly (readonly Series[])[]): Series[] {
+  const out: Series[] = [];
+  const pos = new Array<number>(lists.length).fill(0);
+  const parts: Series[] = [];
+  for (;;) {
+    // The smallest labels at the lists' heads; ties collect parts in block order.
+    let min: Series['labels'] | undefined;
+    for (let b = 0; b < lists.length; b++) {
+      const s = lists[b]![pos[b]!];
+      if (s === undefined) continue;
+      if (min === undefined || compareLabels(s.labels, min) < 0) min = s.labels;
+    }
+    if (min === undefined) return out;
+    parts.length = 0;
+    for (let b = 0; b < lists.length; b++) {
+      const s = lists[b]![pos[b]!];
+      if (s !== undefined && (s.labels === min || compareLabels(s.labels, min) === 0)) {
+        parts.push(s);
+        pos[b]!++;
+      }
+    }
+    out.push(parts.length === 1 ? parts[0]! : chained(min, [...parts]));
+  }
+}
+
+/** One series whose samples are its parts' (disjoint in time, in order) one after the other. */
+function chained(labels: Series['labels'], parts: readonly Series[]): Series {
+  return {
+    labels,
+    iterator: (reuse?: SampleIterator) => {
+      // Reuses a finished chain and its parts' iterators, part by part, when handed one.
+      const prev = reuse instanceof ChainIterator ? reuse : undefined;
+      const its = parts.map((p, k) =>
+        (p.iterator as (r?: SampleIterator) => SampleIterator).call(p, prev?.part(k)),
+      );
+      if (prev === undefined) return new ChainIterator(its);
+      prev.reset(its);
+      return prev;
+    },
+  };
+}
+
 /** Whether blocks, sorted by start time, cover disjoint ranges (maxTime is exclusive). */
 function disjoint(blocks: readonly QueryableBlock[]): boolean {
   for (let i = 1; i < blocks.length; i++) if (blocks[i - 1]!.maxTime > blocks[i]!.minTime) return false;
@@ -112,7 +153,12 @@ function disjoint(blocks: readonly QueryableBlock[]): boolean {
  * Iterates several iterators one after the other; for sources whose time
  * ranges are disjoint and given in time order.
  */
-export class ChainIterator implements SampleIterator {
+/** An iterator that can copy a run of float samples at once (see `ChunksIterator.copyFloats`). */
+export interface FloatCopier {
+  copyFloats(t: Float64Array, f: Float64Array, at: number, limit: number, maxt: number): number;
+}
+
+export class ChainIterator implements SampleIterator, FloatCopier {
   private i = 0;
 
   constructor(private its: readonly SampleIterator[]) {}
@@ -146,6 +192,21 @@ export class ChainIterator implements SampleIterator {
       this.i++;
     }
     return ValueType.None;
+  }
+
+  /**
+   * Copies samples of the current part from the current one on (see
+   * `ChunksIterator.copyFloats`); a part without bulk copy gives its current
+   * sample alone. Call only while positioned on a float sample.
+   */
+  copyFloats(t: Float64Array, f: Float64Array, at: number, limit: number, maxt: number): number {
+    const it = this.its[this.i]! as SampleIterator & Partial<FloatCopier>;
+    if (it.copyFloats !== undefined) return it.copyFloats(t, f, at, limit, maxt);
+    const st = it.atT();
+    if (st > maxt || at >= limit) return 0;
+    t[at] = st;
+    f[at] = it.at();
+    return 1;
   }
 
   atT(): number {

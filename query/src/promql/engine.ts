@@ -16,6 +16,7 @@ import {
   type VectorSample,
 } from '../engine-types.js';
 import type { Querier } from '../querier.js';
+
 import { evalAggregate } from './aggregate.js';
 import type { AtModifier, DurationExpr, Expr, MatrixSelector, SubqueryExpr, VectorSelector } from './ast.js';
 import { typeOf } from './ast.js';
@@ -34,6 +35,11 @@ import {
   type Value,
   type VectorValue,
 } from './values.js';
+
+/** An iterator that copies a run of float samples at once (block iterators do). */
+interface FloatCopier {
+  copyFloats(t: Float64Array, f: Float64Array, at: number, limit: number, maxt: number): number;
+}
 
 /**
  * The PromQL engine: parses a query, evaluates it over all requested times
@@ -197,6 +203,8 @@ class Evaluator implements EvalContext {
       this.check();
       const it = (s.iterator as (reuse?: SampleIterator) => SampleIterator).call(s, prev);
       prev = it;
+      // Block iterators copy a chunk's run of floats at once instead of one call chain per sample.
+      const copier = (it as SampleIterator & Partial<FloatCopier>).copyFloats;
       let h: (FloatHistogram | undefined)[] | null = null;
       let n = 0;
       let vt = it.seek(mint);
@@ -214,6 +222,13 @@ class Evaluator implements EvalContext {
           used = 0;
         }
         const k = used + n;
+        if (vt === ValueType.Float && copier !== undefined) {
+          const c = copier.call(it, poolT, poolF, k, poolT.length, maxt);
+          if (c === 0) break;
+          n += c;
+          vt = it.next();
+          continue;
+        }
         poolT[k] = st;
         if (vt === ValueType.Float) poolF[k] = it.at();
         else {

@@ -298,6 +298,17 @@ export class ChunksIterator implements SampleIterator {
     return this.next();
   }
 
+  /**
+   * Copies the current sample and the following ones of the current chunk
+   * (times at or before `maxt` and the iterator's own end) into `t`/`f` from
+   * index `at`, stopping before `limit`; leaves the iterator on the last sample
+   * copied and returns how many were copied. Call only while positioned on a
+   * sample; `next()` then moves past the copied ones.
+   */
+  copyFloats(t: Float64Array, f: Float64Array, at: number, limit: number, maxt: number): number {
+    return this.xor.copyFloats(t, f, at, limit, Math.min(maxt, this.maxt));
+  }
+
   atT(): number {
     return this.xor.atT();
   }

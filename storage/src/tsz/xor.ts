@@ -244,6 +244,27 @@ export class XorIterator implements SampleIterator {
     return ValueType.None;
   }
 
+  /**
+   * Copies the current sample and the ones after it with times at or before
+   * `maxt` into `t`/`f` from index `at`, stopping before index `limit`;
+   * leaves the iterator on the last sample copied and returns how many were
+   * copied. Call only while positioned on a sample (the last next/seek gave Float).
+   */
+  copyFloats(t: Float64Array, f: Float64Array, at: number, limit: number, maxt: number): number {
+    const ts = this.scratch.ts;
+    const vs = this.scratch.vs;
+    let i = this.i;
+    let k = at;
+    while (i < this.count && k < limit && ts[i]! <= maxt) {
+      t[k] = ts[i]!;
+      f[k] = vs[i]!;
+      k++;
+      i++;
+    }
+    if (k > at) this.i = i - 1;
+    return k - at;
+  }
+
   atT(): number {
     return this.scratch.ts[this.i]!;
   }
