@@ -38,12 +38,9 @@ export async function openStorageBlock(
           .filter((e) => e.chunks.some((c) => c.maxTime >= mint && c.minTime <= maxt))
           .map((e) => ({ labels: e.labels, iterator: emptyIterator }));
       }
-      const found = await reader.select(matchers, mint, maxt);
-      // A caller may hand back an iterator it is done with (see `ReusableSeries`).
-      return found.map((s) => ({
-        labels: s.labels,
-        iterator: (reuse?: SampleIterator) => s.iterator(reuse),
-      }));
+      // A block series is a Series whose iterator takes back one the caller is done with
+      // (see `ReusableSeries`): handed over as it is, no wrapper per series.
+      return reader.select(matchers, mint, maxt);
     },
     async labelNames(matchers) {
       if (matchers.length === 0) return reader.labelNames();

@@ -20,6 +20,14 @@ function window32(b: Uint8Array, pos: number): number {
   return off === 0 ? w : ((w << off) | (b[i + 4]! >>> (8 - off))) >>> 0;
 }
 
+/** The error for a chunk whose bits end before all its samples (a function, not a closure per chunk). */
+function truncated(n: number, total: number): StorageError {
+  return new StorageError(
+    StorageErrorCode.Corrupt,
+    `read XOR chunk: bits end after ${n} of ${total} samples`,
+  );
+}
+
 /** Scratch space of one decoder; reused across chunks. */
 export interface DecodeScratch {
   buf: Uint8Array;
@@ -84,8 +92,6 @@ export function decodeXorIntoScratch(
   let leading = 0;
   let trailing = 0;
   let n = 0;
-  const truncated = () =>
-    new StorageError(StorageErrorCode.Corrupt, `read XOR chunk: bits end after ${n} of ${total} samples`);
   for (; n < total; n++) {
     if (n <= 1) {
       // Byte-aligned varints: the first time (signed) or the first delta.
@@ -93,7 +99,7 @@ export function decodeXorIntoScratch(
       let mul = 1;
       let ok = false;
       for (let k = 0; k < 10; k++) {
-        if (pos + 8 > end) return { n, error: truncated() };
+        if (pos + 8 > end) return { n, error: truncated(n, total) };
         const byte = b[pos >>> 3]!;
         pos += 8;
         x += (byte & 0x7f) * mul;
@@ -103,10 +109,10 @@ export function decodeXorIntoScratch(
         }
         mul *= 0x80;
       }
-      if (!ok) return { n, error: truncated() };
+      if (!ok) return { n, error: truncated(n, total) };
       if (n === 0) {
         t = x % 2 === 0 ? x / 2 : -(x + 1) / 2;
-        if (pos + 64 > end) return { n, error: truncated() };
+        if (pos + 64 > end) return { n, error: truncated(n, total) };
         vHi = window32(b, pos);
         vLo = window32(b, pos + 32);
         pos += 64;
@@ -139,7 +145,7 @@ export function decodeXorIntoScratch(
         tDelta += hi * TWO_32 + lo;
         pos += 68;
       }
-      if (pos > end) return { n, error: truncated() };
+      if (pos > end) return { n, error: truncated(n, total) };
     }
     t += tDelta;
     // The value.
@@ -167,7 +173,7 @@ export function decodeXorIntoScratch(
           };
         }
       }
-      if (pos + mbits > end) return { n, error: truncated() };
+      if (pos + mbits > end) return { n, error: truncated(n, total) };
       let h: number;
       let l: number;
       if (mbits > 32) {
@@ -188,7 +194,7 @@ export function decodeXorIntoScratch(
       vHi = (vHi ^ h) >>> 0;
       vLo = (vLo ^ l) >>> 0;
     }
-    if (pos > end) return { n, error: truncated() };
+    if (pos > end) return { n, error: truncated(n, total) };
     ts[n] = t;
     u32[HI] = vHi;
     u32[LO] = vLo;
