@@ -12,6 +12,9 @@ import type { ChunkMeta } from './index-format.js';
 import { IndexReader } from './index-reader.js';
 import { type BlockMeta, parseMeta } from './meta.js';
 
+/** A chunk ref's segment file is its high 32 bits (see `splitChunkRef`). */
+const TWO_32 = 4294967296;
+
 /** A chunk of a selected series with its bytes. */
 export interface LoadedChunk extends ChunkMeta {
   encoding: number;
@@ -135,10 +138,12 @@ export class BlockReader {
     while (i < order.length) {
       const first = splitChunkRef(metas[order[i]!]!.ref);
       let j = i;
+      // Refs of one segment file share the high 32 bits, so within it refs differ as offsets do.
+      let curRef = metas[order[j]!]!.ref;
       while (j + 1 < order.length) {
-        const next = splitChunkRef(metas[order[j + 1]!]!.ref);
-        const cur = splitChunkRef(metas[order[j]!]!.ref);
-        if (next.seq !== first.seq || next.offset - cur.offset > CHUNK_COALESCE_GAP) break;
+        const nextRef = metas[order[j + 1]!]!.ref;
+        if (Math.floor(nextRef / TWO_32) !== first.seq || nextRef - curRef > CHUNK_COALESCE_GAP) break;
+        curRef = nextRef;
         j++;
       }
       const last = splitChunkRef(metas[order[j]!]!.ref);
@@ -153,7 +158,7 @@ export class BlockReader {
       );
       for (let k = i; k <= j; k++) {
         const m = metas[order[k]!]!;
-        const { offset } = splitChunkRef(m.ref);
+        const offset = m.ref - first.seq * TWO_32;
         let raw = readChunkAt(buf, offset - first.offset, ctx);
         if (raw === undefined) {
           // Longer than the read-ahead: fetch it alone with the length it announces.
