@@ -6,7 +6,7 @@ import { almostEqual, runScript } from './runner.js';
 import { parseHistogram, parseSeriesValues } from './series.js';
 
 const testdata = join(repoRoot, 'query', 'testdata');
-const shared = resolve(repoRoot, '..', 'shared', 'conformance', 'promqltest');
+const shared = process.env.PROMQLTEST_DIR ?? resolve(repoRoot, '..', 'shared', 'conformance', 'promqltest');
 const baseline: { mustPass: string[] } = JSON.parse(
   readFileSync(join(testdata, 'conformance-baseline.json'), 'utf8'),
 );
