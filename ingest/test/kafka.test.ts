@@ -37,12 +37,11 @@ const backends: [string, Pick<LogBackend>][] = [
   ['the embedded broker', await startEmbeddedBroker()],
 ];
 
-describe.each(backends)('gateway and agent on %s', (name, picked) => {
-  if (!picked.ok) {
-    announceSkip(`gateway and agent on ${name}`, picked.reason);
-    it.skip(`needs ${name}: ${picked.reason}`, () => {});
-    return;
-  }
+for (const [name, picked] of backends) {
+  if (!picked.ok) announceSkip(`gateway and agent on ${name}`, picked.reason);
+}
+
+describe.each(backends.filter(([, picked]) => picked.ok))('gateway and agent on %s', (_name, picked) => {
   let backend: LogBackend;
   let writers: LogWriters;
   let gateway: Gateway;
