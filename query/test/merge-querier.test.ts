@@ -1,42 +1,8 @@
-import {
-  type FloatHistogram,
-  type Labels,
-  newMatcher,
-  type SampleIterator,
-  ValueType,
-} from '@promstream/storage';
+import { type Labels, newMatcher, type SampleIterator, ValueType } from '@promstream/storage';
 import { describe, expect, it } from 'vitest';
 import { MergeIterator, MergeQuerier } from '../src/merge-querier.js';
 import type { Querier, Series } from '../src/querier.js';
-
-class ArrayIterator implements SampleIterator {
-  private i = -1;
-  constructor(
-    private readonly ts: number[],
-    private readonly vs: number[],
-  ) {}
-  next(): ValueType {
-    this.i++;
-    return this.i < this.ts.length ? ValueType.Float : ValueType.None;
-  }
-  seek(t: number): ValueType {
-    if (this.i < 0) this.i = 0;
-    while (this.i < this.ts.length && this.ts[this.i]! < t) this.i++;
-    return this.i < this.ts.length ? ValueType.Float : ValueType.None;
-  }
-  atT(): number {
-    return this.ts[this.i]!;
-  }
-  at(): number {
-    return this.vs[this.i]!;
-  }
-  atHistogram(): FloatHistogram {
-    throw new Error('floats only');
-  }
-  err(): Error | undefined {
-    return undefined;
-  }
-}
+import { ArrayIterator } from './support/array-querier.js';
 
 function drain(it: SampleIterator): Array<[number, number]> {
   const out: Array<[number, number]> = [];
