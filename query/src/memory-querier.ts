@@ -1,6 +1,8 @@
 import {
+  compareLabels,
   type FloatHistogram,
   type Labels,
+  labelsKey,
   type Matcher,
   type SampleIterator,
   ValueType,
@@ -12,23 +14,6 @@ import type { Querier, SelectHints, Series } from './querier.js';
  * order in growable typed arrays. The conformance runner and engine tests
  * load their data here.
  */
-
-function labelsKey(ls: Labels): string {
-  let k = '';
-  for (const l of ls) k += `${l.name}\xff${l.value}\xff`;
-  return k;
-}
-
-function compareLabels(a: Labels, b: Labels): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a[i] as { name: string; value: string };
-    const y = b[i] as { name: string; value: string };
-    if (x.name !== y.name) return x.name < y.name ? -1 : 1;
-    if (x.value !== y.value) return x.value < y.value ? -1 : 1;
-  }
-  return a.length - b.length;
-}
 
 class StoredSeries {
   t = new Float64Array(8);

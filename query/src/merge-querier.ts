@@ -1,11 +1,15 @@
 import {
+  compareLabels,
   type FloatHistogram,
   type Labels,
+  labelsKey,
   type Matcher,
   type SampleIterator,
   ValueType,
 } from '@promstream/storage';
 import type { Querier, SelectHints, Series } from './querier.js';
+
+export { compareLabels, labelsKey } from '@promstream/storage';
 
 /**
  * A querier over several queriers (the log-tail head and the blocks, or
@@ -123,25 +127,6 @@ export class MergeIterator implements SampleIterator {
     }
     return undefined;
   }
-}
-
-/** A string that identifies a label set (names and values cannot hold U+FFFF separators ambiguously). */
-export function labelsKey(labels: Labels): string {
-  let key = '';
-  for (const l of labels) key += `${l.name}\uffff${l.value}\ufffe`;
-  return key;
-}
-
-/** Orders label sets as Prometheus' `labels.Compare`. */
-export function compareLabels(a: Labels, b: Labels): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
-    if (x.name !== y.name) return x.name < y.name ? -1 : 1;
-    if (x.value !== y.value) return x.value < y.value ? -1 : 1;
-  }
-  return a.length - b.length;
 }
 
 function sortedUnion(lists: readonly string[][]): string[] {

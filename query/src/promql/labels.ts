@@ -1,15 +1,10 @@
 import type { Label, Labels } from '@promstream/storage';
 
+export { compareLabels, labelsKey } from '@promstream/storage';
+
 /** Label-set helpers for the evaluator. Label sets are sorted by name. */
 
 export const METRIC_NAME = '__name__';
-
-/** A string that identifies a label set (names and values cannot hold \xff). */
-export function labelsKey(ls: Labels): string {
-  let k = '';
-  for (const l of ls) k += `${l.name}\xff${l.value}\xff`;
-  return k;
-}
 
 /** The value of a label, or the empty string. */
 export function labelValue(ls: Labels, name: string): string {
@@ -37,18 +32,6 @@ export function without(ls: Labels, names: ReadonlySet<string>): Labels {
 /** Returns only the labels with the given names. */
 export function only(ls: Labels, names: ReadonlySet<string>): Labels {
   return ls.filter((l) => names.has(l.name));
-}
-
-/** Compares label sets as Prometheus' labels.Compare. */
-export function compareLabels(a: Labels, b: Labels): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a[i] as Label;
-    const y = b[i] as Label;
-    if (x.name !== y.name) return x.name < y.name ? -1 : 1;
-    if (x.value !== y.value) return x.value < y.value ? -1 : 1;
-  }
-  return a.length - b.length;
 }
 
 /** Formats labels as `name{a="b"}` for messages. */

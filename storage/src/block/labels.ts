@@ -13,6 +13,16 @@ export function compareLabels(a: Labels, b: Labels): number {
   return a.length - b.length;
 }
 
+/**
+ * A string that identifies a label set within one process, for maps keyed by
+ * series. \xff never occurs in valid UTF-8 text, so no two sets share a key.
+ */
+export function labelsKey(labels: Labels): string {
+  let key = '';
+  for (const l of labels) key += `${l.name}\xff${l.value}\xfe`;
+  return key;
+}
+
 /** The label set sorted by name (a copy); throws on a repeated name. */
 export function sortLabels(labels: Labels): Labels {
   const out = [...labels].sort((x, y) => compareUtf8(x.name, y.name));

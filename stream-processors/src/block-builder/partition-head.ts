@@ -1,6 +1,6 @@
-import type { Labels } from '@promstream/storage';
+import { compareLabels, type Labels, labelsKey } from '@promstream/storage';
 import { rangeStart } from './ranges.js';
-import { compareLabels, labelsKey, SeriesBuffer } from './series-buffer.js';
+import { SeriesBuffer } from './series-buffer.js';
 
 /** One series of a block about to be written: labels and sorted, de-duplicated samples. */
 export interface BlockSeries {

@@ -60,22 +60,3 @@ export class SeriesBuffer {
     this.v = v;
   }
 }
-
-/** A stable string key for a label set (names and values cannot contain \xff in practice). */
-export function labelsKey(labels: Labels): string {
-  let key = '';
-  for (const l of labels) key += `${l.name}\xfe${l.value}\xff`;
-  return key;
-}
-
-/** Orders label sets as Prometheus does: pairwise by name, then value, shorter first. */
-export function compareLabels(a: Labels, b: Labels): number {
-  const n = Math.min(a.length, b.length);
-  for (let i = 0; i < n; i++) {
-    const x = a[i]!;
-    const y = b[i]!;
-    if (x.name !== y.name) return x.name < y.name ? -1 : 1;
-    if (x.value !== y.value) return x.value < y.value ? -1 : 1;
-  }
-  return a.length - b.length;
-}
