@@ -8,6 +8,9 @@ import { XorAppender, XorIterator } from './xor.js';
 
 const SAMPLES = Number(process.env.BENCH_SAMPLES ?? 2_000_000);
 const PER_CHUNK = 120;
+// Rounds per figure: the best one is reported (other work on a shared core
+// only ever slows a round down), the median beside it; one warm-up round first.
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 
 function rng(seed: number): () => number {
   let s = seed >>> 0;
@@ -75,33 +78,40 @@ function decodeAll(chunks: Uint8Array[], it: XorIterator): number {
   return n;
 }
 
-function best(runs: number, f: () => void): number {
-  let min = Number.POSITIVE_INFINITY;
-  for (let i = 0; i < runs; i++) {
+/** Seconds of the best and the median round of `f`, after one warm-up round. */
+function rounds(f: () => void): { best: number; median: number } {
+  f();
+  const times: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
     const t0 = process.hrtime.bigint();
     f();
-    const dt = Number(process.hrtime.bigint() - t0) / 1e9;
-    if (dt < min) min = dt;
+    times.push(Number(process.hrtime.bigint() - t0) / 1e9);
   }
-  return min;
+  times.sort((a, b) => a - b);
+  return { best: times[0]!, median: times[times.length >> 1]! };
 }
 
+const rate = (s: number) => (SAMPLES / s / 1e6).toFixed(1);
+
 console.log(
-  `XOR chunk codec, ${SAMPLES.toLocaleString('en')} samples per shape, ${PER_CHUNK} per chunk, best of 5`,
+  `XOR chunk codec, ${SAMPLES.toLocaleString('en')} samples per shape, ${PER_CHUNK} per chunk, ` +
+    `one core, best (median) of ${ROUNDS} rounds`,
 );
-console.log('shape                  encode M/s   decode M/s   bytes/sample');
+console.log('shape                  encode M/s      decode M/s      bytes/sample');
 const it = new XorIterator();
 for (const [name, ts, vs] of shapes()) {
   let chunks: Uint8Array[] = [];
-  const enc = best(5, () => {
+  const enc = rounds(() => {
     chunks = encodeAll(ts, vs);
   });
-  const dec = best(5, () => {
+  const dec = rounds(() => {
     if (decodeAll(chunks, it) !== SAMPLES) throw new Error('decode lost samples');
   });
   const bytes = chunks.reduce((a, c) => a + c.length, 0);
+  const encCol = `${rate(enc.best)} (${rate(enc.median)})`;
+  const decCol = `${rate(dec.best)} (${rate(dec.median)})`;
   console.log(
-    `${name.padEnd(22)} ${(SAMPLES / enc / 1e6).toFixed(1).padStart(10)}   ${(SAMPLES / dec / 1e6).toFixed(1).padStart(10)}   ${(bytes / SAMPLES).toFixed(3).padStart(12)}`,
+    `${name.padEnd(22)} ${encCol.padStart(13)}   ${decCol.padStart(13)}   ${(bytes / SAMPLES).toFixed(3).padStart(12)}`,
   );
 }
 console.log('targets: encode >= 15 M/s, decode >= 50 M/s');

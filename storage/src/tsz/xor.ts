@@ -29,6 +29,11 @@ function staleHi(hi: number, lo: number): number {
   return lo === 2 && hi === 0x7ff80000 ? 0x7ff00000 : hi;
 }
 
+// Converts a float64 to its two 32-bit halves. Shared by every appender:
+// it holds no state between calls (each call writes then reads it at once).
+const bitsF64 = new Float64Array(1);
+const bitsU32 = new Uint32Array(bitsF64.buffer);
+
 /** Count of trailing zero bits of a non-zero 32-bit value. */
 function ctz32(x: number): number {
   return 31 - Math.clz32(x & -x);
@@ -39,7 +44,7 @@ function ctz32(x: number): number {
  * at most 65535 samples (about 120 is the usual cut).
  */
 export class XorAppender {
-  private readonly w = new BitWriter(512);
+  private readonly w = new BitWriter();
   private num = 0;
   private t = 0;
   private tDelta = 0;
@@ -48,11 +53,9 @@ export class XorAppender {
   // 0xff means "no leading/trailing window chosen yet", as in Prometheus.
   private leading = 0xff;
   private trailing = 0;
-  private readonly f64 = new Float64Array(1);
-  private readonly u32 = new Uint32Array(this.f64.buffer);
 
   constructor() {
-    // Two header bytes for the sample count.
+    // Two header bytes for the sample count, filled in by bytes().
     this.w.writeBits(0, 16);
   }
 
@@ -79,86 +82,148 @@ export class XorAppender {
       );
     }
     const w = this.w;
-    if (num === 0) {
-      writeUvarint(w, t >= 0 ? t * 2 : -t * 2 - 1);
-      this.f64[0] = v;
-      this.vHi = staleHi(this.u32[HI]!, this.u32[LO]!);
-      this.vLo = this.u32[LO]!;
-      w.writeBits(this.vHi, 32);
-      w.writeBits(this.vLo, 32);
-    } else {
-      if (t < this.t) {
-        throw new StorageError(
-          StorageErrorCode.OutOfOrder,
-          `append to XOR chunk: time ${t} is before the previous sample ${this.t}`,
-        );
-      }
+    if (num > 1) {
+      // The common case first: a delta of deltas, then the XOR'd value.
       const tDelta = t - this.t;
-      if (num === 1) {
-        writeUvarint(w, tDelta);
+      if (tDelta < 0) throw outOfOrder(t, this.t);
+      const dod = tDelta - this.tDelta;
+      // Ranges as Prometheus' bitRange: -(2^(n-1)-1) .. 2^(n-1).
+      if (dod === 0) {
+        w.writeZero();
+      } else if (dod >= -8191 && dod <= 8192) {
+        // Prefix and payload in one write: '10' + 14 bits.
+        w.writeBits((0b10 << 14) | (dod & 0x3fff), 16);
+      } else if (dod >= -65535 && dod <= 65536) {
+        w.writeBits((0b110 << 17) | (dod & 0x1ffff), 20);
+      } else if (dod >= -524287 && dod <= 524288) {
+        w.writeBits((0b1110 << 20) | (dod & 0xfffff), 24);
       } else {
-        const dod = tDelta - this.tDelta;
-        // Ranges as Prometheus' bitRange: -(2^(n-1)-1) .. 2^(n-1).
-        if (dod === 0) {
-          w.writeBit(0);
-        } else if (dod >= -8191 && dod <= 8192) {
-          // Prefix and payload in one write: '10' + 14 bits.
-          w.writeBits((0b10 << 14) | (dod & 0x3fff), 16);
-        } else if (dod >= -65535 && dod <= 65536) {
-          w.writeBits((0b110 << 17) | (dod & 0x1ffff), 20);
-        } else if (dod >= -524287 && dod <= 524288) {
-          w.writeBits((0b1110 << 20) | (dod & 0xfffff), 24);
-        } else {
-          w.writeBits(0b1111, 4);
-          const hi = Math.floor(dod / TWO_32);
-          w.writeBits(hi | 0, 32);
-          w.writeBits(dod - hi * TWO_32, 32);
-        }
+        w.writeBits(0b1111, 4);
+        const hi = Math.floor(dod / TWO_32);
+        w.writeBits(hi >>> 0, 32);
+        w.writeBits(dod - hi * TWO_32, 32);
       }
+      this.tDelta = tDelta;
+      this.writeValue(v);
+    } else if (num === 0) {
+      writeUvarint(w, t >= 0 ? t * 2 : -t * 2 - 1);
+      bitsF64[0] = v;
+      const lo = bitsU32[LO]!;
+      this.vHi = staleHi(bitsU32[HI]!, lo);
+      this.vLo = lo;
+      w.writeBits(this.vHi, 32);
+      w.writeBits(lo, 32);
+    } else {
+      const tDelta = t - this.t;
+      if (tDelta < 0) throw outOfOrder(t, this.t);
+      writeUvarint(w, tDelta);
       this.tDelta = tDelta;
       this.writeValue(v);
     }
     this.t = t;
     this.num = num + 1;
-    this.w.setByte(0, this.num >>> 8);
-    this.w.setByte(1, this.num & 0xff);
   }
 
   /** The chunk bytes, including the two-byte sample count header (a copy). */
   bytes(): Uint8Array {
-    return this.w.view().slice();
+    const out = newBytes(this.w.byteLength);
+    this.w.copyTo(out);
+    out[0] = this.num >>> 8;
+    out[1] = this.num & 0xff;
+    return out;
   }
 
   private writeValue(v: number): void {
     const w = this.w;
-    this.f64[0] = v;
-    const hi = staleHi(this.u32[HI]!, this.u32[LO]!);
-    const lo = this.u32[LO]!;
+    bitsF64[0] = v;
+    const lo = bitsU32[LO]!;
+    const hi = staleHi(bitsU32[HI]!, lo);
     const dHi = (hi ^ this.vHi) >>> 0;
     const dLo = (lo ^ this.vLo) >>> 0;
-    this.vHi = hi;
-    this.vLo = lo;
     if (dHi === 0 && dLo === 0) {
-      w.writeBit(0);
+      w.writeZero();
       return;
     }
+    this.vHi = hi;
+    this.vLo = lo;
     let leading = dHi !== 0 ? Math.clz32(dHi) : 32 + Math.clz32(dLo);
     const trailing = dLo !== 0 ? ctz32(dLo) : 32 + ctz32(dHi);
     // Five bits hold the leading count, so it is clamped to 31.
     if (leading >= 32) leading = 31;
-    if (this.leading !== 0xff && leading >= this.leading && trailing >= this.trailing) {
-      // '10': reuse the previous window.
-      w.writeBits(0b10, 2);
-      writeShifted(w, dHi, dLo, this.trailing, 64 - this.leading - this.trailing);
+    if (leading >= this.leading && trailing >= this.trailing) {
+      // '10': reuse the previous window (never true before the first window:
+      // leading is then 0xff).
+      writeShifted(w, 0b10, 2, dHi, dLo, this.trailing, 64 - this.leading - this.trailing);
       return;
     }
     this.leading = leading;
     this.trailing = trailing;
     const sig = 64 - leading - trailing;
     // '11', five bits of leading zeros, six of significant bits (64 is written as 0).
-    w.writeBits((0b11 << 11) | (leading << 6) | (sig & 63), 13);
-    writeShifted(w, dHi, dLo, trailing, sig);
+    writeShifted(w, (0b11 << 11) | (leading << 6) | (sig & 63), 13, dHi, dLo, trailing, sig);
   }
+}
+
+/**
+ * Writes the `pn`-bit prefix, then the low `n` bits of (hi:lo) >>> shift
+ * (the bits above them are zero), in as few writes as fit in 32 bits.
+ */
+function writeShifted(
+  w: BitWriter,
+  prefix: number,
+  pn: number,
+  hi: number,
+  lo: number,
+  shift: number,
+  n: number,
+): void {
+  let h: number;
+  let l: number;
+  if (shift >= 32) {
+    h = 0;
+    l = hi >>> (shift - 32);
+  } else if (shift > 0) {
+    h = hi >>> shift;
+    l = ((lo >>> shift) | (hi << (32 - shift))) >>> 0;
+  } else {
+    h = hi;
+    l = lo;
+  }
+  if (n <= 32) {
+    if (pn + n <= 32) {
+      w.writeBits((prefix << n) | l, pn + n);
+    } else {
+      w.writeBits(prefix, pn);
+      w.writeBits(l, n);
+    }
+    return;
+  }
+  const hn = n - 32;
+  if (pn + hn <= 32) {
+    w.writeBits((prefix << hn) | h, pn + hn);
+  } else {
+    w.writeBits(prefix, pn);
+    w.writeBits(h, hn);
+  }
+  w.writeBits(l, 32);
+}
+
+/**
+ * A new byte array of `n` bytes whose every byte the caller overwrites.
+ * Chunk-sized arrays come from Node's shared pool for small buffers (a slice
+ * of a slab instead of a buffer of their own, several times cheaper), handed
+ * out as a plain Uint8Array so callers see one type.
+ */
+function newBytes(n: number): Uint8Array {
+  const b = Buffer.allocUnsafe(n);
+  return new Uint8Array(b.buffer, b.byteOffset, n);
+}
+
+function outOfOrder(t: number, prev: number): StorageError {
+  return new StorageError(
+    StorageErrorCode.OutOfOrder,
+    `append to XOR chunk: time ${t} is before the previous sample ${prev}`,
+  );
 }
 
 function writeUvarint(w: BitWriter, x: number): void {
@@ -167,28 +232,6 @@ function writeUvarint(w: BitWriter, x: number): void {
     x = Math.floor(x / 0x80);
   }
   w.writeBits(x, 8);
-}
-
-/** Writes the low `n` bits of (hi:lo) >>> shift. */
-function writeShifted(w: BitWriter, hi: number, lo: number, shift: number, n: number): void {
-  let h: number;
-  let l: number;
-  if (shift >= 32) {
-    h = 0;
-    l = hi >>> (shift - 32);
-  } else if (shift > 0) {
-    h = hi >>> shift;
-    l = (lo >>> shift) | (hi << (32 - shift));
-  } else {
-    h = hi;
-    l = lo;
-  }
-  if (n > 32) {
-    w.writeBits(h, n - 32);
-    w.writeBits(l, 32);
-  } else {
-    w.writeBits(l, n);
-  }
 }
 
 /**
@@ -302,9 +345,6 @@ export function encodeXorChunk(ts: ArrayLike<number>, vs: ArrayLike<number>): Ui
   return app.bytes();
 }
 
-const oneF64 = new Float64Array(1);
-const oneU32 = new Uint32Array(oneF64.buffer);
-
 /**
  * A chunk of one sample, byte for byte what XorAppender writes (every field
  * falls on a byte boundary): count 0x0001, the zigzag uvarint time, the value's
@@ -328,9 +368,9 @@ function encodeOneSample(t: number, v: number): Uint8Array {
     x = Math.floor(x / 0x80);
   }
   out[p++] = x;
-  oneF64[0] = v;
-  const lo = oneU32[LO]!;
-  const hi = staleHi(oneU32[HI]!, lo);
+  bitsF64[0] = v;
+  const lo = bitsU32[LO]!;
+  const hi = staleHi(bitsU32[HI]!, lo);
   out[p] = hi >>> 24;
   out[p + 1] = (hi >>> 16) & 0xff;
   out[p + 2] = (hi >>> 8) & 0xff;
