@@ -4,7 +4,16 @@
  * Run with `npm run bench -w @promstream/infra`; the real Kafka comes from
  * KAFKA_BROKERS (its figures and the ratio are skipped with a note when
  * that is unset). Shapes: 100-byte and 1 KiB records, 1000 records per
- * send, four sends in flight.
+ * send, four sends in flight, one partition with one replica on both sides.
+ *
+ * Each shape runs BENCH_ROUNDS times (default 5), alternating which broker
+ * goes first, and the median of each figure is reported, so that a burst
+ * of load from elsewhere on the machine moves one round, not the result.
+ * The embedded broker is one process for the whole run, as the reference
+ * is one long-running JVM; both are warmed up before every measured run.
+ * BENCH_TRACE=1 also prints, per side, what kafkajs saw of each request
+ * kind (count, mean round trip, mean response size) and how busy the
+ * client's CPU was, to tell a broker-bound phase from a client-bound one.
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -17,6 +26,9 @@ import { Kafka, logLevel } from 'kafkajs';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const TOTAL_BYTES = Number(process.env.BENCH_BYTES ?? 64 << 20);
+const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
+const TRACE = process.env.BENCH_TRACE === '1';
+const SIZES = (process.env.BENCH_SIZES ?? '100,1024').split(',').map(Number);
 const PER_SEND = 1000;
 const IN_FLIGHT = 4;
 
@@ -26,6 +38,13 @@ interface Figures {
   produceP99Ms: number;
   consumeRecordsPerSec: number;
   consumeMBPerSec: number;
+}
+
+/** What kafkajs reported about one request kind during a phase. */
+interface RequestStats {
+  count: number;
+  ms: number;
+  bytes: number;
 }
 
 async function freePort(): Promise<number> {
@@ -62,6 +81,7 @@ async function startEmbedded(): Promise<{ brokers: string[]; stop(): void }> {
       '--conditions=@promstream/source',
       '--import',
       'tsx',
+      ...(process.env.BENCH_BROKER_NODE_ARGS?.split(' ').filter((a) => a !== '') ?? []),
       path.join(repoRoot, 'bin', 'promstream.js'),
       'broker',
       '--data',
@@ -75,35 +95,76 @@ async function startEmbedded(): Promise<{ brokers: string[]; stop(): void }> {
   return {
     brokers: [`127.0.0.1:${port}`],
     stop: () => {
-      child.kill('SIGKILL');
-      rmSync(dir, { recursive: true, force: true });
+      // SIGINT lets the broker stop cleanly (and write a CPU profile when asked for one).
+      child.kill('SIGINT');
+      const hard = setTimeout(() => child.kill('SIGKILL'), 5000);
+      child.once('exit', () => {
+        clearTimeout(hard);
+        rmSync(dir, { recursive: true, force: true });
+      });
     },
   };
 }
 
-async function run(brokers: string[], recordSize: number): Promise<Figures> {
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const mid = s.length >> 1;
+  return s.length % 2 === 1 ? (s[mid] as number) : ((s[mid - 1] as number) + (s[mid] as number)) / 2;
+}
+
+function tracer(): {
+  on(e: { payload: { apiName: string; duration: number; size: number } }): void;
+  print(label: string): void;
+} {
+  const stats = new Map<string, RequestStats>();
+  return {
+    on: ({ payload }) => {
+      const s = stats.get(payload.apiName) ?? { count: 0, ms: 0, bytes: 0 };
+      s.count++;
+      s.ms += payload.duration;
+      s.bytes += payload.size;
+      stats.set(payload.apiName, s);
+    },
+    print: (label) => {
+      const parts = [...stats].map(
+        ([api, s]) =>
+          `${api} ${s.count}x ${(s.ms / s.count).toFixed(1)} ms ${(s.bytes / s.count / 1024).toFixed(1)} KiB`,
+      );
+      console.log(`    ${label}: ${parts.join(', ')}`);
+    },
+  };
+}
+
+/** Share of wall time the client process spent on the CPU since `from`. */
+function cpuShare(from: NodeJS.CpuUsage, wallSec: number): string {
+  const u = process.cpuUsage(from);
+  return `${(((u.user + u.system) / 1e6 / wallSec) * 100).toFixed(0)}%`;
+}
+
+async function run(brokers: string[], recordSize: number, side: string): Promise<Figures> {
   const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING, clientId: 'bench' });
   const topic = `bench-${recordSize}-${randomUUID().slice(0, 8)}`;
+  const warmTopic = `${topic}-warm`;
   const admin = kafka.admin();
   await admin.connect();
   await admin.createTopics({
     topics: [
-      { topic, numPartitions: 1 },
-      { topic: `${topic}-warm`, numPartitions: 1 },
+      { topic, numPartitions: 1, replicationFactor: 1 },
+      { topic: warmTopic, numPartitions: 1, replicationFactor: 1 },
     ],
   });
-  await admin.disconnect();
   const records = Math.floor(TOTAL_BYTES / recordSize / PER_SEND) * PER_SEND;
   const value = Buffer.alloc(recordSize, 'x');
   const messages = Array.from({ length: PER_SEND }, () => ({ value }));
   const producer = kafka.producer();
   await producer.connect();
-  // Warm up both sides (JIT, page cache, connections) on another topic: the
-  // reference Kafka is a long-running JVM, the embedded broker a fresh process.
-  const warmTopic = `${topic}-warm`;
+  // Warm up both sides (JIT, page cache, connections) on another topic.
   for (let i = 0; i < 50; i++) await producer.send({ topic: warmTopic, acks: -1, messages });
+  const produceTrace = tracer();
+  const stopProduceTrace = TRACE ? producer.on(producer.events.REQUEST, produceTrace.on) : () => {};
   const latencies: number[] = [];
   let sent = 0;
+  const cpu0 = process.cpuUsage();
   const started = process.hrtime.bigint();
   const lane = async () => {
     while (sent < records) {
@@ -115,6 +176,8 @@ async function run(brokers: string[], recordSize: number): Promise<Figures> {
   };
   await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
   const produceSec = Number(process.hrtime.bigint() - started) / 1e9;
+  const produceCpu = cpuShare(cpu0, produceSec);
+  stopProduceTrace();
   await producer.disconnect();
   latencies.sort((a, b) => a - b);
 
@@ -123,21 +186,34 @@ async function run(brokers: string[], recordSize: number): Promise<Figures> {
     maxBytesPerPartition: 8 << 20,
     maxBytes: 16 << 20,
   });
+  const consumeTrace = tracer();
+  if (TRACE) consumer.on(consumer.events.REQUEST, consumeTrace.on);
   await consumer.connect();
   await consumer.subscribe({ topic, fromBeginning: true });
   let got = 0;
   let t1 = 0n;
+  let cpu1 = process.cpuUsage();
   await new Promise<void>((resolve) => {
     void consumer.run({
       eachBatch: async ({ batch }) => {
-        if (t1 === 0n) t1 = process.hrtime.bigint();
+        if (t1 === 0n) {
+          t1 = process.hrtime.bigint();
+          cpu1 = process.cpuUsage();
+        }
         got += batch.messages.length;
         if (got >= sent) resolve();
       },
     });
   });
   const consumeSec = Number(process.hrtime.bigint() - t1) / 1e9;
+  const consumeCpu = cpuShare(cpu1, consumeSec);
   await consumer.disconnect();
+  await admin.deleteTopics({ topics: [topic, warmTopic] }).catch(() => {});
+  await admin.disconnect();
+  if (TRACE) {
+    produceTrace.print(`${side} produce (client CPU ${produceCpu})`);
+    consumeTrace.print(`${side} consume (client CPU ${consumeCpu})`);
+  }
   const mb = (sent * recordSize) / (1 << 20);
   return {
     produceRecordsPerSec: sent / produceSec,
@@ -148,33 +224,54 @@ async function run(brokers: string[], recordSize: number): Promise<Figures> {
   };
 }
 
+function medianOf(runs: Figures[]): Figures {
+  return {
+    produceRecordsPerSec: median(runs.map((f) => f.produceRecordsPerSec)),
+    produceMBPerSec: median(runs.map((f) => f.produceMBPerSec)),
+    produceP99Ms: median(runs.map((f) => f.produceP99Ms)),
+    consumeRecordsPerSec: median(runs.map((f) => f.consumeRecordsPerSec)),
+    consumeMBPerSec: median(runs.map((f) => f.consumeMBPerSec)),
+  };
+}
+
 function line(name: string, f: Figures): string {
-  return `${name.padEnd(16)} produce ${f.produceRecordsPerSec.toFixed(0).padStart(9)} rec/s ${f.produceMBPerSec.toFixed(1).padStart(7)} MB/s p99 ${f.produceP99Ms.toFixed(1).padStart(7)} ms | consume ${f.consumeRecordsPerSec.toFixed(0).padStart(9)} rec/s ${f.consumeMBPerSec.toFixed(1).padStart(7)} MB/s`;
+  return `${name.padEnd(22)} produce ${f.produceRecordsPerSec.toFixed(0).padStart(9)} rec/s ${f.produceMBPerSec.toFixed(1).padStart(7)} MB/s p99 ${f.produceP99Ms.toFixed(1).padStart(7)} ms | consume ${f.consumeRecordsPerSec.toFixed(0).padStart(9)} rec/s ${f.consumeMBPerSec.toFixed(1).padStart(7)} MB/s`;
 }
 
 async function main(): Promise<void> {
   const real = process.env.KAFKA_BROKERS?.split(',').map((s) => s.trim());
   console.log(
-    `kafkajs, acks=all, ${PER_SEND} records per send, ${IN_FLIGHT} sends in flight, ${TOTAL_BYTES >> 20} MiB per shape`,
+    `kafkajs, acks=all, ${PER_SEND} records per send, ${IN_FLIGHT} sends in flight, ${TOTAL_BYTES >> 20} MiB per shape, median of ${ROUNDS} rounds`,
   );
-  for (const size of [100, 1024]) {
-    const embedded = await startEmbedded();
-    let e: Figures;
-    try {
-      e = await run(embedded.brokers, size);
-    } finally {
-      embedded.stop();
+  const embedded = await startEmbedded();
+  try {
+    for (const size of SIZES) {
+      const e: Figures[] = [];
+      const k: Figures[] = [];
+      for (let round = 0; round < ROUNDS; round++) {
+        // Alternate who goes first, so neither side always runs on a machine the other just warmed.
+        const order =
+          real === undefined ? ['embedded'] : round % 2 === 0 ? ['embedded', 'kafka'] : ['kafka', 'embedded'];
+        for (const side of order) {
+          const f = await run(side === 'embedded' ? embedded.brokers : (real as string[]), size, side);
+          (side === 'embedded' ? e : k).push(f);
+          console.log(line(`  round ${round + 1} ${side}`, f));
+        }
+      }
+      const em = medianOf(e);
+      console.log(line(`embedded ${size} B`, em));
+      if (real === undefined) {
+        console.log('  (no reference: KAFKA_BROKERS is not set, so no ratio)');
+        continue;
+      }
+      const km = medianOf(k);
+      console.log(line(`kafka ${size} B`, km));
+      console.log(
+        `  ratio embedded/kafka (medians): produce ${(em.produceRecordsPerSec / km.produceRecordsPerSec).toFixed(2)}, consume ${(em.consumeRecordsPerSec / km.consumeRecordsPerSec).toFixed(2)}, p99 latency ${(em.produceP99Ms / km.produceP99Ms).toFixed(2)} (lower is better)`,
+      );
     }
-    console.log(line(`embedded ${size} B`, e));
-    if (real === undefined) {
-      console.log('  (no reference: KAFKA_BROKERS is not set, so no ratio)');
-      continue;
-    }
-    const k = await run(real, size);
-    console.log(line(`kafka ${size} B`, k));
-    console.log(
-      `  ratio embedded/kafka: produce ${(e.produceRecordsPerSec / k.produceRecordsPerSec).toFixed(2)}, consume ${(e.consumeRecordsPerSec / k.consumeRecordsPerSec).toFixed(2)}, p99 latency ${(e.produceP99Ms / k.produceP99Ms).toFixed(2)} (lower is better)`,
-    );
+  } finally {
+    embedded.stop();
   }
 }
 

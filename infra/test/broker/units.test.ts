@@ -7,7 +7,7 @@ import { GroupCoordinator } from '../../src/broker/group/coordinator.js';
 import { OffsetStore } from '../../src/broker/group/offset-store.js';
 import { Flusher } from '../../src/broker/log/flusher.js';
 import { ProducerStates } from '../../src/broker/producer-state.js';
-import { crc32c } from '../../src/broker/protocol/crc32c.js';
+import { crc32c, crc32cTable, nativeCrc32c } from '../../src/broker/protocol/crc32c.js';
 import { Reader } from '../../src/broker/protocol/reader.js';
 import { Writer } from '../../src/broker/protocol/writer.js';
 
@@ -27,6 +27,27 @@ describe('crc32c', () => {
       for (let i = 0; i < b.length; i++) b[i] = (i * 31 + n * 17) & 0xff;
       expect(crc32c(b)).toBe(bytewise(b));
     }
+  });
+
+  it('gives the same sums natively and by table, over whole buffers and sub-ranges', () => {
+    // linux-x64 ships a prebuilt binary: the fast path must be the one in use there.
+    if (process.platform === 'linux' && process.arch === 'x64') expect(nativeCrc32c).toBe(true);
+    const b = Buffer.alloc(1 << 20);
+    for (let i = 0; i < b.length; i++) b[i] = (i * 7919 + (i >>> 11)) & 0xff;
+    expect(crc32c(b)).toBe(crc32cTable(b));
+    for (const [start, end] of [
+      [0, 63],
+      [1, 65],
+      [21, 4096],
+      [1000, b.length],
+      [b.length - 100, b.length - 1],
+    ] as const) {
+      expect(crc32c(b, start, end)).toBe(crc32cTable(b, start, end));
+    }
+    const before = crc32c(b, 21);
+    b[12345] = (b[12345] as number) ^ 1;
+    expect(crc32c(b, 21)).not.toBe(before);
+    expect(crc32c(b, 21)).toBe(crc32cTable(b, 21));
   });
 });
 
