@@ -10,6 +10,7 @@ export {
   type RunningRegistry,
   startRegistry,
 } from './registry/index.js';
+export { decimalScale, expandColumns, SampleBatchBuilder } from './sample-columns.js';
 export { createSerdes, RecordSerde, type Serdes, type SerdesOptions, type TopicValues } from './serde.js';
 export { partitionFor, partitionForKey, seriesHash, seriesKey } from './series-key.js';
 export { TOPICS, type TopicName, valueSubject } from './topics.js';
@@ -20,6 +21,7 @@ export type {
   EventSource,
   HistogramSample,
   SampleBatch,
+  SampleColumns,
   SeriesChunk,
   Severity,
 } from './types.js';

@@ -28,7 +28,9 @@ describe('schema files', () => {
       const paths: string[] = [];
       expect(type.isValid(value, { errorHook: (path) => paths.push(path.join('.')) })).toBe(true);
       expect(paths).toEqual([]);
-      expect(type.fromBuffer(type.toBuffer(value))).toEqual(value);
+      // Plain avsc gives the SampleBatch's absent `columns` back as its default, null.
+      const expected = kind === 'sampleBatch' ? { ...value, columns: null } : value;
+      expect(type.fromBuffer(type.toBuffer(value))).toEqual(expected);
     }
   });
 

@@ -132,7 +132,8 @@ describe.skipIf(backend === undefined)('serde through the registry and the log',
       expect(r.partition).toBe(partitionFor(ours.series[0]!.labels, 3));
       expect(r.key).toEqual(seriesKey(ours.series[0]!.labels));
       const theirs = (await library.deserialize(TOPICS.samples, r.value!)) as SampleBatch;
-      expect(theirs).toEqual(ours);
+      // The library's deserializer gives the (empty) columns as their default, null; ours leaves them undefined.
+      expect(theirs).toEqual({ ...ours, columns: null });
     }
     expect(back.map((r) => r.value!.toString('hex')).sort()).toEqual(
       records.map((r) => r.value.toString('hex')).sort(),

@@ -2,6 +2,7 @@ import { type Client, SchemaRegistryClient } from '@confluentinc/schemaregistry'
 import avro from 'avsc';
 import { type RecordKind, schemaJson } from './avro-schemas.js';
 import { SchemaError, SchemaErrorCode } from './errors.js';
+import { expandColumns, type SampleBatchBuilder } from './sample-columns.js';
 import { TOPICS, valueSubject } from './topics.js';
 import type { Anomaly, Event, SampleBatch } from './types.js';
 
@@ -25,6 +26,8 @@ export class RecordSerde<T> {
   /** The 5-byte wire-format header (magic byte and schema id) of each topic written to. */
   private readonly writers = new Map<string, Promise<Buffer>>();
   private readonly resolvers = new Map<string, Promise<avro.Resolver | null>>();
+  /** What a decoded value goes through before callers see it (SampleBatch: its columns expanded). */
+  private readonly afterRead: (value: T) => T;
 
   /**
    * @param client the registry client
@@ -36,6 +39,10 @@ export class RecordSerde<T> {
     this.schema = schema;
     this.autoRegister = autoRegister;
     this.reader = avro.Type.forSchema(JSON.parse(schema) as avro.Schema);
+    this.afterRead =
+      this.reader.name === 'io.promstream.SampleBatch'
+        ? (value) => expandColumns(value as SampleBatch) as T
+        : (value) => value;
   }
 
   /** The avsc type of this process's schema. */
@@ -47,6 +54,16 @@ export class RecordSerde<T> {
   async serialize(topic: string, value: T): Promise<Buffer> {
     const header = await this.writer(topic);
     return this.encode(topic, header, value);
+  }
+
+  /**
+   * Serializes a SampleBatch built by column, with this serde's schema
+   * (which must be SampleBatch version 2) and the topic's header; the
+   * builder writes the bytes itself.
+   */
+  async serializeBuilder(topic: string, builder: SampleBatchBuilder): Promise<Buffer> {
+    const header = await this.writer(topic);
+    return builder.encode(header, this.reader);
   }
 
   /**
@@ -98,8 +115,12 @@ export class RecordSerde<T> {
     const resolver = await this.resolverFor(topic, id);
     try {
       const body = payload.subarray(5);
-      return (resolver === null ? this.reader.fromBuffer(body) : this.reader.fromBuffer(body, resolver)) as T;
+      const value = (
+        resolver === null ? this.reader.fromBuffer(body) : this.reader.fromBuffer(body, resolver)
+      ) as T;
+      return this.afterRead(value);
     } catch (err) {
+      if (err instanceof SchemaError) throw err;
       throw new SchemaError(
         SchemaErrorCode.BadWireFormat,
         `decode a record of ${topic} with schema ${id}: ${(err as Error).message}`,

@@ -30,12 +30,36 @@ export interface SeriesChunk {
   histograms: HistogramSample[];
 }
 
+/**
+ * `io.promstream.SampleColumns`: series with one float sample each, by
+ * column (see `../docs/log-records.md`). Written by `SampleBatchBuilder`;
+ * the serde expands it into `SampleBatch.series` on read.
+ */
+export interface SampleColumns {
+  symbols: string[];
+  labelCounts: number[];
+  labelNames: number[];
+  /** Column k: the value symbol of label k of every series with more than k labels. */
+  labelValues: number[][];
+  baseTime: number;
+  timeDeltas: number[];
+  /** k >= 0: value = next mantissa / 10^k; -1: next raw value. */
+  valueScales: number[];
+  mantissas: number[];
+  rawValues: number[];
+}
+
 /** `io.promstream.SampleBatch`: the value of `promstream.samples.v1` and `promstream.derived.v1`. */
 export interface SampleBatch {
   tenant: string;
   /** When the producer built the batch, ms. */
   producedAt: number;
   series: SeriesChunk[];
+  /**
+   * One-sample series by column (schema version 2). Readers never see it
+   * set: the serde moves these series into `series` when it reads a record.
+   */
+  columns?: SampleColumns | null;
 }
 
 /** Where an event came from. */

@@ -1,21 +1,31 @@
-import { partitionFor, type SampleBatch, seriesKey } from '@promstream/schemas';
+import {
+  partitionFor,
+  type RecordSerde,
+  type SampleBatch,
+  SampleBatchBuilder,
+  seriesKey,
+} from '@promstream/schemas';
 import { encodeXorChunk } from '@promstream/storage';
 import type { SampleBatchCodec } from './sample-sink.js';
 
 /** The serializing half of the schemas package's SampleBatch serde. */
-export interface SampleBatchSerializer {
-  serialize(topic: string, value: SampleBatch): Promise<Buffer>;
-}
+export type SampleBatchSerializer = Pick<RecordSerde<SampleBatch>, 'serializeBuilder'>;
 
 /**
  * The production codec: Prometheus XOR chunks from the storage package,
- * FNV-1a series keys and partitions and the Confluent wire-format Avro
- * serde from the schemas package.
+ * FNV-1a series keys and partitions, and SampleBatch records built by
+ * column and written in the Confluent wire format by the schemas package.
  */
 export function sampleBatchCodec(serde: SampleBatchSerializer): SampleBatchCodec {
   return {
     encodeChunk: (timestamps, values) => encodeXorChunk(timestamps, values),
-    serialize: (topic, batch) => serde.serialize(topic, batch),
+    newRecord: (tenant, producedAt) => new SampleBatchBuilder(tenant, producedAt),
+    serialize: (topic, record) => {
+      if (!(record instanceof SampleBatchBuilder)) {
+        throw new TypeError('serialize a SampleBatch: the record was not made by this codec');
+      }
+      return serde.serializeBuilder(topic, record);
+    },
     seriesKey,
     partitionFor,
   };

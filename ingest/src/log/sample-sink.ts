@@ -22,12 +22,26 @@ export interface SinkResult {
 export type SampleBatchValue = SampleBatch;
 type SeriesChunkValue = SeriesChunk;
 
+/**
+ * One record being built: one-sample series go in by column, any other
+ * series as a chunk (the schemas package's SampleBatchBuilder).
+ */
+export interface SampleBatchRecord {
+  /** Series added so far. */
+  readonly size: number;
+  /** Adds a one-sample series by column; false when it cannot (the caller then adds a chunk). */
+  addSample(labels: readonly Label[], t: number, v: number): boolean;
+  addChunk(chunk: SeriesChunkValue): void;
+}
+
 /** The pieces the sink needs from the schema and storage packages, injected so each can be tested alone. */
 export interface SampleBatchCodec {
   /** The XOR chunk of a series' float samples. */
   encodeChunk(timestamps: readonly number[], values: readonly number[]): Uint8Array;
+  /** A new, empty record of a tenant. */
+  newRecord(tenant: string, producedAt: number): SampleBatchRecord;
   /** The record value in the Confluent wire format. */
-  serialize(topic: string, batch: SampleBatchValue): Promise<Buffer>;
+  serialize(topic: string, record: SampleBatchRecord): Promise<Buffer>;
   /** The record key of a series (its hash). */
   seriesKey(labels: readonly Label[]): Buffer;
   /** The partition a series belongs on. */
@@ -49,6 +63,8 @@ export interface LogSampleSinkOptions {
  * the partition their hash places them on; each group becomes one or more
  * SampleBatch records keyed by the hash of their first series and sent to
  * that partition explicitly, so one series always lands on one partition.
+ * Series with one float sample (what a remote-write shard sends) go into the
+ * record's columns; others become TSZ chunks.
  */
 export class LogSampleSink implements SampleBatchSink {
   private readonly options: LogSampleSinkOptions;
@@ -64,33 +80,37 @@ export class LogSampleSink implements SampleBatchSink {
   async write(tenant: string, series: readonly WriteSeries[]): Promise<SinkResult> {
     const { codec, producer, topic } = this.options;
     const partitions = await producer.partitions(topic);
-    const groups = new Map<number, SeriesChunkValue[]>();
-    const keys = new Map<number, Buffer>();
-    for (const s of series) {
-      if (s.values.length === 0 && s.histograms.length === 0) continue;
-      const p = codec.partitionFor(s.labels, partitions);
-      let group = groups.get(p);
-      if (group === undefined) {
-        group = [];
-        groups.set(p, group);
-        keys.set(p, codec.seriesKey(s.labels));
-      }
-      group.push(toChunk(s, codec));
-    }
     const producedAt = this.now();
-    const records: LogRecord[] = [];
-    let bytes = 0;
-    for (const [partition, group] of groups) {
-      for (let i = 0; i < group.length; i += this.maxSeries) {
-        const slice = group.slice(i, i + this.maxSeries);
-        const value = await codec.serialize(topic, { tenant, producedAt, series: slice });
-        bytes += value.length;
-        records.push({
-          key: i === 0 ? keys.get(partition)! : codec.seriesKey(slice[0]!.labels),
-          value,
-          partition,
-        });
+    const open: (SampleBatchRecord | undefined)[] = new Array(partitions);
+    const openKeys: Buffer[] = new Array(partitions);
+    const full: { partition: number; key: Buffer; record: SampleBatchRecord }[] = [];
+    for (const s of series) {
+      const floats = s.values.length;
+      const histograms = s.histograms.length;
+      if (floats === 0 && histograms === 0) continue;
+      const p = codec.partitionFor(s.labels, partitions);
+      let record = open[p];
+      if (record === undefined || record.size >= this.maxSeries) {
+        if (record !== undefined) full.push({ partition: p, key: openKeys[p]!, record });
+        record = codec.newRecord(tenant, producedAt);
+        open[p] = record;
+        openKeys[p] = codec.seriesKey(s.labels);
       }
+      const columnar =
+        floats === 1 && histograms === 0 && record.addSample(s.labels, s.timestamps[0]!, s.values[0]!);
+      if (!columnar) record.addChunk(toChunk(s, codec));
+    }
+    for (let p = 0; p < partitions; p++) {
+      const record = open[p];
+      if (record !== undefined) full.push({ partition: p, key: openKeys[p]!, record });
+    }
+    const records: LogRecord[] = new Array(full.length);
+    let bytes = 0;
+    for (let i = 0; i < full.length; i++) {
+      const { partition, key, record } = full[i]!;
+      const value = await codec.serialize(topic, record);
+      bytes += value.length;
+      records[i] = { key, value, partition };
     }
     await producer.send(topic, records);
     return { records: records.length, bytes };
