@@ -1,6 +1,7 @@
 import { type ObjectStore, objectStoreFromUrl } from '@promstream/storage';
 import { type Logger, pino } from 'pino';
 import { Counter, collectDefaultMetrics, Registry } from 'prom-client';
+import { SelectionCache } from './blocks/selection-cache.js';
 import { openStorageBlock } from './blocks/storage-block.js';
 import { type BlockOpener, storeBlockLister } from './blocks/store-lister.js';
 import { TenantBlocks } from './blocks/tenant-blocks.js';
@@ -9,6 +10,9 @@ import { startLogHead } from './head/start-head.js';
 import { MergeQuerier } from './merge-querier.js';
 import { Engine } from './promql/engine.js';
 import { type QueryServer, startQueryServer } from './server.js';
+
+/** Default budget of the block selection cache. */
+const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
 
 /** Options of `promstream query`. */
 export interface ServeBlocksOptions {
@@ -31,7 +35,13 @@ export interface ServeBlocksOptions {
   samplesTopic?: string;
   /** How long `X-Read-Consistency: strong` waits for the head, milliseconds (default 10 s). */
   readConsistencyTimeoutMs?: number;
-  /** Opens one block (default: the storage package's block reader). */
+  /**
+   * Bytes of block index entries and chunks kept in memory across queries
+   * (blocks are immutable; least recently used out). Default 256 MiB; 0 reads
+   * the store on every select.
+   */
+  cacheBytes?: number;
+  /** Opens one block (default: the storage package's block reader, with the selection cache). */
   open?: BlockOpener;
   now?: () => number;
 }
@@ -50,8 +60,14 @@ export async function serveBlocks(options: ServeBlocksOptions): Promise<QuerySer
     labelNames: ['tenant'],
     registers: [registry],
   });
+  const cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
+  const selections = new SelectionCache(cacheBytes);
   const blocks = new TenantBlocks({
-    list: storeBlockLister(store, options.open ?? openStorageBlock),
+    list: storeBlockLister(
+      store,
+      options.open ??
+        ((s, prefix, meta) => openStorageBlock(s, prefix, meta, cacheBytes > 0 ? selections : undefined)),
+    ),
     refreshMs: options.catalogRefreshMs ?? 30_000,
     now: options.now,
     logger: options.logger,
