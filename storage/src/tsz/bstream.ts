@@ -4,32 +4,50 @@
  * padded with zero bits.
  */
 
+/** Bytes of a new writer's buffer: enough for 120 samples of a regular counter. */
+const INITIAL_BYTES = 256;
+
+/**
+ * A byte array of `n` bytes whose every byte the caller overwrites before it
+ * is read. Chunk-sized arrays come from Node's shared pool for small buffers
+ * (a slice of a slab instead of a buffer of their own, several times cheaper
+ * than `new Uint8Array(n)`), handed out as a plain Uint8Array so callers see
+ * one type.
+ */
+export function newBytes(n: number): Uint8Array {
+  const b = Buffer.allocUnsafe(n);
+  return new Uint8Array(b.buffer, b.byteOffset, n);
+}
+
 /**
  * A growable bit writer. Bits gather in a 32-bit accumulator; each full
- * accumulator goes out as one 32-bit word, and the bytes are laid out once,
- * when they are asked for. The words live in a plain array: it grows on the
- * engine's heap, which is far cheaper for a chunk-sized stream than growing
- * an off-heap typed array.
+ * accumulator goes out as one big-endian 32-bit store, and the buffer grows
+ * by doubling. Whole bytes are always stored (never OR'd into), so the
+ * buffer needs no zeroing.
  */
-const INITIAL_WORDS = 32;
-
 export class BitWriter {
-  /** Full words, the first bits in the most significant end of each; `nw` of them used. */
-  private words: number[] = new Array(INITIAL_WORDS);
-  private nw = 0;
+  private buf: Uint8Array;
+  private dv: DataView;
+  /** Bytes of full words stored. */
+  private p = 0;
   /** Pending bits, in the low `bits` bits (higher bits are always zero). */
   private acc = 0;
   /** Number of pending bits, 0..31. */
   private bits = 0;
 
+  constructor() {
+    this.buf = newBytes(INITIAL_BYTES);
+    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, INITIAL_BYTES);
+  }
+
   /** Bits written so far. */
   get bitLength(): number {
-    return this.nw * 32 + this.bits;
+    return this.p * 8 + this.bits;
   }
 
   /** Bytes written so far (the last one zero-padded). */
   get byteLength(): number {
-    return this.nw * 4 + ((this.bits + 7) >>> 3);
+    return this.p + ((this.bits + 7) >>> 3);
   }
 
   /**
@@ -47,7 +65,7 @@ export class BitWriter {
     // (free 32) the accumulator is zero, so the 32-bit shift (a no-op in
     // JavaScript) is harmless.
     const rest = n - free;
-    this.put(((this.acc << free) | (v >>> rest)) >>> 0);
+    this.put((this.acc << free) | (v >>> rest));
     this.acc = v & ((1 << rest) - 1);
     this.bits = rest;
   }
@@ -59,21 +77,9 @@ export class BitWriter {
       this.bits++;
       return;
     }
-    this.put((this.acc << 1) >>> 0);
+    this.put(this.acc << 1);
     this.acc = 0;
     this.bits = 0;
-  }
-
-  private put(word: number): void {
-    if (this.nw === this.words.length) this.grow();
-    this.words[this.nw++] = word;
-  }
-
-  private grow(): void {
-    const old = this.words;
-    const next: number[] = new Array(old.length * 2);
-    for (let i = 0; i < old.length; i++) next[i] = old[i]!;
-    this.words = next;
   }
 
   /**
@@ -81,17 +87,8 @@ export class BitWriter {
    * `byteLength` bytes); the last byte is zero-padded.
    */
   copyTo(out: Uint8Array): void {
-    const words = this.words;
-    const nw = this.nw;
-    let p = 0;
-    for (let i = 0; i < nw; i++) {
-      const w = words[i]!;
-      out[p] = w >>> 24;
-      out[p + 1] = w >>> 16;
-      out[p + 2] = w >>> 8;
-      out[p + 3] = w;
-      p += 4;
-    }
+    const p = this.p;
+    out.set(this.buf.subarray(0, p));
     const bits = this.bits;
     if (bits === 0) return;
     const tail = this.acc << (32 - bits);
@@ -99,5 +96,18 @@ export class BitWriter {
     if (bits > 8) out[p + 1] = tail >>> 16;
     if (bits > 16) out[p + 2] = tail >>> 8;
     if (bits > 24) out[p + 3] = tail;
+  }
+
+  private put(word: number): void {
+    if (this.p + 4 > this.buf.length) this.grow();
+    this.dv.setInt32(this.p, word);
+    this.p += 4;
+  }
+
+  private grow(): void {
+    const next = newBytes(this.buf.length * 2);
+    next.set(this.buf.subarray(0, this.p));
+    this.buf = next;
+    this.dv = new DataView(next.buffer, next.byteOffset, next.length);
   }
 }

@@ -1,6 +1,12 @@
 /**
  * A whole-chunk XOR decoder with all state in local variables: the tight loop
  * the iterator runs once per chunk, so per-sample work is an array read.
+ *
+ * The chunk is first copied into a zero-padded scratch buffer (one memcpy),
+ * so the 32 bits at any bit position are one unaligned big-endian 32-bit
+ * read, one byte read and two shifts; values are stored as their two 32-bit
+ * halves straight into a Uint32Array view of the value array (no float64
+ * round trip per sample).
  */
 import { StorageError, StorageErrorCode } from '../errors.js';
 
@@ -9,15 +15,19 @@ const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const HI = LITTLE_ENDIAN ? 1 : 0;
 const LO = LITTLE_ENDIAN ? 0 : 1;
 
-/** Zero bytes after the chunk in the scratch copy, so 32-bit windows never read past it. */
-export const DECODE_PADDING = 16;
+/**
+ * Zero bytes after the chunk's bytes. The end of the bits is checked once per
+ * sample, so one sample's reads may run up to 145 bits (a 68-bit delta of
+ * deltas and a 77-bit value) past the end, plus the 40 bits of a window.
+ */
+const PADDING = 32;
 
-/** The 32 bits starting at bit `pos` of a padded buffer. */
-function window32(b: Uint8Array, pos: number): number {
+/** The 32 bits starting at bit `pos` of the padded copy (as a signed 32-bit integer). */
+function window32(dv: DataView, b: Uint8Array, pos: number): number {
   const i = pos >>> 3;
   const off = pos & 7;
-  const w = ((b[i]! << 24) | (b[i + 1]! << 16) | (b[i + 2]! << 8) | b[i + 3]!) >>> 0;
-  return off === 0 ? w : ((w << off) | (b[i + 4]! >>> (8 - off))) >>> 0;
+  // A byte shifted right by 8 is zero, so off 0 needs no branch.
+  return (dv.getInt32(i) << off) | (b[i + 4]! >>> (8 - off));
 }
 
 /** The error for a chunk whose bits end before all its samples (a function, not a closure per chunk). */
@@ -28,160 +38,169 @@ function truncated(n: number, total: number): StorageError {
   );
 }
 
-/** Scratch space of one decoder; reused across chunks. */
+/** Scratch space of one decoder, reused across chunks; also holds the last result. */
 export interface DecodeScratch {
+  /** The chunk's bytes, zero-padded, and a view of them for 32-bit reads. */
   buf: Uint8Array;
+  view: DataView;
   ts: Float64Array;
   vs: Float64Array;
-  readonly f64: Float64Array;
-  readonly u32: Uint32Array;
+  /** `vs` as 32-bit halves. */
+  vsBits: Uint32Array;
+  /** Samples decoded by the last call. */
+  n: number;
+  /** Why the last call stopped before the samples its header counts, if it did. */
+  error: StorageError | undefined;
 }
 
-/** New scratch space. */
+/** New scratch space, sized for chunks of up to 128 samples and 1 KiB (it grows when needed). */
 export function newDecodeScratch(): DecodeScratch {
-  // One backing buffer for all views (one allocation per decoder, not five):
-  // ts [0, 1024), vs [1024, 2048), f64/u32 [2048, 2056), buf [2056, 2568).
-  const backing = new ArrayBuffer(2568);
-  const f64 = new Float64Array(backing, 2048, 1);
+  // One backing buffer for all views (one allocation per decoder, not three):
+  // ts [0, 1024), vs [1024, 2048), buf [2048, 2048 + 1024 + padding).
+  const backing = new ArrayBuffer(2048 + 1024 + PADDING);
   return {
-    buf: new Uint8Array(backing, 2056, 512),
+    buf: new Uint8Array(backing, 2048, 1024 + PADDING),
+    view: new DataView(backing, 2048, 1024 + PADDING),
     ts: new Float64Array(backing, 0, 128),
     vs: new Float64Array(backing, 1024, 128),
-    f64,
-    u32: new Uint32Array(backing, 2048, 2),
+    vsBits: new Uint32Array(backing, 1024, 256),
+    n: 0,
+    error: undefined,
   };
 }
 
+/** Copies `bytes` into the scratch buffer and zeroes the padding after them. */
+function load(bytes: Uint8Array, s: DecodeScratch): void {
+  const len = bytes.length;
+  if (s.buf.length < len + PADDING) {
+    s.buf = new Uint8Array(2 * len + PADDING);
+    s.view = new DataView(s.buf.buffer);
+  }
+  s.buf.set(bytes);
+  s.buf.fill(0, len, len + PADDING);
+}
+
+/** The index after the unsigned varint at `p` (at most 10 bytes), or -1 when the bytes end first. */
+function uvarintEnd(b: Uint8Array, p: number): number {
+  const stop = Math.min(b.length, p + 10);
+  for (let i = p; i < stop; i++) if (b[i]! < 0x80) return i + 1;
+  return -1;
+}
+
+/** The unsigned varint at `p`, known to be complete (see uvarintEnd). */
+function uvarintAt(b: Uint8Array, p: number): number {
+  let x = 0;
+  let mul = 1;
+  for (;;) {
+    const byte = b[p++]!;
+    x += (byte & 0x7f) * mul;
+    if (byte < 0x80) return x;
+    mul *= 0x80;
+  }
+}
+
 /**
- * Decodes a chunk (header included) into `s.ts`/`s.vs`; returns how many
- * samples decoded and the error that stopped it early, if any.
+ * Decodes a chunk (header included) into `s.ts`/`s.vs`; sets `s.n` to the
+ * samples decoded and `s.error` to the error that stopped it early, if any.
  */
-export function decodeXorIntoScratch(
-  bytes: Uint8Array,
-  s: DecodeScratch,
-): { n: number; error?: StorageError } {
+export function decodeXorIntoScratch(bytes: Uint8Array, s: DecodeScratch): void {
+  s.n = 0;
+  s.error = undefined;
   if (bytes.length < 2) {
-    return {
-      n: 0,
-      error: new StorageError(
-        StorageErrorCode.Corrupt,
-        `read XOR chunk: ${bytes.length} bytes is shorter than the header`,
-      ),
-    };
+    s.error = new StorageError(
+      StorageErrorCode.Corrupt,
+      `read XOR chunk: ${bytes.length} bytes is shorter than the header`,
+    );
+    return;
   }
   const total = (bytes[0]! << 8) | bytes[1]!;
-  if (s.buf.length < bytes.length + DECODE_PADDING)
-    s.buf = new Uint8Array((bytes.length + DECODE_PADDING) * 2);
+  if (total === 0) return;
+  load(bytes, s);
   const b = s.buf;
-  b.set(bytes);
-  b.fill(0, bytes.length, bytes.length + DECODE_PADDING);
+  const dv = s.view;
   if (s.ts.length < total) {
     s.ts = new Float64Array(total);
     s.vs = new Float64Array(total);
+    s.vsBits = new Uint32Array(s.vs.buffer);
   }
   const ts = s.ts;
-  const vs = s.vs;
-  const f64 = s.f64;
-  const u32 = s.u32;
+  const vb = s.vsBits;
   const end = bytes.length * 8;
-  let pos = 16;
-  let t = 0;
-  let tDelta = 0;
-  let vHi = 0;
-  let vLo = 0;
+
+  // The first time (zig-zag varint) and value (64 raw bits), byte aligned.
+  let pos = uvarintEnd(bytes, 2);
+  if (pos < 0) {
+    s.error = truncated(0, total);
+    return;
+  }
+  const zz = uvarintAt(bytes, 2);
+  let t = zz % 2 === 0 ? zz / 2 : -(zz + 1) / 2;
+  if (pos * 8 + 64 > end) {
+    s.error = truncated(0, total);
+    return;
+  }
+  pos *= 8;
+  let vHi = window32(dv, b, pos);
+  let vLo = window32(dv, b, pos + 32);
+  pos += 64;
+  ts[0] = t;
+  vb[HI] = vHi;
+  vb[LO] = vLo;
+  if (total === 1) {
+    s.n = 1;
+    return;
+  }
+
+  // The first delta: an unsigned varint, byte aligned (the first value is whole bytes).
+  const p1 = uvarintEnd(bytes, pos >>> 3);
+  if (p1 < 0) {
+    s.n = 1;
+    s.error = truncated(1, total);
+    return;
+  }
+  let tDelta = uvarintAt(bytes, pos >>> 3);
+  pos = p1 * 8;
   let leading = 0;
   let trailing = 0;
-  let n = 0;
-  for (; n < total; n++) {
-    if (n <= 1) {
-      // Byte-aligned varints: the first time (signed) or the first delta.
-      let x = 0;
-      let mul = 1;
-      let ok = false;
-      for (let k = 0; k < 10; k++) {
-        if (pos + 8 > end) return { n, error: truncated(n, total) };
-        const byte = b[pos >>> 3]!;
-        pos += 8;
-        x += (byte & 0x7f) * mul;
-        if (byte < 0x80) {
-          ok = true;
-          break;
-        }
-        mul *= 0x80;
-      }
-      if (!ok) return { n, error: truncated(n, total) };
-      if (n === 0) {
-        t = x % 2 === 0 ? x / 2 : -(x + 1) / 2;
-        if (pos + 64 > end) return { n, error: truncated(n, total) };
-        vHi = window32(b, pos);
-        vLo = window32(b, pos + 32);
-        pos += 64;
-        ts[0] = t;
-        u32[HI] = vHi;
-        u32[LO] = vLo;
-        vs[0] = f64[0]!;
-        continue;
-      }
-      tDelta = x;
-    } else {
-      const w = window32(b, pos);
-      if (w >>> 31 === 0) {
-        pos += 1;
-      } else if (w >>> 30 === 0b10) {
-        const bits = (w >>> 16) & 0x3fff;
-        tDelta += bits > 0x2000 ? bits - 0x4000 : bits;
-        pos += 16;
-      } else if (w >>> 29 === 0b110) {
-        const bits = (w >>> 12) & 0x1ffff;
-        tDelta += bits > 0x10000 ? bits - 0x20000 : bits;
-        pos += 20;
-      } else if (w >>> 28 === 0b1110) {
-        const bits = (w >>> 8) & 0xfffff;
-        tDelta += bits > 0x80000 ? bits - 0x100000 : bits;
-        pos += 24;
-      } else {
-        const hi = window32(b, pos + 4) | 0;
-        const lo = window32(b, pos + 36);
-        tDelta += hi * TWO_32 + lo;
-        pos += 68;
-      }
-      if (pos > end) return { n, error: truncated(n, total) };
-    }
+  let n = 1;
+  // The bits at the start of each value. After a delta of deltas of zero
+  // they are the rest of the window that read it (shifted past its one bit):
+  // 31 bits, where a value header needs at most 13.
+  let c = window32(dv, b, pos);
+  for (;;) {
+    // The value of sample n, its time already known.
     t += tDelta;
-    // The value.
-    const w = window32(b, pos);
-    if (w >>> 31 === 0) {
+    if (c >= 0) {
+      // '0': the same value.
       pos += 1;
     } else {
       let mbits: number;
-      if (w >>> 30 === 0b10) {
+      if (c >>> 30 === 0b10) {
         pos += 2;
         mbits = 64 - leading - trailing;
       } else {
         pos += 13;
-        leading = (w >>> 25) & 31;
-        mbits = (w >>> 19) & 63;
+        leading = (c >>> 25) & 31;
+        mbits = (c >>> 19) & 63;
         if (mbits === 0) mbits = 64;
         trailing = 64 - leading - mbits;
         if (trailing < 0) {
-          return {
-            n,
-            error: new StorageError(
-              StorageErrorCode.Corrupt,
-              `read XOR chunk: ${leading} leading and ${mbits} significant bits exceed 64`,
-            ),
-          };
+          s.n = n;
+          s.error = new StorageError(
+            StorageErrorCode.Corrupt,
+            `read XOR chunk: ${leading} leading and ${mbits} significant bits exceed 64`,
+          );
+          return;
         }
       }
-      if (pos + mbits > end) return { n, error: truncated(n, total) };
       let h: number;
       let l: number;
       if (mbits > 32) {
-        h = window32(b, pos) >>> (64 - mbits);
-        l = window32(b, pos + mbits - 32);
+        h = window32(dv, b, pos) >>> (64 - mbits);
+        l = window32(dv, b, pos + mbits - 32);
       } else {
         h = 0;
-        l = window32(b, pos) >>> (32 - mbits);
+        l = window32(dv, b, pos) >>> (32 - mbits);
       }
       pos += mbits;
       if (trailing >= 32) {
@@ -191,14 +210,46 @@ export function decodeXorIntoScratch(
         h = (h << trailing) | (l >>> (32 - trailing));
         l = l << trailing;
       }
-      vHi = (vHi ^ h) >>> 0;
-      vLo = (vLo ^ l) >>> 0;
+      vHi ^= h;
+      vLo ^= l;
     }
-    if (pos > end) return { n, error: truncated(n, total) };
+    if (pos > end) break;
     ts[n] = t;
-    u32[HI] = vHi;
-    u32[LO] = vLo;
-    vs[n] = f64[0]!;
+    vb[2 * n + HI] = vHi;
+    vb[2 * n + LO] = vLo;
+    n++;
+    if (n === total) {
+      s.n = n;
+      return;
+    }
+
+    // The delta of deltas of sample n.
+    const d = window32(dv, b, pos);
+    if (d >= 0) {
+      pos += 1;
+      c = d << 1;
+      continue;
+    }
+    if (d >>> 30 === 0b10) {
+      const bits = (d >>> 16) & 0x3fff;
+      tDelta += bits > 0x2000 ? bits - 0x4000 : bits;
+      pos += 16;
+    } else if (d >>> 29 === 0b110) {
+      const bits = (d >>> 12) & 0x1ffff;
+      tDelta += bits > 0x10000 ? bits - 0x20000 : bits;
+      pos += 20;
+    } else if (d >>> 28 === 0b1110) {
+      const bits = (d >>> 8) & 0xfffff;
+      tDelta += bits > 0x80000 ? bits - 0x100000 : bits;
+      pos += 24;
+    } else {
+      const hi = window32(dv, b, pos + 4);
+      const lo = window32(dv, b, pos + 36) >>> 0;
+      tDelta += hi * TWO_32 + lo;
+      pos += 68;
+    }
+    c = window32(dv, b, pos);
   }
-  return { n };
+  s.n = n;
+  s.error = truncated(n, total);
 }

@@ -5,7 +5,7 @@
  */
 import { StorageError, StorageErrorCode } from '../errors.js';
 import { type FloatHistogram, type SampleIterator, ValueType } from '../model.js';
-import { BitWriter } from './bstream.js';
+import { BitWriter, newBytes } from './bstream.js';
 import { decodeXorIntoScratch, newDecodeScratch } from './xor-decode.js';
 
 /** The chunk encoding byte Prometheus writes before an XOR chunk in segment files. */
@@ -208,17 +208,6 @@ function writeShifted(
   w.writeBits(l, 32);
 }
 
-/**
- * A new byte array of `n` bytes whose every byte the caller overwrites.
- * Chunk-sized arrays come from Node's shared pool for small buffers (a slice
- * of a slab instead of a buffer of their own, several times cheaper), handed
- * out as a plain Uint8Array so callers see one type.
- */
-function newBytes(n: number): Uint8Array {
-  const b = Buffer.allocUnsafe(n);
-  return new Uint8Array(b.buffer, b.byteOffset, n);
-}
-
 function outOfOrder(t: number, prev: number): StorageError {
   return new StorageError(
     StorageErrorCode.OutOfOrder,
@@ -254,9 +243,10 @@ export class XorIterator implements SampleIterator {
   /** Starts over on another chunk's bytes (header included). */
   reset(bytes: Uint8Array): void {
     this.numTotal = bytes.length >= 2 ? (bytes[0]! << 8) | bytes[1]! : 0;
-    const r = decodeXorIntoScratch(bytes, this.scratch);
-    this.count = r.n;
-    this.pending = r.error;
+    const s = this.scratch;
+    decodeXorIntoScratch(bytes, s);
+    this.count = s.n;
+    this.pending = s.error;
     this.error = undefined;
     this.i = -1;
   }
