@@ -72,9 +72,10 @@ async function waitPort(port: number): Promise<void> {
 }
 
 /** The embedded broker in its own process, as `promstream broker` runs it. */
-async function startEmbedded(): Promise<{ brokers: string[]; stop(): void }> {
+async function startEmbedded(): Promise<{ brokers: string[]; metricsPort: number; stop(): void }> {
   const dir = mkdtempSync(path.join(tmpdir(), 'broker-bench-'));
   const port = await freePort();
+  const metricsPort = await freePort();
   const child: ChildProcess = spawn(
     process.execPath,
     [
@@ -88,12 +89,15 @@ async function startEmbedded(): Promise<{ brokers: string[]; stop(): void }> {
       dir,
       '--port',
       String(port),
+      '--metrics-port',
+      String(metricsPort),
     ],
-    { cwd: repoRoot, stdio: 'ignore' },
+    { cwd: repoRoot, stdio: ['ignore', 'ignore', process.env.BENCH_BROKER_STDERR ? 'inherit' : 'ignore'] },
   );
   await waitPort(port);
   return {
     brokers: [`127.0.0.1:${port}`],
+    metricsPort,
     stop: () => {
       // SIGINT lets the broker stop cleanly (and write a CPU profile when asked for one).
       child.kill('SIGINT');
@@ -135,13 +139,47 @@ function tracer(): {
   };
 }
 
+/** Handler time the embedded broker reported per API so far (its /metrics histogram sums). */
+async function brokerTimes(metricsPort: number | null): Promise<Map<string, { sec: number; count: number }>> {
+  const out = new Map<string, { sec: number; count: number }>();
+  if (metricsPort === null) return out;
+  const text = await (await fetch(`http://127.0.0.1:${metricsPort}/metrics`)).text();
+  for (const m of text.matchAll(
+    /^promstream_broker_request_duration_seconds_(sum|count)\{api="(\w+)"\} (\S+)$/gm,
+  )) {
+    const e = out.get(m[2] as string) ?? { sec: 0, count: 0 };
+    if (m[1] === 'sum') e.sec = Number(m[3]);
+    else e.count = Number(m[3]);
+    out.set(m[2] as string, e);
+  }
+  return out;
+}
+
+/** Mean broker-side handler time of one API between two scrapes, for the trace. */
+function brokerMean(
+  before: Map<string, { sec: number; count: number }>,
+  after: Map<string, { sec: number; count: number }>,
+  api: string,
+): string {
+  const a = after.get(api);
+  if (a === undefined) return '';
+  const b = before.get(api) ?? { sec: 0, count: 0 };
+  const n = a.count - b.count;
+  return n > 0 ? `, broker ${api} ${(((a.sec - b.sec) / n) * 1000).toFixed(1)} ms` : '';
+}
+
 /** Share of wall time the client process spent on the CPU since `from`. */
 function cpuShare(from: NodeJS.CpuUsage, wallSec: number): string {
   const u = process.cpuUsage(from);
   return `${(((u.user + u.system) / 1e6 / wallSec) * 100).toFixed(0)}%`;
 }
 
-async function run(brokers: string[], recordSize: number, side: string): Promise<Figures> {
+async function run(
+  brokers: string[],
+  recordSize: number,
+  side: string,
+  metricsPort: number | null,
+): Promise<Figures> {
   const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING, clientId: 'bench' });
   const topic = `bench-${recordSize}-${randomUUID().slice(0, 8)}`;
   const warmTopic = `${topic}-warm`;
@@ -163,6 +201,7 @@ async function run(brokers: string[], recordSize: number, side: string): Promise
   const produceTrace = tracer();
   const stopProduceTrace = TRACE ? producer.on(producer.events.REQUEST, produceTrace.on) : () => {};
   const latencies: number[] = [];
+  const b0 = TRACE ? await brokerTimes(metricsPort) : new Map();
   let sent = 0;
   const cpu0 = process.cpuUsage();
   const started = process.hrtime.bigint();
@@ -178,6 +217,7 @@ async function run(brokers: string[], recordSize: number, side: string): Promise
   const produceSec = Number(process.hrtime.bigint() - started) / 1e9;
   const produceCpu = cpuShare(cpu0, produceSec);
   stopProduceTrace();
+  const b1 = TRACE ? await brokerTimes(metricsPort) : new Map();
   await producer.disconnect();
   latencies.sort((a, b) => a - b);
 
@@ -207,12 +247,15 @@ async function run(brokers: string[], recordSize: number, side: string): Promise
   });
   const consumeSec = Number(process.hrtime.bigint() - t1) / 1e9;
   const consumeCpu = cpuShare(cpu1, consumeSec);
+  const b2 = TRACE ? await brokerTimes(metricsPort) : new Map();
   await consumer.disconnect();
   await admin.deleteTopics({ topics: [topic, warmTopic] }).catch(() => {});
   await admin.disconnect();
   if (TRACE) {
-    produceTrace.print(`${side} produce (client CPU ${produceCpu})`);
-    consumeTrace.print(`${side} consume (client CPU ${consumeCpu})`);
+    produceTrace.print(`${side} produce (client CPU ${produceCpu}${brokerMean(b0, b1, 'Produce')})`);
+    consumeTrace.print(
+      `${side} consume (client CPU ${consumeCpu}${brokerMean(b1, b2, 'Fetch')}${brokerMean(b1, b2, 'OffsetCommit')})`,
+    );
   }
   const mb = (sent * recordSize) / (1 << 20);
   return {
@@ -253,7 +296,10 @@ async function main(): Promise<void> {
         const order =
           real === undefined ? ['embedded'] : round % 2 === 0 ? ['embedded', 'kafka'] : ['kafka', 'embedded'];
         for (const side of order) {
-          const f = await run(side === 'embedded' ? embedded.brokers : (real as string[]), size, side);
+          const f =
+            side === 'embedded'
+              ? await run(embedded.brokers, size, side, embedded.metricsPort)
+              : await run(real as string[], size, side, null);
           (side === 'embedded' ? e : k).push(f);
           console.log(line(`  round ${round + 1} ${side}`, f));
         }

@@ -50,7 +50,7 @@ import {
 } from './protocol/produce.js';
 import type { Reader } from './protocol/reader.js';
 import { decodeSyncGroupRequest, encodeSyncGroupResponse } from './protocol/sync-group.js';
-import { Writer } from './protocol/writer.js';
+import { type FileRange, Writer } from './protocol/writer.js';
 
 /** Settings of one broker. */
 export interface BrokerConfig {
@@ -76,6 +76,7 @@ export interface RequestContext {
 }
 
 const NODE_ID = 0;
+const EMPTY = Buffer.alloc(0);
 const CLUSTER_ID = 'promstream-embedded';
 
 /**
@@ -346,6 +347,7 @@ export class Broker {
     for (;;) {
       let total = 0;
       const logs: PartitionLog[] = [];
+      const ranges: FileRange[] = [];
       const topics: Array<{ topic: string; partitions: FetchPartitionResult[] }> = [];
       for (const t of req.topics) {
         const partitions: FetchPartitionResult[] = [];
@@ -370,20 +372,25 @@ export class Broker {
           }
           // The first partition with data always gets at least one whole batch, so consumers make progress.
           const budget = Math.min(p.maxBytes, req.maxBytes - total);
-          let records: Buffer | null = null;
+          let records: FileRange | null = null;
           if (p.fetchOffset < hw && (budget > 0 || total === 0))
-            records = await log.read(p.fetchOffset, Math.max(budget, 1));
-          if (records !== null) total += records.length;
-          partitions.push({ ...base, errorCode: KafkaCode.NONE, records: records ?? Buffer.alloc(0) });
+            records = log.slice(p.fetchOffset, Math.max(budget, 1));
+          if (records !== null) {
+            total += records.length;
+            ranges.push(records);
+          }
+          partitions.push({ ...base, errorCode: KafkaCode.NONE, records: records ?? EMPTY });
         }
         topics.push({ topic: t.topic, partitions });
       }
       const wait = deadline - this.config.now();
       if (total >= req.minBytes || wait <= 0 || this.closed || logs.length === 0) {
         this.metrics?.fetchedBytes.inc(total);
+        // The ranges are read and sent by the connection, which releases them.
         encodeFetchResponse(w, v, topics);
         return;
       }
+      for (const range of ranges) range.release();
       await new Promise<void>((resolve) => {
         const cancels: Array<() => void> = [];
         const done = () => {

@@ -8,7 +8,8 @@ import { ApiKey, SUPPORTED_VERSIONS, supports } from './protocol/api-keys.js';
 import { encodeApiVersionsResponse } from './protocol/api-versions.js';
 import { decodeRequestHeader } from './protocol/header.js';
 import { Reader } from './protocol/reader.js';
-import { Writer } from './protocol/writer.js';
+import { type ResponsePart, Writer } from './protocol/writer.js';
+import { dropParts, sendParts } from './send.js';
 
 /** Options of startBroker; everything but dataDir has a default. */
 export interface BrokerOptions {
@@ -150,7 +151,7 @@ function serveConnection(
   const clientHost = socket.remoteAddress ?? '';
   let chunks: Buffer[] = [];
   let buffered = 0;
-  const pending: Array<Promise<Buffer[] | null>> = [];
+  const pending: Array<Promise<ResponsePart[] | null>> = [];
   let draining = false;
   let dead = false;
 
@@ -165,15 +166,22 @@ function serveConnection(
   const drain = async () => {
     if (draining) return;
     draining = true;
-    while (pending.length > 0 && !dead) {
-      const out = await (pending[0] as Promise<Buffer[] | null>);
+    // Runs on after the connection died too, so that every answer's file ranges are released.
+    while (pending.length > 0) {
+      const out = await (pending[0] as Promise<ResponsePart[] | null>);
       pending.shift();
-      if (out !== null && !dead) {
-        socket.cork();
-        for (const c of out) socket.write(c);
-        socket.uncork();
+      if (out !== null) {
+        if (dead) dropParts(out);
+        else {
+          const failure = await sendParts(socket, out);
+          if (failure !== null && !dead) {
+            dead = true;
+            log.error({ client: clientHost }, `closing connection: ${failure}`);
+            socket.destroy();
+          }
+        }
       }
-      if (pending.length < MAX_IN_FLIGHT && socket.isPaused()) socket.resume();
+      if (!dead && pending.length < MAX_IN_FLIGHT && socket.isPaused()) socket.resume();
     }
     draining = false;
   };
@@ -218,7 +226,7 @@ function serveConnection(
         const w = new Writer(8);
         w.int32(correlationId);
         const head = w.finish();
-        const rest = body.finish();
+        const rest = body.parts();
         const size = Buffer.allocUnsafe(4);
         size.writeInt32BE(4 + body.length);
         return [size, ...head, ...rest];
@@ -268,6 +276,7 @@ function serveConnection(
   });
   socket.on('close', () => {
     dead = true;
+    void drain();
   });
 }
 

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { type ProducerSnapshot, ProducerStates, snapshotOf, statesFrom } from '../producer-state.js';
+import type { FileRange } from '../protocol/writer.js';
 import type { BatchHeader } from './record-batch.js';
 import { Segment, segmentName } from './segment.js';
 
@@ -174,6 +175,21 @@ export class PartitionLog {
       const r = seg.range(offset, maxBytes);
       if (r === null) continue;
       return seg.read(r.position, r.length);
+    }
+    return null;
+  }
+
+  /**
+   * Whole batches from `offset` as a file range to send without reading it
+   * first (released by the sender), at most maxBytes unless the first batch
+   * alone is larger; null when the offset is at the end.
+   */
+  slice(offset: number, maxBytes: number): FileRange | null {
+    for (const seg of this.segments) {
+      if (offset >= seg.nextOffset) continue;
+      const r = seg.range(offset, maxBytes);
+      if (r === null) continue;
+      return seg.fileRange(r.position, r.length);
     }
     return null;
   }

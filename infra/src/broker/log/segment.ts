@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { BrokerError } from '../errors.js';
+import type { FileRange } from '../protocol/writer.js';
 import { BATCH_LOG_OVERHEAD, type BatchHeader, checkBatch } from './record-batch.js';
 import { readRecords } from './records.js';
 
@@ -43,6 +44,10 @@ export class Segment {
   /** Wall-clock time of the first append, for roll by segment.ms. */
   createdAt: number;
   private closed = false;
+  /** File ranges handed out and not yet released; descriptors stay open while any is out. */
+  private pins = 0;
+  /** The grace period of a deletion has passed: close the descriptors at the last release. */
+  private closeDue = false;
 
   private constructor(
     dir: string,
@@ -294,6 +299,27 @@ export class Segment {
     });
   }
 
+  /**
+   * Bytes [position, position+length) of the log as a file range to send
+   * without reading it first. The descriptor stays open until the range is
+   * released, even when the segment is deleted or replaced meanwhile.
+   */
+  fileRange(position: number, length: number): FileRange {
+    this.pins++;
+    let released = false;
+    return {
+      fd: this.fd,
+      position,
+      length,
+      release: () => {
+        if (released) return;
+        released = true;
+        this.pins--;
+        if (this.pins === 0 && this.closeDue) this.closeDescriptors();
+      },
+    };
+  }
+
   /** Writes the files to disk; called when the segment stops being the active one. */
   flush(): void {
     fs.fsyncSync(this.fd);
@@ -303,25 +329,29 @@ export class Segment {
   /** Closes the descriptors after a grace period, so reads in flight finish, then deletes the files. */
   delete(graceMs: number): void {
     this.closed = true;
-    const fd = this.fd;
-    const indexFd = this.indexFd;
     fs.rmSync(this.logPath, { force: true });
     fs.rmSync(this.indexPath, { force: true });
-    setTimeout(() => {
-      fs.close(fd, () => {});
-      fs.close(indexFd, () => {});
-    }, graceMs).unref();
+    this.closeAfter(graceMs);
   }
 
   /** Closes the descriptors after a grace period without deleting files (the segment was replaced). */
   retire(graceMs: number): void {
     this.closed = true;
-    const fd = this.fd;
-    const indexFd = this.indexFd;
+    this.closeAfter(graceMs);
+  }
+
+  /** Closes the descriptors once the grace period is over and no file range is out. */
+  private closeAfter(graceMs: number): void {
     setTimeout(() => {
-      fs.close(fd, () => {});
-      fs.close(indexFd, () => {});
+      if (this.pins === 0) this.closeDescriptors();
+      else this.closeDue = true;
     }, graceMs).unref();
+  }
+
+  private closeDescriptors(): void {
+    this.closeDue = false;
+    fs.close(this.fd, () => {});
+    fs.close(this.indexFd, () => {});
   }
 
   close(): void {

@@ -1,5 +1,5 @@
 import type { Reader } from './reader.js';
-import type { Writer } from './writer.js';
+import type { FileRange, Writer } from './writer.js';
 
 /**
  * Fetch v0-11.
@@ -47,7 +47,8 @@ export interface FetchPartitionResult {
   errorCode: number;
   highWatermark: number;
   logStartOffset: number;
-  records: Buffer | null;
+  /** The batches, in memory or as a range of a segment file read while the answer is sent. */
+  records: Buffer | FileRange | null;
 }
 
 export function encodeFetchResponse(
@@ -65,7 +66,8 @@ export function encodeFetchResponse(
       if (version >= 5) w.int64(p.logStartOffset);
       if (version >= 4) w.int32(0); // no aborted transactions
       if (version >= 11) w.int32(-1);
-      w.nullableBytes(p.records);
+      if (p.records === null || Buffer.isBuffer(p.records)) w.nullableBytes(p.records);
+      else w.int32(p.records.length).fileRange(p.records);
     });
   });
 }

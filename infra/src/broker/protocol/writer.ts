@@ -1,10 +1,29 @@
 /**
+ * Bytes of an open segment file that a response carries without reading
+ * them first: the connection reads and sends them chunk by chunk (see
+ * send.ts), so a large Fetch answer starts leaving before it is all read.
+ * Whoever makes one holds the file open until `release` is called, which
+ * happens exactly once: after the last byte is read, or when the response
+ * is dropped.
+ */
+export interface FileRange {
+  readonly fd: number;
+  readonly position: number;
+  readonly length: number;
+  release(): void;
+}
+
+/** One piece of a response: bytes in memory, or a range of a file. */
+export type ResponsePart = Buffer | FileRange;
+
+/**
  * Builds one response frame. Small values go into a growing scratch buffer;
  * large byte runs (record batches read from segments) are kept as references
  * and written to the socket without a copy.
  */
 export class Writer {
-  private chunks: Buffer[] = [];
+  private chunks: ResponsePart[] = [];
+  private files = 0;
   private buf: Buffer;
   private pos = 0;
   private total = 0;
@@ -92,6 +111,15 @@ export class Writer {
     return this;
   }
 
+  /** A file range in place of raw bytes (no length prefix); read when the response is sent. */
+  fileRange(r: FileRange): this {
+    this.flushScratch();
+    this.chunks.push(r);
+    this.files++;
+    this.total += r.length;
+    return this;
+  }
+
   nullableBytes(b: Buffer | null): this {
     if (b === null) return this.int32(-1);
     this.int32(b.length);
@@ -115,8 +143,15 @@ export class Writer {
     return this.total;
   }
 
-  /** The frame body as chunks, in order. */
+  /** The frame body as chunks, in order; for bodies without file ranges. */
   finish(): Buffer[] {
+    if (this.files > 0) throw new Error('Writer.finish on a body with file ranges: use parts()');
+    this.flushScratch();
+    return this.chunks as Buffer[];
+  }
+
+  /** The frame body as buffers and file ranges, in order. */
+  parts(): ResponsePart[] {
     this.flushScratch();
     return this.chunks;
   }
