@@ -9,7 +9,7 @@ import { Counter, Gauge, Registry } from 'prom-client';
 import { isIngestError } from '../errors.js';
 import type { SampleBatchSink, SinkResult } from '../log/sample-sink.js';
 import type { WriteSeries } from '../remote-write/types.js';
-import { defaultLimits, validateSeries } from '../remote-write/validate.js';
+import { defaultLimits, knownNames, validateSeries } from '../remote-write/validate.js';
 import { DiskBuffer } from './buffer/disk-buffer.js';
 import {
   type Collector,
@@ -171,11 +171,11 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   };
   // Invalid series (a plugin or exporter with a bad name) are dropped here,
   // so one of them can never block the buffer.
-  const knownGood = new Set<string>();
+  const known = knownNames();
   const pushSeries = (collected: WriteSeries[]) => {
     const series = collected.filter((s) => {
       try {
-        validateSeries(s, defaultLimits, knownGood);
+        validateSeries(s, defaultLimits, known);
         return true;
       } catch (err) {
         m.invalid.inc();

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { IngestError, IngestErrorCode, isIngestError } from '../errors.js';
 import type { SampleBatchSink } from '../log/sample-sink.js';
-import { decodeBody, wireVersion } from '../remote-write/content-type.js';
+import { decodeBody, type WireVersion, wireVersion } from '../remote-write/content-type.js';
 import { defaultLimits, type ValidationLimits, validateRequest } from '../remote-write/validate.js';
 import type { TenantRateLimiter } from './rate-limiter.js';
 
@@ -114,6 +114,25 @@ export const remoteWritePlugin: FastifyPluginAsync<RemoteWritePluginOptions> = a
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('*', { parseAs: 'buffer' }, (_req, body, done) => done(null, body));
 
+  /**
+   * Decodes, validates and rate-limits a request and hands its series to the
+   * sink. Not async: the decoded request lives only in this frame, so it is
+   * garbage by the time the handler waits for the log (keeping it reachable
+   * across that wait made every young-generation collection copy it).
+   */
+  const accept = (body: Buffer, v: WireVersion, encoding: string | undefined, tenant: string) => {
+    const req = decodeBody(body, v, encoding);
+    validateRequest(req, limits);
+    const { samples, histograms } = req;
+    if (!opts.limiter.take(tenant, samples + histograms)) {
+      throw new IngestError(
+        IngestErrorCode.RateLimited,
+        `tenant ${tenant} is over its ingestion rate; ${samples + histograms} samples refused`,
+      );
+    }
+    return { samples, histograms, written: opts.sink.write(tenant, req.series) };
+  };
+
   app.post('/api/v1/write', async (request, reply) => {
     const started = process.hrtime.bigint();
     let version = 'unknown';
@@ -131,24 +150,22 @@ export const remoteWritePlugin: FastifyPluginAsync<RemoteWritePluginOptions> = a
       }
       m.payloadBytes.inc(body.length);
       const encoding = request.headers['content-encoding'];
-      const req = decodeBody(body, v, typeof encoding === 'string' ? encoding : undefined);
-      validateRequest(req, limits);
-      if (!opts.limiter.take(tenant, req.samples + req.histograms)) {
-        throw new IngestError(
-          IngestErrorCode.RateLimited,
-          `tenant ${tenant} is over its ingestion rate; ${req.samples + req.histograms} samples refused`,
-        );
-      }
-      const result = await opts.sink.write(tenant, req.series);
+      const { samples, histograms, written } = accept(
+        body,
+        v,
+        typeof encoding === 'string' ? encoding : undefined,
+        tenant,
+      );
+      const result = await written;
       m.logBytes.inc(result.bytes);
-      m.samples.inc({ tenant }, req.samples);
-      m.histograms.inc({ tenant }, req.histograms);
+      m.samples.inc({ tenant }, samples);
+      m.histograms.inc({ tenant }, histograms);
       m.requests.inc({ version, code: '204' });
       // Exemplars are not kept on the log, so none count as written.
       return reply
         .code(204)
-        .header(WRITTEN_HEADERS.samples, String(req.samples))
-        .header(WRITTEN_HEADERS.histograms, String(req.histograms))
+        .header(WRITTEN_HEADERS.samples, String(samples))
+        .header(WRITTEN_HEADERS.histograms, String(histograms))
         .header(WRITTEN_HEADERS.exemplars, '0')
         .send();
     } catch (err) {

@@ -77,13 +77,38 @@ export class LogSampleSink implements SampleBatchSink {
     this.now = options.now ?? Date.now;
   }
 
-  async write(tenant: string, series: readonly WriteSeries[]): Promise<SinkResult> {
+  write(tenant: string, series: readonly WriteSeries[]): Promise<SinkResult> {
+    const { producer, topic } = this.options;
+    // Only the built records are kept once the partition count is known:
+    // nothing of the decoded request stays reachable while the log is awaited.
+    return producer.partitions(topic).then((partitions) => this.send(this.build(tenant, series, partitions)));
+  }
+
+  private async send(built: BuiltRecord[]): Promise<SinkResult> {
     const { codec, producer, topic } = this.options;
-    const partitions = await producer.partitions(topic);
+    const records: LogRecord[] = new Array(built.length);
+    let bytes = 0;
+    for (let i = 0; i < built.length; i++) {
+      const { partition, key, record } = built[i]!;
+      const value = await codec.serialize(topic, record);
+      bytes += value.length;
+      records[i] = { key, value, partition };
+    }
+    built.length = 0;
+    await producer.send(topic, records);
+    return { records: records.length, bytes };
+  }
+
+  /**
+   * Sorts series into records by partition, synchronously, so nothing of the
+   * decoded request is held while the write waits for the log.
+   */
+  private build(tenant: string, series: readonly WriteSeries[], partitions: number): BuiltRecord[] {
+    const codec = this.options.codec;
     const producedAt = this.now();
     const open: (SampleBatchRecord | undefined)[] = new Array(partitions);
     const openKeys: Buffer[] = new Array(partitions);
-    const full: { partition: number; key: Buffer; record: SampleBatchRecord }[] = [];
+    const built: BuiltRecord[] = [];
     for (const s of series) {
       const floats = s.values.length;
       const histograms = s.histograms.length;
@@ -91,7 +116,7 @@ export class LogSampleSink implements SampleBatchSink {
       const p = codec.partitionFor(s.labels, partitions);
       let record = open[p];
       if (record === undefined || record.size >= this.maxSeries) {
-        if (record !== undefined) full.push({ partition: p, key: openKeys[p]!, record });
+        if (record !== undefined) built.push({ partition: p, key: openKeys[p]!, record });
         record = codec.newRecord(tenant, producedAt);
         open[p] = record;
         openKeys[p] = codec.seriesKey(s.labels);
@@ -102,19 +127,16 @@ export class LogSampleSink implements SampleBatchSink {
     }
     for (let p = 0; p < partitions; p++) {
       const record = open[p];
-      if (record !== undefined) full.push({ partition: p, key: openKeys[p]!, record });
+      if (record !== undefined) built.push({ partition: p, key: openKeys[p]!, record });
     }
-    const records: LogRecord[] = new Array(full.length);
-    let bytes = 0;
-    for (let i = 0; i < full.length; i++) {
-      const { partition, key, record } = full[i]!;
-      const value = await codec.serialize(topic, record);
-      bytes += value.length;
-      records[i] = { key, value, partition };
-    }
-    await producer.send(topic, records);
-    return { records: records.length, bytes };
+    return built;
   }
+}
+
+interface BuiltRecord {
+  partition: number;
+  key: Buffer;
+  record: SampleBatchRecord;
 }
 
 function toChunk(s: WriteSeries, codec: SampleBatchCodec): SeriesChunkValue {

@@ -19,9 +19,21 @@ export { WIRE_FIXED64, WIRE_LEN, WIRE_VARINT };
 
 const textDecoder = new TextDecoder('utf-8');
 
+/** Slots of the string table: a power of two, well above the distinct label strings of a request. */
+const INTERN_SLOTS = 4096;
+/** Strings up to this many bytes are interned. */
+const INTERN_MAX = 64;
+
 export class ProtoReader {
   pos: number;
   private readonly view: DataView;
+  /**
+   * Short ASCII strings already made, by a hash of their bytes. A request
+   * repeats a few label names and values thousands of times; giving back
+   * the same string allocates nothing and lets later Map and Set lookups
+   * reuse the string's cached hash. A collision only replaces the entry.
+   */
+  private readonly interned: (string | undefined)[] = new Array(INTERN_SLOTS);
 
   constructor(
     readonly buf: Uint8Array,
@@ -98,12 +110,30 @@ export class ProtoReader {
     const buf = this.buf;
     const start = this.pos;
     this.pos = end;
-    if (end - start <= 64) {
-      // Short ASCII strings (nearly all label names and values) in one flat string, without a decoder call.
+    const len = end - start;
+    if (len <= INTERN_MAX) {
+      // Short ASCII strings (nearly all label names and values): from the table, or made flat without a decoder call.
+      let h = len;
       for (let i = start; i < end; i++) {
-        if (buf[i]! >= 0x80) return textDecoder.decode(buf.subarray(start, end));
+        const b = buf[i]!;
+        if (b >= 0x80) return textDecoder.decode(buf.subarray(start, end));
+        h = Math.imul(h ^ b, 0x01000193);
       }
-      return String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
+      const slot = (h ^ (h >>> 13)) & (INTERN_SLOTS - 1);
+      const known = this.interned[slot];
+      if (known !== undefined && known.length === len) {
+        let same = true;
+        for (let i = 0; i < len; i++) {
+          if (known.charCodeAt(i) !== buf[start + i]) {
+            same = false;
+            break;
+          }
+        }
+        if (same) return known;
+      }
+      const made = String.fromCharCode.apply(null, buf.subarray(start, end) as unknown as number[]);
+      this.interned[slot] = made;
+      return made;
     }
     return textDecoder.decode(buf.subarray(start, end));
   }

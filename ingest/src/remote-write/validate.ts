@@ -42,16 +42,27 @@ function isWellFormed(v: string): boolean {
 }
 
 /**
- * Checks one series: label syntax, order, duplicates, limits, sample order
- * within the series. `knownGood` remembers label names and metric names that
- * passed the syntax check, so a request of thousands of series with the same
- * few names tests each regex once.
+ * Label names and metric names that passed the syntax check, so a request of
+ * thousands of series with the same few names tests each regex once. Two
+ * sets, because a valid metric name (colons allowed) need not be a valid
+ * label name.
  */
-export function validateSeries(
-  s: WriteSeries,
-  limits: ValidationLimits,
-  knownGood = new Set<string>(),
-): void {
+export interface KnownNames {
+  labelNames: Set<string>;
+  metricNames: Set<string>;
+}
+
+/** An empty KnownNames. */
+export function knownNames(): KnownNames {
+  return { labelNames: new Set(), metricNames: new Set() };
+}
+
+/**
+ * Checks one series: label syntax, order, duplicates, limits, sample order
+ * within the series. `known` carries the names already checked from one
+ * series to the next.
+ */
+export function validateSeries(s: WriteSeries, limits: ValidationLimits, known = knownNames()): void {
   if (s.labels.length === 0) throw invalid(s, 'the series has no labels');
   if (s.labels.length > limits.maxLabelsPerSeries) {
     throw invalid(s, `${s.labels.length} labels exceed the limit of ${limits.maxLabelsPerSeries}`);
@@ -66,14 +77,14 @@ export function validateSeries(
     }
     if (l.name === '__name__') {
       hasName = true;
-      if (!knownGood.has(`\0${l.value}`)) {
+      if (!known.metricNames.has(l.value)) {
         if (!metricNamePattern.test(l.value))
           throw invalid(s, `invalid metric name ${JSON.stringify(l.value)}`);
-        knownGood.add(`\0${l.value}`);
+        known.metricNames.add(l.value);
       }
-    } else if (!knownGood.has(l.name)) {
+    } else if (!known.labelNames.has(l.name)) {
       if (!labelNamePattern.test(l.name)) throw invalid(s, `invalid label name ${JSON.stringify(l.name)}`);
-      knownGood.add(l.name);
+      known.labelNames.add(l.name);
     }
     if (l.value === '') throw invalid(s, `label ${l.name} has an empty value`);
     if (l.name.length > limits.maxLabelNameLength) {
@@ -111,6 +122,6 @@ export function validateRequest(req: WriteRequest, limits: ValidationLimits = de
       `${req.samples + req.histograms} samples in one request exceed the limit of ${limits.maxSamplesPerRequest}`,
     );
   }
-  const knownGood = new Set<string>();
-  for (const s of req.series) validateSeries(s, limits, knownGood);
+  const known = knownNames();
+  for (const s of req.series) validateSeries(s, limits, known);
 }
