@@ -3,8 +3,9 @@ import type { Querier } from './querier.js';
 
 /**
  * The seam between the PromQL engine and its callers (the HTTP API, the
- * conformance runner, the rule evaluator). Results use plain arrays: they are
- * built once per query, after evaluation has run on typed arrays.
+ * conformance runner, the rule evaluator). Results are built once per query,
+ * after evaluation has run on typed arrays; float points of matrices stay in
+ * typed arrays.
  */
 
 /** One point of a float series: time in milliseconds and value. */
@@ -27,11 +28,34 @@ export interface VectorSample {
   h?: FloatHistogram;
 }
 
+/**
+ * The float points of a matrix series as parallel arrays (an answer can hold
+ * millions of points; an object per point would cost more than the point).
+ */
+export interface FloatColumns {
+  /** Times in milliseconds, ascending. */
+  t: Float64Array;
+  /** Values, one per time. */
+  f: Float64Array;
+}
+
 /** A range-vector (matrix) element. */
 export interface MatrixSeries {
   metric: Labels;
-  floats: FPoint[];
+  floats: FloatColumns;
   histograms: HPoint[];
+}
+
+/** The float points of a matrix series as objects (for tests and small answers). */
+export function floatPoints(s: MatrixSeries): FPoint[] {
+  const out: FPoint[] = new Array(s.floats.t.length);
+  for (let i = 0; i < out.length; i++) out[i] = { t: s.floats.t[i] as number, f: s.floats.f[i] as number };
+  return out;
+}
+
+/** Float columns from points (for tests and callers building small answers). */
+export function floatColumns(points: readonly FPoint[]): FloatColumns {
+  return { t: Float64Array.from(points, (p) => p.t), f: Float64Array.from(points, (p) => p.f) };
 }
 
 /** The value of an evaluated expression, as the HTTP API reports it. */

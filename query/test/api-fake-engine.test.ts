@@ -10,7 +10,7 @@ import {
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PromqlSyntax } from '../src/api/index.js';
-import { EngineError, type QueryEngine, type QueryResult } from '../src/engine-types.js';
+import { EngineError, floatColumns, type QueryEngine, type QueryResult } from '../src/engine-types.js';
 import type { Querier, SelectHints, Series } from '../src/querier.js';
 import { buildQueryApp } from '../src/server.js';
 
@@ -87,10 +87,10 @@ const engine: QueryEngine = {
           result: [
             {
               metric: series[0]!,
-              floats: [
+              floats: floatColumns([
                 { t: start, f: 1 },
                 { t: start + step, f: Number.NaN },
-              ],
+              ]),
               histograms: [],
             },
           ],

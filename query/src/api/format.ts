@@ -150,62 +150,230 @@ class TimeText {
   }
 }
 
-function vectorSampleJson(s: VectorSample, times: TimeText): string {
-  const metric = `{"metric":${labelsJson(s.metric)},`;
-  if (s.h !== undefined) return `${metric}"histogram":[${times.get(s.t)},${histogramJson(s.h)}]}`;
-  return `${metric}"value":[${times.get(s.t)},"${formatFloat(s.f)}"]}`;
+/** Size of the byte chunks an answer is written in. */
+const CHUNK_BYTES = 256 * 1024;
+
+/**
+ * JSON text collected as bytes in fixed-size chunks: an answer's millions of
+ * points are written character by character into typed arrays, with no
+ * string per point and no rope of concatenations to flatten and encode
+ * afterwards. `onChunk` sees each chunk when it is full (to compress while
+ * the rest is written).
+ */
+export class JsonSink {
+  private buf = new Uint8Array(CHUNK_BYTES);
+  private at = 0;
+  private readonly full: Uint8Array[] = [];
+
+  constructor(private readonly onChunk?: (chunk: Uint8Array) => void) {}
+
+  /** Bytes written so far. */
+  get length(): number {
+    let n = this.at;
+    for (const c of this.full) n += c.length;
+    return n;
+  }
+
+  private room(n: number): void {
+    if (this.at + n <= this.buf.length) return;
+    this.emit();
+    if (n > this.buf.length) this.buf = new Uint8Array(n);
+  }
+
+  private emit(): void {
+    if (this.at === 0) return;
+    const chunk = this.buf.subarray(0, this.at);
+    this.full.push(chunk);
+    this.onChunk?.(chunk);
+    this.buf = new Uint8Array(CHUNK_BYTES);
+    this.at = 0;
+  }
+
+  /** Writes text known to be ASCII (numbers, keys, punctuation). */
+  ascii(s: string): void {
+    const n = s.length;
+    this.room(n);
+    const b = this.buf;
+    let at = this.at;
+    for (let i = 0; i < n; i++) b[at++] = s.charCodeAt(i);
+    this.at = at;
+  }
+
+  /** Writes one ASCII character code. */
+  byte(c: number): void {
+    this.room(1);
+    this.buf[this.at++] = c;
+  }
+
+  /** Writes any text as UTF-8. */
+  text(s: string): void {
+    if (isAscii(s)) this.ascii(s);
+    else {
+      const b = Buffer.from(s, 'utf8');
+      this.room(b.length);
+      this.buf.set(b, this.at);
+      this.at += b.length;
+    }
+  }
+
+  /** Writes a JSON string literal of `s`. */
+  string(s: string): void {
+    if (isPlainAscii(s)) {
+      this.byte(QUOTE);
+      this.ascii(s);
+      this.byte(QUOTE);
+    } else this.text(JSON.stringify(s));
+  }
+
+  /** Ends the text: every chunk, the last one too (which `onChunk` also sees). */
+  finish(): Uint8Array[] {
+    this.emit();
+    return this.full;
+  }
 }
 
-function matrixSeriesJson(s: MatrixSeries, times: TimeText): string {
-  let out = `{"metric":${labelsJson(s.metric)}`;
-  const floats = s.floats;
-  if (floats.length > 0) {
-    out += ',"values":[';
-    for (let i = 0; i < floats.length; i++) {
-      const p = floats[i]!;
-      out += `${i > 0 ? ',' : ''}[${times.get(p.t)},"${formatFloat(p.f)}"]`;
+const QUOTE = 0x22;
+const COMMA = 0x2c;
+const OPEN_BRACKET = 0x5b;
+const CLOSE_BRACKET = 0x5d;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACE = 0x7d;
+const COLON = 0x3a;
+
+function isAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) if (s.charCodeAt(i) > 0x7f) return false;
+  return true;
+}
+
+/** Printable ASCII without quote or backslash: its JSON literal is the text in quotes. */
+function isPlainAscii(s: string): boolean {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c < 0x20 || c > 0x7e || c === QUOTE || c === 0x5c) return false;
+  }
+  return true;
+}
+
+function writeLabels(out: JsonSink, labels: Labels): void {
+  out.byte(OPEN_BRACE);
+  for (let i = 0; i < labels.length; i++) {
+    const l = labels[i]!;
+    if (i > 0) out.byte(COMMA);
+    out.string(l.name);
+    out.byte(COLON);
+    out.string(l.value);
+  }
+  out.byte(CLOSE_BRACE);
+}
+
+/** `[<time>,"<value>"]` */
+function writePoint(out: JsonSink, time: string, value: number): void {
+  out.byte(OPEN_BRACKET);
+  out.ascii(time);
+  out.byte(COMMA);
+  out.byte(QUOTE);
+  out.ascii(formatFloat(value));
+  out.byte(QUOTE);
+  out.byte(CLOSE_BRACKET);
+}
+
+function writeVectorSample(out: JsonSink, s: VectorSample, times: TimeText): void {
+  out.ascii('{"metric":');
+  writeLabels(out, s.metric);
+  if (s.h !== undefined) {
+    out.ascii(`,"histogram":[${times.get(s.t)},`);
+    out.text(histogramJson(s.h));
+    out.ascii(']}');
+    return;
+  }
+  out.ascii(',"value":');
+  writePoint(out, times.get(s.t), s.f);
+  out.byte(CLOSE_BRACE);
+}
+
+function writeMatrixSeries(out: JsonSink, s: MatrixSeries, times: TimeText): void {
+  out.ascii('{"metric":');
+  writeLabels(out, s.metric);
+  const { t, f } = s.floats;
+  if (t.length > 0) {
+    out.ascii(',"values":[');
+    for (let i = 0; i < t.length; i++) {
+      if (i > 0) out.byte(COMMA);
+      writePoint(out, times.get(t[i]!), f[i]!);
     }
-    out += ']';
+    out.byte(CLOSE_BRACKET);
   }
   const hs = s.histograms;
   if (hs.length > 0) {
-    out += ',"histograms":[';
+    out.ascii(',"histograms":[');
     for (let i = 0; i < hs.length; i++) {
       const p = hs[i]!;
-      out += `${i > 0 ? ',' : ''}[${times.get(p.t)},${histogramJson(p.h)}]`;
+      if (i > 0) out.byte(COMMA);
+      out.ascii(`[${times.get(p.t)},`);
+      out.text(histogramJson(p.h));
+      out.byte(CLOSE_BRACKET);
     }
-    out += ']';
+    out.byte(CLOSE_BRACKET);
   }
-  return `${out}}`;
+  out.byte(CLOSE_BRACE);
 }
 
-/** The `data` object of a query answer. */
-export function queryDataJson(value: QueryValue): string {
+/** Writes the `data` object of a query answer. */
+export function writeQueryData(out: JsonSink, value: QueryValue): void {
   const times = new TimeText();
-  let result: string;
+  out.ascii(`{"resultType":"${value.resultType}","result":`);
   switch (value.resultType) {
     case 'vector': {
-      result = '[';
+      out.byte(OPEN_BRACKET);
       const r = value.result;
-      for (let i = 0; i < r.length; i++) result += (i > 0 ? ',' : '') + vectorSampleJson(r[i]!, times);
-      result += ']';
+      for (let i = 0; i < r.length; i++) {
+        if (i > 0) out.byte(COMMA);
+        writeVectorSample(out, r[i]!, times);
+      }
+      out.byte(CLOSE_BRACKET);
       break;
     }
     case 'matrix': {
-      result = '[';
+      out.byte(OPEN_BRACKET);
       const r = value.result;
-      for (let i = 0; i < r.length; i++) result += (i > 0 ? ',' : '') + matrixSeriesJson(r[i]!, times);
-      result += ']';
+      for (let i = 0; i < r.length; i++) {
+        if (i > 0) out.byte(COMMA);
+        writeMatrixSeries(out, r[i]!, times);
+      }
+      out.byte(CLOSE_BRACKET);
       break;
     }
     case 'scalar':
-      result = `[${formatTimestamp(value.result.t)},"${formatFloat(value.result.f)}"]`;
+      writePoint(out, formatTimestamp(value.result.t), value.result.f);
       break;
     case 'string':
-      result = `[${formatTimestamp(value.result.t)},${JSON.stringify(value.result.s)}]`;
+      out.ascii(`[${formatTimestamp(value.result.t)},`);
+      out.text(JSON.stringify(value.result.s));
+      out.byte(CLOSE_BRACKET);
       break;
   }
-  return `{"resultType":"${value.resultType}","result":${result}}`;
+  out.byte(CLOSE_BRACE);
+}
+
+/** Writes a whole success answer of a query, with annotations when there are any. */
+export function writeQueryAnswer(
+  out: JsonSink,
+  value: QueryValue,
+  warnings: readonly string[] = [],
+  infos: readonly string[] = [],
+): void {
+  out.ascii('{"status":"success","data":');
+  writeQueryData(out, value);
+  if (warnings.length > 0) out.text(`,"warnings":${JSON.stringify(warnings)}`);
+  if (infos.length > 0) out.text(`,"infos":${JSON.stringify(infos)}`);
+  out.byte(CLOSE_BRACE);
+}
+
+/** The `data` object of a query answer, as a string. */
+export function queryDataJson(value: QueryValue): string {
+  const out = new JsonSink();
+  writeQueryData(out, value);
+  return Buffer.concat(out.finish()).toString('utf8');
 }
 
 /** A success answer around already-encoded `data`, with annotations when there are any. */

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { QueryResult } from '../engine-types.js';
 import { ApiError, fromEngineError, invalidParam } from './errors.js';
-import { queryDataJson, successBody } from './format.js';
+import { JsonSink, writeQueryAnswer } from './format.js';
 import { durationParam, limitParam, type Params, single, timeParam } from './params.js';
 import {
   type ApiServices,
@@ -101,11 +101,9 @@ async function handle(
       try {
         const querier = await raceAbort(Promise.resolve(services.querierFor(tenant)), signal);
         const result = limited(await raceAbort(run(querier, signal), signal), limit);
-        return await sendJson(
-          reply,
-          200,
-          successBody(queryDataJson(result.value), result.warnings, result.infos),
-        );
+        const out = new JsonSink();
+        writeQueryAnswer(out, result.value, result.warnings, result.infos);
+        return await sendJson(reply, 200, Buffer.concat(out.finish()));
       } finally {
         release();
       }

@@ -97,7 +97,11 @@ const GZIP_MIN_BYTES = 1024;
  * Prometheus compresses its API answers). Compression runs on libuv's
  * thread pool, so a large answer does not stall other requests.
  */
-export async function sendJson(reply: FastifyReply, status: number, body: string): Promise<FastifyReply> {
+export async function sendJson(
+  reply: FastifyReply,
+  status: number,
+  body: string | Uint8Array,
+): Promise<FastifyReply> {
   reply.code(status).header('content-type', 'application/json');
   const accept = reply.request.headers['accept-encoding'];
   if (body.length >= GZIP_MIN_BYTES && typeof accept === 'string' && /\bgzip\b/i.test(accept)) {

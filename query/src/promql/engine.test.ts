@@ -52,7 +52,7 @@ describe('Engine', () => {
     const r = await new Engine().rangeQuery(data(), 'sum(up)', 0, 180_000, 60_000);
     expect(r.value.resultType).toBe('matrix');
     if (r.value.resultType !== 'matrix') return;
-    expect(r.value.result[0]?.floats.map((p) => p.f)).toEqual([0, 3, 6, 9]);
+    expect([...(r.value.result[0]?.floats.f ?? [])]).toEqual([0, 3, 6, 9]);
   });
 
   it('rejects bad input with bad_data', async () => {

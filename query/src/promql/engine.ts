@@ -9,6 +9,7 @@ import {
 import {
   EngineError,
   type EngineOptions,
+  type HPoint,
   type MatrixSeries,
   type QueryEngine,
   type QueryResult,
@@ -522,19 +523,25 @@ export class Engine implements QueryEngine {
         const result: MatrixSeries[] = [];
         const end = v.ends[0] as number;
         for (const s of v.series) {
-          const m: MatrixSeries = {
-            metric: s.dropName ? dropMetricName(s.labels) : s.labels,
-            floats: [],
-            histograms: [],
-          };
+          const ft: number[] = [];
+          const ff: number[] = [];
+          const histograms: HPoint[] = [];
           for (let i = 0; i < s.n; i++) {
             const t = s.t[i] as number;
             if (t <= end - v.range || t > end) continue;
             const h = s.h?.[i];
-            if (h) m.histograms.push({ t, h });
-            else m.floats.push({ t, f: s.f[i] as number });
+            if (h) histograms.push({ t, h });
+            else {
+              ft.push(t);
+              ff.push(s.f[i] as number);
+            }
           }
-          if (m.floats.length + m.histograms.length > 0) result.push(m);
+          if (ft.length + histograms.length > 0)
+            result.push({
+              metric: s.dropName ? dropMetricName(s.labels) : s.labels,
+              floats: { t: Float64Array.from(ft), f: Float64Array.from(ff) },
+              histograms,
+            });
         }
         result.sort((a, b) => compareLabels(a.metric, b.metric));
         value = { resultType: 'matrix', result };
@@ -571,21 +578,35 @@ export class Engine implements QueryEngine {
     const v = await runGuarded(() => ev.eval(ast, ts));
     const result: MatrixSeries[] = [];
     if (v.type === 'scalar') {
-      result.push({
-        metric: [],
-        floats: [...v.v].map((f, i) => ({ t: ts[i] as number, f })),
-        histograms: [],
-      });
+      result.push({ metric: [], floats: { t: ts, f: v.v }, histograms: [] });
     } else if (v.type === 'vector') {
-      for (const s of finalizeNames(v, n)) {
-        const m: MatrixSeries = { metric: s.labels, floats: [], histograms: [] };
+      const series = finalizeNames(v, n);
+      // All series' float points in one pair of arrays; each series views its run.
+      let total = 0;
+      for (const s of series) for (let i = 0; i < n; i++) total += s.has[i] as number;
+      const tAll = new Float64Array(total);
+      const fAll = new Float64Array(total);
+      let used = 0;
+      for (const s of series) {
+        const histograms: HPoint[] = [];
+        const from = used;
+        const sh = s.h;
         for (let i = 0; i < n; i++) {
           if (!s.has[i]) continue;
-          const h = s.h?.[i];
-          if (h) m.histograms.push({ t: ts[i] as number, h });
-          else m.floats.push({ t: ts[i] as number, f: s.f[i] as number });
+          const h = sh?.[i];
+          if (h) histograms.push({ t: ts[i] as number, h });
+          else {
+            tAll[used] = ts[i] as number;
+            fAll[used] = s.f[i] as number;
+            used++;
+          }
         }
-        if (m.floats.length + m.histograms.length > 0) result.push(m);
+        if (used > from || histograms.length > 0)
+          result.push({
+            metric: s.labels,
+            floats: { t: tAll.subarray(from, used), f: fAll.subarray(from, used) },
+            histograms,
+          });
       }
       result.sort((a, b) => compareLabels(a.metric, b.metric));
     }

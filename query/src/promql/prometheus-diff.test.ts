@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import type { Labels } from '@promstream/storage';
 import { announceSkip, findTool, freePort, waitForPort } from '@promstream/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { QueryResult } from '../engine-types.js';
+import { floatPoints, type QueryResult } from '../engine-types.js';
 import { MemoryQuerier } from '../memory-querier.js';
 import { Engine } from './engine.js';
 
@@ -150,7 +150,7 @@ function canonical(r: QueryResult): Map<string, number[]> {
     for (const s of v.result)
       out.set(
         key(s.metric),
-        s.floats.flatMap((p) => [p.t, p.f]),
+        floatPoints(s).flatMap((p) => [p.t, p.f]),
       );
   return out;
 }

@@ -1,5 +1,5 @@
 import type { FloatHistogram, Labels } from '@promstream/storage';
-import { EngineError, type QueryResult, type VectorSample } from '../engine-types.js';
+import { EngineError, floatPoints, type QueryResult, type VectorSample } from '../engine-types.js';
 import { MemoryQuerier } from '../memory-querier.js';
 import type { Expr } from '../promql/ast.js';
 import { Engine } from '../promql/engine.js';
@@ -346,7 +346,7 @@ function checkResult(cmd: EvalCommand, res: QueryResult): string | undefined {
       if (p) want.push({ t: start + k * step, p });
     });
     const have = [
-      ...got.floats.map((x) => ({ t: x.t, p: { f: x.f } as SeriesPoint })),
+      ...floatPoints(got).map((x) => ({ t: x.t, p: { f: x.f } as SeriesPoint })),
       ...got.histograms.map((x) => ({ t: x.t, p: { h: x.h } as SeriesPoint })),
     ].sort((a, b) => a.t - b.t);
     if (want.length !== have.length)
@@ -381,7 +381,7 @@ async function checkAsRange(
   if (res.value.resultType !== 'matrix') return 'as a range query: not a matrix';
   const samples: VectorSample[] = [];
   for (const s of res.value.result) {
-    const f = s.floats.find((p) => p.t === cmd.at);
+    const f = floatPoints(s).find((p) => p.t === cmd.at);
     if (f) samples.push({ metric: s.metric, t: f.t, f: f.f });
     const h = s.histograms.find((p) => p.t === cmd.at);
     if (h) samples.push({ metric: s.metric, t: h.t, f: 0, h: h.h });
