@@ -26,8 +26,11 @@ export function newBytes(n: number): Uint8Array {
  * buffer needs no zeroing.
  */
 export class BitWriter {
-  private buf: Uint8Array;
-  private dv: DataView;
+  /**
+   * Node's own Buffer from its small-buffer pool, never handed out (bytes
+   * leave through copyTo), so no Uint8Array wrapper is made for it.
+   */
+  private buf: Buffer;
   /** Bytes of full words stored. */
   private p = 0;
   /** Pending bits, in the low `bits` bits (higher bits are always zero). */
@@ -36,8 +39,7 @@ export class BitWriter {
   private bits = 0;
 
   constructor() {
-    this.buf = newBytes(INITIAL_BYTES);
-    this.dv = new DataView(this.buf.buffer, this.buf.byteOffset, INITIAL_BYTES);
+    this.buf = Buffer.allocUnsafe(INITIAL_BYTES);
   }
 
   /** Bits written so far. */
@@ -99,15 +101,19 @@ export class BitWriter {
   }
 
   private put(word: number): void {
-    if (this.p + 4 > this.buf.length) this.grow();
-    this.dv.setInt32(this.p, word);
-    this.p += 4;
+    const p = this.p;
+    if (p + 4 > this.buf.length) this.grow();
+    const buf = this.buf;
+    buf[p] = word >>> 24;
+    buf[p + 1] = word >>> 16;
+    buf[p + 2] = word >>> 8;
+    buf[p + 3] = word;
+    this.p = p + 4;
   }
 
   private grow(): void {
-    const next = newBytes(this.buf.length * 2);
+    const next = Buffer.allocUnsafe(this.buf.length * 4);
     next.set(this.buf.subarray(0, this.p));
     this.buf = next;
-    this.dv = new DataView(next.buffer, next.byteOffset, next.length);
   }
 }

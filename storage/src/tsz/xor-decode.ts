@@ -230,17 +230,21 @@ export function decodeXorIntoScratch(bytes: Uint8Array, s: DecodeScratch): void 
       c = d << 1;
       continue;
     }
+    // Payloads are sign-extended by an arithmetic shift, with no branch on
+    // the sign (jitter makes it random). The one payload that differs from
+    // Prometheus' reading is the lowest, -2^(n-1), which it reads as +2^(n-1):
+    // the encoder writes that value for +2^(n-1) only.
     if (d >>> 30 === 0b10) {
-      const bits = (d >>> 16) & 0x3fff;
-      tDelta += bits > 0x2000 ? bits - 0x4000 : bits;
+      const dod = (d << 2) >> 18;
+      tDelta += dod === -0x2000 ? 0x2000 : dod;
       pos += 16;
     } else if (d >>> 29 === 0b110) {
-      const bits = (d >>> 12) & 0x1ffff;
-      tDelta += bits > 0x10000 ? bits - 0x20000 : bits;
+      const dod = (d << 3) >> 15;
+      tDelta += dod === -0x10000 ? 0x10000 : dod;
       pos += 20;
     } else if (d >>> 28 === 0b1110) {
-      const bits = (d >>> 8) & 0xfffff;
-      tDelta += bits > 0x80000 ? bits - 0x100000 : bits;
+      const dod = (d << 4) >> 12;
+      tDelta += dod === -0x80000 ? 0x80000 : dod;
       pos += 24;
     } else {
       const hi = window32(dv, b, pos + 4);
