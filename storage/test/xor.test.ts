@@ -110,6 +110,16 @@ describe('XOR chunk round trips', () => {
     );
   });
 
+  it('round-trips every delta-of-delta at the edges of each width', () => {
+    const edges = [8191, 8192, 8193, -8191, -8192, 65535, 65536, 65537, -65535, -65536];
+    edges.push(524287, 524288, 524289, -524287, -524288, 2 ** 40, -(2 ** 40));
+    for (const dod of edges) {
+      // Deltas 10^13 then 10^13 + dod: the third sample carries exactly `dod`.
+      const ts = [0, 1e13, 2e13 + dod, 3e13 + 2 * dod];
+      roundTrip(ts, [1, 2, 3, 4]);
+    }
+  });
+
   it('round-trips random shapes', () => {
     const r = rng(42);
     for (let trial = 0; trial < 200; trial++) {
