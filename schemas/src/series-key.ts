@@ -87,40 +87,34 @@ function fnv1a64(labels: readonly Label[]): { hi: number; lo: number } {
  * character is not ASCII, for the general path to take over.
  */
 function fnv1a64Ascii(labels: readonly Label[]): { hi: number; lo: number } | undefined {
-  let h0 = 0x2325;
-  let h1 = 0x8422;
-  let h2 = 0x9ce4;
-  let h3 = 0xcbf2;
+  // Two 32-bit halves in int32 arithmetic. Multiplying by 2^40 + 0x1b3: the
+  // low half times 0x1b3 is done in 16-bit pieces (each product exact), its
+  // overflow carries into the high half, which also takes its own product
+  // (Math.imul, modulo 2^32) and the low half shifted by 8 (the 2^40 term).
+  let hi = 0xcbf29ce4 | 0;
+  let lo = 0x84222325 | 0;
   const n = labels.length;
-  for (let i = 0; i < 2 * n; i++) {
-    const label = labels[i >> 1]!;
-    const text = (i & 1) === 0 ? label.name : label.value;
-    const len = text.length;
-    for (let j = 0; j <= len; j++) {
-      // The byte, or the 0xff separator after the text.
-      let b = 0xff;
-      if (j < len) {
-        b = text.charCodeAt(j);
-        if (b >= 0x80) return undefined;
+  for (let k = 0; k < n; k++) {
+    const label = labels[k]!;
+    for (let pass = 0; pass < 2; pass++) {
+      const text = pass === 0 ? label.name : label.value;
+      const len = text.length;
+      // Each byte of the text, then the 0xff separator.
+      for (let j = 0; j <= len; j++) {
+        let b = 0xff;
+        if (j < len) {
+          b = text.charCodeAt(j);
+          if (b >= 0x80) return undefined;
+        }
+        const x = lo ^ b;
+        const pl = (x & 0xffff) * 0x1b3;
+        const ph = (x >>> 16) * 0x1b3 + (pl >>> 16);
+        lo = (ph << 16) | (pl & 0xffff);
+        hi = (Math.imul(hi, 0x1b3) + (ph >>> 16) + (x << 8)) | 0;
       }
-      // Xor the byte in, then multiply by the prime 2^40 + 0x1b3 modulo 2^64.
-      const x0 = h0 ^ b;
-      let t0 = x0 * 0x1b3;
-      let t1 = h1 * 0x1b3;
-      let t2 = h2 * 0x1b3 + (x0 << 8);
-      let t3 = h3 * 0x1b3 + (h1 << 8);
-      t1 += t0 >>> 16;
-      t0 &= 0xffff;
-      t2 += t1 >>> 16;
-      t1 &= 0xffff;
-      t3 += t2 >>> 16;
-      h0 = t0;
-      h1 = t1;
-      h2 = t2 & 0xffff;
-      h3 = t3 & 0xffff;
     }
   }
-  return { hi: h3 * 0x10000 + h2, lo: h1 * 0x10000 + h0 };
+  return { hi: hi >>> 0, lo: lo >>> 0 };
 }
 
 function fnv1a64General(labels: readonly Label[]): { hi: number; lo: number } {
