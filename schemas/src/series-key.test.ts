@@ -57,6 +57,23 @@ describe('seriesKey', () => {
     }
   });
 
+  it('agrees with the BigInt reference on ASCII-only label sets (the fast path)', () => {
+    const rand = mulberry32(13);
+    const ascii = (): string => {
+      let s = '';
+      const n = Math.floor(rand() * 40);
+      for (let i = 0; i < n; i++) s += String.fromCharCode(Math.floor(rand() * 0x80));
+      return s;
+    };
+    for (let i = 0; i < 3000; i++) {
+      const labels: Label[] = [];
+      const n = Math.floor(rand() * 8);
+      for (let j = 0; j < n; j++) labels.push({ name: ascii(), value: ascii() });
+      expect(seriesKey(labels).readBigUInt64BE(0)).toBe(reference(labels));
+      expect(partitionFor(labels, 8)).toBe(Number(reference(labels) % 8n));
+    }
+  });
+
   it('separates name from value so shifted boundaries hash differently', () => {
     expect(seriesKey([{ name: 'ab', value: 'c' }])).not.toEqual(seriesKey([{ name: 'a', value: 'bc' }]));
   });
