@@ -401,6 +401,8 @@ function selectK(
   const outOf: (StepSeries | undefined)[] = new Array(series.length);
   // Members per group at the current step; emptied and refilled at every step.
   const byGroup: number[][] = Array.from({ length: ngroups }, () => []);
+  // For topk/bottomk with a small k: the best k of each group at the current step.
+  let ranks: Ranks | undefined;
   for (let i = 0; i < steps; i++) {
     const p = param[i] as number;
     if (op === 'limit_ratio') {
@@ -424,6 +426,19 @@ function selectK(
     if (Number.isNaN(p)) throw new EngineError('execution', 'Parameter value is NaN');
     const k = p >= 9.2e18 ? Number.MAX_SAFE_INTEGER : Math.trunc(p);
     if (k < 1) continue;
+    if ((op === 'topk' || op === 'bottomk') && k <= SMALL_K) {
+      if (ranks === undefined || ranks.k < k) ranks = newRanks(ngroups, k);
+      rankStep(ctx, ranks, op === 'topk', k, series, groupOf, i);
+      const { count, index } = ranks;
+      for (let g = 0; g < ngroups; g++) {
+        const n = count[g] as number;
+        for (let c = 0; c < n; c++) {
+          const j = index[g * ranks.k + c] as number;
+          copyPoint(b, outOf, j, series[j] as StepSeries, i);
+        }
+      }
+      continue;
+    }
     for (const idx of byGroup) idx.length = 0;
     for (let j = 0; j < series.length; j++) {
       const s = series[j] as StepSeries;
@@ -466,6 +481,78 @@ function selectK(
     }
   }
   return { type: 'vector', series: b.series };
+}
+
+/** Largest k for which topk/bottomk keep per-group rankings in typed arrays. */
+const SMALL_K = 64;
+
+/** The best (at most k) members of every group at one step, best first. */
+interface Ranks {
+  k: number;
+  /** Members ranked in group g: count[g]. */
+  count: Int32Array;
+  /** Series index of rank r in group g at g * k + r. */
+  index: Int32Array;
+  /** Its value. */
+  value: Float64Array;
+}
+
+function newRanks(ngroups: number, k: number): Ranks {
+  return {
+    k,
+    count: new Int32Array(ngroups),
+    index: new Int32Array(ngroups * k),
+    value: new Float64Array(ngroups * k),
+  };
+}
+
+/**
+ * Ranks the float samples of step i per group, as a stable sort by value
+ * (largest first for topk, smallest for bottomk, NaN last) cut to k would:
+ * a member only displaces those it is strictly better than, so ties keep
+ * series order.
+ */
+function rankStep(
+  ctx: EvalContext,
+  ranks: Ranks,
+  top: boolean,
+  k: number,
+  series: StepSeries[],
+  groupOf: number[],
+  i: number,
+): void {
+  const { count, index, value } = ranks;
+  const stride = ranks.k;
+  count.fill(0);
+  for (let j = 0; j < series.length; j++) {
+    const s = series[j] as StepSeries;
+    if (!s.has[i]) continue;
+    if (s.h?.[i]) {
+      ctx.infos.add(`PromQL info: ignored histogram in ${top ? 'topk' : 'bottomk'} aggregation`);
+      continue;
+    }
+    const v = s.f[i] as number;
+    const g = groupOf[j] as number;
+    const base = g * stride;
+    const c = count[g] as number;
+    if (c === k && !better(v, value[base + k - 1] as number, top)) continue;
+    // Shift the members v beats one place down (the last falls off when full).
+    let p = c === k ? k - 1 : c;
+    while (p > 0 && better(v, value[base + p - 1] as number, top)) {
+      value[base + p] = value[base + p - 1] as number;
+      index[base + p] = index[base + p - 1] as number;
+      p--;
+    }
+    value[base + p] = v;
+    index[base + p] = j;
+    if (c < k) count[g] = c + 1;
+  }
+}
+
+/** Whether a ranks strictly before b: larger (topk) or smaller (bottomk); NaN after every number. */
+function better(a: number, b: number, top: boolean): boolean {
+  if (Number.isNaN(b)) return !Number.isNaN(a);
+  return top ? a > b : a < b;
 }
 
 /** Copies input series j's point at step i to its output series (looked up once per series). */

@@ -1,0 +1,110 @@
+import type { Labels } from '@promstream/storage';
+import { describe, expect, it } from 'vitest';
+import { floatPoints } from '../engine-types.js';
+import { MemoryQuerier } from '../memory-querier.js';
+import { Engine } from './engine.js';
+
+// topk/bottomk keep per-group rankings in typed arrays for small k. The
+// answer must be what a stable sort of each group's samples (largest first
+// for topk, smallest for bottomk, NaN last) cut to k gives, in that order,
+// with ties, NaN and infinities among the values.
+
+/** A seeded generator, so a failure repeats. */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
+    return s / 4294967296;
+  };
+}
+
+const VALUES = [0, 1, 1, 2, 3, -1, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 2.5];
+
+interface Row {
+  labels: Labels;
+  g: string;
+  values: number[];
+}
+
+function dataset(): { q: MemoryQuerier; rows: Row[] } {
+  const r = rng(11);
+  const q = new MemoryQuerier();
+  const rows: Row[] = [];
+  for (let k = 0; k < 40; k++) {
+    const g = `g${k % 3}`;
+    const labels: Labels = [
+      { name: '__name__', value: 'm' },
+      { name: 'g', value: g },
+      { name: 'i', value: String(k).padStart(2, '0') },
+    ];
+    const values: number[] = [];
+    for (let step = 0; step < 10; step++) {
+      const v = VALUES[Math.floor(r() * VALUES.length)]!;
+      values.push(v);
+      q.appendFloat(labels, step * 60_000, v);
+    }
+    rows.push({ labels, g, values });
+  }
+  // The querier hands series over in label order.
+  rows.sort((a, b) => (a.g + a.labels[2]!.value < b.g + b.labels[2]!.value ? -1 : 1));
+  return { q, rows };
+}
+
+/** The reference: per group (in order of first appearance), a stable sort cut to k. */
+function expected(rows: Row[], step: number, k: number, top: boolean, byGroup: boolean): Labels[] {
+  const groups = new Map<string, Row[]>();
+  for (const row of rows) {
+    const key = byGroup ? row.g : '';
+    if (!groups.has(key)) groups.set(key, []);
+    groups.get(key)!.push(row);
+  }
+  const out: Labels[] = [];
+  for (const members of groups.values()) {
+    const sorted = [...members].sort((a, b) => {
+      const x = a.values[step]!;
+      const y = b.values[step]!;
+      if (Number.isNaN(x)) return Number.isNaN(y) ? 0 : 1;
+      if (Number.isNaN(y)) return -1;
+      if (x === y) return 0;
+      return top ? (x > y ? -1 : 1) : x < y ? -1 : 1;
+    });
+    for (const row of sorted.slice(0, k)) out.push(row.labels);
+  }
+  return out;
+}
+
+describe('topk and bottomk', () => {
+  it('rank like a stable sort cut to k, at every step and per group', async () => {
+    const { q, rows } = dataset();
+    const engine = new Engine();
+    for (const top of [true, false]) {
+      for (const byGroup of [false, true]) {
+        for (const k of [1, 2, 5, 14]) {
+          const expr = `${top ? 'topk' : 'bottomk'}${byGroup ? ' by (g)' : ''}(${k}, m)`;
+          for (let step = 0; step < 10; step++) {
+            const r = await engine.instantQuery(q, expr, step * 60_000);
+            expect(r.value.resultType).toBe('vector');
+            if (r.value.resultType !== 'vector') continue;
+            expect(
+              r.value.result.map((s) => s.metric),
+              `${expr} at step ${step}`,
+            ).toEqual(expected(rows, step, k, top, byGroup));
+          }
+          // As a range query: every step's members, each with its own value.
+          const range = await engine.rangeQuery(q, expr, 0, 9 * 60_000, 60_000);
+          if (range.value.resultType !== 'matrix') throw new Error('not a matrix');
+          const got = new Set<string>();
+          for (const s of range.value.result)
+            for (const p of floatPoints(s)) got.add(`${s.metric[2]!.value}@${p.t / 60_000}=${p.f}`);
+          const want = new Set<string>();
+          for (let step = 0; step < 10; step++)
+            for (const labels of expected(rows, step, k, top, byGroup)) {
+              const row = rows.find((x) => x.labels === labels)!;
+              want.add(`${labels[2]!.value}@${step}=${row.values[step]}`);
+            }
+          expect(got, expr).toEqual(want);
+        }
+      }
+    }
+  });
+});
