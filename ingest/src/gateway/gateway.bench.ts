@@ -5,8 +5,14 @@
  * Prints samples per second for both and the ratio, and the bytes on the
  * log per sample against the remote-write payload bytes.
  *
+ * Both receivers first take one full warm-up round (the gateway connects,
+ * registers its schema and compiles its hot paths; Prometheus creates every
+ * series, as a long-running receiver has). Then BENCH_REPEATS measured runs
+ * alternate between the two (ABBA order, so a drift of the shared machine
+ * hits both alike), each with fresh timestamps; the figures are the medians.
+ *
  *   npm run bench -w @promstream/ingest   (KAFKA_BROKERS picks the log; else the testkit default)
- *   BENCH_SERIES, BENCH_ROUNDS, BENCH_BATCH, BENCH_CONCURRENCY override the shape.
+ *   BENCH_SERIES, BENCH_ROUNDS, BENCH_BATCH, BENCH_CONCURRENCY, BENCH_REPEATS override the shape.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
@@ -28,14 +34,18 @@ const SERIES = Number(process.env.BENCH_SERIES ?? 100_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 5);
 const BATCH = Number(process.env.BENCH_BATCH ?? 2000); // Prometheus' max_samples_per_send default.
 const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
+const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const METRICS = 100;
 
-/** Named data shape: node-exporter-like, 100 metric names x hosts, 15 s apart, counters and gauges. */
-function nodeLikeRequests(): Buffer[][] {
+/**
+ * Named data shape: node-exporter-like, 100 metric names x hosts, 15 s apart,
+ * counters and gauges. Rounds `first` to `first + count - 1` of the series' history.
+ */
+function nodeLikeRequests(first: number, count: number): Buffer[][] {
   const hosts = Math.ceil(SERIES / METRICS);
   const start = Date.UTC(2026, 0, 1);
   const rounds: Buffer[][] = [];
-  for (let r = 0; r < ROUNDS; r++) {
+  for (let r = first; r < first + count; r++) {
     const t = start + r * 15_000;
     const requests: Buffer[] = [];
     let batch: WriteSeries[] = [];
@@ -196,19 +206,48 @@ function topicBytesOnDisk(topic: string): number | undefined {
   return found ? bytes : undefined;
 }
 
+interface Run {
+  rate: number;
+  cpuPerSample: number | undefined;
+  failed: number;
+}
+
+function median(xs: readonly number[]): number {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
+}
+
+function describeRuns(runs: readonly Run[]): string {
+  return runs
+    .map(
+      (r) =>
+        `${Math.round(r.rate)}${r.cpuPerSample === undefined ? '' : ` (${r.cpuPerSample.toFixed(1)} µs)`}`,
+    )
+    .join(', ');
+}
+
 async function main(): Promise<void> {
   const total = SERIES * ROUNDS;
   console.log(
-    `shape: ${SERIES} series x ${ROUNDS} rounds, 1 sample per series per request, ${BATCH} series per request, ${CONCURRENCY} concurrent senders`,
+    `shape: ${SERIES} series x ${ROUNDS} rounds, 1 sample per series per request, ${BATCH} series per request, ${CONCURRENCY} concurrent senders; 1 warm-up round, ${REPEATS} measured runs per receiver, alternating`,
   );
-  const rounds = nodeLikeRequests();
-  const payloadBytes = rounds.flat().reduce((n, b) => n + b.length, 0);
-  const rawBytes = rounds.flat().reduce((n, b) => n + snappy.uncompressSync(b, { asBuffer: true }).length, 0);
   const work = mkdtempSync(path.join(tmpdir(), 'ingest-bench-'));
-  const roundsFile = path.join(work, 'rounds.bin');
   const warmFile = path.join(work, 'warm.bin');
-  writeRounds(roundsFile, rounds);
-  writeRounds(warmFile, [rounds[0]!.slice(0, 1)]);
+  writeRounds(warmFile, nodeLikeRequests(0, 1));
+  const runFiles: string[] = [];
+  let payloadBytes = 0;
+  let rawBytes = 0;
+  for (let i = 0; i < REPEATS; i++) {
+    const rounds = nodeLikeRequests(1 + i * ROUNDS, ROUNDS);
+    if (i === 0) {
+      payloadBytes = rounds.flat().reduce((n, b) => n + b.length, 0);
+      rawBytes = rounds.flat().reduce((n, b) => n + snappy.uncompressSync(b, { asBuffer: true }).length, 0);
+    }
+    const file = path.join(work, `run-${i}.bin`);
+    writeRounds(file, rounds);
+    runFiles.push(file);
+  }
 
   const picked = await logBackend();
   if (!picked.ok) throw new Error(`no log for the benchmark: ${picked.reason}`);
@@ -231,83 +270,115 @@ async function main(): Promise<void> {
     topic,
   });
   const gateway = await startGateway({ sink, producer: writers.producer, port: 0, logger });
-  // Warm up: connect, create the topic, register the schema.
-  await load(`${gateway.url}/api/v1/write`, warmFile);
-  measuring.measuring = true;
-  const before = topicBytesOnDisk(topic);
-  const cpuBefore = process.cpuUsage();
-  const ours = await load(`${gateway.url}/api/v1/write`, roundsFile);
-  const cpu = process.cpuUsage(cpuBefore);
-  const oursCpu = (cpu.user + cpu.system) / 1e6;
-  const after = topicBytesOnDisk(topic);
-  const diskBytes = before === undefined || after === undefined ? undefined : after - before;
-  await gateway.close();
-  await backend.stop();
-  measuring.measuring = false;
-  const oursRate = total / ours.seconds;
-  console.log(
-    `gateway (${backend.kind} log ${backend.brokers.join(',')}, acks=all): ${Math.round(oursRate)} samples/s (${ours.seconds.toFixed(2)} s, ${ours.failed} failed requests), ${((oursCpu * 1e6) / total).toFixed(1)} CPU µs/sample`,
-  );
+  const gatewayUrl = `${gateway.url}/api/v1/write`;
 
   const prometheus = findTool('prometheus');
-  let ratio: number | undefined;
+  let prom: Awaited<ReturnType<typeof startTool>> | undefined;
+  let promUrl = '';
+  const promDir = mkdtempSync(path.join(tmpdir(), 'ingest-bench-prom-'));
   if (prometheus === undefined) {
     console.log('prometheus: not installed, no reference figure (infra/scripts/debian-packages.sh)');
   } else {
-    const dir = mkdtempSync(path.join(tmpdir(), 'ingest-bench-prom-'));
     const port = await freePort();
-    writeFileSync(path.join(dir, 'prometheus.yml'), 'global: { scrape_interval: 1m }\n');
-    const prom = await startTool(
+    writeFileSync(path.join(promDir, 'prometheus.yml'), 'global: { scrape_interval: 1m }\n');
+    prom = await startTool(
       prometheus,
       [
-        `--config.file=${path.join(dir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${path.join(dir, 'tsdb')}`,
+        `--config.file=${path.join(promDir, 'prometheus.yml')}`,
+        `--storage.tsdb.path=${path.join(promDir, 'tsdb')}`,
         `--web.listen-address=127.0.0.1:${port}`,
         '--web.enable-remote-write-receiver',
       ],
       port,
     );
-    try {
-      await load(`http://127.0.0.1:${port}/api/v1/write`, warmFile);
-      const promCpuBefore = cpuSeconds(prom.child.pid!);
-      const ref = await load(`http://127.0.0.1:${port}/api/v1/write`, roundsFile);
-      const promCpuAfter = cpuSeconds(prom.child.pid!);
-      const refRate = total / ref.seconds;
-      ratio = oursRate / refRate;
-      const promCpu =
-        promCpuBefore === undefined || promCpuAfter === undefined ? undefined : promCpuAfter - promCpuBefore;
-      console.log(
-        `prometheus 2.42 remote-write receiver: ${Math.round(refRate)} samples/s (${ref.seconds.toFixed(2)} s, ${ref.failed} failed requests)${promCpu === undefined ? '' : `, ${((promCpu * 1e6) / total).toFixed(1)} CPU µs/sample`}`,
-      );
-      if (promCpu !== undefined && promCpu > 0) {
-        console.log(
-          `CPU efficiency ratio gateway / prometheus (samples per CPU-second): ${(promCpu / oursCpu).toFixed(2)}`,
-        );
-      }
-    } finally {
-      await prom.stop();
-      rmSync(dir, { recursive: true, force: true });
-    }
+    promUrl = `http://127.0.0.1:${port}/api/v1/write`;
   }
-  rmSync(work, { recursive: true, force: true });
-  if (ratio !== undefined)
-    console.log(`throughput ratio gateway / prometheus: ${ratio.toFixed(2)} (target >= 1.0)`);
+
+  const ours: Run[] = [];
+  const refs: Run[] = [];
+  let diskBytes: number | undefined = 0;
+  const runGateway = async (file: string): Promise<void> => {
+    measuring.measuring = true;
+    const before = topicBytesOnDisk(topic);
+    const cpuBefore = process.cpuUsage();
+    const r = await load(gatewayUrl, file);
+    const cpu = process.cpuUsage(cpuBefore);
+    const after = topicBytesOnDisk(topic);
+    measuring.measuring = false;
+    diskBytes =
+      before === undefined || after === undefined || diskBytes === undefined
+        ? undefined
+        : diskBytes + after - before;
+    ours.push({ rate: total / r.seconds, cpuPerSample: (cpu.user + cpu.system) / total, failed: r.failed });
+  };
+  const runPrometheus = async (file: string): Promise<void> => {
+    if (prom === undefined) return;
+    const before = cpuSeconds(prom.child.pid!);
+    const r = await load(promUrl, file);
+    const after = cpuSeconds(prom.child.pid!);
+    refs.push({
+      rate: total / r.seconds,
+      cpuPerSample:
+        before === undefined || after === undefined ? undefined : ((after - before) * 1e6) / total,
+      failed: r.failed,
+    });
+  };
+  try {
+    await load(gatewayUrl, warmFile);
+    if (prom !== undefined) await load(promUrl, warmFile);
+    for (let i = 0; i < REPEATS; i++) {
+      const file = runFiles[i]!;
+      if (i % 2 === 0) {
+        await runGateway(file);
+        await runPrometheus(file);
+      } else {
+        await runPrometheus(file);
+        await runGateway(file);
+      }
+    }
+  } finally {
+    await gateway.close();
+    await backend.stop();
+    await prom?.stop();
+    rmSync(promDir, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
+  }
+
+  const oursRate = median(ours.map((r) => r.rate));
+  const oursCpu = median(ours.map((r) => r.cpuPerSample!));
+  const oursFailed = ours.reduce((n, r) => n + r.failed, 0);
+  console.log(
+    `gateway (${backend.kind} log ${backend.brokers.join(',')}, acks=all): median ${Math.round(oursRate)} samples/s, ${oursCpu.toFixed(1)} CPU µs/sample, ${oursFailed} failed requests [runs: ${describeRuns(ours)}]`,
+  );
+  if (refs.length > 0) {
+    const refRate = median(refs.map((r) => r.rate));
+    const cpus = refs.flatMap((r) => (r.cpuPerSample === undefined ? [] : [r.cpuPerSample]));
+    const refCpu = cpus.length === refs.length ? median(cpus) : undefined;
+    console.log(
+      `prometheus 2.42 remote-write receiver: median ${Math.round(refRate)} samples/s${refCpu === undefined ? '' : `, ${refCpu.toFixed(1)} CPU µs/sample`}, ${refs.reduce((n, r) => n + r.failed, 0)} failed requests [runs: ${describeRuns(refs)}]`,
+    );
+    if (refCpu !== undefined) {
+      console.log(
+        `CPU efficiency ratio gateway / prometheus (samples per CPU-second): ${(refCpu / oursCpu).toFixed(2)}`,
+      );
+    }
+    console.log(`throughput ratio gateway / prometheus: ${(oursRate / refRate).toFixed(2)} (target >= 1.0)`);
+  }
   const measured = measuring.sizes();
+  const sent = total * ours.length;
   console.log(
     `remote-write payload: ${(payloadBytes / total).toFixed(2)} B/sample snappy (${(rawBytes / total).toFixed(2)} B/sample protobuf)`,
   );
   console.log(
-    `on the log, estimated (zstd per send): ${(measured.zstdBytes / total).toFixed(2)} B/sample (${(measured.valueBytes / total).toFixed(2)} B/sample before batch compression)`,
+    `on the log, estimated (zstd per send): ${(measured.zstdBytes / sent).toFixed(2)} B/sample (${(measured.valueBytes / sent).toFixed(2)} B/sample before batch compression)`,
   );
   if (diskBytes !== undefined) {
-    console.log(
-      `on the log, measured in the Kafka segment files: ${(diskBytes / total).toFixed(2)} B/sample`,
-    );
+    console.log(`on the log, measured in the Kafka segment files: ${(diskBytes / sent).toFixed(2)} B/sample`);
   }
-  const logBytes = diskBytes ?? measured.zstdBytes;
+  const logPerSample = (diskBytes ?? measured.zstdBytes) / sent;
   const basis = diskBytes === undefined ? 'estimated' : 'segment files';
   console.log(
-    `bytes ratio log / remote-write payload: ${(logBytes / payloadBytes).toFixed(2)} (target <= 0.5; ${basis})`,
+    `bytes ratio log / remote-write payload: ${(logPerSample / (payloadBytes / total)).toFixed(2)} (target <= 0.5; ${basis})`,
   );
 }
 
