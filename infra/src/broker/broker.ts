@@ -372,14 +372,18 @@ export class Broker {
           }
           // The first partition with data always gets at least one whole batch, so consumers make progress.
           const budget = Math.min(p.maxBytes, req.maxBytes - total);
-          let records: FileRange | null = null;
+          let records: FileRange[] = [];
           if (p.fetchOffset < hw && (budget > 0 || total === 0))
             records = log.slice(p.fetchOffset, Math.max(budget, 1));
-          if (records !== null) {
-            total += records.length;
-            ranges.push(records);
+          for (const range of records) {
+            total += range.length;
+            ranges.push(range);
           }
-          partitions.push({ ...base, errorCode: KafkaCode.NONE, records: records ?? EMPTY });
+          partitions.push({
+            ...base,
+            errorCode: KafkaCode.NONE,
+            records: records.length > 0 ? records : EMPTY,
+          });
         }
         topics.push({ topic: t.topic, partitions });
       }

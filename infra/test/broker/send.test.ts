@@ -129,15 +129,89 @@ describe('segment file ranges', () => {
       [2, 1],
       [3, 200],
     ] as const) {
-      const range = log.slice(offset, max);
+      const [range, ...more] = log.slice(offset, max);
       const read = await log.read(offset, max);
-      if (range === null || read === null) throw new Error(`nothing at ${offset}`);
+      if (range === undefined || read === null) throw new Error(`nothing at ${offset}`);
+      expect(more).toEqual([]);
       const bytes = Buffer.alloc(range.length);
       fs.readSync(range.fd, bytes, 0, range.length, range.position);
       expect(bytes.equals(read)).toBe(true);
       range.release();
     }
-    expect(log.slice(6, 1 << 20)).toBeNull();
+    expect(log.slice(6, 1 << 20)).toEqual([]);
+    log.close();
+  });
+
+  it('bounds a slice by maxBytes at batch boundaries, never below one whole batch', () => {
+    const log = PartitionLog.open(dir, BIG, () => 1000);
+    const sizes: number[] = [];
+    for (let i = 0; i < 30; i++) {
+      const buf = buildBatch(['x'.repeat(10 + ((i * 37) % 200))], { timestamp: 1000 });
+      const h = checkBatch(buf, 0);
+      if (typeof h === 'string') throw new Error(h);
+      log.append(buf, [{ at: 0, header: h }]);
+      sizes.push(buf.length);
+    }
+    for (let from = 0; from < 30; from++) {
+      // Include limits that fall exactly on a batch boundary and one byte either side of it.
+      const exact: number[] = [];
+      for (let k = from, sum = 0; k < Math.min(30, from + 4); k++) {
+        sum += sizes[k] as number;
+        exact.push(sum - 1, sum, sum + 1);
+      }
+      for (const max of [1, 100, 250, 500, 1000, 2500, 1 << 20, ...exact]) {
+        // Expected: whole batches from `from` while the total stays within max, at least one.
+        let want = sizes[from] as number;
+        for (let j = from + 1; j < 30 && want + (sizes[j] as number) <= max; j++) want += sizes[j] as number;
+        const ranges = log.slice(from, max);
+        expect(ranges.length).toBe(1);
+        expect(ranges[0]?.length, `from ${from} max ${max}`).toBe(want);
+        for (const r of ranges) r.release();
+      }
+    }
+    log.close();
+  });
+
+  it('continues a slice into the next segments when it reaches the end of one', () => {
+    const log = PartitionLog.open(dir, { ...BIG, segmentBytes: 400 }, () => 1000);
+    const batches: Buffer[] = [];
+    for (let i = 0; i < 12; i++) {
+      const buf = buildBatch([String(i).padStart(2, '0').repeat(30)], { timestamp: 1000 });
+      const h = checkBatch(buf, 0);
+      if (typeof h === 'string') throw new Error(h);
+      log.append(buf, [{ at: 0, header: h }]);
+      batches.push(Buffer.from(buf));
+    }
+    expect(log.segmentNames().length).toBeGreaterThan(3);
+    const bytesOf = (ranges: FileRange[]) =>
+      Buffer.concat(
+        ranges.map((r) => {
+          const b = Buffer.alloc(r.length);
+          fs.readSync(r.fd, b, 0, r.length, r.position);
+          r.release();
+          return b;
+        }),
+      );
+    const all = Buffer.concat(batches);
+    // Everything from offset 0, across every segment: the twelve batches in order.
+    const whole = log.slice(0, 1 << 20);
+    expect(whole.length).toBe(log.segmentNames().length);
+    const got = bytesOf(whole);
+    expect(got.length).toBe(all.length);
+    const offsets: number[] = [];
+    for (let at = 0; at < got.length; ) {
+      const h = checkBatch(got, at);
+      if (typeof h === 'string') throw new Error(h);
+      offsets.push(h.baseOffset);
+      at += h.size;
+    }
+    expect(offsets).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]);
+    // A budget that ends inside a later segment stops at a batch boundary there.
+    const size = batches[0]?.length as number;
+    const some = log.slice(1, size * 5 + 10);
+    expect(bytesOf(some).length).toBe(size * 5);
+    // From the middle of the last segment: only what is left.
+    expect(bytesOf(log.slice(11, 1 << 20)).length).toBe(size);
     log.close();
   });
 

@@ -180,18 +180,28 @@ export class PartitionLog {
   }
 
   /**
-   * Whole batches from `offset` as a file range to send without reading it
-   * first (released by the sender), at most maxBytes unless the first batch
-   * alone is larger; null when the offset is at the end.
+   * Whole batches from `offset` as file ranges to send without reading them
+   * first (each released by the sender), at most maxBytes in all unless the
+   * first batch alone is larger; empty when the offset is at the end. A
+   * range that reaches the end of its segment continues in the next one, so
+   * a consumer crossing a roll gets a full answer instead of the tail.
    */
-  slice(offset: number, maxBytes: number): FileRange | null {
+  slice(offset: number, maxBytes: number): FileRange[] {
+    const out: FileRange[] = [];
+    let budget = maxBytes;
+    let at = offset;
     for (const seg of this.segments) {
-      if (offset >= seg.nextOffset) continue;
-      const r = seg.range(offset, maxBytes);
+      if (at >= seg.nextOffset) continue;
+      const r = seg.range(at, budget);
       if (r === null) continue;
-      return seg.fileRange(r.position, r.length);
+      // Past the first range only whole batches that fit.
+      if (out.length > 0 && r.length > budget) break;
+      out.push(seg.fileRange(r.position, r.length));
+      budget -= r.length;
+      if (budget <= 0 || r.position + r.length < seg.size) break;
+      at = seg.nextOffset;
     }
-    return null;
+    return out;
   }
 
   /** The first record with a timestamp >= ts (offset and timestamp), or null when none has. */

@@ -256,11 +256,19 @@ export class Segment {
       if (this.baseOffset + (this.rel[i] as number) + head.readInt32BE(0) < offset) i++;
     }
     const position = this.pos[i] as number;
-    let end = i + 1 < this.count ? (this.pos[i + 1] as number) : this.size;
-    for (let j = i + 1; j < this.count; j++) {
-      const next = j + 1 < this.count ? (this.pos[j + 1] as number) : this.size;
-      if (next - position > maxBytes) break;
-      end = next;
+    // The range ends where a batch starts (or at the end of the log): find the
+    // last such boundary within maxBytes by binary search over the positions.
+    if (this.size - position <= maxBytes) return { position, length: this.size - position };
+    let lo = i + 1;
+    let hi = this.count - 1;
+    let end = lo < this.count ? (this.pos[lo] as number) : this.size;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const at = this.pos[mid] as number;
+      if (at - position <= maxBytes) {
+        end = at;
+        lo = mid + 1;
+      } else hi = mid - 1;
     }
     return { position, length: end - position };
   }

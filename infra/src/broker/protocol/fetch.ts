@@ -47,8 +47,8 @@ export interface FetchPartitionResult {
   errorCode: number;
   highWatermark: number;
   logStartOffset: number;
-  /** The batches, in memory or as a range of a segment file read while the answer is sent. */
-  records: Buffer | FileRange | null;
+  /** The batches, in memory or as ranges of segment files read while the answer is sent. */
+  records: Buffer | FileRange[] | null;
 }
 
 export function encodeFetchResponse(
@@ -67,7 +67,12 @@ export function encodeFetchResponse(
       if (version >= 4) w.int32(0); // no aborted transactions
       if (version >= 11) w.int32(-1);
       if (p.records === null || Buffer.isBuffer(p.records)) w.nullableBytes(p.records);
-      else w.int32(p.records.length).fileRange(p.records);
+      else {
+        let length = 0;
+        for (const r of p.records) length += r.length;
+        w.int32(length);
+        for (const r of p.records) w.fileRange(r);
+      }
     });
   });
 }
