@@ -526,6 +526,77 @@ export const RANGE_FUNCTIONS: ReadonlyMap<string, RangeFn> = new Map<string, Ran
 /** Range functions that keep the metric name. */
 export const KEEPS_NAME: ReadonlySet<string> = new Set(['last_over_time', 'first_over_time']);
 
+/** rate, increase and delta: over series without histograms they run as `rateFloats`. */
+const FLOAT_RATE_KERNELS: ReadonlyMap<string, { isCounter: boolean; isRate: boolean }> = new Map([
+  ['rate', { isCounter: true, isRate: true }],
+  ['increase', { isCounter: true, isRate: false }],
+  ['delta', { isCounter: false, isRate: false }],
+]);
+
+/**
+ * `extrapolatedRate` for a series without histograms at every step, with
+ * window ends that only grow: the same arithmetic in the same order, written
+ * straight into the output arrays (no window object, no boxed result per
+ * step). Returns whether any step has a value.
+ */
+function rateFloats(
+  ctx: EvalContext,
+  s: RangeSeries,
+  o: StepSeries,
+  m: MatrixValue,
+  isCounter: boolean,
+  isRate: boolean,
+): boolean {
+  const { t, f, n: count } = s;
+  const ends = m.ends;
+  const range = m.range;
+  const of = o.f;
+  const has = o.has;
+  let hi = 0;
+  let lo = 0;
+  let any = false;
+  for (let i = 0; i < ends.length; i++) {
+    const end = ends[i] as number;
+    const start = end - range;
+    while (hi < count && (t[hi] as number) <= end) hi++;
+    while (lo < count && (t[lo] as number) <= start) lo++;
+    const n = hi - lo;
+    if (n < 2) continue;
+    const firstT = t[lo] as number;
+    const lastT = t[hi - 1] as number;
+    const firstF = f[lo] as number;
+    let resultF = (f[hi - 1] as number) - firstF;
+    if (isCounter) {
+      for (let k = lo + 1; k < hi; k++) {
+        const prev = f[k - 1] as number;
+        if ((f[k] as number) < prev) resultF += prev;
+      }
+    }
+    let toStart = (firstT - start) / 1000;
+    let toEnd = (end - lastT) / 1000;
+    const sampled = (lastT - firstT) / 1000;
+    const avg = sampled / (n - 1);
+    const threshold = avg * 1.1;
+    if (toStart >= threshold) toStart = avg / 2;
+    if (isCounter) {
+      let toZero = toStart;
+      if (resultF > 0 && firstF >= 0) toZero = sampled * (firstF / resultF);
+      if (toZero < toStart) toStart = toZero;
+    }
+    if (toEnd >= threshold) toEnd = avg / 2;
+    let factor = (sampled + toStart + toEnd) / sampled;
+    if (isRate) factor /= range / 1000;
+    of[i] = resultF * factor;
+    has[i] = 1;
+    any = true;
+  }
+  if (any && isCounter) {
+    const info = counterNameInfo(s.labels);
+    if (info !== null) ctx.infos.add(info);
+  }
+  return any;
+}
+
 /** Applies a range function to every series of a range vector at every time. */
 export function applyRange(
   ctx: EvalContext,
@@ -543,6 +614,7 @@ export function applyRange(
   const hasAll = new Uint8Array(steps * m.series.length);
   let monotone = true;
   for (let i = 1; i < steps; i++) if ((m.ends[i] as number) < (m.ends[i - 1] as number)) monotone = false;
+  const kernel = FLOAT_RATE_KERNELS.get(name);
   for (let k = 0; k < m.series.length; k++) {
     const s = m.series[k] as RangeSeries;
     ctx.check();
@@ -553,6 +625,10 @@ export function applyRange(
       has: hasAll.subarray(k * steps, (k + 1) * steps),
       dropName: !keep || s.dropName,
     };
+    if (kernel !== undefined && s.h === null && monotone) {
+      if (rateFloats(ctx, s, o, m, kernel.isCounter, kernel.isRate)) out.push(o);
+      continue;
+    }
     // With growing window ends, both window edges only move forward.
     let hiC = 0;
     let loC = 0;
