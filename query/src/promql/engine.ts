@@ -16,7 +16,7 @@ import {
   type QueryValue,
   type VectorSample,
 } from '../engine-types.js';
-import type { Querier } from '../querier.js';
+import type { Querier, Series } from '../querier.js';
 
 import { evalAggregate } from './aggregate.js';
 import type { AtModifier, DurationExpr, Expr, MatrixSelector, SubqueryExpr, VectorSelector } from './ast.js';
@@ -40,6 +40,56 @@ import {
 /** An iterator that copies a run of float samples at once (block iterators do). */
 interface FloatCopier {
   copyFloats(t: Float64Array, f: Float64Array, at: number, limit: number, maxt: number): number;
+}
+
+/** A growable buffer of one series' samples; `h` is set only when it has histograms. */
+interface SampleBuffer {
+  t: Float64Array;
+  f: Float64Array;
+  h: (FloatHistogram | undefined)[] | null;
+}
+
+/**
+ * Reads an iterator's samples in [mint, maxt] into `buf` from index 0,
+ * growing it as needed, and returns how many. Histograms are copied (an
+ * iterator may reuse its histogram object for the next sample).
+ */
+function readSamples(it: SampleIterator, mint: number, maxt: number, buf: SampleBuffer): number {
+  const copier = (it as SampleIterator & Partial<FloatCopier>).copyFloats;
+  buf.h = null;
+  let n = 0;
+  let vt = it.seek(mint);
+  while (vt !== ValueType.None) {
+    const st = it.atT();
+    if (st > maxt) break;
+    if (n === buf.t.length) {
+      const nt = new Float64Array(n * 2);
+      nt.set(buf.t);
+      buf.t = nt;
+      const nf = new Float64Array(n * 2);
+      nf.set(buf.f);
+      buf.f = nf;
+    }
+    if (vt === ValueType.Float && copier !== undefined) {
+      const c = copier.call(it, buf.t, buf.f, n, buf.t.length, maxt);
+      if (c === 0) break;
+      n += c;
+      vt = it.next();
+      continue;
+    }
+    buf.t[n] = st;
+    if (vt === ValueType.Float) buf.f[n] = it.at();
+    else {
+      if (!buf.h) buf.h = [];
+      buf.h[n] = copyH(it.atHistogram());
+      buf.f[n] = 0;
+    }
+    n++;
+    vt = it.next();
+  }
+  const err = it.err();
+  if (err) throw new EngineError('execution', `read series: ${err.message}`, { cause: err });
+  return n;
 }
 
 /**
@@ -258,7 +308,12 @@ class Evaluator implements EvalContext {
     return out;
   }
 
-  /** An instant vector selector; with `withTimes`, values are the sample timestamps in seconds. */
+  /**
+   * An instant vector selector; with `withTimes`, values are the sample
+   * timestamps in seconds. Each series is read into one scratch buffer
+   * reused for the next (only the per-step values are kept), so no pool of
+   * every selected sample is built.
+   */
   async vectorSelector(vs: VectorSelector, ts: Float64Array, withTimes: boolean): Promise<VectorValue> {
     const rt = this.refTimes(ts, vs.at, vs.offset);
     let lo = Number.POSITIVE_INFINITY;
@@ -267,54 +322,66 @@ class Evaluator implements EvalContext {
       if (x < lo) lo = x;
       if (x > hi) hi = x;
     }
-    const raw = await this.selectSeries(vs, lo - this.lookback + 1, hi);
+    const mint = lo - this.lookback + 1;
+    const list = await this.querier.select({ mint, maxt: hi, signal: this.signal }, vs.matchers as Matcher[]);
     const steps = ts.length;
     let monotone = true;
     for (let i = 1; i < rt.length; i++) if ((rt[i] as number) < (rt[i - 1] as number)) monotone = false;
     const series: StepSeries[] = [];
     // One allocation for all series' slots; each series views its own region.
-    const fAll = new Float64Array(steps * raw.length);
-    const hasAll = new Uint8Array(steps * raw.length);
-    for (let k = 0; k < raw.length; k++) {
-      const r = raw[k] as RangeSeries;
+    const fAll = new Float64Array(steps * list.length);
+    const hasAll = new Uint8Array(steps * list.length);
+    const scratch: SampleBuffer = { t: new Float64Array(256), f: new Float64Array(256), h: null };
+    const lookback = this.lookback;
+    let prev: SampleIterator | undefined;
+    for (let k = 0; k < list.length; k++) {
+      this.check();
+      const src = list[k] as Series;
+      const it = (src.iterator as (reuse?: SampleIterator) => SampleIterator).call(src, prev);
+      prev = it;
+      const rn = readSamples(it, mint, hi, scratch);
+      if (rn === 0) continue;
+      this.addSamples(rn);
       const s: StepSeries = {
-        labels: r.labels,
+        labels: src.labels,
         f: fAll.subarray(k * steps, (k + 1) * steps),
         h: null,
         has: hasAll.subarray(k * steps, (k + 1) * steps),
         dropName: false,
       };
-      let any = false;
+      const rtimes = scratch.t;
+      const rf = scratch.f;
+      const rh = scratch.h;
+      const sf = s.f;
+      const has = s.has;
+      let points = 0;
       let lastJ = -1;
-      const rtimes = r.t;
-      const rn = r.n;
       for (let i = 0; i < steps; i++) {
         const ref = rt[i] as number;
         let j: number;
         if (monotone) {
           // Reference times only grow: walk forward from the previous step's sample.
-          j = lastJ < 0 ? -1 : lastJ;
+          j = lastJ;
           while (j + 1 < rn && (rtimes[j + 1] as number) <= ref) j++;
         } else j = lastAtOrBefore(rtimes, rn, ref);
         const prevJ = lastJ;
         lastJ = j;
         if (j < 0) continue;
-        const st = r.t[j] as number;
-        if (st <= ref - this.lookback) continue;
-        const hist = r.h?.[j];
-        if (!hist && isStaleNaN(r.f[j] as number)) continue;
-        s.has[i] = 1;
-        any = true;
-        if (withTimes) s.f[i] = st / 1000;
+        const st = rtimes[j] as number;
+        if (st <= ref - lookback) continue;
+        const hist = rh === null ? undefined : rh[j];
+        const v = rf[j] as number;
+        if (!hist && isStaleNaN(v)) continue;
+        has[i] = 1;
+        points++;
+        if (withTimes) sf[i] = st / 1000;
         else if (hist) {
           if (!s.h) s.h = new Array(steps);
           // A sample seen again at a later step (lookback) must not count as a second counter reset.
           s.h[i] = hist.counterResetHint === 1 && j === prevJ ? { ...hist, counterResetHint: 0 } : hist;
-        } else s.f[i] = r.f[j] as number;
+        } else sf[i] = v;
       }
-      if (any) {
-        let points = 0;
-        for (let i = 0; i < steps; i++) points += s.has[i] as number;
+      if (points > 0) {
         this.addSamples(points);
         series.push(s);
       }
