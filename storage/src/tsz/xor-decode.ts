@@ -160,8 +160,13 @@ export function decodeXorIntoScratch(bytes: Uint8Array, s: DecodeScratch): void 
   }
   let tDelta = uvarintAt(bytes, pos >>> 3);
   pos = p1 * 8;
+  // The current window: leading zeros (0..31), significant bits, and masks
+  // that keep the bits above the trailing zeros. Before any '11' header a
+  // reused window means all 64 bits, as in Prometheus.
   let leading = 0;
-  let trailing = 0;
+  let mbits = 64;
+  let mHi = -1;
+  let mLo = -1;
   let n = 1;
   // The bits at the start of each value. After a delta of deltas of zero
   // they are the rest of the window that read it (shifted past its one bit):
@@ -174,16 +179,14 @@ export function decodeXorIntoScratch(bytes: Uint8Array, s: DecodeScratch): void 
       // '0': the same value.
       pos += 1;
     } else {
-      let mbits: number;
       if (c >>> 30 === 0b10) {
         pos += 2;
-        mbits = 64 - leading - trailing;
       } else {
         pos += 13;
         leading = (c >>> 25) & 31;
         mbits = (c >>> 19) & 63;
         if (mbits === 0) mbits = 64;
-        trailing = 64 - leading - mbits;
+        const trailing = 64 - leading - mbits;
         if (trailing < 0) {
           s.n = n;
           s.error = new StorageError(
@@ -192,26 +195,20 @@ export function decodeXorIntoScratch(bytes: Uint8Array, s: DecodeScratch): void 
           );
           return;
         }
+        mHi = trailing >= 32 ? -1 << (trailing - 32) : -1;
+        mLo = trailing >= 32 ? 0 : -1 << trailing;
       }
-      let h: number;
-      let l: number;
-      if (mbits > 32) {
-        h = window32(dv, b, pos) >>> (64 - mbits);
-        l = window32(dv, b, pos + mbits - 32);
-      } else {
-        h = 0;
-        l = window32(dv, b, pos) >>> (32 - mbits);
-      }
+      // The 64 bits at pos, shifted right by the leading zeros (at most 31,
+      // so no branch on widths): the significant bits land in place, and the
+      // bits of the next sample below them are masked off.
+      const i = pos >>> 3;
+      const off = pos & 7;
+      const y = dv.getInt32(i + 4);
+      const hi = (dv.getInt32(i) << off) | ((y >>> 1) >>> (31 - off));
+      const lo = (y << off) | (b[i + 8]! >>> (8 - off));
+      vHi ^= (hi >>> leading) & mHi;
+      vLo ^= ((lo >>> leading) | ((hi << 1) << (31 - leading))) & mLo;
       pos += mbits;
-      if (trailing >= 32) {
-        h = l << (trailing - 32);
-        l = 0;
-      } else if (trailing > 0) {
-        h = (h << trailing) | (l >>> (32 - trailing));
-        l = l << trailing;
-      }
-      vHi ^= h;
-      vLo ^= l;
     }
     if (pos > end) break;
     ts[n] = t;

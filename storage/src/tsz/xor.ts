@@ -230,6 +230,10 @@ function writeUvarint(w: BitWriter, x: number): void {
  */
 export class XorIterator implements SampleIterator {
   private readonly scratch = newDecodeScratch();
+  // The scratch arrays (they are replaced when a chunk outgrows them), held
+  // here so that at() and atT() are one load from the iterator.
+  private ts: Float64Array;
+  private vs: Float64Array;
   private numTotal = 0;
   private count = 0;
   private i = -1;
@@ -237,6 +241,8 @@ export class XorIterator implements SampleIterator {
   private error: Error | undefined;
 
   constructor(bytes?: Uint8Array) {
+    this.ts = this.scratch.ts;
+    this.vs = this.scratch.vs;
     if (bytes !== undefined) this.reset(bytes);
   }
 
@@ -245,6 +251,8 @@ export class XorIterator implements SampleIterator {
     this.numTotal = bytes.length >= 2 ? (bytes[0]! << 8) | bytes[1]! : 0;
     const s = this.scratch;
     decodeXorIntoScratch(bytes, s);
+    this.ts = s.ts;
+    this.vs = s.vs;
     this.count = s.n;
     this.pending = s.error;
     this.error = undefined;
@@ -257,8 +265,9 @@ export class XorIterator implements SampleIterator {
   }
 
   next(): ValueType {
-    if (this.i + 1 < this.count) {
-      this.i++;
+    const i = this.i + 1;
+    if (i < this.count) {
+      this.i = i;
       return ValueType.Float;
     }
     // Past the last decoded sample: report why decoding stopped, if it stopped early.
@@ -269,7 +278,7 @@ export class XorIterator implements SampleIterator {
 
   seek(t: number): ValueType {
     if (this.i >= this.count) return ValueType.None;
-    const ts = this.scratch.ts;
+    const ts = this.ts;
     if (this.i < 0) this.i = 0;
     while (this.i < this.count && ts[this.i]! < t) this.i++;
     if (this.i < this.count) return ValueType.Float;
@@ -284,8 +293,8 @@ export class XorIterator implements SampleIterator {
    * copied. Call only while positioned on a sample (the last next/seek gave Float).
    */
   copyFloats(t: Float64Array, f: Float64Array, at: number, limit: number, maxt: number): number {
-    const ts = this.scratch.ts;
-    const vs = this.scratch.vs;
+    const ts = this.ts;
+    const vs = this.vs;
     let i = this.i;
     let k = at;
     while (i < this.count && k < limit && ts[i]! <= maxt) {
@@ -299,14 +308,14 @@ export class XorIterator implements SampleIterator {
   }
 
   atT(): number {
-    return this.scratch.ts[this.i]!;
+    return this.ts[this.i]!;
   }
 
   at(): number {
     // Read straight from the typed array: a double stored in an object field
     // may have its NaN quiet bit set by the engine, which would change a
     // stale marker's bits.
-    return this.scratch.vs[this.i]!;
+    return this.vs[this.i]!;
   }
 
   atHistogram(): FloatHistogram {
