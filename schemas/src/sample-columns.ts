@@ -51,6 +51,11 @@ export class SampleBatchBuilder {
   private readonly labelCounts: number[] = [];
   private readonly labelNames: number[] = [];
   private readonly labelValues: number[][] = [];
+  /** The label strings of the last series at each position, and their symbols. */
+  private readonly lastNames: (string | undefined)[] = [];
+  private readonly lastNameIds: number[] = [];
+  private readonly lastValues: (string | undefined)[] = [];
+  private readonly lastValueIds: number[] = [];
   private baseTime = 0;
   private readonly timeDeltas: number[] = [];
   private readonly valueScales: number[] = [];
@@ -83,11 +88,29 @@ export class SampleBatchBuilder {
     const count = labels.length;
     this.labelCounts.push(count);
     const columns = this.labelValues;
+    const lastNames = this.lastNames;
+    const lastValues = this.lastValues;
     for (let j = 0; j < count; j++) {
       const label = labels[j]!;
-      this.labelNames.push(this.symbol(label.name));
-      if (j === columns.length) columns.push([]);
-      columns[j]!.push(this.symbol(label.value));
+      if (j === columns.length) {
+        columns.push([]);
+        lastNames.push(undefined);
+        lastValues.push(undefined);
+      }
+      // Most series repeat the label names, and many a value, of the series
+      // before them at the same position: no table lookup for those.
+      const name = label.name;
+      if (name !== lastNames[j]) {
+        lastNames[j] = name;
+        this.lastNameIds[j] = this.symbol(name);
+      }
+      this.labelNames.push(this.lastNameIds[j]!);
+      const value = label.value;
+      if (value !== lastValues[j]) {
+        lastValues[j] = value;
+        this.lastValueIds[j] = this.symbol(value);
+      }
+      columns[j]!.push(this.lastValueIds[j]!);
     }
     const k = decimalScale(v);
     this.valueScales.push(k);

@@ -10,7 +10,7 @@ export interface HistogramSample {
 
 /** One series of a decoded write request, in the same shape for both wire versions. */
 export interface WriteSeries {
-  /** Labels as sent (validation checks their order and syntax). */
+  /** Labels as sent (validation checks their order and syntax); read-only, series of one request may share Label objects. */
   labels: Label[];
   /** Sample timestamps in ms, parallel to `values`. */
   timestamps: number[];

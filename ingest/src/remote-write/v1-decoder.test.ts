@@ -110,6 +110,29 @@ describe('hand-written remote write 1.0 decoder', () => {
     }
   });
 
+  it('gives the same result on requests whose series share labels (the label and string tables)', () => {
+    for (let seed = 1; seed <= 40; seed++) {
+      const r = rng(1000 + seed);
+      // A small pool of labels drawn again and again, and far more distinct strings than table slots
+      // in some requests, so both hits and colliding replacements happen.
+      const pool = Array.from({ length: seed % 2 === 0 ? 30 : 20_000 }, () => ({
+        name: randomString(r, 12),
+        value: randomString(r, r() < 0.1 ? 80 : 20),
+      }));
+      const series: WriteSeries[] = Array.from({ length: 500 }, () => ({
+        labels: Array.from({ length: 1 + Math.floor(r() * 5) }, () => ({
+          ...pool[Math.floor(r() * pool.length)]!,
+        })),
+        timestamps: [1_700_000_000_000],
+        values: [randomValue(r)],
+        histograms: [],
+        exemplars: 0,
+      }));
+      const body = encodeV1(series);
+      expect(decodeV1(body), `seed ${seed}`).toEqual(decodeV1Reference(body));
+    }
+  });
+
   it('counts exemplars and skips metadata and unknown fields as protobufjs does', () => {
     const root = protobuf.parse(
       `syntax = "proto3";

@@ -83,13 +83,62 @@ export function decodeV1(body: Uint8Array): WriteRequest {
   }
 }
 
+/** Slots of the label table: a power of two, well above the distinct labels of a request. */
+const LABEL_SLOTS = 8192;
+/** Label messages up to this many bytes go through the table. */
+const LABEL_MAX = 256;
+
+/**
+ * Labels already decoded in one request, by the bytes of their message. A
+ * request repeats a few thousand distinct labels across its series, so most
+ * label messages are found here and cost one hash and one compare instead
+ * of two string decodes and an object. Series of one request therefore share
+ * Label objects: they are read-only. A collision only replaces the entry.
+ */
+class LabelTable {
+  private readonly bytes: (Uint8Array | undefined)[] = new Array(LABEL_SLOTS);
+  private readonly labels: (Label | undefined)[] = new Array(LABEL_SLOTS);
+
+  read(r: ProtoReader, end: number): Label {
+    const buf = r.buf;
+    const start = r.pos;
+    const len = end - start;
+    if (len > LABEL_MAX) return readLabel(r, end);
+    let h = len;
+    let i = start;
+    for (; i + 4 <= end; i += 4) {
+      h = Math.imul(
+        h ^ (buf[i]! | (buf[i + 1]! << 8) | (buf[i + 2]! << 16) | (buf[i + 3]! << 24)),
+        0x9e3779b1,
+      );
+    }
+    for (; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x9e3779b1);
+    const slot = (h ^ (h >>> 16)) & (LABEL_SLOTS - 1);
+    const known = this.bytes[slot];
+    if (known !== undefined && known.length === len) {
+      let j = 0;
+      while (j < len && known[j] === buf[start + j]) j++;
+      if (j === len) {
+        r.pos = end;
+        return this.labels[slot]!;
+      }
+    }
+    const label = readLabel(r, end);
+    // A view of the request body, which outlives the table.
+    this.bytes[slot] = buf.subarray(start, end);
+    this.labels[slot] = label;
+    return label;
+  }
+}
+
 function readWriteRequest(r: ProtoReader): WriteSeries[] {
   const series: WriteSeries[] = [];
+  const labels = new LabelTable();
   while (r.pos < r.end) {
     const tag = r.uint32();
     if (tag === ((1 << 3) | WIRE_LEN)) {
       const end = r.delimitedEnd();
-      series.push(readTimeSeries(r, end));
+      series.push(readTimeSeries(r, end, labels));
     } else {
       // Metadata (3) and anything unknown are skipped.
       r.skip(tag & 7, tag >>> 3);
@@ -98,7 +147,7 @@ function readWriteRequest(r: ProtoReader): WriteSeries[] {
   return series;
 }
 
-function readTimeSeries(r: ProtoReader, end: number): WriteSeries {
+function readTimeSeries(r: ProtoReader, end: number, table: LabelTable): WriteSeries {
   const outerEnd = r.end;
   r.end = end;
   const labels: Label[] = [];
@@ -111,7 +160,7 @@ function readTimeSeries(r: ProtoReader, end: number): WriteSeries {
     switch (tag) {
       case (1 << 3) | WIRE_LEN: {
         const e = r.delimitedEnd();
-        labels.push(readLabel(r, e));
+        labels.push(table.read(r, e));
         break;
       }
       case (2 << 3) | WIRE_LEN: {
