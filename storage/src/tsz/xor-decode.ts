@@ -168,9 +168,9 @@ export function decodeXorIntoScratch(bytes: Uint8Array, s: DecodeScratch): void 
   let mHi = -1;
   let mLo = -1;
   let n = 1;
-  // The bits at the start of each value. After a delta of deltas of zero
-  // they are the rest of the window that read it (shifted past its one bit):
-  // 31 bits, where a value header needs at most 13.
+  // The bits at the start of each value. After a delta of deltas of zero or
+  // of 14 bits they are the rest of the window that read it: 31 or 16 bits,
+  // where a value header needs at most 13.
   let c = window32(dv, b, pos);
   for (;;) {
     // The value of sample n, its time already known.
@@ -235,7 +235,11 @@ export function decodeXorIntoScratch(bytes: Uint8Array, s: DecodeScratch): void 
       const dod = (d << 2) >> 18;
       tDelta += dod === -0x2000 ? 0x2000 : dod;
       pos += 16;
-    } else if (d >>> 29 === 0b110) {
+      // The 16 bits after this payload are still in the window.
+      c = d << 16;
+      continue;
+    }
+    if (d >>> 29 === 0b110) {
       const dod = (d << 3) >> 15;
       tDelta += dod === -0x10000 ? 0x10000 : dod;
       pos += 20;
