@@ -174,9 +174,11 @@ function serveConnection(
         if (dead) dropParts(out);
         else {
           const failure = await sendParts(socket, out);
-          if (failure !== null && !dead) {
+          if (failure !== null) {
+            // A client that went away mid-answer is no fault of the broker's; a failed read is.
+            if (!dead && !socket.destroyed)
+              log.error({ client: clientHost }, `closing connection: ${failure}`);
             dead = true;
-            log.error({ client: clientHost }, `closing connection: ${failure}`);
             socket.destroy();
           }
         }

@@ -84,6 +84,33 @@ describe('sending answers with file ranges', () => {
     }
   });
 
+  it('stops and releases when the client goes away in the middle of a large answer', async () => {
+    const file = path.join(dir, 'large');
+    fs.writeFileSync(file, Buffer.alloc(24 * SEND_CHUNK, 5));
+    const fd = fs.openSync(file, 'r');
+    const server = net.createServer();
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const port = (server.address() as net.AddressInfo).port;
+    const accepted = new Promise<net.Socket>((r) => server.once('connection', r));
+    const client = net.connect(port, '127.0.0.1');
+    client.once('data', () => client.destroy());
+    const sending = await accepted;
+    sending.on('error', () => {});
+    let releases = 0;
+    try {
+      const failure = await sendParts(sending, [
+        Buffer.from('head'),
+        { fd, position: 0, length: 24 * SEND_CHUNK, release: () => releases++ },
+      ]);
+      expect(failure).not.toBeNull();
+      expect(releases).toBe(1);
+    } finally {
+      sending.destroy();
+      server.close();
+      fs.closeSync(fd);
+    }
+  });
+
   it('reports a range the file cannot fill and releases the ranges after it', async () => {
     const file = path.join(dir, 'short');
     fs.writeFileSync(file, Buffer.alloc(1000, 1));
