@@ -83,6 +83,35 @@ describe('query answers written as bytes', () => {
     });
   });
 
+  it('writes the same times with a range query grid as without one', () => {
+    for (const grid of [
+      { start: 1_700_000_000_123, step: 15_500, count: 50 },
+      { start: 0.5, step: 0.1, count: 1000 },
+      { start: -30_000, step: 7_000, count: 20 },
+    ]) {
+      const onGrid = Array.from({ length: grid.count }, (_, i) => grid.start + i * grid.step);
+      const times = [...onGrid.filter((_, i) => i % 3 !== 1), grid.start + 1, grid.start - grid.step];
+      times.sort((a, b) => a - b);
+      const value: QueryValue = {
+        resultType: 'matrix',
+        result: [
+          {
+            metric: [{ name: 'a', value: 'b' }],
+            floats: floatColumns(times.map((t, i) => ({ t, f: i / 7 }))),
+            histograms: [],
+          },
+        ],
+      };
+      const plain = new JsonSink();
+      writeQueryAnswer(plain, value);
+      const gridded = new JsonSink();
+      writeQueryAnswer(gridded, value, [], [], grid);
+      const text = Buffer.concat(gridded.finish()).toString();
+      expect(text).toBe(Buffer.concat(plain.finish()).toString());
+      expect(text).toContain(`[${formatTimestamp(onGrid[2]!)},`);
+    }
+  });
+
   it('writes labels in their order and values as Prometheus does', () => {
     const value: QueryValue = {
       resultType: 'vector',

@@ -134,13 +134,34 @@ export function histogramJson(h: FloatHistogram): string {
   return `${out}}`;
 }
 
+/** The evaluation times of a range query: `start + i * step` for i in [0, count). */
+export interface TimeGrid {
+  start: number;
+  step: number;
+  count: number;
+}
+
 /**
  * Timestamps repeat across the series of one answer (every series of a range
- * query has the same steps), so each is formatted once per answer.
+ * query has the same steps), so each is formatted once per answer. Times on
+ * the range query's grid are found by index, others through a map.
  */
 class TimeText {
   private readonly cache = new Map<number, string>();
+  private readonly onGrid: string[] = [];
+
+  constructor(private readonly grid?: TimeGrid) {
+    if (grid !== undefined && grid.step > 0 && grid.count <= 100_000)
+      for (let i = 0; i < grid.count; i++) this.onGrid.push(formatTimestamp(grid.start + i * grid.step));
+  }
+
   get(ms: number): string {
+    const g = this.grid;
+    if (g !== undefined && this.onGrid.length > 0) {
+      const i = Math.round((ms - g.start) / g.step);
+      // The engine computes step times as start + i * step: the same expression, the same double.
+      if (i >= 0 && i < this.onGrid.length && g.start + i * g.step === ms) return this.onGrid[i]!;
+    }
     let s = this.cache.get(ms);
     if (s === undefined) {
       s = formatTimestamp(ms);
@@ -150,8 +171,10 @@ class TimeText {
   }
 }
 
-/** Size of the byte chunks an answer is written in. */
-const CHUNK_BYTES = 256 * 1024;
+/** Size of an answer's first byte chunk; each next one doubles, up to `MAX_CHUNK_BYTES`. */
+const FIRST_CHUNK_BYTES = 4 * 1024;
+/** Largest byte chunk an answer is written in. */
+const MAX_CHUNK_BYTES = 256 * 1024;
 
 /**
  * JSON text collected as bytes in fixed-size chunks: an answer's millions of
@@ -161,7 +184,7 @@ const CHUNK_BYTES = 256 * 1024;
  * the rest is written).
  */
 export class JsonSink {
-  private buf = new Uint8Array(CHUNK_BYTES);
+  private buf = new Uint8Array(FIRST_CHUNK_BYTES);
   private at = 0;
   private readonly full: Uint8Array[] = [];
 
@@ -185,7 +208,8 @@ export class JsonSink {
     const chunk = this.buf.subarray(0, this.at);
     this.full.push(chunk);
     this.onChunk?.(chunk);
-    this.buf = new Uint8Array(CHUNK_BYTES);
+    // Small answers stay small; large ones go in few large chunks.
+    this.buf = new Uint8Array(Math.min(this.buf.length * 2, MAX_CHUNK_BYTES));
     this.at = 0;
   }
 
@@ -318,9 +342,9 @@ function writeMatrixSeries(out: JsonSink, s: MatrixSeries, times: TimeText): voi
   out.byte(CLOSE_BRACE);
 }
 
-/** Writes the `data` object of a query answer. */
-export function writeQueryData(out: JsonSink, value: QueryValue): void {
-  const times = new TimeText();
+/** Writes the `data` object of a query answer (`grid`: a range query's evaluation times). */
+export function writeQueryData(out: JsonSink, value: QueryValue, grid?: TimeGrid): void {
+  const times = new TimeText(grid);
   out.ascii(`{"resultType":"${value.resultType}","result":`);
   switch (value.resultType) {
     case 'vector': {
@@ -355,15 +379,16 @@ export function writeQueryData(out: JsonSink, value: QueryValue): void {
   out.byte(CLOSE_BRACE);
 }
 
-/** Writes a whole success answer of a query, with annotations when there are any. */
+/** Writes a whole success answer of a query, with annotations when there are any (`grid` as for `writeQueryData`). */
 export function writeQueryAnswer(
   out: JsonSink,
   value: QueryValue,
   warnings: readonly string[] = [],
   infos: readonly string[] = [],
+  grid?: TimeGrid,
 ): void {
   out.ascii('{"status":"success","data":');
-  writeQueryData(out, value);
+  writeQueryData(out, value, grid);
   if (warnings.length > 0) out.text(`,"warnings":${JSON.stringify(warnings)}`);
   if (infos.length > 0) out.text(`,"infos":${JSON.stringify(infos)}`);
   out.byte(CLOSE_BRACE);

@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { QueryResult } from '../engine-types.js';
 import { ApiError, fromEngineError, invalidParam } from './errors.js';
-import { JsonSink, writeQueryAnswer } from './format.js';
+import { JsonSink, type TimeGrid, writeQueryAnswer } from './format.js';
 import { durationParam, limitParam, type Params, single, timeParam } from './params.js';
 import {
   type ApiServices,
@@ -22,7 +22,7 @@ export const queryPlugin: FastifyPluginAsync<ApiServices> = async (app, services
     handle(services, 'query', request, reply, (params) => {
       const expr = queryText(params);
       const time = timeParam(params, 'time', services.now());
-      return (querier, signal) => services.engine.instantQuery(querier, expr, time, signal);
+      return { run: (querier, signal) => services.engine.instantQuery(querier, expr, time, signal) };
     });
   const range = (request: FastifyRequest, reply: FastifyReply) =>
     handle(services, 'query_range', request, reply, (params) => {
@@ -43,7 +43,10 @@ export const queryPlugin: FastifyPluginAsync<ApiServices> = async (app, services
           'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)',
         );
       }
-      return (querier, signal) => services.engine.rangeQuery(querier, expr, start, end, step, signal);
+      return {
+        run: (querier, signal) => services.engine.rangeQuery(querier, expr, start, end, step, signal),
+        grid: { start, step, count: Math.floor((end - start) / step) + 1 },
+      };
     });
   app.get('/api/v1/query', instant);
   app.post('/api/v1/query', instant);
@@ -83,13 +86,13 @@ async function handle(
   endpoint: string,
   request: FastifyRequest,
   reply: FastifyReply,
-  prepare: (params: Params) => Run,
+  prepare: (params: Params) => { run: Run; grid?: TimeGrid },
 ): Promise<FastifyReply> {
   const started = performance.now();
   let outcome = 'success';
   try {
     const params = paramsOf(request);
-    const run = prepare(params);
+    const { run, grid } = prepare(params);
     const limit = limitParam(params);
     const tenant = tenantOf(request, services.defaultTenant);
     const requested = durationParam(params, 'timeout');
@@ -102,7 +105,7 @@ async function handle(
         const querier = await raceAbort(Promise.resolve(services.querierFor(tenant)), signal);
         const result = limited(await raceAbort(run(querier, signal), signal), limit);
         const out = new JsonSink();
-        writeQueryAnswer(out, result.value, result.warnings, result.infos);
+        writeQueryAnswer(out, result.value, result.warnings, result.infos, grid);
         return await sendJson(reply, 200, Buffer.concat(out.finish()));
       } finally {
         release();
