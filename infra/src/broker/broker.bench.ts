@@ -24,6 +24,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
 
@@ -178,6 +179,19 @@ function cpuShare(from: NodeJS.CpuUsage, wallSec: number): string {
   return `${(((u.user + u.system) / 1e6 / wallSec) * 100).toFixed(0)}%`;
 }
 
+/** A mark for `busyShare`: the client's event-loop utilization so far. */
+function loopMark(): EventLoopUtilization {
+  return performance.eventLoopUtilization();
+}
+
+/**
+ * Share of wall time the client's main thread was busy since the mark: near
+ * 100 % means the client itself is the bound and a faster answer cannot help.
+ */
+function busyShare(from: EventLoopUtilization): string {
+  return `${(performance.eventLoopUtilization(from).utilization * 100).toFixed(0)}%`;
+}
+
 async function run(
   brokers: string[],
   recordSize: number,
@@ -208,6 +222,7 @@ async function run(
   const b0 = TRACE ? await brokerTimes(metricsPort) : new Map();
   let sent = 0;
   const cpu0 = process.cpuUsage();
+  const loop0 = loopMark();
   const started = process.hrtime.bigint();
   const lane = async () => {
     while (sent < records) {
@@ -219,7 +234,7 @@ async function run(
   };
   await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
   const produceSec = Number(process.hrtime.bigint() - started) / 1e9;
-  const produceCpu = cpuShare(cpu0, produceSec);
+  const produceCpu = `${cpuShare(cpu0, produceSec)}, main thread busy ${busyShare(loop0)}`;
   stopProduceTrace();
   const b1 = TRACE ? await brokerTimes(metricsPort) : new Map();
   await producer.disconnect();
@@ -244,12 +259,14 @@ async function run(
     let first = 0;
     let t1 = 0n;
     let cpu1 = process.cpuUsage();
+    let loop1 = loopMark();
     await new Promise<void>((resolve) => {
       void consumer.run({
         eachBatch: async ({ batch }) => {
           if (t1 === 0n) {
             t1 = process.hrtime.bigint();
             cpu1 = process.cpuUsage();
+            loop1 = loopMark();
             first = batch.messages.length;
           }
           got += batch.messages.length;
@@ -258,7 +275,7 @@ async function run(
       });
     });
     const consumeSec = Number(process.hrtime.bigint() - t1) / 1e9;
-    consumeCpu += `${consumeCpu === '' ? '' : '/'}${cpuShare(cpu1, consumeSec)}`;
+    consumeCpu += `${consumeCpu === '' ? '' : ' / '}${cpuShare(cpu1, consumeSec)} busy ${busyShare(loop1)}`;
     rates.push((sent - first) / consumeSec);
     await consumer.disconnect();
   }
