@@ -167,6 +167,38 @@ describe('XOR chunk round trips', () => {
     expect(it.err()).toBeUndefined();
   });
 
+  it('hands out bytes that never change as more samples are appended', () => {
+    const r = rng(3);
+    const app = new XorAppender();
+    const ts: number[] = [];
+    const vs: number[] = [];
+    const taken: { bytes: Uint8Array; copy: Uint8Array; n: number }[] = [];
+    for (let i = 0; i < 400; i++) {
+      ts.push(i * 15000 + Math.floor(r() * 50));
+      vs.push(i % 3 === 0 ? (vs[i - 1] ?? 0) : r() * 1e6);
+      app.append(ts[i]!, vs[i]!);
+      // Twice in a row sometimes: a second look must not disturb the first.
+      const reps = i % 7 === 0 ? 2 : 1;
+      for (let k = 0; k < reps; k++) {
+        const bytes = app.bytes();
+        taken.push({ bytes, copy: Uint8Array.from(bytes), n: i + 1 });
+      }
+    }
+    const it = new XorIterator();
+    for (const { bytes, copy, n } of taken) {
+      expect(bytes).toEqual(copy);
+      it.reset(bytes);
+      let k = 0;
+      while (it.next() === ValueType.Float) {
+        expect(it.atT()).toBe(ts[k]);
+        expect(it.at()).toBe(vs[k]);
+        k++;
+      }
+      expect(k).toBe(n);
+      expect(it.err()).toBeUndefined();
+    }
+  });
+
   it('counts samples in the header as appended', () => {
     const app = new XorAppender();
     expect(app.bytes()).toEqual(new Uint8Array([0, 0]));

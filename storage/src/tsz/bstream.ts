@@ -14,7 +14,7 @@ const INITIAL_BYTES = 256;
  * than `new Uint8Array(n)`), handed out as a plain Uint8Array so callers see
  * one type.
  */
-export function newBytes(n: number): Uint8Array {
+function newBytes(n: number): Uint8Array {
   const b = Buffer.allocUnsafe(n);
   return new Uint8Array(b.buffer, b.byteOffset, n);
 }
@@ -28,9 +28,15 @@ export function newBytes(n: number): Uint8Array {
 export class BitWriter {
   /**
    * Node's own Buffer from its small-buffer pool, never handed out (bytes
-   * leave through copyTo), so no Uint8Array wrapper is made for it.
+   * leave through bytes()), so no Uint8Array wrapper is made for it.
    */
   private buf: Buffer;
+  /**
+   * Words may be stored below this byte index: the buffer's length, or zero
+   * once a view of the buffer was handed out (the next word then moves the
+   * bits to a new buffer, so the view never changes).
+   */
+  private limit: number;
   /** Bytes of full words stored. */
   private p = 0;
   /** Pending bits, in the low `bits` bits (higher bits are always zero). */
@@ -40,6 +46,7 @@ export class BitWriter {
 
   constructor() {
     this.buf = Buffer.allocUnsafe(INITIAL_BYTES);
+    this.limit = INITIAL_BYTES;
   }
 
   /** Bits written so far. */
@@ -85,12 +92,28 @@ export class BitWriter {
   }
 
   /**
-   * Copies the bytes written so far into `out` from index 0 (it must hold
-   * `byteLength` bytes); the last byte is zero-padded.
+   * The bytes written so far, the last one zero-padded; they never change
+   * afterwards. When the buffer is at least half used they are a view of it
+   * (and the writer moves to a new buffer if written to again), otherwise an
+   * exact copy, so a view never holds more than twice its bytes.
    */
-  copyTo(out: Uint8Array): void {
+  bytes(): Uint8Array {
     const p = this.p;
-    out.set(this.buf.subarray(0, p));
+    const n = p + ((this.bits + 7) >>> 3);
+    const buf = this.buf;
+    if (p + 4 <= this.limit && 2 * n >= buf.length) {
+      this.putTail(buf, p);
+      this.limit = 0;
+      return new Uint8Array(buf.buffer, buf.byteOffset, n);
+    }
+    const out = newBytes(n);
+    out.set(buf.subarray(0, p));
+    this.putTail(out, p);
+    return out;
+  }
+
+  /** Stores the pending bits, zero-padded to whole bytes, at `p`. */
+  private putTail(out: Uint8Array, p: number): void {
     const bits = this.bits;
     if (bits === 0) return;
     const tail = this.acc << (32 - bits);
@@ -102,7 +125,7 @@ export class BitWriter {
 
   private put(word: number): void {
     const p = this.p;
-    if (p + 4 > this.buf.length) this.grow();
+    if (p + 4 > this.limit) this.grow();
     const buf = this.buf;
     buf[p] = word >>> 24;
     buf[p + 1] = word >>> 16;
@@ -111,9 +134,12 @@ export class BitWriter {
     this.p = p + 4;
   }
 
+  /** Moves to a new buffer: four times larger when full, the same size when handed out. */
   private grow(): void {
-    const next = Buffer.allocUnsafe(this.buf.length * 4);
-    next.set(this.buf.subarray(0, this.p));
+    const old = this.buf;
+    const next = Buffer.allocUnsafe(this.p + 4 > old.length ? old.length * 4 : old.length);
+    next.set(old.subarray(0, this.p));
     this.buf = next;
+    this.limit = next.length;
   }
 }

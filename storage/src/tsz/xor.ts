@@ -5,7 +5,7 @@
  */
 import { StorageError, StorageErrorCode } from '../errors.js';
 import { type FloatHistogram, type SampleIterator, ValueType } from '../model.js';
-import { BitWriter, newBytes } from './bstream.js';
+import { BitWriter } from './bstream.js';
 import { decodeXorIntoScratch, newDecodeScratch } from './xor-decode.js';
 
 /** The chunk encoding byte Prometheus writes before an XOR chunk in segment files. */
@@ -124,10 +124,12 @@ export class XorAppender {
     this.num = num + 1;
   }
 
-  /** The chunk bytes, including the two-byte sample count header (a copy). */
+  /**
+   * The chunk bytes, including the two-byte sample count header. They do not
+   * change when more samples are appended (see BitWriter.bytes).
+   */
   bytes(): Uint8Array {
-    const out = newBytes(this.w.byteLength);
-    this.w.copyTo(out);
+    const out = this.w.bytes();
     out[0] = this.num >>> 8;
     out[1] = this.num & 0xff;
     return out;
