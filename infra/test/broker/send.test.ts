@@ -242,6 +242,31 @@ describe('segment file ranges', () => {
     log.close();
   });
 
+  it('keeps a closed segment (topic deleted, broker stopping) open until its ranges are released', () => {
+    const seg = Segment.create(dir, 0, 1000);
+    const buf = buildBatch(['a'], { timestamp: 1000 });
+    const h = checkBatch(buf, 0);
+    if (typeof h === 'string') throw new Error(h);
+    seg.append(buf, [{ baseOffset: 0, at: 0, lastOffset: h.lastOffsetDelta, maxTimestamp: 1000 }]);
+    const range = seg.fileRange(0, buf.length);
+    const inode = fs.fstatSync(range.fd).ino;
+    seg.close();
+    expect(fs.fstatSync(range.fd).ino).toBe(inode);
+    range.release();
+    return new Promise<void>((resolve) =>
+      setTimeout(() => {
+        let after: number | null = null;
+        try {
+          after = fs.fstatSync(range.fd).ino;
+        } catch (err) {
+          expect((err as NodeJS.ErrnoException).code).toBe('EBADF');
+        }
+        expect(after).not.toBe(inode);
+        resolve();
+      }, 30),
+    );
+  });
+
   it('keeps a deleted segment open while a range of it is out, and closes it at the release', async () => {
     const seg = Segment.create(dir, 0, 1000);
     const buf = buildBatch(['a', 'b', 'c'], { timestamp: 1000 });

@@ -362,9 +362,15 @@ export class Segment {
     fs.close(this.indexFd, () => {});
   }
 
+  /** Closes the descriptors now, or at the last release when file ranges of the segment are out. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    if (this.pins > 0) {
+      // A descriptor closed under a range being sent could be reused by another file.
+      this.closeDue = true;
+      return;
+    }
     fs.closeSync(this.fd);
     fs.closeSync(this.indexFd);
   }
