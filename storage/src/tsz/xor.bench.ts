@@ -91,6 +91,28 @@ function rounds(f: () => void): { best: number; median: number } {
   return { best: times[0]!, median: times[times.length >> 1]! };
 }
 
+/** Checks, outside the timed rounds, that the chunks give back every sample bit for bit. */
+function verify(chunks: Uint8Array[], ts: Float64Array, vs: Float64Array, it: XorIterator): void {
+  const got = new Float64Array(1);
+  const gotBits = new Uint32Array(got.buffer);
+  const want = new Float64Array(1);
+  const wantBits = new Uint32Array(want.buffer);
+  let i = 0;
+  for (const c of chunks) {
+    it.reset(c);
+    while (it.next() === ValueType.Float) {
+      got[0] = it.at();
+      want[0] = vs[i]!;
+      if (it.atT() !== ts[i] || gotBits[0] !== wantBits[0] || gotBits[1] !== wantBits[1]) {
+        throw new Error(`sample ${i} does not round-trip`);
+      }
+      i++;
+    }
+    if (it.err() !== undefined) throw it.err();
+  }
+  if (i !== ts.length) throw new Error(`decoded ${i} of ${ts.length} samples`);
+}
+
 const rate = (s: number) => (SAMPLES / s / 1e6).toFixed(1);
 
 console.log(
@@ -107,6 +129,7 @@ for (const [name, ts, vs] of shapes()) {
   const dec = rounds(() => {
     if (decodeAll(chunks, it) !== SAMPLES) throw new Error('decode lost samples');
   });
+  verify(chunks, ts, vs, it);
   const bytes = chunks.reduce((a, c) => a + c.length, 0);
   const encCol = `${rate(enc.best)} (${rate(enc.median)})`;
   const decCol = `${rate(dec.best)} (${rate(dec.median)})`;
