@@ -1,5 +1,5 @@
-import type { DurationExpr, Expr, VectorSelector } from './ast.js';
-import type { Value, VectorValue } from './values.js';
+import type { DurationExpr, Expr, MatrixSelector, VectorSelector } from './ast.js';
+import type { RangeSeries, Value, VectorValue } from './values.js';
 
 /** What operators and functions need from the running query. */
 export interface EvalContext {
@@ -17,4 +17,14 @@ export interface EvalContext {
   duration(d: DurationExpr): number;
   eval(e: Expr, ts: Float64Array): Promise<Value>;
   vectorSelector(vs: VectorSelector, ts: Float64Array, withTimes: boolean): Promise<VectorValue>;
+  /**
+   * Hands a range selector's series to `visit` one at a time, each with its
+   * index, the number selected, the window ends and the range; the series'
+   * arrays are reused for the next one.
+   */
+  eachRangeSeries(
+    ms: MatrixSelector,
+    ts: Float64Array,
+    visit: (s: RangeSeries, k: number, count: number, ends: Float64Array, range: number) => void,
+  ): Promise<void>;
 }

@@ -389,6 +389,51 @@ class Evaluator implements EvalContext {
     return { type: 'vector', series };
   }
 
+  /**
+   * Reads a range selector's series one at a time into one reused buffer
+   * and hands each (staleness markers dropped) to `visit` with its index and
+   * the number of series selected: for functions that reduce a series to
+   * per-step values at once, so no pool of every selected sample is built.
+   * `visit` must not keep the series' arrays.
+   */
+  async eachRangeSeries(
+    ms: MatrixSelector,
+    ts: Float64Array,
+    visit: (s: RangeSeries, k: number, count: number, ends: Float64Array, range: number) => void,
+  ): Promise<void> {
+    const vs = ms.selector;
+    const range = this.duration(ms.range);
+    if (range <= 0) throw new EngineError('bad_data', `range selector duration must be greater than 0`);
+    const rt = this.refTimes(ts, vs.at, vs.offset);
+    let lo = Number.POSITIVE_INFINITY;
+    let hi = Number.NEGATIVE_INFINITY;
+    for (const x of rt) {
+      if (x < lo) lo = x;
+      if (x > hi) hi = x;
+    }
+    const mint = lo - range + 1;
+    const list = await this.querier.select({ mint, maxt: hi, signal: this.signal }, vs.matchers as Matcher[]);
+    const scratch: SampleBuffer = { t: new Float64Array(256), f: new Float64Array(256), h: null };
+    let prev: SampleIterator | undefined;
+    for (let k = 0; k < list.length; k++) {
+      this.check();
+      const src = list[k] as Series;
+      const it = (src.iterator as (reuse?: SampleIterator) => SampleIterator).call(src, prev);
+      prev = it;
+      let n = readSamples(it, mint, hi, scratch);
+      if (n === 0) continue;
+      this.addSamples(n);
+      n = dropStaleInPlace(scratch, n);
+      visit(
+        { labels: src.labels, t: scratch.t, f: scratch.f, h: scratch.h, n, dropName: false },
+        k,
+        list.length,
+        rt,
+        range,
+      );
+    }
+  }
+
   async matrixSelector(ms: MatrixSelector, ts: Float64Array): Promise<MatrixValue> {
     const vs = ms.selector;
     const range = this.duration(ms.range);
@@ -455,6 +500,24 @@ class Evaluator implements EvalContext {
     }
     return { type: 'matrix', series, ends: rt, range };
   }
+}
+
+/** Removes staleness markers from the first n samples of a buffer; returns how many are left. */
+function dropStaleInPlace(buf: SampleBuffer, n: number): number {
+  const { t, f, h } = buf;
+  let k = 0;
+  for (let i = 0; i < n; i++) {
+    const hist = h?.[i];
+    if (!hist && isStaleNaN(f[i] as number)) continue;
+    if (k !== i) {
+      t[k] = t[i] as number;
+      f[k] = f[i] as number;
+      if (h) h[k] = hist;
+    }
+    k++;
+  }
+  if (h && k < n) h.length = k;
+  return k;
 }
 
 function dropStale(r: RangeSeries): RangeSeries {

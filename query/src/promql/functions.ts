@@ -4,9 +4,16 @@ import type { Call, Expr } from './ast.js';
 import type { EvalContext } from './context.js';
 import { fractionH, quantileH, stdvarH } from './histogram.js';
 import { isValidLabelName, labelsKey, labelValue, METRIC_NAME, normalize, withLabel } from './labels.js';
-import { applyRange, RANGE_FUNCTIONS } from './range-functions.js';
+import { applyRange, RANGE_FUNCTIONS, rangeApplier } from './range-functions.js';
 import { goRegexToJs } from './regex.js';
-import { type MatrixValue, SeriesBuilder, type StepSeries, type Value, type VectorValue } from './values.js';
+import {
+  type MatrixValue,
+  type RangeSeries,
+  SeriesBuilder,
+  type StepSeries,
+  type Value,
+  type VectorValue,
+} from './values.js';
 
 /** PromQL functions over instant vectors and scalars; range functions are in range-functions.ts. */
 
@@ -193,6 +200,18 @@ export async function evalCall(ctx: EvalContext, e: Call, ts: Float64Array): Pro
   const name = e.func;
   const rangeFn = RANGE_FUNCTIONS.get(name);
   if (rangeFn) {
+    const only = e.args.length === 1 ? e.args[0] : undefined;
+    if (only?.kind === 'matrixSelector') {
+      // A function of one range selector reduces each series as it is read.
+      const out: StepSeries[] = [];
+      let apply: ((s: RangeSeries, k: number) => StepSeries | undefined) | undefined;
+      await ctx.eachRangeSeries(only, ts, (s, k, count, ends, range) => {
+        apply ??= rangeApplier(ctx, name, rangeFn, ends, range, [], ts, count);
+        const o = apply(s, k);
+        if (o !== undefined) out.push(o);
+      });
+      return { type: 'vector', series: out };
+    }
     const args = await Promise.all(e.args.map((a) => ctx.eval(a, ts)));
     const m = args.find((a): a is MatrixValue => a.type === 'matrix');
     if (!m) throw new EngineError('bad_data', `expected a range vector in call to ${name}`);

@@ -543,13 +543,12 @@ function rateFloats(
   ctx: EvalContext,
   s: RangeSeries,
   o: StepSeries,
-  m: MatrixValue,
+  ends: Float64Array,
+  range: number,
   isCounter: boolean,
   isRate: boolean,
 ): boolean {
   const { t, f, n: count } = s;
-  const ends = m.ends;
-  const range = m.range;
   const of = o.f;
   const has = o.has;
   let hi = 0;
@@ -606,17 +605,41 @@ export function applyRange(
   scalarArgs: Float64Array[],
   ts: Float64Array,
 ): StepSeries[] {
-  const steps = ts.length;
   const out: StepSeries[] = [];
+  const apply = rangeApplier(ctx, name, fn, m.ends, m.range, scalarArgs, ts, m.series.length);
+  for (let k = 0; k < m.series.length; k++) {
+    const o = apply(m.series[k] as RangeSeries, k);
+    if (o !== undefined) out.push(o);
+  }
+  return out;
+}
+
+/**
+ * A range function bound to window ends, range and arguments, applied one
+ * series at a time (series k of `count`): the step series it yields, or
+ * undefined when no step has a value. Series may be handed over as they are
+ * read (the function keeps nothing of the series' arrays).
+ */
+export function rangeApplier(
+  ctx: EvalContext,
+  name: string,
+  fn: RangeFn,
+  ends: Float64Array,
+  range: number,
+  scalarArgs: Float64Array[],
+  ts: Float64Array,
+  count: number,
+): (s: RangeSeries, k: number) => StepSeries | undefined {
+  const steps = ts.length;
   const keep = KEEPS_NAME.has(name);
   // One allocation for all series' slots; each series views its own region.
-  const fAll = new Float64Array(steps * m.series.length);
-  const hasAll = new Uint8Array(steps * m.series.length);
+  const fAll = new Float64Array(steps * count);
+  const hasAll = new Uint8Array(steps * count);
   let monotone = true;
-  for (let i = 1; i < steps; i++) if ((m.ends[i] as number) < (m.ends[i - 1] as number)) monotone = false;
+  for (let i = 1; i < steps; i++) if ((ends[i] as number) < (ends[i - 1] as number)) monotone = false;
   const kernel = FLOAT_RATE_KERNELS.get(name);
-  for (let k = 0; k < m.series.length; k++) {
-    const s = m.series[k] as RangeSeries;
+  const args: number[] = new Array(scalarArgs.length);
+  return (s, k) => {
     ctx.check();
     const o: StepSeries = {
       labels: s.labels,
@@ -625,20 +648,17 @@ export function applyRange(
       has: hasAll.subarray(k * steps, (k + 1) * steps),
       dropName: !keep || s.dropName,
     };
-    if (kernel !== undefined && s.h === null && monotone) {
-      if (rateFloats(ctx, s, o, m, kernel.isCounter, kernel.isRate)) out.push(o);
-      continue;
-    }
+    if (kernel !== undefined && s.h === null && monotone)
+      return rateFloats(ctx, s, o, ends, range, kernel.isCounter, kernel.isRate) ? o : undefined;
     // With growing window ends, both window edges only move forward.
     let hiC = 0;
     let loC = 0;
     let any = false;
-    // One window object and argument array per series, updated per step.
-    const w: Window = { s, lo: 0, hi: 0, start: 0, end: 0, range: m.range, evalT: 0 };
-    const args: number[] = new Array(scalarArgs.length);
+    // One window object per series, updated per step.
+    const w: Window = { s, lo: 0, hi: 0, start: 0, end: 0, range, evalT: 0 };
     for (let i = 0; i < steps; i++) {
-      const end = m.ends[i] as number;
-      const start = end - m.range;
+      const end = ends[i] as number;
+      const start = end - range;
       let hi: number;
       let lo: number;
       if (monotone) {
@@ -667,7 +687,6 @@ export function applyRange(
         o.h[i] = r;
       }
     }
-    if (any) out.push(o);
-  }
-  return out;
+    return any ? o : undefined;
+  };
 }
