@@ -43,25 +43,25 @@ function histCount(w: Window): number {
   return hists;
 }
 
-// The counter-name info of the last series asked for: windows of one series come in a row,
-// so the name lookup and its test run once per series, not once per step.
-let counterInfoLabels: RangeSeries['labels'] | undefined;
+// The counter-name info of the last metric name asked for: windows of one series come in a
+// row and series of one metric mostly too, so the name test runs once per name, not per step.
+let counterInfoName: string | undefined;
 let counterInfoText: string | null = null;
 
 /** The info for a counter function over a metric whose name does not look like a counter, or null. */
 function counterNameInfo(labels: RangeSeries['labels']): string | null {
-  if (labels === counterInfoLabels) return counterInfoText;
   let metric: string | undefined;
   for (const l of labels)
     if (l.name === '__name__') {
       metric = l.value;
       break;
     }
-  counterInfoLabels = labels;
-  counterInfoText =
-    metric !== undefined && !/_(total|sum|count|bucket)$/.test(metric)
-      ? `PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "${metric}"`
-      : null;
+  if (metric === undefined) return null;
+  if (metric === counterInfoName) return counterInfoText;
+  counterInfoName = metric;
+  counterInfoText = !/_(total|sum|count|bucket)$/.test(metric)
+    ? `PromQL info: metric might not be a counter, name does not end in _total/_sum/_count/_bucket: "${metric}"`
+    : null;
   return counterInfoText;
 }
 
@@ -549,6 +549,14 @@ function rateFloats(
   isRate: boolean,
 ): boolean {
   const { t, f, n: count } = s;
+  // A counter that never falls needs no reset scan per window.
+  let resets = false;
+  if (isCounter)
+    for (let k = 1; k < count; k++)
+      if ((f[k] as number) < (f[k - 1] as number)) {
+        resets = true;
+        break;
+      }
   const of = o.f;
   const has = o.has;
   let hi = 0;
@@ -565,7 +573,7 @@ function rateFloats(
     const lastT = t[hi - 1] as number;
     const firstF = f[lo] as number;
     let resultF = (f[hi - 1] as number) - firstF;
-    if (isCounter) {
+    if (resets) {
       for (let k = lo + 1; k < hi; k++) {
         const prev = f[k - 1] as number;
         if ((f[k] as number) < prev) resultF += prev;
