@@ -110,6 +110,14 @@ describe('XOR chunk round trips', () => {
     );
   });
 
+  it('round-trips the largest safe times, positive and negative', () => {
+    const big = 2 ** 53 - 1;
+    for (const t0 of [big, -big, 2 ** 52 + 1, -(2 ** 52) - 1, -(2 ** 52), 63, 64, -64, -65]) {
+      roundTrip([t0], [1]);
+      roundTrip(t0 > 0 ? [t0 - 20, t0 - 10, t0] : [t0, t0 + 10, t0 + 20], [1, 2, 3]);
+    }
+  });
+
   it('round-trips every delta-of-delta at the edges of each width', () => {
     const edges = [8191, 8192, 8193, -8191, -8192, 65535, 65536, 65537, -65535, -65536];
     edges.push(524287, 524288, 524289, -524287, -524288, 2 ** 40, -(2 ** 40));
@@ -252,6 +260,153 @@ describe('XOR chunk bad input', () => {
         const e = it.err();
         if (e !== undefined) expect(isStorageError(e, StorageErrorCode.Corrupt)).toBe(true);
       }
+    }
+  });
+});
+
+/**
+ * A plain reading of the format (storage/docs/xor-chunk.md), one bit at a
+ * time with BigInt values: the reference the fast decoder is checked against.
+ */
+function referenceDecode(bytes: Uint8Array): {
+  ts: bigint[];
+  exact: boolean[];
+  bits: bigint[];
+  ok: boolean;
+} {
+  const ts: bigint[] = [];
+  // Whether every time and delta so far is a safe integer, where float64 sums are exact.
+  const exact: boolean[] = [];
+  const safe = (x: bigint) => x >= -(2n ** 53n) && x <= 2n ** 53n;
+  let allSafe = true;
+  const bits: bigint[] = [];
+  if (bytes.length < 2) return { ts, exact, bits, ok: false };
+  const total = (bytes[0]! << 8) | bytes[1]!;
+  const end = bytes.length * 8;
+  let pos = 16;
+  const bit = (): number => {
+    if (pos >= end) throw new RangeError('end');
+    const b = (bytes[pos >>> 3]! >>> (7 - (pos & 7))) & 1;
+    pos++;
+    return b;
+  };
+  const read = (n: number): bigint => {
+    let x = 0n;
+    for (let i = 0; i < n; i++) x = (x << 1n) | BigInt(bit());
+    return x;
+  };
+  const uvarint = (): bigint => {
+    let x = 0n;
+    for (let shift = 0n; shift < 70n; shift += 7n) {
+      const b = read(8);
+      x |= (b & 0x7fn) << shift;
+      if (b < 0x80n) return x;
+    }
+    throw new RangeError('varint');
+  };
+  let t = 0n;
+  let delta = 0n;
+  let v = 0n;
+  let leading = 0n;
+  let trailing = 0n;
+  try {
+    for (let n = 0; n < total; n++) {
+      if (n === 0) {
+        const zz = uvarint();
+        t = zz & 1n ? -((zz + 1n) >> 1n) : zz >> 1n;
+        v = read(64);
+      } else {
+        if (n === 1) {
+          delta = uvarint();
+        } else {
+          let width = 0;
+          if (bit() === 1) width = bit() === 0 ? 14 : bit() === 0 ? 17 : bit() === 0 ? 20 : 64;
+          if (width > 0) {
+            let dod = read(width);
+            if (width < 64 && dod > 1n << BigInt(width - 1)) dod -= 1n << BigInt(width);
+            if (width === 64) dod = BigInt.asIntN(64, dod);
+            delta += dod;
+          }
+        }
+        t += delta;
+        if (bit() === 1) {
+          if (bit() === 1) {
+            leading = read(5);
+            let sig = read(6);
+            if (sig === 0n) sig = 64n;
+            trailing = 64n - leading - sig;
+            if (trailing < 0n) return { ts, exact, bits, ok: false };
+          }
+          v ^= read(Number(64n - leading - trailing)) << trailing;
+        }
+      }
+      allSafe &&= safe(t) && safe(delta);
+      ts.push(t);
+      exact.push(allSafe);
+      bits.push(v);
+    }
+  } catch {
+    return { ts, exact, bits, ok: false };
+  }
+  return { ts, exact, bits, ok: true };
+}
+
+describe('XOR chunk decoder against a plain reading of the format', () => {
+  function check(bytes: Uint8Array, it: XorIterator): void {
+    const ref = referenceDecode(bytes);
+    it.reset(bytes);
+    let n = 0;
+    while (it.next() === ValueType.Float) {
+      // Times are float64 numbers: exact within ±2^53 ms (random bytes go beyond).
+      if (ref.exact[n]) expect(it.atT()).toBe(Number(ref.ts[n]));
+      expect(bitsOf(it.at())).toBe(ref.bits[n]);
+      n++;
+    }
+    expect(n).toBe(ref.ts.length);
+    if (ref.ok) expect(it.err()).toBeUndefined();
+    else expect(isStorageError(it.err(), StorageErrorCode.Corrupt)).toBe(true);
+  }
+
+  it('agrees on random chunks, whole and cut', () => {
+    const r = rng(11);
+    const it = new XorIterator();
+    for (let trial = 0; trial < 150; trial++) {
+      const app = new XorAppender();
+      let t = Math.floor(r() * 2e12);
+      let v = r() * 100;
+      const n = 1 + Math.floor(r() * 150);
+      for (let i = 0; i < n; i++) {
+        const m = r();
+        t += m < 0.5 ? 15000 : m < 0.8 ? 15000 + Math.floor(r() * 100) - 50 : Math.floor(r() * 3e6);
+        const q = r();
+        v =
+          q < 0.3
+            ? v
+            : q < 0.6
+              ? v + 1
+              : q < 0.9
+                ? r() * 1e6
+                : fromBits(BigInt(Math.floor(r() * 2 ** 53)) << 11n);
+        app.append(t, v);
+      }
+      const bytes = app.bytes();
+      check(bytes, it);
+      check(bytes.subarray(0, Math.floor(r() * bytes.length)), it);
+    }
+  });
+
+  it('agrees on random bytes', () => {
+    const r = rng(12);
+    const it = new XorIterator();
+    for (let trial = 0; trial < 1500; trial++) {
+      const b = new Uint8Array(Math.floor(r() * 64));
+      for (let i = 0; i < b.length; i++) b[i] = Math.floor(r() * 256);
+      // Mostly small sample counts, so that chunks end inside their samples and past them.
+      if (b.length >= 2 && r() < 0.8) {
+        b[0] = 0;
+        b[1] = Math.floor(r() * 40);
+      }
+      check(b, it);
     }
   });
 });

@@ -100,6 +100,24 @@ function uvarintAt(b: Uint8Array, p: number): number {
 }
 
 /**
+ * The zig-zag varint at `p`, known to be complete. The zig-zag value itself
+ * can exceed 2^53 for a safe integer, so the sign is taken from the first
+ * byte and the magnitude summed from the bits after it.
+ */
+function varintAt(b: Uint8Array, p: number): number {
+  let byte = b[p]!;
+  const neg = byte & 1;
+  let mag = (byte & 0x7f) >>> 1;
+  let mul = 64;
+  while (byte >= 0x80) {
+    byte = b[++p]!;
+    mag += (byte & 0x7f) * mul;
+    mul *= 0x80;
+  }
+  return neg === 1 ? -mag - 1 : mag;
+}
+
+/**
  * Decodes a chunk (header included) into `s.ts`/`s.vs`; sets `s.n` to the
  * samples decoded and `s.error` to the error that stopped it early, if any.
  */
@@ -133,8 +151,7 @@ export function decodeXorIntoScratch(bytes: Uint8Array, s: DecodeScratch): void 
     s.error = truncated(0, total);
     return;
   }
-  const zz = uvarintAt(bytes, 2);
-  let t = zz % 2 === 0 ? zz / 2 : -(zz + 1) / 2;
+  let t = varintAt(bytes, 2);
   if (pos * 8 + 64 > end) {
     s.error = truncated(0, total);
     return;

@@ -106,7 +106,7 @@ export class XorAppender {
       this.tDelta = tDelta;
       this.writeValue(v);
     } else if (num === 0) {
-      writeUvarint(w, t >= 0 ? t * 2 : -t * 2 - 1);
+      writeVarint(w, t);
       bitsF64[0] = v;
       const lo = bitsU32[LO]!;
       this.vHi = staleHi(bitsU32[HI]!, lo);
@@ -215,6 +215,23 @@ function outOfOrder(t: number, prev: number): StorageError {
     StorageErrorCode.OutOfOrder,
     `append to XOR chunk: time ${t} is before the previous sample ${prev}`,
   );
+}
+
+/**
+ * Writes Go's zig-zag varint of `t` (binary.PutVarint). The zig-zag value
+ * 2|t| (or 2|t|-1) can exceed 2^53 for a safe integer, so it is never formed:
+ * the sign and the low six bits of the magnitude make the first byte.
+ */
+function writeVarint(w: BitWriter, t: number): void {
+  const neg = t < 0 ? 1 : 0;
+  const mag = neg === 1 ? -t - 1 : t;
+  const first = ((mag % 64) * 2) | neg;
+  if (mag < 64) {
+    w.writeBits(first, 8);
+    return;
+  }
+  w.writeBits(first | 0x80, 8);
+  writeUvarint(w, Math.floor(mag / 64));
 }
 
 function writeUvarint(w: BitWriter, x: number): void {
@@ -358,17 +375,21 @@ function encodeOneSample(t: number, v: number): Uint8Array {
       `append to XOR chunk: time ${t} is not an integer`,
     );
   }
-  let x = t >= 0 ? t * 2 : -t * 2 - 1;
+  // Zig-zag varint as in writeVarint: sign and six bits first, then seven at a time.
+  const neg = t < 0 ? 1 : 0;
+  const mag = neg === 1 ? -t - 1 : t;
   let len = 1;
-  for (let y = x; y >= 0x80; y = Math.floor(y / 0x80)) len++;
+  for (let y = Math.floor(mag / 64); y > 0; y = Math.floor(y / 0x80)) len++;
   const out = new Uint8Array(2 + len + 8);
   out[1] = 1;
   let p = 2;
+  let x = Math.floor(mag / 64);
+  out[p++] = ((mag % 64) * 2) | neg | (x > 0 ? 0x80 : 0);
   while (x >= 0x80) {
     out[p++] = (x % 0x80) | 0x80;
     x = Math.floor(x / 0x80);
   }
-  out[p++] = x;
+  if (len > 1) out[p++] = x;
   bitsF64[0] = v;
   const lo = bitsU32[LO]!;
   const hi = staleHi(bitsU32[HI]!, lo);
