@@ -14,6 +14,9 @@
  * Consuming is timed from the first batch to the last (the records of the
  * first batch are not counted), over BENCH_CONSUME_PASSES reads of the
  * topic by fresh groups (default 3), median pass.
+ * After the kafkajs figures, the same shapes run through a thin client of
+ * pre-built batches (broker-raw.bench.ts), where the brokers and not kafkajs
+ * are the bound (BENCH_RAW=0 leaves that out, BENCH_KAFKAJS=0 the kafkajs part).
  * BENCH_TRACE=1 also prints, per side, what kafkajs saw of each request
  * kind (count, mean round trip, mean response size) and how busy the
  * client's CPU was, to tell a broker-bound phase from a client-bound one.
@@ -27,6 +30,7 @@ import path from 'node:path';
 import { type EventLoopUtilization, performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Kafka, logLevel } from 'kafkajs';
+import { type RawFigures, rawRun } from './broker-raw.bench.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..');
 const TOTAL_BYTES = Number(process.env.BENCH_BYTES ?? 64 << 20);
@@ -34,6 +38,8 @@ const ROUNDS = Math.max(1, Number(process.env.BENCH_ROUNDS ?? 5));
 const TRACE = process.env.BENCH_TRACE === '1';
 const SIZES = (process.env.BENCH_SIZES ?? '100,1024').split(',').map(Number);
 const CONSUME_PASSES = Math.max(1, Number(process.env.BENCH_CONSUME_PASSES ?? 3));
+const RAW = process.env.BENCH_RAW !== '0';
+const KAFKAJS = process.env.BENCH_KAFKAJS !== '0';
 const PER_SEND = 1000;
 const IN_FLIGHT = 4;
 
@@ -320,7 +326,7 @@ async function main(): Promise<void> {
   );
   const embedded = await startEmbedded();
   try {
-    for (const size of SIZES) {
+    for (const size of KAFKAJS ? SIZES : []) {
       const e: Figures[] = [];
       const k: Figures[] = [];
       for (let round = 0; round < ROUNDS; round++) {
@@ -348,8 +354,55 @@ async function main(): Promise<void> {
         `  ratio embedded/kafka (medians): produce ${(em.produceRecordsPerSec / km.produceRecordsPerSec).toFixed(2)}, consume ${(em.consumeRecordsPerSec / km.consumeRecordsPerSec).toFixed(2)}, p99 latency ${(em.produceP99Ms / km.produceP99Ms).toFixed(2)} (lower is better)`,
       );
     }
+    if (RAW) await rawSection(embedded.brokers, real);
   } finally {
     embedded.stop();
+  }
+}
+
+/** The same shapes through a thin client (broker-raw.bench.ts), so that the brokers are the bound. */
+async function rawSection(embedded: string[], real: string[] | undefined): Promise<void> {
+  console.log(
+    `raw client (pre-built batches, Produce v7 acks=all, ${IN_FLIGHT} in flight; Fetch v11 8 MiB), median of ${ROUNDS} rounds`,
+  );
+  const rawLine = (name: string, f: RawFigures) =>
+    `${name.padEnd(22)} produce ${f.produceRecordsPerSec.toFixed(0).padStart(9)} rec/s | consume ${f.consumeRecordsPerSec.toFixed(0).padStart(9)} rec/s`;
+  for (const size of SIZES) {
+    const batches = Math.floor(TOTAL_BYTES / size / PER_SEND);
+    const runs: Record<string, RawFigures[]> = { embedded: [], kafka: [] };
+    for (let round = 0; round < ROUNDS; round++) {
+      const order =
+        real === undefined ? ['embedded'] : round % 2 === 0 ? ['embedded', 'kafka'] : ['kafka', 'embedded'];
+      for (const side of order) {
+        const brokers = side === 'embedded' ? embedded : (real as string[]);
+        const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING, clientId: 'bench' });
+        const admin = kafka.admin();
+        await admin.connect();
+        const topic = `bench-raw-${size}-${randomUUID().slice(0, 8)}`;
+        await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }] });
+        try {
+          // Both brokers are warm from the kafkajs section that ran before.
+          const f = await rawRun(brokers[0] as string, topic, size, batches);
+          runs[side]?.push(f);
+          console.log(rawLine(`  round ${round + 1} ${side}`, f));
+        } finally {
+          await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+          await admin.disconnect();
+        }
+      }
+    }
+    const med = (xs: RawFigures[]): RawFigures => ({
+      produceRecordsPerSec: median(xs.map((f) => f.produceRecordsPerSec)),
+      consumeRecordsPerSec: median(xs.map((f) => f.consumeRecordsPerSec)),
+    });
+    const e = med(runs.embedded ?? []);
+    console.log(rawLine(`raw embedded ${size} B`, e));
+    if (real === undefined) continue;
+    const k = med(runs.kafka ?? []);
+    console.log(rawLine(`raw kafka ${size} B`, k));
+    console.log(
+      `  ratio embedded/kafka (medians): produce ${(e.produceRecordsPerSec / k.produceRecordsPerSec).toFixed(2)}, consume ${(e.consumeRecordsPerSec / k.consumeRecordsPerSec).toFixed(2)}`,
+    );
   }
 }
 
