@@ -26,7 +26,7 @@ interface Row {
   values: number[];
 }
 
-function dataset(): { q: MemoryQuerier; rows: Row[] } {
+function dataset(): { q: MemoryQuerier; rows: Row[]; ks: number[] } {
   const r = rng(11);
   const q = new MemoryQuerier();
   const rows: Row[] = [];
@@ -45,9 +45,13 @@ function dataset(): { q: MemoryQuerier; rows: Row[] } {
     }
     rows.push({ labels, g, values });
   }
+  // A k per step for topk(scalar(kp), ...): small at some steps, beyond the typed-array ranking at others.
+  const ks = [1, 3, 100, 2, 70, 5, 1, 64, 0, 4];
+  for (let step = 0; step < ks.length; step++)
+    q.appendFloat([{ name: '__name__', value: 'kp' }], step * 60_000, ks[step]!);
   // The querier hands series over in label order.
   rows.sort((a, b) => (a.g + a.labels[2]!.value < b.g + b.labels[2]!.value ? -1 : 1));
-  return { q, rows };
+  return { q, rows, ks };
 }
 
 /** The reference: per group (in order of first appearance), a stable sort cut to k. */
@@ -74,6 +78,34 @@ function expected(rows: Row[], step: number, k: number, top: boolean, byGroup: b
 }
 
 describe('topk and bottomk', () => {
+  it('rank with a k that changes from step to step', async () => {
+    const { q, rows, ks } = dataset();
+    const engine = new Engine();
+    for (const top of [true, false]) {
+      const expr = `${top ? 'topk' : 'bottomk'} by (g) (scalar(kp), m)`;
+      const range = await engine.rangeQuery(q, expr, 0, 9 * 60_000, 60_000);
+      if (range.value.resultType !== 'matrix') throw new Error('not a matrix');
+      const got = new Set<string>();
+      for (const s of range.value.result)
+        for (const p of floatPoints(s)) got.add(`${s.metric[2]!.value}@${p.t / 60_000}=${p.f}`);
+      const want = new Set<string>();
+      for (let step = 0; step < 10; step++)
+        for (const labels of expected(rows, step, ks[step]!, top, true)) {
+          const row = rows.find((x) => x.labels === labels)!;
+          want.add(`${labels[2]!.value}@${step}=${row.values[step]}`);
+        }
+      expect(got, expr).toEqual(want);
+      for (let step = 0; step < 10; step++) {
+        const r = await engine.instantQuery(q, expr, step * 60_000);
+        if (r.value.resultType !== 'vector') throw new Error('not a vector');
+        expect(
+          r.value.result.map((s) => s.metric),
+          `${expr} at step ${step}`,
+        ).toEqual(expected(rows, step, ks[step]!, top, true));
+      }
+    }
+  });
+
   it('rank like a stable sort cut to k, at every step and per group', async () => {
     const { q, rows } = dataset();
     const engine = new Engine();

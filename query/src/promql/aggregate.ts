@@ -403,6 +403,10 @@ function selectK(
   const byGroup: number[][] = Array.from({ length: ngroups }, () => []);
   // For topk/bottomk with a small k: the best k of each group at the current step.
   let ranks: Ranks | undefined;
+  if (op === 'topk' || op === 'bottomk') {
+    const ks = smallKs(param, steps, ngroups);
+    if (ks !== undefined) return rankAllSteps(ctx, b, outOf, op === 'topk', ks, series, groupOf, ngroups);
+  }
   for (let i = 0; i < steps; i++) {
     const p = param[i] as number;
     if (op === 'limit_ratio') {
@@ -547,6 +551,93 @@ function rankStep(
     index[base + p] = j;
     if (c < k) count[g] = c + 1;
   }
+}
+
+/** Most rank slots (steps × groups × k) ranked for all steps at once. */
+const MAX_RANK_SLOTS = 4_000_000;
+
+/**
+ * The k of every step when each is a number at most `SMALL_K` (0 where k < 1)
+ * and all steps' rankings fit `MAX_RANK_SLOTS`; otherwise undefined.
+ */
+function smallKs(param: Float64Array, steps: number, ngroups: number): Int32Array | undefined {
+  const ks = new Int32Array(steps);
+  let kMax = 0;
+  for (let i = 0; i < steps; i++) {
+    const p = param[i] as number;
+    if (Number.isNaN(p)) return undefined;
+    const k = p >= 9.2e18 ? Number.MAX_SAFE_INTEGER : Math.trunc(p);
+    if (k > SMALL_K) return undefined;
+    ks[i] = k < 1 ? 0 : k;
+    if (k > kMax) kMax = k;
+  }
+  return steps * ngroups * kMax <= MAX_RANK_SLOTS ? ks : undefined;
+}
+
+/**
+ * topk/bottomk ranked series by series for all steps at once (each series'
+ * values are read in order, not one step of every series at a time); each
+ * step's and group's ranking receives its members in series order, as the
+ * step-by-step ranking does, so the answer is the same. Output series are
+ * created step by step, group by group, best first, as there.
+ */
+function rankAllSteps(
+  ctx: EvalContext,
+  b: SeriesBuilder,
+  outOf: (StepSeries | undefined)[],
+  top: boolean,
+  ks: Int32Array,
+  series: StepSeries[],
+  groupOf: number[],
+  ngroups: number,
+): Value {
+  const steps = ks.length;
+  let stride = 0;
+  for (let i = 0; i < steps; i++) if ((ks[i] as number) > stride) stride = ks[i] as number;
+  // Slot (step i, group g) starts at (i * ngroups + g) * stride.
+  const count = new Int32Array(steps * ngroups);
+  const index = new Int32Array(steps * ngroups * stride);
+  const value = new Float64Array(steps * ngroups * stride);
+  for (let j = 0; j < series.length; j++) {
+    const s = series[j] as StepSeries;
+    const { f, has, h } = s;
+    const g = groupOf[j] as number;
+    for (let i = 0; i < steps; i++) {
+      if (!has[i]) continue;
+      const k = ks[i] as number;
+      if (k === 0) continue;
+      if (h?.[i]) {
+        ctx.infos.add(`PromQL info: ignored histogram in ${top ? 'topk' : 'bottomk'} aggregation`);
+        continue;
+      }
+      const v = f[i] as number;
+      const slot = i * ngroups + g;
+      const base = slot * stride;
+      const c = count[slot] as number;
+      if (c === k && !better(v, value[base + k - 1] as number, top)) continue;
+      // Shift the members v beats one place down (the last falls off when full).
+      let p = c === k ? k - 1 : c;
+      while (p > 0 && better(v, value[base + p - 1] as number, top)) {
+        value[base + p] = value[base + p - 1] as number;
+        index[base + p] = index[base + p - 1] as number;
+        p--;
+      }
+      value[base + p] = v;
+      index[base + p] = j;
+      if (c < k) count[slot] = c + 1;
+    }
+  }
+  for (let i = 0; i < steps; i++) {
+    for (let g = 0; g < ngroups; g++) {
+      const slot = i * ngroups + g;
+      const n = count[slot] as number;
+      for (let c = 0; c < n; c++) {
+        const j = index[slot * stride + c] as number;
+        copyPoint(b, outOf, j, series[j] as StepSeries, i);
+      }
+    }
+  }
+  return { type: 'vector', series: b.series };
 }
 
 /** Whether a ranks strictly before b: larger (topk) or smaller (bottomk); NaN after every number. */
