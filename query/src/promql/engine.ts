@@ -355,31 +355,46 @@ class Evaluator implements EvalContext {
       const sf = s.f;
       const has = s.has;
       let points = 0;
-      let lastJ = -1;
-      for (let i = 0; i < steps; i++) {
-        const ref = rt[i] as number;
-        let j: number;
-        if (monotone) {
-          // Reference times only grow: walk forward from the previous step's sample.
-          j = lastJ;
+      if (monotone && rh === null && !withTimes) {
+        // Floats only, times growing: the common case, without the branches below.
+        let j = -1;
+        for (let i = 0; i < steps; i++) {
+          const ref = rt[i] as number;
           while (j + 1 < rn && (rtimes[j + 1] as number) <= ref) j++;
-        } else j = lastAtOrBefore(rtimes, rn, ref);
-        const prevJ = lastJ;
-        lastJ = j;
-        if (j < 0) continue;
-        const st = rtimes[j] as number;
-        if (st <= ref - lookback) continue;
-        const hist = rh === null ? undefined : rh[j];
-        const v = rf[j] as number;
-        if (!hist && isStaleNaN(v)) continue;
-        has[i] = 1;
-        points++;
-        if (withTimes) sf[i] = st / 1000;
-        else if (hist) {
-          if (!s.h) s.h = new Array(steps);
-          // A sample seen again at a later step (lookback) must not count as a second counter reset.
-          s.h[i] = hist.counterResetHint === 1 && j === prevJ ? { ...hist, counterResetHint: 0 } : hist;
-        } else sf[i] = v;
+          if (j < 0 || (rtimes[j] as number) <= ref - lookback) continue;
+          const v = rf[j] as number;
+          if (Number.isNaN(v) && isStaleNaN(v)) continue;
+          has[i] = 1;
+          sf[i] = v;
+          points++;
+        }
+      } else {
+        let lastJ = -1;
+        for (let i = 0; i < steps; i++) {
+          const ref = rt[i] as number;
+          let j: number;
+          if (monotone) {
+            // Reference times only grow: walk forward from the previous step's sample.
+            j = lastJ;
+            while (j + 1 < rn && (rtimes[j + 1] as number) <= ref) j++;
+          } else j = lastAtOrBefore(rtimes, rn, ref);
+          const prevJ = lastJ;
+          lastJ = j;
+          if (j < 0) continue;
+          const st = rtimes[j] as number;
+          if (st <= ref - lookback) continue;
+          const hist = rh === null ? undefined : rh[j];
+          const v = rf[j] as number;
+          if (!hist && isStaleNaN(v)) continue;
+          has[i] = 1;
+          points++;
+          if (withTimes) sf[i] = st / 1000;
+          else if (hist) {
+            if (!s.h) s.h = new Array(steps);
+            // A sample seen again at a later step (lookback) must not count as a second counter reset.
+            s.h[i] = hist.counterResetHint === 1 && j === prevJ ? { ...hist, counterResetHint: 0 } : hist;
+          } else sf[i] = v;
+        }
       }
       if (points > 0) {
         this.addSamples(points);
