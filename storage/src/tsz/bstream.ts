@@ -75,7 +75,8 @@ export class BitWriter {
     // JavaScript) is harmless.
     const rest = n - free;
     this.put((this.acc << free) | (v >>> rest));
-    this.acc = v & ((1 << rest) - 1);
+    // ~(-1 << rest): the low `rest` bits, without the overflow of (1 << 31) - 1.
+    this.acc = v & ~(-1 << rest);
     this.bits = rest;
   }
 

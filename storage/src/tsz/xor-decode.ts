@@ -156,10 +156,10 @@ export function decodeXorIntoScratch(bytes: Uint8Array, s: DecodeScratch): void 
     s.error = truncated(0, total);
     return;
   }
-  pos *= 8;
+  pos <<= 3;
   let vHi = window32(dv, b, pos);
   let vLo = window32(dv, b, pos + 32);
-  pos += 64;
+  pos = (pos + 64) | 0;
   ts[0] = t;
   vb[HI] = vHi;
   vb[LO] = vLo;
@@ -176,7 +176,7 @@ export function decodeXorIntoScratch(bytes: Uint8Array, s: DecodeScratch): void 
     return;
   }
   let tDelta = uvarintAt(bytes, pos >>> 3);
-  pos = p1 * 8;
+  pos = p1 << 3;
   // The current window: leading zeros (0..31), significant bits, and masks
   // that keep the bits above the trailing zeros. Before any '11' header a
   // reused window means all 64 bits, as in Prometheus.
@@ -194,12 +194,12 @@ export function decodeXorIntoScratch(bytes: Uint8Array, s: DecodeScratch): void 
     t += tDelta;
     if (c >= 0) {
       // '0': the same value.
-      pos += 1;
+      pos = (pos + 1) | 0;
     } else {
       if (c >>> 30 === 0b10) {
-        pos += 2;
+        pos = (pos + 2) | 0;
       } else {
-        pos += 13;
+        pos = (pos + 13) | 0;
         leading = (c >>> 25) & 31;
         mbits = (c >>> 19) & 63;
         if (mbits === 0) mbits = 64;
@@ -223,9 +223,12 @@ export function decodeXorIntoScratch(bytes: Uint8Array, s: DecodeScratch): void 
       const y = dv.getInt32(i + 4);
       const hi = (dv.getInt32(i) << off) | ((y >>> 1) >>> (31 - off));
       const lo = (y << off) | (b[i + 8]! >>> (8 - off));
-      vHi ^= (hi >>> leading) & mHi;
-      vLo ^= ((lo >>> leading) | ((hi << 1) << (31 - leading))) & mLo;
-      pos += mbits;
+      // The masks pass through `| 0`: in code compiled on entry to a running
+      // loop their type is unknown, and an unknown operand next to an
+      // unsigned value of 2^31 or more (a shift by zero) makes the engine bail out.
+      vHi ^= (hi >>> leading) & (mHi | 0);
+      vLo ^= ((lo >>> leading) | ((hi << 1) << (31 - leading))) & (mLo | 0);
+      pos = (pos + mbits) | 0;
     }
     if (pos > end) break;
     ts[n] = t;
@@ -240,7 +243,7 @@ export function decodeXorIntoScratch(bytes: Uint8Array, s: DecodeScratch): void 
     // The delta of deltas of sample n.
     const d = window32(dv, b, pos);
     if (d >= 0) {
-      pos += 1;
+      pos = (pos + 1) | 0;
       c = d << 1;
       continue;
     }
@@ -251,7 +254,7 @@ export function decodeXorIntoScratch(bytes: Uint8Array, s: DecodeScratch): void 
     if (d >>> 30 === 0b10) {
       const dod = (d << 2) >> 18;
       tDelta += dod === -0x2000 ? 0x2000 : dod;
-      pos += 16;
+      pos = (pos + 16) | 0;
       // The 16 bits after this payload are still in the window.
       c = d << 16;
       continue;
@@ -259,16 +262,16 @@ export function decodeXorIntoScratch(bytes: Uint8Array, s: DecodeScratch): void 
     if (d >>> 29 === 0b110) {
       const dod = (d << 3) >> 15;
       tDelta += dod === -0x10000 ? 0x10000 : dod;
-      pos += 20;
+      pos = (pos + 20) | 0;
     } else if (d >>> 28 === 0b1110) {
       const dod = (d << 4) >> 12;
       tDelta += dod === -0x80000 ? 0x80000 : dod;
-      pos += 24;
+      pos = (pos + 24) | 0;
     } else {
       const hi = window32(dv, b, pos + 4);
       const lo = window32(dv, b, pos + 36) >>> 0;
       tDelta += hi * TWO_32 + lo;
-      pos += 68;
+      pos = (pos + 68) | 0;
     }
     c = window32(dv, b, pos);
   }

@@ -14,7 +14,7 @@ export const XOR_ENCODING = 1;
 /** The most samples a chunk header (a big-endian uint16) can count. */
 export const XOR_MAX_SAMPLES = 0xffff;
 
-// Index of the high and low 32-bit halves of a float64 in a Uint32Array view.
+// Index of the high and low 32-bit halves of a float64 in an Int32Array view.
 const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 const HI = LITTLE_ENDIAN ? 1 : 0;
 const LO = LITTLE_ENDIAN ? 0 : 1;
@@ -32,11 +32,15 @@ function staleHi(hi: number, lo: number): number {
 // Converts a float64 to its two 32-bit halves. Shared by every appender:
 // it holds no state between calls (each call writes then reads it at once).
 const bitsF64 = new Float64Array(1);
-const bitsU32 = new Uint32Array(bitsF64.buffer);
+// Signed halves: every 32-bit quantity in the codec stays an int32. An
+// unsigned value of 2^31 or more where the engine has only seen small
+// integers makes optimized code bail out and fall back to float arithmetic.
+const bitsI32 = new Int32Array(bitsF64.buffer);
 
 /** Count of trailing zero bits of a non-zero 32-bit value. */
 function ctz32(x: number): number {
-  return 31 - Math.clz32(x & -x);
+  // Math.imul negates without overflow (-(-2^31) is not an int32).
+  return 31 - Math.clz32(x & Math.imul(x, -1));
 }
 
 /**
@@ -100,16 +104,16 @@ export class XorAppender {
       } else {
         w.writeBits(0b1111, 4);
         const hi = Math.floor(dod / TWO_32);
-        w.writeBits(hi >>> 0, 32);
-        w.writeBits(dod - hi * TWO_32, 32);
+        w.writeBits(hi | 0, 32);
+        w.writeBits((dod - hi * TWO_32) | 0, 32);
       }
       this.tDelta = tDelta;
       this.writeValue(v);
     } else if (num === 0) {
       writeVarint(w, t);
       bitsF64[0] = v;
-      const lo = bitsU32[LO]!;
-      this.vHi = staleHi(bitsU32[HI]!, lo);
+      const lo = bitsI32[LO]!;
+      this.vHi = staleHi(bitsI32[HI]!, lo);
       this.vLo = lo;
       w.writeBits(this.vHi, 32);
       w.writeBits(lo, 32);
@@ -138,10 +142,10 @@ export class XorAppender {
   private writeValue(v: number): void {
     const w = this.w;
     bitsF64[0] = v;
-    const lo = bitsU32[LO]!;
-    const hi = staleHi(bitsU32[HI]!, lo);
-    const dHi = (hi ^ this.vHi) >>> 0;
-    const dLo = (lo ^ this.vLo) >>> 0;
+    const lo = bitsI32[LO]!;
+    const hi = staleHi(bitsI32[HI]!, lo);
+    const dHi = hi ^ this.vHi;
+    const dLo = lo ^ this.vLo;
     if (dHi === 0 && dLo === 0) {
       w.writeZero();
       return;
@@ -186,7 +190,7 @@ function writeShifted(
     l = hi >>> (shift - 32);
   } else if (shift > 0) {
     h = hi >>> shift;
-    l = ((lo >>> shift) | (hi << (32 - shift))) >>> 0;
+    l = (lo >>> shift) | (hi << (32 - shift));
   } else {
     h = hi;
     l = lo;
@@ -391,8 +395,8 @@ function encodeOneSample(t: number, v: number): Uint8Array {
   }
   if (len > 1) out[p++] = x;
   bitsF64[0] = v;
-  const lo = bitsU32[LO]!;
-  const hi = staleHi(bitsU32[HI]!, lo);
+  const lo = bitsI32[LO]!;
+  const hi = staleHi(bitsI32[HI]!, lo);
   out[p] = hi >>> 24;
   out[p + 1] = (hi >>> 16) & 0xff;
   out[p + 2] = (hi >>> 8) & 0xff;
