@@ -263,21 +263,36 @@ export class Broker {
   private async produce(w: Writer, v: number, r: Reader): Promise<Writer | null> {
     const req = decodeProduceRequest(r, v);
     const touched = new Set<number>();
+    const writes: Array<{ written: Promise<void>; result: ProducePartitionResult }> = [];
     const results = req.topics.map((t) => ({
       name: t.name,
       partitions: t.partitions.map((p): ProducePartitionResult => {
         const res = this.appendPartition(t.name, p.index, p.records, req.acks);
-        if (res.errorCode === KafkaCode.NONE && res.fd !== null) touched.add(res.fd);
-        return {
+        const result = {
           index: p.index,
           errorCode: res.errorCode,
           baseOffset: res.baseOffset,
           logStartOffset: res.logStartOffset,
         };
+        if (res.written !== null) writes.push({ written: res.written, result });
+        if (res.errorCode === KafkaCode.NONE && res.fd !== null) touched.add(res.fd);
+        return result;
       }),
     }));
+    // Every append is awaited, acks=0 included, so that a failed write is logged, never unhandled.
+    let wroteAll = true;
+    await Promise.all(
+      writes.map(({ written, result }) =>
+        written.catch((err: unknown) => {
+          this.log.error({ err }, 'write of produced batches failed');
+          result.errorCode = KafkaCode.KAFKA_STORAGE_ERROR;
+          result.baseOffset = -1;
+          wroteAll = false;
+        }),
+      ),
+    );
     if (req.acks === 0) return null;
-    if (req.acks === -1 && touched.size > 0) {
+    if (req.acks === -1 && touched.size > 0 && wroteAll) {
       try {
         await this.flusher.sync(touched);
       } catch (err) {
@@ -285,6 +300,9 @@ export class Broker {
         for (const t of results)
           for (const p of t.partitions) if (p.errorCode === 0) p.errorCode = KafkaCode.UNKNOWN_SERVER_ERROR;
       }
+    } else if (req.acks === -1 && !wroteAll) {
+      for (const t of results)
+        for (const p of t.partitions) if (p.errorCode === 0) p.errorCode = KafkaCode.KAFKA_STORAGE_ERROR;
     }
     encodeProduceResponse(w, v, results);
     return w;
@@ -295,8 +313,20 @@ export class Broker {
     partition: number,
     records: Buffer | null,
     acks: number,
-  ): { errorCode: number; baseOffset: number; logStartOffset: number; fd: number | null } {
-    const fail = (errorCode: number) => ({ errorCode, baseOffset: -1, logStartOffset: -1, fd: null });
+  ): {
+    errorCode: number;
+    baseOffset: number;
+    logStartOffset: number;
+    fd: number | null;
+    written: Promise<void> | null;
+  } {
+    const fail = (errorCode: number) => ({
+      errorCode,
+      baseOffset: -1,
+      logStartOffset: -1,
+      fd: null,
+      written: null,
+    });
     if (acks !== 0 && acks !== 1 && acks !== -1) return fail(KafkaCode.INVALID_REQUIRED_ACKS);
     const topic = this.topics.topics.get(topicName);
     const log = topic?.partitions[partition];
@@ -319,16 +349,25 @@ export class Broker {
       const check = states.check(h.producerId, h.producerEpoch, h.baseSequence, h.recordCount);
       if (check.kind === 'reject') return fail(check.code);
       if (check.kind === 'duplicate') {
-        // A retry of a batch already written: answer with its offset and write nothing.
+        // A retry of a batch already appended: answer with its offset and write nothing, but
+        // only once the original is as durable as this request asks (written, then fsynced).
         return {
           errorCode: KafkaCode.NONE,
           baseOffset: check.baseOffset,
           logStartOffset: log.logStartOffset,
-          fd: null,
+          fd: log.activeFd,
+          written: log.written(),
         };
       }
     }
-    const baseOffset = log.append(records, headers);
+    let appended: { baseOffset: number; written: Promise<void> };
+    try {
+      appended = log.append(records, headers);
+    } catch (err) {
+      this.log.error({ err }, 'append refused');
+      return fail(KafkaCode.KAFKA_STORAGE_ERROR);
+    }
+    const { baseOffset, written } = appended;
     let next = baseOffset;
     let count = 0;
     for (const { header: h } of headers) {
@@ -338,7 +377,13 @@ export class Broker {
     }
     this.metrics?.producedBytes.inc(records.length);
     this.metrics?.producedRecords.inc(count);
-    return { errorCode: KafkaCode.NONE, baseOffset, logStartOffset: log.logStartOffset, fd: log.activeFd };
+    return {
+      errorCode: KafkaCode.NONE,
+      baseOffset,
+      logStartOffset: log.logStartOffset,
+      fd: log.activeFd,
+      written,
+    };
   }
 
   private async fetch(w: Writer, v: number, r: Reader): Promise<void> {
@@ -364,7 +409,7 @@ export class Broker {
             continue;
           }
           logs.push(log);
-          const hw = log.nextOffset;
+          const hw = log.readableOffset;
           const base = { index: p.partition, highWatermark: hw, logStartOffset: log.logStartOffset };
           if (p.fetchOffset < log.logStartOffset || p.fetchOffset > hw) {
             partitions.push({ ...base, errorCode: KafkaCode.OFFSET_OUT_OF_RANGE, records: null });
@@ -424,7 +469,7 @@ export class Broker {
             offset: -1,
           };
         if (p.timestamp === -1)
-          return { index: p.index, errorCode: 0, timestamp: -1, offset: log.nextOffset };
+          return { index: p.index, errorCode: 0, timestamp: -1, offset: log.readableOffset };
         if (p.timestamp === -2)
           return { index: p.index, errorCode: 0, timestamp: -1, offset: log.logStartOffset };
         const found = log.offsetForTimestamp(p.timestamp);
@@ -589,6 +634,8 @@ export class Broker {
         // Compaction runs again only when something was appended since the last pass.
         if (policy.includes('compact') && this.compactedAt.get(p) !== p.nextOffset) {
           this.compactedAt.set(p, p.nextOffset);
+          // Compaction reads the files: everything appended must be in them.
+          p.drainSync();
           const removed = compactPartition(p, deleteRetentionMs, now);
           if (removed > 0)
             this.log.info({ topic: t.name, partition: i, removed }, 'compaction removed records');

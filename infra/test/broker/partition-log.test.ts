@@ -12,7 +12,7 @@ function appendValues(log: PartitionLog, values: string[], timestamp = 1000): nu
   const buf = buildBatch(values, { timestamp });
   const h = checkBatch(buf, 0);
   if (typeof h === 'string') throw new Error(h);
-  return log.append(buf, [{ at: 0, header: h }]);
+  return log.appendSync(buf, [{ at: 0, header: h }]);
 }
 
 /** Reads every batch from offset 0 and returns [baseOffset, recordCount] pairs. */
@@ -151,8 +151,8 @@ describe('partition log segments and recovery', () => {
     const ha = checkBatch(a, 0);
     const hb = checkBatch(b, 0);
     if (typeof ha === 'string' || typeof hb === 'string') throw new Error('bad test batch');
-    log.append(a, [{ at: 0, header: ha }]);
-    log.append(b, [{ at: 0, header: { ...hb, lastOffsetDelta: 1 } }]);
+    log.appendSync(a, [{ at: 0, header: ha }]);
+    log.appendSync(b, [{ at: 0, header: { ...hb, lastOffsetDelta: 1 } }]);
     // Re-open over a log whose second batch claims base offset 5.
     log.close();
     const file = path.join(dir, `${'0'.repeat(20)}.log`);
@@ -172,7 +172,7 @@ describe('partition log segments and recovery', () => {
     const append = (b: Buffer) => {
       const h = checkBatch(b, 0);
       if (typeof h === 'string') throw new Error(h);
-      const offset = log.append(b, [{ at: 0, header: h }]);
+      const offset = log.appendSync(b, [{ at: 0, header: h }]);
       log.producers.record(h.producerId, h.producerEpoch, h.baseSequence, h.recordCount, offset);
       return offset;
     };

@@ -148,7 +148,7 @@ describe('segment file ranges', () => {
       const buf = buildBatch([`value-${i}`.repeat(10)], { timestamp: now });
       const h = checkBatch(buf, 0);
       if (typeof h === 'string') throw new Error(h);
-      log.append(buf, [{ at: 0, header: h }]);
+      log.appendSync(buf, [{ at: 0, header: h }]);
       now++;
     }
     for (const [offset, max] of [
@@ -176,7 +176,7 @@ describe('segment file ranges', () => {
       const buf = buildBatch(['x'.repeat(10 + ((i * 37) % 200))], { timestamp: 1000 });
       const h = checkBatch(buf, 0);
       if (typeof h === 'string') throw new Error(h);
-      log.append(buf, [{ at: 0, header: h }]);
+      log.appendSync(buf, [{ at: 0, header: h }]);
       sizes.push(buf.length);
     }
     for (let from = 0; from < 30; from++) {
@@ -206,7 +206,7 @@ describe('segment file ranges', () => {
       const buf = buildBatch([String(i).padStart(2, '0').repeat(30)], { timestamp: 1000 });
       const h = checkBatch(buf, 0);
       if (typeof h === 'string') throw new Error(h);
-      log.append(buf, [{ at: 0, header: h }]);
+      log.appendSync(buf, [{ at: 0, header: h }]);
       batches.push(Buffer.from(buf));
     }
     expect(log.segmentNames().length).toBeGreaterThan(3);

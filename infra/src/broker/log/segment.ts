@@ -39,6 +39,14 @@ export class Segment {
   count = 0;
   /** The offset after the last record of the segment. */
   nextOffset: number;
+  /**
+   * What readers see: the bytes, batches and next offset of the prefix that
+   * is written to the file. Appends through `reserve` are counted above at
+   * once and here only when their write has completed (see PartitionLog).
+   */
+  readableSize = 0;
+  readableCount = 0;
+  readableNext: number;
   /** Largest batch max timestamp, -1 when empty. */
   maxTimestamp = -1;
   /** Wall-clock time of the first append, for roll by segment.ms. */
@@ -60,6 +68,7 @@ export class Segment {
     this.fd = fs.openSync(this.logPath, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
     this.indexFd = fs.openSync(this.indexPath, fs.constants.O_RDWR | fs.constants.O_CREAT, 0o644);
     this.nextOffset = baseOffset;
+    this.readableNext = baseOffset;
     this.createdAt = now;
   }
 
@@ -93,6 +102,7 @@ export class Segment {
     seg.size = fs.fstatSync(seg.fd).size;
     seg.createdAt = fs.fstatSync(seg.fd).mtimeMs;
     if (scan || !seg.loadIndex()) seg.rebuild(onBatch);
+    seg.markWritten(seg.size, seg.count, seg.nextOffset);
     return seg;
   }
 
@@ -199,19 +209,34 @@ export class Segment {
   }
 
   /**
-   * Appends batches whose base offsets are already set. `batches` is the
-   * bytes of one or more whole batches; `entries` gives each one's base
-   * offset, byte position within `batches`, last offset and max timestamp.
+   * Appends batches whose base offsets are already set, written at once.
+   * `batches` is the bytes of one or more whole batches; `entries` gives each
+   * one's base offset, byte position within `batches`, last offset and max
+   * timestamp. (The produce path reserves and writes in the background instead.)
    */
   append(
     batches: Buffer,
     entries: ReadonlyArray<{ baseOffset: number; at: number; lastOffset: number; maxTimestamp: number }>,
   ): void {
-    if (this.closed) throw new BrokerError('STORAGE_IO', `append to closed segment ${this.logPath}`);
-    const start = this.size;
+    const start = this.reserve(batches.length, entries);
     let written = 0;
     while (written < batches.length)
       written += fs.writeSync(this.fd, batches, written, batches.length - written, start + written);
+    this.markWritten(this.size, this.count, this.nextOffset);
+  }
+
+  /**
+   * Takes the next `length` bytes of the log for batches described by
+   * `entries` (as in append) and indexes them, without writing the batches:
+   * the caller writes them at the returned position and then calls
+   * markWritten. Readers do not see them before that.
+   */
+  reserve(
+    length: number,
+    entries: ReadonlyArray<{ baseOffset: number; at: number; lastOffset: number; maxTimestamp: number }>,
+  ): number {
+    if (this.closed) throw new BrokerError('STORAGE_IO', `append to closed segment ${this.logPath}`);
+    const start = this.size;
     const index = Buffer.allocUnsafe(INDEX_ENTRY_SIZE * entries.length);
     let i = 0;
     for (const e of entries) {
@@ -223,15 +248,37 @@ export class Segment {
       this.push(rel, start + e.at, e.maxTimestamp);
       this.nextOffset = e.lastOffset + 1;
     }
+    // An index entry ahead of its batch is harmless: an index that does not end where the log ends is rebuilt.
     fs.writeSync(this.indexFd, index, 0, index.length, (this.count - entries.length) * INDEX_ENTRY_SIZE);
-    this.size += batches.length;
+    this.size += length;
+    return start;
+  }
+
+  /** The log is written up to `size` bytes, `count` batches, next offset `next`: readers may see that much. */
+  markWritten(size: number, count: number, next: number): void {
+    if (size <= this.readableSize && count <= this.readableCount) return;
+    this.readableSize = size;
+    this.readableCount = count;
+    this.readableNext = next;
+  }
+
+  /** Keeps the descriptors open (past close or deletion) until the returned function is called. */
+  hold(): () => void {
+    this.pins++;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      this.pins--;
+      if (this.pins === 0 && this.closeDue) this.closeDescriptors();
+    };
   }
 
   /** Index of the batch holding `offset` (the last batch whose base is <= offset), or -1. */
   private find(offset: number): number {
     const rel = offset - this.baseOffset;
     let lo = 0;
-    let hi = this.count - 1;
+    let hi = this.readableCount - 1;
     let found = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
@@ -245,10 +292,12 @@ export class Segment {
 
   /** Byte range of whole batches from the one holding `offset`, at most maxBytes but at least one batch. */
   range(offset: number, maxBytes: number): { position: number; length: number } | null {
-    if (this.count === 0 || offset >= this.nextOffset) return null;
+    const count = this.readableCount;
+    const size = this.readableSize;
+    if (count === 0 || offset >= this.readableNext) return null;
     let i = this.find(offset);
     if (i < 0) i = 0;
-    else if (offset > this.baseOffset + (this.rel[i] as number) && i + 1 < this.count) {
+    else if (offset > this.baseOffset + (this.rel[i] as number) && i + 1 < count) {
       // Compaction can drop whole batches and leave a gap in the offsets: when the
       // offset lies past the end of the batch found, start at the next one.
       const head = Buffer.alloc(4);
@@ -258,10 +307,10 @@ export class Segment {
     const position = this.pos[i] as number;
     // The range ends where a batch starts (or at the end of the log): find the
     // last such boundary within maxBytes by binary search over the positions.
-    if (this.size - position <= maxBytes) return { position, length: this.size - position };
+    if (size - position <= maxBytes) return { position, length: size - position };
     let lo = i + 1;
-    let hi = this.count - 1;
-    let end = lo < this.count ? (this.pos[lo] as number) : this.size;
+    let hi = count - 1;
+    let end = lo < count ? (this.pos[lo] as number) : size;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       const at = this.pos[mid] as number;
@@ -279,11 +328,12 @@ export class Segment {
    * records are read to find the exact one.
    */
   offsetForTimestamp(ts: number): { offset: number; timestamp: number } | null {
-    for (let i = 0; i < this.count; i++) {
+    const count = this.readableCount;
+    for (let i = 0; i < count; i++) {
       if ((this.ts[i] as number) < ts) continue;
       const base = this.baseOffset + (this.rel[i] as number);
       const position = this.pos[i] as number;
-      const end = i + 1 < this.count ? (this.pos[i + 1] as number) : this.size;
+      const end = i + 1 < count ? (this.pos[i + 1] as number) : this.readableSize;
       const batch = Buffer.alloc(end - position);
       fs.readSync(this.fd, batch, 0, batch.length, position);
       const first = Number(batch.readBigInt64BE(27));
@@ -313,19 +363,7 @@ export class Segment {
    * released, even when the segment is deleted or replaced meanwhile.
    */
   fileRange(position: number, length: number): FileRange {
-    this.pins++;
-    let released = false;
-    return {
-      fd: this.fd,
-      position,
-      length,
-      release: () => {
-        if (released) return;
-        released = true;
-        this.pins--;
-        if (this.pins === 0 && this.closeDue) this.closeDescriptors();
-      },
-    };
+    return { fd: this.fd, position, length, release: this.hold() };
   }
 
   /** Writes the files to disk; called when the segment stops being the active one. */

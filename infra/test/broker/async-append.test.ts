@@ -1,0 +1,113 @@
+import fs from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { type LogConfig, PartitionLog } from '../../src/broker/log/partition-log.js';
+import { checkBatch } from '../../src/broker/log/record-batch.js';
+import { buildBatch } from './raw-client.js';
+
+const BIG: LogConfig = { segmentBytes: 1 << 30, segmentMs: 1e12, retentionMs: -1, retentionBytes: -1 };
+
+function batch(
+  i: number,
+  size = 64,
+): { buf: Buffer; headers: Array<{ at: number; header: ReturnType<typeof header> }> } {
+  const buf = buildBatch(
+    [
+      String(i)
+        .padStart(4, '0')
+        .repeat(size / 4),
+    ],
+    { timestamp: 1000 + i },
+  );
+  return { buf, headers: [{ at: 0, header: header(buf) }] };
+}
+
+function header(buf: Buffer) {
+  const h = checkBatch(buf, 0);
+  if (typeof h === 'string') throw new Error(h);
+  return h;
+}
+
+/** Base offsets of the batches readable from `from` on. */
+async function readable(log: PartitionLog, from = 0): Promise<number[]> {
+  const out: number[] = [];
+  let offset = from;
+  for (;;) {
+    const buf = await log.read(offset, 1 << 20);
+    if (buf === null) return out;
+    for (let at = 0; at < buf.length; ) {
+      const h = checkBatch(buf, at);
+      if (typeof h === 'string') throw new Error(`bad batch read back: ${h}`);
+      out.push(h.baseOffset);
+      offset = h.baseOffset + h.lastOffsetDelta + 1;
+      at += h.size;
+    }
+  }
+}
+
+describe('appends written in the background', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = fs.mkdtempSync(path.join(tmpdir(), 'async-append-'));
+  });
+  afterEach(() => fs.rmSync(dir, { recursive: true, force: true }));
+
+  it('shows a batch to readers only once it is written, and in order', async () => {
+    const log = PartitionLog.open(dir, BIG, () => 1000);
+    const appended = Array.from({ length: 20 }, (_, i) => {
+      const { buf, headers } = batch(i);
+      return log.append(buf, headers);
+    });
+    // Offsets are assigned at once, in order.
+    expect(appended.map((a) => a.baseOffset)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    expect(log.nextOffset).toBe(20);
+    // Nothing written yet (the first write is in the threadpool): nothing to read.
+    expect(log.readableOffset).toBeLessThan(20);
+    expect(log.slice(log.readableOffset, 1 << 20)).toEqual([]);
+    let woken = false;
+    log.waitForAppend(() => {
+      woken = true;
+    });
+    await Promise.all(appended.map((a) => a.written));
+    expect(woken).toBe(true);
+    expect(log.readableOffset).toBe(20);
+    expect(await readable(log)).toEqual(Array.from({ length: 20 }, (_, i) => i));
+    log.close();
+  });
+
+  it('writes pending batches before a roll and a clean stop, so a reopened log has them all', async () => {
+    const log = PartitionLog.open(dir, BIG, () => 1000);
+    for (let i = 0; i < 5; i++) {
+      const { buf, headers } = batch(i);
+      log.append(buf, headers).written.catch(() => {});
+    }
+    log.roll();
+    // The roll wrote everything of the old segment before starting the new one.
+    expect(log.readableOffset).toBe(5);
+    for (let i = 5; i < 9; i++) {
+      const { buf, headers } = batch(i);
+      log.append(buf, headers).written.catch(() => {});
+    }
+    log.flush();
+    expect(log.readableOffset).toBe(9);
+    log.close();
+    const again = PartitionLog.open(dir, BIG, () => 1000);
+    expect(again.nextOffset).toBe(9);
+    expect(await readable(again)).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8]);
+    again.close();
+  });
+
+  it('lets a caller wait for everything appended so far, and refuses appends after close', async () => {
+    const log = PartitionLog.open(dir, BIG, () => 1000);
+    for (let i = 0; i < 10; i++) {
+      const { buf, headers } = batch(i, 4096);
+      log.append(buf, headers).written.catch(() => {});
+    }
+    await log.written();
+    expect(log.readableOffset).toBe(10);
+    log.close();
+    const { buf, headers } = batch(10);
+    expect(() => log.append(buf, headers)).toThrow(/failed a write|closed/);
+  });
+});
