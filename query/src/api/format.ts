@@ -342,8 +342,11 @@ function writeMatrixSeries(out: JsonSink, s: MatrixSeries, times: TimeText): voi
   out.byte(CLOSE_BRACE);
 }
 
-/** Writes the `data` object of a query answer (`grid`: a range query's evaluation times). */
-export function writeQueryData(out: JsonSink, value: QueryValue, grid?: TimeGrid): void {
+/**
+ * Writes the `data` object of a query answer (`grid`: a range query's
+ * evaluation times), pausing after each series (see `queryAnswerParts`).
+ */
+function* queryDataParts(out: JsonSink, value: QueryValue, grid?: TimeGrid): Generator<void> {
   const times = new TimeText(grid);
   out.ascii(`{"resultType":"${value.resultType}","result":`);
   switch (value.resultType) {
@@ -353,6 +356,7 @@ export function writeQueryData(out: JsonSink, value: QueryValue, grid?: TimeGrid
       for (let i = 0; i < r.length; i++) {
         if (i > 0) out.byte(COMMA);
         writeVectorSample(out, r[i]!, times);
+        yield;
       }
       out.byte(CLOSE_BRACKET);
       break;
@@ -363,6 +367,7 @@ export function writeQueryData(out: JsonSink, value: QueryValue, grid?: TimeGrid
       for (let i = 0; i < r.length; i++) {
         if (i > 0) out.byte(COMMA);
         writeMatrixSeries(out, r[i]!, times);
+        yield;
       }
       out.byte(CLOSE_BRACKET);
       break;
@@ -379,7 +384,32 @@ export function writeQueryData(out: JsonSink, value: QueryValue, grid?: TimeGrid
   out.byte(CLOSE_BRACE);
 }
 
-/** Writes a whole success answer of a query, with annotations when there are any (`grid` as for `writeQueryData`). */
+/** Writes the `data` object of a query answer (`grid`: a range query's evaluation times). */
+export function writeQueryData(out: JsonSink, value: QueryValue, grid?: TimeGrid): void {
+  for (const _ of queryDataParts(out, value, grid));
+}
+
+/**
+ * Writes a whole success answer of a query, with annotations when there are
+ * any (`grid` as for `writeQueryData`). The generator pauses after each
+ * series, so a caller may let finished chunks be compressed while the rest
+ * is written; run to its end it has written the whole answer.
+ */
+export function* queryAnswerParts(
+  out: JsonSink,
+  value: QueryValue,
+  warnings: readonly string[] = [],
+  infos: readonly string[] = [],
+  grid?: TimeGrid,
+): Generator<void> {
+  out.ascii('{"status":"success","data":');
+  yield* queryDataParts(out, value, grid);
+  if (warnings.length > 0) out.text(`,"warnings":${JSON.stringify(warnings)}`);
+  if (infos.length > 0) out.text(`,"infos":${JSON.stringify(infos)}`);
+  out.byte(CLOSE_BRACE);
+}
+
+/** Writes a whole success answer of a query at once (see `queryAnswerParts`). */
 export function writeQueryAnswer(
   out: JsonSink,
   value: QueryValue,
@@ -387,11 +417,7 @@ export function writeQueryAnswer(
   infos: readonly string[] = [],
   grid?: TimeGrid,
 ): void {
-  out.ascii('{"status":"success","data":');
-  writeQueryData(out, value, grid);
-  if (warnings.length > 0) out.text(`,"warnings":${JSON.stringify(warnings)}`);
-  if (infos.length > 0) out.text(`,"infos":${JSON.stringify(infos)}`);
-  out.byte(CLOSE_BRACE);
+  for (const _ of queryAnswerParts(out, value, warnings, infos, grid));
 }
 
 /** The `data` object of a query answer, as a string. */

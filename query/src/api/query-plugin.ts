@@ -1,15 +1,15 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { QueryResult } from '../engine-types.js';
 import { ApiError, fromEngineError, invalidParam } from './errors.js';
-import { JsonSink, type TimeGrid, writeQueryAnswer } from './format.js';
+import { queryAnswerParts, type TimeGrid } from './format.js';
 import { durationParam, limitParam, type Params, single, timeParam } from './params.js';
 import {
   type ApiServices,
   paramsOf,
   raceAbort,
   requestSignal,
+  sendAnswer,
   sendError,
-  sendJson,
   tenantOf,
 } from './services.js';
 
@@ -104,9 +104,9 @@ async function handle(
       try {
         const querier = await raceAbort(Promise.resolve(services.querierFor(tenant)), signal);
         const result = limited(await raceAbort(run(querier, signal), signal), limit);
-        const out = new JsonSink();
-        writeQueryAnswer(out, result.value, result.warnings, result.infos, grid);
-        return await sendJson(reply, 200, Buffer.concat(out.finish()));
+        return await sendAnswer(reply, (out) =>
+          queryAnswerParts(out, result.value, result.warnings, result.infos, grid),
+        );
       } finally {
         release();
       }

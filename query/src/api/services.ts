@@ -1,10 +1,11 @@
 import { promisify } from 'node:util';
-import { gzip } from 'node:zlib';
+import { createGzip, type Gzip, gzip } from 'node:zlib';
 import type { Matcher } from '@promstream/storage';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { QueryEngine } from '../engine-types.js';
 import type { Querier } from '../querier.js';
 import { ApiError, errorBody, fromEngineError } from './errors.js';
+import { JsonSink } from './format.js';
 import { abortError, type QueryGate } from './gate.js';
 import type { Params } from './params.js';
 
@@ -113,6 +114,69 @@ export async function sendJson(
     }
   }
   return reply.send(body);
+}
+
+/**
+ * Sends a query answer written by `parts` (a generator pausing after each
+ * series into `out`). When the client takes gzip and the answer outgrows its
+ * first chunk, the answer streams: each full chunk goes to the compressor
+ * (libuv's thread pool) and the writer pauses for a turn of the event loop,
+ * so compression of the written part runs while the rest is written. Small
+ * answers go as `sendJson` sends them.
+ */
+export async function sendAnswer(
+  reply: FastifyReply,
+  parts: (out: JsonSink) => Iterable<void>,
+): Promise<FastifyReply> {
+  const accept = reply.request.headers['accept-encoding'];
+  const gzipOk = typeof accept === 'string' && /\bgzip\b/i.test(accept);
+  let zip: Gzip | undefined;
+  let finishing = false;
+  let emitted = 0;
+  const out = new JsonSink(
+    gzipOk
+      ? (chunk) => {
+          if (zip === undefined) {
+            // The last chunk of an answer that fits one goes the plain way below.
+            if (finishing) return;
+            zip = createGzip(GZIP_OPTIONS);
+            // A client gone mid-answer ends the stream with an error; nothing is left to tell it.
+            zip.on('error', () => {});
+            reply
+              .code(200)
+              .header('content-type', 'application/json')
+              .header('content-encoding', 'gzip')
+              .header('vary', 'Accept-Encoding');
+            void reply.send(zip);
+          }
+          if (!zip.destroyed) zip.write(chunk);
+          emitted++;
+        }
+      : undefined,
+  );
+  let seen = 0;
+  try {
+    for (const _ of parts(out)) {
+      if (emitted !== seen) {
+        seen = emitted;
+        await new Promise<void>((resolve) => setImmediate(resolve));
+      }
+    }
+    finishing = true;
+    const chunks = out.finish();
+    if (zip !== undefined) {
+      zip.end();
+      return reply;
+    }
+    return sendJson(reply, 200, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+  } catch (err) {
+    // Headers are gone once streaming began: the client sees a cut answer.
+    if (zip !== undefined) {
+      zip.destroy(err as Error);
+      return reply;
+    }
+    throw err;
+  }
 }
 
 /** Sends an error in Prometheus' format. */
