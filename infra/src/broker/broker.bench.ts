@@ -18,12 +18,15 @@
  * pre-built batches (broker-raw.bench.ts), where the brokers and not kafkajs
  * are the bound (BENCH_RAW=0 leaves that out, BENCH_KAFKAJS=0 the kafkajs part).
  * BENCH_TRACE=1 also prints, per side, what kafkajs saw of each request
- * kind (count, mean round trip, mean response size) and how busy the
- * client's CPU was, to tell a broker-bound phase from a client-bound one.
+ * kind (count, mean round trip, mean response size), how busy the client
+ * was (CPU share and main-thread busy share), the embedded broker's own
+ * handler time per API, and each broker's CPU time per MiB (from /proc; the
+ * reference's pid is found with `ss`), to tell a client-bound phase from a
+ * broker-bound one.
  */
-import { type ChildProcess, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -83,7 +86,12 @@ async function waitPort(port: number): Promise<void> {
 }
 
 /** The embedded broker in its own process, as `promstream broker` runs it. */
-async function startEmbedded(): Promise<{ brokers: string[]; metricsPort: number; stop(): void }> {
+async function startEmbedded(): Promise<{
+  brokers: string[];
+  metricsPort: number;
+  pid: number | null;
+  stop(): void;
+}> {
   const dir = mkdtempSync(path.join(tmpdir(), 'broker-bench-'));
   const port = await freePort();
   const metricsPort = await freePort();
@@ -109,6 +117,7 @@ async function startEmbedded(): Promise<{ brokers: string[]; metricsPort: number
   return {
     brokers: [`127.0.0.1:${port}`],
     metricsPort,
+    pid: child.pid ?? null,
     stop: () => {
       // SIGINT lets the broker stop cleanly (and write a CPU profile when asked for one).
       child.kill('SIGINT');
@@ -179,6 +188,36 @@ function brokerMean(
   return n > 0 ? `, broker ${api} ${(((a.sec - b.sec) / n) * 1000).toFixed(1)} ms` : '';
 }
 
+/** CPU seconds a process has used so far (Linux /proc), or null when it cannot be read. */
+function processCpu(pid: number | null): number | null {
+  if (pid === null) return null;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // utime + stime, in ticks of 1/100 s
+  } catch {
+    return null;
+  }
+}
+
+/** The pid of the process listening on a local TCP port (through `ss`), for the reference broker's CPU. */
+function listenerPid(broker: string): number | null {
+  const port = broker.split(':').pop();
+  try {
+    const out = execFileSync('ss', ['-ltnpH', `sport = :${port}`], { encoding: 'utf8' });
+    const m = /pid=(\d+)/.exec(out);
+    return m ? Number(m[1]) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** Broker CPU per MiB moved between two readings, for the trace. */
+function cpuPerMiB(before: number | null, after: number | null, mib: number): string {
+  if (before === null || after === null) return '';
+  return `, broker CPU ${(((after - before) * 1000) / mib).toFixed(1)} ms/MiB`;
+}
+
 /** Share of wall time the client process spent on the CPU since `from`. */
 function cpuShare(from: NodeJS.CpuUsage, wallSec: number): string {
   const u = process.cpuUsage(from);
@@ -203,6 +242,7 @@ async function run(
   recordSize: number,
   side: string,
   metricsPort: number | null,
+  brokerPid: number | null,
 ): Promise<Figures> {
   const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING, clientId: 'bench' });
   const topic = `bench-${recordSize}-${randomUUID().slice(0, 8)}`;
@@ -226,6 +266,7 @@ async function run(
   const stopProduceTrace = TRACE ? producer.on(producer.events.REQUEST, produceTrace.on) : () => {};
   const latencies: number[] = [];
   const b0 = TRACE ? await brokerTimes(metricsPort) : new Map();
+  const c0 = TRACE ? processCpu(brokerPid) : null;
   let sent = 0;
   const cpu0 = process.cpuUsage();
   const loop0 = loopMark();
@@ -243,6 +284,7 @@ async function run(
   const produceCpu = `${cpuShare(cpu0, produceSec)}, main thread busy ${busyShare(loop0)}`;
   stopProduceTrace();
   const b1 = TRACE ? await brokerTimes(metricsPort) : new Map();
+  const c1 = TRACE ? processCpu(brokerPid) : null;
   await producer.disconnect();
   latencies.sort((a, b) => a - b);
 
@@ -287,12 +329,16 @@ async function run(
   }
   const consumeRate = median(rates);
   const b2 = TRACE ? await brokerTimes(metricsPort) : new Map();
+  const c2 = TRACE ? processCpu(brokerPid) : null;
   await admin.deleteTopics({ topics: [topic, warmTopic] }).catch(() => {});
   await admin.disconnect();
   if (TRACE) {
-    produceTrace.print(`${side} produce (client CPU ${produceCpu}${brokerMean(b0, b1, 'Produce')})`);
+    const mib = (sent * recordSize) / (1 << 20);
+    produceTrace.print(
+      `${side} produce (client CPU ${produceCpu}${brokerMean(b0, b1, 'Produce')}${cpuPerMiB(c0, c1, mib)})`,
+    );
     consumeTrace.print(
-      `${side} consume (client CPU ${consumeCpu}${brokerMean(b1, b2, 'Fetch')}${brokerMean(b1, b2, 'OffsetCommit')})`,
+      `${side} consume (client CPU ${consumeCpu}${brokerMean(b1, b2, 'Fetch')}${brokerMean(b1, b2, 'OffsetCommit')}${cpuPerMiB(c1, c2, mib * CONSUME_PASSES)})`,
     );
   }
   const mb = (sent * recordSize) / (1 << 20);
@@ -325,6 +371,7 @@ async function main(): Promise<void> {
     `kafkajs, acks=all, ${PER_SEND} records per send, ${IN_FLIGHT} sends in flight, ${TOTAL_BYTES >> 20} MiB per shape, median of ${ROUNDS} rounds`,
   );
   const embedded = await startEmbedded();
+  const realPid = TRACE && real !== undefined ? listenerPid(real[0] as string) : null;
   try {
     for (const size of KAFKAJS ? SIZES : []) {
       const e: Figures[] = [];
@@ -336,8 +383,8 @@ async function main(): Promise<void> {
         for (const side of order) {
           const f =
             side === 'embedded'
-              ? await run(embedded.brokers, size, side, embedded.metricsPort)
-              : await run(real as string[], size, side, null);
+              ? await run(embedded.brokers, size, side, embedded.metricsPort, embedded.pid)
+              : await run(real as string[], size, side, null, realPid);
           (side === 'embedded' ? e : k).push(f);
           console.log(line(`  round ${round + 1} ${side}`, f));
         }
