@@ -57,6 +57,16 @@ const root = protobuf.parse(proto, { keepCase: true }).root;
 const writeRequestType = root.lookupType('prometheus.WriteRequest');
 const histogramType = root.lookupType('prometheus.Histogram');
 
+// Field tags (field number << 3 | wire type) as module constants: the hot
+// loops compare against plain numbers, not imported bindings (which a
+// transpiling loader may turn into property getters).
+const TAG_1_LEN = (1 << 3) | WIRE_LEN;
+const TAG_2_LEN = (2 << 3) | WIRE_LEN;
+const TAG_3_LEN = (3 << 3) | WIRE_LEN;
+const TAG_4_LEN = (4 << 3) | WIRE_LEN;
+const TAG_1_FIXED64 = (1 << 3) | WIRE_FIXED64;
+const TAG_2_VARINT = (2 << 3) | WIRE_VARINT;
+
 /** The protobuf message name of remote write 1.0. */
 export const V1_PROTO = 'prometheus.WriteRequest';
 
@@ -136,7 +146,7 @@ function readWriteRequest(r: ProtoReader): WriteSeries[] {
   const labels = new LabelTable();
   while (r.pos < r.end) {
     const tag = r.uint32();
-    if (tag === ((1 << 3) | WIRE_LEN)) {
+    if (tag === TAG_1_LEN) {
       const end = r.delimitedEnd();
       series.push(readTimeSeries(r, end, labels));
     } else {
@@ -158,21 +168,21 @@ function readTimeSeries(r: ProtoReader, end: number, table: LabelTable): WriteSe
   while (r.pos < end) {
     const tag = r.uint32();
     switch (tag) {
-      case (1 << 3) | WIRE_LEN: {
+      case TAG_1_LEN: {
         const e = r.delimitedEnd();
         labels.push(table.read(r, e));
         break;
       }
-      case (2 << 3) | WIRE_LEN: {
+      case TAG_2_LEN: {
         const e = r.delimitedEnd();
         readSample(r, e, timestamps, values);
         break;
       }
-      case (3 << 3) | WIRE_LEN:
+      case TAG_3_LEN:
         r.pos = r.delimitedEnd();
         exemplars++;
         break;
-      case (4 << 3) | WIRE_LEN: {
+      case TAG_4_LEN: {
         const e = r.delimitedEnd();
         const m = histogramType.decode(r.buf.subarray(r.pos, e)) as unknown as HistogramMessage;
         r.pos = e;
@@ -194,8 +204,8 @@ function readLabel(r: ProtoReader, end: number): Label {
   let value = '';
   while (r.pos < end) {
     const tag = r.uint32();
-    if (tag === ((1 << 3) | WIRE_LEN)) name = r.string();
-    else if (tag === ((2 << 3) | WIRE_LEN)) value = r.string();
+    if (tag === TAG_1_LEN) name = r.string();
+    else if (tag === TAG_2_LEN) value = r.string();
     else r.skip(tag & 7, tag >>> 3);
   }
   r.end = outerEnd;
@@ -209,8 +219,8 @@ function readSample(r: ProtoReader, end: number, timestamps: number[], values: n
   let timestamp = 0;
   while (r.pos < end) {
     const tag = r.uint32();
-    if (tag === ((1 << 3) | WIRE_FIXED64)) value = r.double();
-    else if (tag === ((2 << 3) | WIRE_VARINT)) timestamp = r.int64();
+    if (tag === TAG_1_FIXED64) value = r.double();
+    else if (tag === TAG_2_VARINT) timestamp = r.int64();
     else r.skip(tag & 7, tag >>> 3);
   }
   r.end = outerEnd;
