@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { isStorageError, StorageErrorCode } from '../src/errors.js';
 import { isStaleNaN, STALE_NAN, ValueType } from '../src/model.js';
 import { decodeXorChunk, encodeXorChunk, XorAppender, XorIterator } from '../src/tsz/xor.js';
+import { DECODER_PRIMER } from '../src/tsz/xor-decode.js';
 
 interface GoldenChunk {
   series: string;
@@ -350,6 +351,25 @@ function referenceDecode(bytes: Uint8Array): {
   }
   return { ts, exact, bits, ok: true };
 }
+
+describe('XOR decoder primer', () => {
+  it('is the chunk of its documented samples', () => {
+    const ts = [1000, 2000];
+    const dods = [0, 100, -50, 30000, -30000, 300000, 5000000000, 0, 0, -7, 0];
+    let t = 2000;
+    let d = 1000;
+    for (const dd of dods) {
+      d += dd;
+      t += d;
+      ts.push(t);
+    }
+    const vs = [1, 1, 2, 3, 1e6 + 0.5, 1e6 + 0.25, -1e6, 1e6, 5e-324, 1.5, 1.5, 2 ** 40, 2 ** 40 + 1];
+    expect(encodeXorChunk(ts, vs)).toEqual(DECODER_PRIMER);
+    const d2 = decodeXorChunk(DECODER_PRIMER);
+    expect(Array.from(d2.ts)).toEqual(ts);
+    expect(Array.from(d2.vs)).toEqual(vs);
+  });
+});
 
 describe('XOR chunk decoder against a plain reading of the format', () => {
   function check(bytes: Uint8Array, it: XorIterator): void {
