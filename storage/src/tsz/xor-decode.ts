@@ -191,8 +191,8 @@ export function decodeXorIntoScratch(bytes: Uint8Array, s: DecodeScratch): void 
   let c = window32(dv, b, pos);
   for (;;) {
     // No-ops that tell the compiler these are int32 even in code compiled on
-    // entry to a running loop, where values arrive untyped: without them that
-    // code runs at about 60% of the speed.
+    // entry to a running loop, where values arrive untyped (and an untyped
+    // operand beside an unsigned 32-bit value makes optimized code bail out).
     pos |= 0;
     c |= 0;
     vHi |= 0;
