@@ -30,6 +30,8 @@ export class Segment {
   readonly indexPath: string;
   fd: number;
   private indexFd: number;
+  /** Entries already in the .index file; the rest are written when the segment is flushed (at its roll). */
+  private indexed = 0;
   /** Bytes in the .log file. */
   size = 0;
   private rel = new Uint32Array(64);
@@ -103,6 +105,7 @@ export class Segment {
     seg.createdAt = fs.fstatSync(seg.fd).mtimeMs;
     if (scan || !seg.loadIndex()) seg.rebuild(onBatch);
     seg.markWritten(seg.size, seg.count, seg.nextOffset);
+    seg.indexed = seg.count;
     return seg;
   }
 
@@ -237,21 +240,41 @@ export class Segment {
   ): number {
     if (this.closed) throw new BrokerError('STORAGE_IO', `append to closed segment ${this.logPath}`);
     const start = this.size;
-    const index = Buffer.allocUnsafe(INDEX_ENTRY_SIZE * entries.length);
-    let i = 0;
     for (const e of entries) {
-      const rel = e.baseOffset - this.baseOffset;
-      index.writeUInt32BE(rel, i);
-      index.writeUInt32BE(start + e.at, i + 4);
-      index.writeBigInt64BE(BigInt(e.maxTimestamp), i + 8);
-      i += INDEX_ENTRY_SIZE;
-      this.push(rel, start + e.at, e.maxTimestamp);
+      this.push(e.baseOffset - this.baseOffset, start + e.at, e.maxTimestamp);
       this.nextOffset = e.lastOffset + 1;
     }
-    // An index entry ahead of its batch is harmless: an index that does not end where the log ends is rebuilt.
-    fs.writeSync(this.indexFd, index, 0, index.length, (this.count - entries.length) * INDEX_ENTRY_SIZE);
     this.size += length;
     return start;
+  }
+
+  /**
+   * Writes the entries not yet in the .index file. The active segment keeps
+   * its index in memory only (a restart rebuilds the last segment's index
+   * from the log anyway), which keeps the index file out of every acks=all
+   * fsync; it is written once, when the segment rolls or the broker stops.
+   */
+  private writeIndex(): void {
+    if (this.indexed >= this.count) return;
+    const n = this.count - this.indexed;
+    const index = Buffer.allocUnsafe(INDEX_ENTRY_SIZE * n);
+    for (let k = 0; k < n; k++) {
+      const i = this.indexed + k;
+      const at = k * INDEX_ENTRY_SIZE;
+      index.writeUInt32BE(this.rel[i] as number, at);
+      index.writeUInt32BE(this.pos[i] as number, at + 4);
+      index.writeBigInt64BE(BigInt(this.ts[i] as number), at + 8);
+    }
+    let written = 0;
+    while (written < index.length)
+      written += fs.writeSync(
+        this.indexFd,
+        index,
+        written,
+        index.length - written,
+        this.indexed * INDEX_ENTRY_SIZE + written,
+      );
+    this.indexed = this.count;
   }
 
   /** The log is written up to `size` bytes, `count` batches, next offset `next`: readers may see that much. */
@@ -366,8 +389,9 @@ export class Segment {
     return { fd: this.fd, position, length, release: this.hold() };
   }
 
-  /** Writes the files to disk; called when the segment stops being the active one. */
+  /** Writes the index and both files to disk; called when the segment stops being the active one and at a clean stop. */
   flush(): void {
+    this.writeIndex();
     fs.fsyncSync(this.fd);
     fs.fsyncSync(this.indexFd);
   }
