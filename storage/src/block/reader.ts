@@ -7,7 +7,7 @@ import { corrupt, StorageError, StorageErrorCode, type StorageErrorContext, with
 import { type FloatHistogram, type Labels, type Matcher, type SampleIterator, ValueType } from '../model.js';
 import type { ObjectStore } from '../objstore/object-store.js';
 import { XOR_ENCODING, XorIterator } from '../tsz/xor.js';
-import { checkSegmentHeader, readChunkAt, SEGMENT_HEADER_LEN, segmentName, splitChunkRef } from './chunks.js';
+import { checkSegmentHeader, readChunkAt, SEGMENT_HEADER_LEN, segmentName } from './chunks.js';
 import type { ChunkMeta } from './index-format.js';
 import { IndexReader } from './index-reader.js';
 import { type BlockMeta, parseMeta } from './meta.js';
@@ -103,73 +103,76 @@ export class BlockReader {
     if (maxt < this.meta.minTime || mint >= this.meta.maxTime) return [];
     const refs = await this.index.postingsForMatchers(matchers);
     const entries = await this.index.series(refs);
-    const wanted: { series: number; meta: ChunkMeta }[] = [];
-    const perSeries: LoadedChunk[][] = entries.map(() => []);
-    entries.forEach((e, i) => {
-      for (const c of e.chunks)
-        if (c.maxTime >= mint && c.minTime <= maxt) wanted.push({ series: i, meta: c });
-    });
-    const loaded = await this.loadChunks(wanted.map((w) => w.meta));
-    wanted.forEach((w, i) => {
-      perSeries[w.series]!.push(loaded[i]!);
-    });
+    // The range's chunks of every series, in series order (so refs mostly ascend).
+    const wanted: ChunkMeta[] = [];
+    const firstOf = new Int32Array(entries.length + 1);
+    for (let i = 0; i < entries.length; i++) {
+      firstOf[i] = wanted.length;
+      for (const c of entries[i]!.chunks) if (c.maxTime >= mint && c.minTime <= maxt) wanted.push(c);
+    }
+    firstOf[entries.length] = wanted.length;
+    const loaded = await this.loadChunks(wanted);
     const out: BlockSeries[] = [];
-    entries.forEach((e, i) => {
-      const chunks = perSeries[i]!;
-      if (chunks.length === 0) return;
-      out.push({
-        labels: e.labels,
-        chunks,
-        iterator: (reuse) => {
-          const it = reuse instanceof ChunksIterator ? reuse : new ChunksIterator();
-          it.reset(chunks, mint, maxt);
-          return it;
-        },
-      });
-    });
+    for (let i = 0; i < entries.length; i++) {
+      const from = firstOf[i]!;
+      const to = firstOf[i + 1]!;
+      if (to === from) continue;
+      out.push(new LoadedSeries(entries[i]!.labels, loaded.slice(from, to), mint, maxt));
+    }
     return out;
   }
 
   /** Reads chunks by ref, coalescing nearby chunks of one segment file into one range. */
   async loadChunks(metas: readonly ChunkMeta[]): Promise<LoadedChunk[]> {
-    const order = metas.map((_, i) => i).sort((a, b) => metas[a]!.ref - metas[b]!.ref);
-    const out: LoadedChunk[] = new Array(metas.length);
+    const n = metas.length;
+    // Refs usually come ascending already (series in index order); sort positions only when not.
+    let ascending = true;
+    for (let i = 1; i < n && ascending; i++) if (metas[i]!.ref < metas[i - 1]!.ref) ascending = false;
+    const order: number[] | undefined = ascending
+      ? undefined
+      : metas.map((_, i) => i).sort((a, b) => metas[a]!.ref - metas[b]!.ref);
+    const out: LoadedChunk[] = new Array(n);
     let i = 0;
-    while (i < order.length) {
-      const first = splitChunkRef(metas[order[i]!]!.ref);
+    while (i < n) {
+      const firstRef = metas[order === undefined ? i : order[i]!]!.ref;
+      const seq = Math.floor(firstRef / TWO_32);
+      const firstOffset = firstRef - seq * TWO_32;
       let j = i;
       // Refs of one segment file share the high 32 bits, so within it refs differ as offsets do.
-      let curRef = metas[order[j]!]!.ref;
-      while (j + 1 < order.length) {
-        const nextRef = metas[order[j + 1]!]!.ref;
-        if (Math.floor(nextRef / TWO_32) !== first.seq || nextRef - curRef > CHUNK_COALESCE_GAP) break;
+      let curRef = firstRef;
+      while (j + 1 < n) {
+        const nextRef = metas[order === undefined ? j + 1 : order[j + 1]!]!.ref;
+        if (Math.floor(nextRef / TWO_32) !== seq || nextRef - curRef > CHUNK_COALESCE_GAP) break;
         curRef = nextRef;
         j++;
       }
-      const last = splitChunkRef(metas[order[j]!]!.ref);
-      const section = segmentName(first.seq);
+      const lastOffset = curRef - seq * TWO_32;
+      const section = segmentName(seq);
       const ctx: StorageErrorContext = { block: this.dir, section };
-      if (first.offset < SEGMENT_HEADER_LEN)
-        throw corrupt(`read chunk: offset ${first.offset} inside the header`, ctx);
-      const buf = await this.readSegment(
-        first.seq,
-        first.offset,
-        last.offset - first.offset + CHUNK_READ_AHEAD,
-      );
+      if (firstOffset < SEGMENT_HEADER_LEN)
+        throw corrupt(`read chunk: offset ${firstOffset} inside the header`, ctx);
+      const buf = await this.readSegment(seq, firstOffset, lastOffset - firstOffset + CHUNK_READ_AHEAD);
       for (let k = i; k <= j; k++) {
-        const m = metas[order[k]!]!;
-        const offset = m.ref - first.seq * TWO_32;
-        let raw = readChunkAt(buf, offset - first.offset, ctx);
+        const idx = order === undefined ? k : order[k]!;
+        const m = metas[idx]!;
+        const offset = m.ref - seq * TWO_32;
+        let raw = readChunkAt(buf, offset - firstOffset, ctx);
         if (raw === undefined) {
           // Longer than the read-ahead: fetch it alone with the length it announces.
-          const lenBytes = await this.readSegment(first.seq, offset, 5);
+          const lenBytes = await this.readSegment(seq, offset, 5);
           const probe = readChunkAt(lenBytes, 0, ctx);
           const need = probe === undefined ? varintEnd(lenBytes) : probe.size;
-          const own = await this.readSegment(first.seq, offset, need);
+          const own = await this.readSegment(seq, offset, need);
           raw = readChunkAt(own, 0, ctx);
           if (raw === undefined) throw corrupt(`read chunk at ${offset}: file ends inside the chunk`, ctx);
         }
-        out[order[k]!] = { ...m, encoding: raw.encoding, bytes: raw.data };
+        out[idx] = {
+          minTime: m.minTime,
+          maxTime: m.maxTime,
+          ref: m.ref,
+          encoding: raw.encoding,
+          bytes: raw.data,
+        };
       }
       i = j + 1;
     }
@@ -218,6 +221,22 @@ function varintEnd(b: Uint8Array): number {
     mul *= 0x80;
   }
   return b.length;
+}
+
+/** A selected series with its loaded chunks; its iterator clips to the select's range. */
+class LoadedSeries implements BlockSeries {
+  constructor(
+    readonly labels: Labels,
+    readonly chunks: readonly LoadedChunk[],
+    private readonly mint: number,
+    private readonly maxt: number,
+  ) {}
+
+  iterator(reuse?: SampleIterator): SampleIterator {
+    const it = reuse instanceof ChunksIterator ? reuse : new ChunksIterator();
+    it.reset(this.chunks, this.mint, this.maxt);
+    return it;
+  }
 }
 
 /**
