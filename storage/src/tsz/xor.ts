@@ -76,6 +76,34 @@ export class XorAppender {
   /** Appends one sample: `t` an integer in milliseconds, `v` any float64 (NaN payloads kept). */
   append(t: number, v: number): void {
     const num = this.num;
+    // The per-sample path is kept small (the first two samples, bad input and
+    // wide deltas of deltas go out of line), so that the engine inlines the
+    // whole bit writer into it.
+    if (num < 2 || num >= XOR_MAX_SAMPLES || !Number.isSafeInteger(t)) {
+      this.appendSlow(t, v);
+      return;
+    }
+    const tDelta = t - this.t;
+    if (tDelta < 0) throw outOfOrder(t, this.t);
+    const dod = tDelta - this.tDelta;
+    // Ranges as Prometheus' bitRange: -(2^(n-1)-1) .. 2^(n-1).
+    if (dod === 0) {
+      this.w.writeZero();
+    } else if (dod >= -8191 && dod <= 8192) {
+      // Prefix and payload in one write: '10' + 14 bits.
+      this.w.writeBits((0b10 << 14) | (dod & 0x3fff), 16);
+    } else {
+      writeWideDod(this.w, dod);
+    }
+    this.tDelta = tDelta;
+    this.writeValue(v);
+    this.t = t;
+    this.num = num + 1;
+  }
+
+  /** The first two samples, and the checks that throw. */
+  private appendSlow(t: number, v: number): void {
+    const num = this.num;
     if (num >= XOR_MAX_SAMPLES) {
       throw new StorageError(StorageErrorCode.ChunkFull, `append to XOR chunk: chunk holds ${num} samples`);
     }
@@ -86,30 +114,7 @@ export class XorAppender {
       );
     }
     const w = this.w;
-    if (num > 1) {
-      // The common case first: a delta of deltas, then the XOR'd value.
-      const tDelta = t - this.t;
-      if (tDelta < 0) throw outOfOrder(t, this.t);
-      const dod = tDelta - this.tDelta;
-      // Ranges as Prometheus' bitRange: -(2^(n-1)-1) .. 2^(n-1).
-      if (dod === 0) {
-        w.writeZero();
-      } else if (dod >= -8191 && dod <= 8192) {
-        // Prefix and payload in one write: '10' + 14 bits.
-        w.writeBits((0b10 << 14) | (dod & 0x3fff), 16);
-      } else if (dod >= -65535 && dod <= 65536) {
-        w.writeBits((0b110 << 17) | (dod & 0x1ffff), 20);
-      } else if (dod >= -524287 && dod <= 524288) {
-        w.writeBits((0b1110 << 20) | (dod & 0xfffff), 24);
-      } else {
-        w.writeBits(0b1111, 4);
-        const hi = Math.floor(dod / TWO_32);
-        w.writeBits(hi | 0, 32);
-        w.writeBits((dod - hi * TWO_32) | 0, 32);
-      }
-      this.tDelta = tDelta;
-      this.writeValue(v);
-    } else if (num === 0) {
+    if (num === 0) {
       writeVarint(w, t);
       bitsF64[0] = v;
       const lo = bitsI32[LO]!;
@@ -118,6 +123,7 @@ export class XorAppender {
       w.writeBits(this.vHi, 32);
       w.writeBits(lo, 32);
     } else {
+      // num is 1 here: append() sends later samples only when a check throws.
       const tDelta = t - this.t;
       if (tDelta < 0) throw outOfOrder(t, this.t);
       writeUvarint(w, tDelta);
@@ -212,6 +218,20 @@ function writeShifted(
     w.writeBits(h, hn);
   }
   w.writeBits(l, 32);
+}
+
+/** A delta of deltas outside the 14-bit range: 17, 20 or 64 bits. */
+function writeWideDod(w: BitWriter, dod: number): void {
+  if (dod >= -65535 && dod <= 65536) {
+    w.writeBits((0b110 << 17) | (dod & 0x1ffff), 20);
+  } else if (dod >= -524287 && dod <= 524288) {
+    w.writeBits((0b1110 << 20) | (dod & 0xfffff), 24);
+  } else {
+    w.writeBits(0b1111, 4);
+    const hi = Math.floor(dod / TWO_32);
+    w.writeBits(hi | 0, 32);
+    w.writeBits((dod - hi * TWO_32) | 0, 32);
+  }
 }
 
 function outOfOrder(t: number, prev: number): StorageError {
