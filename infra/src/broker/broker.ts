@@ -604,8 +604,9 @@ export class Broker {
         const log = this.topics.partition(t.name, p.index);
         if (log === null)
           return { index: p.index, lowWatermark: -1, errorCode: KafkaCode.UNKNOWN_TOPIC_OR_PARTITION };
-        const target = p.offset === -1 ? log.nextOffset : p.offset;
-        if (target < 0 || target > log.nextOffset)
+        // Bounded by the high watermark, as Kafka does: only written records can be deleted up to.
+        const target = p.offset === -1 ? log.readableOffset : p.offset;
+        if (target < 0 || target > log.readableOffset)
           return { index: p.index, lowWatermark: -1, errorCode: KafkaCode.OFFSET_OUT_OF_RANGE };
         log.deleteBefore(target);
         return { index: p.index, lowWatermark: log.logStartOffset, errorCode: KafkaCode.NONE };
