@@ -20,7 +20,9 @@ import { serveBlocks } from './serve-blocks.js';
  *
  * Environment: BENCH_INSTANCES (default 100 → about 9,600 series),
  * BENCH_HOURS (6), BENCH_INTERVAL_S (60), BENCH_RUNS (5), BENCH_KEEP=1 keeps
- * the temporary directory.
+ * the temporary directory, BENCH_CACHE_BYTES sets the query server's block
+ * selection cache (0: every query reads index entries and chunks from the
+ * store again; default: the server's default).
  */
 
 const QUERIES: Array<{ name: string; expr: string }> = [
@@ -107,7 +109,13 @@ async function main(): Promise<void> {
     console.log(`promstream blocks: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
 
     const prom = await startReferencePrometheus(prometheusBin, promDir, await freePort());
-    const ours = await serveBlocks({ store: `file://${oursDir}`, port: await freePort(), host: '127.0.0.1' });
+    const cacheBytes = process.env.BENCH_CACHE_BYTES;
+    const ours = await serveBlocks({
+      store: `file://${oursDir}`,
+      port: await freePort(),
+      host: '127.0.0.1',
+      cacheBytes: cacheBytes === undefined || cacheBytes === '' ? undefined : Number(cacheBytes),
+    });
     try {
       // Evaluation times at :30 of each minute, never on a sample (see the data shape's startMs).
       const end = Math.floor((shape.startMs + shape.spanMs) / 60_000) * 60 - 30;
