@@ -13,9 +13,11 @@
  *
  *   npm run bench -w @promstream/ingest   (KAFKA_BROKERS picks the log; else the testkit default)
  *   BENCH_SERIES, BENCH_ROUNDS, BENCH_BATCH, BENCH_CONCURRENCY, BENCH_REPEATS override the shape.
+ *   BENCH_CPU_PROFILE=<file> writes a CPU profile of the gateway's timed runs only.
  */
 import { execFile } from 'node:child_process';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { findTool, freePort, logBackend } from '@promstream/testkit';
@@ -297,7 +299,14 @@ async function main(): Promise<void> {
   const ours: Run[] = [];
   const refs: Run[] = [];
   let diskBytes: number | undefined = 0;
+  const profileFile = process.env.BENCH_CPU_PROFILE;
+  const profiler = profileFile === undefined ? undefined : new Session();
+  if (profiler !== undefined) {
+    profiler.connect();
+    await profiler.post('Profiler.enable');
+  }
   const runGateway = async (file: string): Promise<void> => {
+    if (profiler !== undefined) await profiler.post('Profiler.start');
     measuring.measuring = true;
     const before = topicBytesOnDisk(topic);
     const cpuBefore = process.cpuUsage();
@@ -305,6 +314,10 @@ async function main(): Promise<void> {
     const cpu = process.cpuUsage(cpuBefore);
     const after = topicBytesOnDisk(topic);
     measuring.measuring = false;
+    if (profiler !== undefined && profileFile !== undefined) {
+      const { profile } = await profiler.post('Profiler.stop');
+      writeFileSync(profileFile, JSON.stringify(profile));
+    }
     diskBytes =
       before === undefined || after === undefined || diskBytes === undefined
         ? undefined

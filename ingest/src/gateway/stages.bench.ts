@@ -9,6 +9,7 @@ import { partitionFor, SampleBatchBuilder, seriesKey } from '@promstream/schemas
 import { encodeXorChunk } from '@promstream/storage';
 import snappy from 'snappy';
 import { memorySerdes } from '../../test/helpers.js';
+import { requestPlacer } from '../log/partitioner.js';
 import { decodeBody } from '../remote-write/content-type.js';
 import type { WriteSeries } from '../remote-write/types.js';
 import { decodeV1Reference, encodeV1 } from '../remote-write/v1.js';
@@ -59,6 +60,13 @@ async function main(): Promise<void> {
   await time('validate', () => validateRequest(decoded));
   await time('partitionFor (FNV-1a 64)', () => {
     for (const s of series) partitionFor(s.labels, 8);
+  });
+  await time('partitionFor, decoded series', () => {
+    for (const s of decoded.series) partitionFor(s.labels, 8);
+  });
+  await time('requestPlacer, decoded series', () => {
+    const place = requestPlacer(8, partitionFor);
+    for (const s of decoded.series) place(s.labels);
   });
   await time('seriesKey (FNV-1a 64)', () => {
     for (const s of series) seriesKey(s.labels);

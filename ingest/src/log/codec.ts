@@ -6,6 +6,7 @@ import {
   seriesKey,
 } from '@promstream/schemas';
 import { encodeXorChunk } from '@promstream/storage';
+import { requestPlacer } from './partitioner.js';
 import type { SampleBatchCodec } from './sample-sink.js';
 
 /** The serializing half of the schemas package's SampleBatch serde. */
@@ -28,5 +29,6 @@ export function sampleBatchCodec(serde: SampleBatchSerializer): SampleBatchCodec
     },
     seriesKey,
     partitionFor,
+    requestPlacer: (partitions) => requestPlacer(partitions, partitionFor),
   };
 }

@@ -46,6 +46,11 @@ export interface SampleBatchCodec {
   seriesKey(labels: readonly Label[]): Buffer;
   /** The partition a series belongs on. */
   partitionFor(labels: readonly Label[], partitions: number): number;
+  /**
+   * Optionally, a placer for the series of one request: the same partitions
+   * as `partitionFor`, cheaper when label objects repeat.
+   */
+  requestPlacer?(partitions: number): (labels: readonly Label[]) => number;
 }
 
 /** Options of the log sink. */
@@ -109,11 +114,12 @@ export class LogSampleSink implements SampleBatchSink {
     const open: (SampleBatchRecord | undefined)[] = new Array(partitions);
     const openKeys: Buffer[] = new Array(partitions);
     const built: BuiltRecord[] = [];
+    const place = codec.requestPlacer?.(partitions);
     for (const s of series) {
       const floats = s.values.length;
       const histograms = s.histograms.length;
       if (floats === 0 && histograms === 0) continue;
-      const p = codec.partitionFor(s.labels, partitions);
+      const p = place === undefined ? codec.partitionFor(s.labels, partitions) : place(s.labels);
       let record = open[p];
       if (record === undefined || record.size >= this.maxSeries) {
         if (record !== undefined) built.push({ partition: p, key: openKeys[p]!, record });

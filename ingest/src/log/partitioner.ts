@@ -1,0 +1,105 @@
+import type { Label } from '@promstream/storage';
+
+/** Places a series on a partition. */
+export type PlaceSeries = (labels: readonly Label[]) => number;
+
+/** The exact placement: the schemas package's `partitionFor`. */
+export type PartitionFor = (labels: readonly Label[], partitions: number) => number;
+
+// FNV-1a 64: the low bits of the offset basis 0xcbf29ce484222325, and the
+// low bits of the prime 2^40 + 0x1b3 (its 2^40 term vanishes below bit 40).
+const BASIS_LOW = 0x84222325;
+const PRIME_LOW = 0x1b3;
+/** Largest partition count placed through label transitions (a transition fits a byte). */
+const MAX_PARTITIONS = 256;
+/** Series looked at before deciding whether the labels repeat enough to be worth their transitions. */
+const PROBE_SERIES = 64;
+
+// Markers in the per-label map: seen once (no transition built yet), and
+// not ASCII (the exact placement takes such series).
+const ONCE = new Uint8Array(0);
+const NOT_ASCII = new Uint8Array(0);
+
+/**
+ * Places the series of one request, giving the same partition as the exact
+ * `partitionFor` (the series hash modulo the count) with less work when
+ * label objects repeat, as they do in a decoded remote-write request (the
+ * decoder hands every series the same object for the same label bytes).
+ *
+ * Modulo a power of two the hash is its low k bits, and the low k bits of a
+ * FNV-1a step (xor a byte, multiply by the prime) depend only on the low k
+ * bits of the state. So for 2^k partitions the state between labels is one
+ * of 2^k values, and a label (`name 0xff value 0xff`) maps each of them to
+ * the state after it: a table of 2^k bytes. A label seen a second time gets
+ * its table; later series then cost one map look-up and one table read per
+ * label instead of a multiply per byte. When the first series show labels
+ * that seldom repeat, the placer stops remembering and hashes each series.
+ *
+ * Made per request: the map keys are the request's label objects.
+ */
+export function requestPlacer(partitions: number, exact: PartitionFor): PlaceSeries {
+  const n = partitions;
+  if (!Number.isInteger(n) || n < 1 || n > MAX_PARTITIONS || (n & (n - 1)) !== 0) {
+    return (labels) => exact(labels, n);
+  }
+  const mask = n - 1;
+  const start = BASIS_LOW & mask;
+  let seen: Map<Label, Uint8Array> | undefined = new Map();
+  let series = 0;
+  let lookups = 0;
+  let hits = 0;
+  return (labels) => {
+    const map = seen;
+    if (map === undefined) return exact(labels, n);
+    let h = start;
+    const count = labels.length;
+    for (let i = 0; i < count; i++) {
+      const label = labels[i]!;
+      const known = map.get(label);
+      if (known === undefined) {
+        map.set(label, ONCE);
+        h = step(h, label, mask);
+        if (h < 0) {
+          map.set(label, NOT_ASCII);
+          return exact(labels, n);
+        }
+      } else if (known === ONCE) {
+        const table = transitions(label, mask);
+        map.set(label, table);
+        h = table[h]!;
+      } else if (known === NOT_ASCII) {
+        return exact(labels, n);
+      } else {
+        hits++;
+        h = known[h]!;
+      }
+    }
+    lookups += count;
+    if (++series === PROBE_SERIES && hits * 4 < lookups) seen = undefined;
+    return h;
+  };
+}
+
+/** The state after `name 0xff value 0xff` from state `h`; -1 when a character is not ASCII. */
+function step(h: number, label: Label, mask: number): number {
+  const { name, value } = label;
+  for (let j = 0; j < name.length; j++) {
+    const b = name.charCodeAt(j);
+    if (b >= 0x80) return -1;
+    h = Math.imul(h ^ b, PRIME_LOW) & mask;
+  }
+  h = Math.imul(h ^ 0xff, PRIME_LOW) & mask;
+  for (let j = 0; j < value.length; j++) {
+    const b = value.charCodeAt(j);
+    if (b >= 0x80) return -1;
+    h = Math.imul(h ^ b, PRIME_LOW) & mask;
+  }
+  return Math.imul(h ^ 0xff, PRIME_LOW) & mask;
+}
+
+/** The state after an ASCII label from every state (a label seen before was checked to be ASCII). */
+function transitions(label: Label, mask: number): Uint8Array {
+  const table = new Uint8Array(mask + 1);
+  for (let s = 0; s <= mask; s++) table[s] = step(s, label, mask);
+  return table;
+}
