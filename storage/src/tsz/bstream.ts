@@ -21,8 +21,8 @@ function newBytes(n: number): Uint8Array {
 
 /**
  * A growable bit writer. Bits gather in a 32-bit accumulator; each full
- * accumulator goes out as one big-endian 32-bit store, and the buffer grows
- * by doubling. Whole bytes are always stored (never OR'd into), so the
+ * accumulator goes out as four big-endian bytes, and the buffer grows four
+ * times when full. Whole bytes are always stored (never OR'd into), so the
  * buffer needs no zeroing.
  */
 export class BitWriter {

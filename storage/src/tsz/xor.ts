@@ -193,7 +193,8 @@ function writeShifted(
   let l: number;
   if (shift >= 32) {
     h = 0;
-    l = hi >>> (shift - 32);
+    // | 0: a shift by zero of a negative half would be an unsigned 2^31 or more.
+    l = (hi >>> (shift - 32)) | 0;
   } else if (shift > 0) {
     h = hi >>> shift;
     l = (lo >>> shift) | (hi << (32 - shift));
