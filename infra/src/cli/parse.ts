@@ -1,3 +1,5 @@
+import { durationMs } from '../config/config.js';
+
 /**
  * Parsers for command-line values shared by the roles. Each throws an Error
  * whose message names the bad value; commander prints it and exits non-zero.
@@ -23,4 +25,19 @@ export function parsePositiveNumber(value: string): number {
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`${value}: not a positive number`);
   return n;
+}
+
+/** A whole number of 0 or more (sizes where 0 turns a feature off). */
+export function parseNonNegativeInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new Error(`${value}: not a whole number of 0 or more`);
+  return n;
+}
+
+/** A duration such as `2m`, `30s`, `500ms`, `1h` or `1d`, in milliseconds, above 0. */
+export function parseDuration(value: string): number {
+  const ms = durationMs(value);
+  if (ms === undefined || ms <= 0)
+    throw new Error(`duration ${value}: expected a number with ms, s, m, h or d (e.g. 2m)`);
+  return ms;
 }

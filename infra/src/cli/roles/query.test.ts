@@ -53,7 +53,17 @@ describe('promstream query', () => {
       'anonymous',
     );
     const port = await freePort();
-    const child = promstream(['query', '--store', `file://${dir}`, '--port', String(port)]);
+    const child = promstream([
+      'query',
+      '--store',
+      `file://${dir}`,
+      '--port',
+      String(port),
+      '--cache-bytes',
+      '0',
+      '--query-timeout',
+      '30s',
+    ]);
     try {
       await waitForPort('127.0.0.1', port, 60_000);
       const res = await fetch(`http://127.0.0.1:${port}/api/v1/query?query=jobs&time=${t0 + 60}`);

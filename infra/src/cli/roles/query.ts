@@ -1,13 +1,6 @@
 import type { Command } from 'commander';
-import { parsePort, parsePositiveInt } from '../parse.js';
+import { parseDuration, parseNonNegativeInt, parsePort, parsePositiveInt } from '../parse.js';
 import type { Role } from '../role.js';
-
-function duration(value: string): number {
-  const m = /^(\d+)(ms|s|m|h)$/.exec(value);
-  if (m === null) throw new Error(`duration ${value}: expected a number with ms, s, m or h (e.g. 2m)`);
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as 'ms' | 's' | 'm' | 'h'];
-  return Number(m[1]) * unit;
-}
 
 /** `promstream query`: the Prometheus HTTP API over the blocks of an object store. */
 export const queryRole: Role = {
@@ -28,11 +21,17 @@ export const queryRole: Role = {
         parsePositiveInt,
         20,
       )
-      .option('--query-timeout <duration>', 'longest a query may run', duration, 120_000)
+      .option('--query-timeout <duration>', 'longest a query may run', parseDuration, 120_000)
       .option('--max-samples <n>', 'samples one query may load at once', parsePositiveInt, 50_000_000)
       .option('--brokers <list>', 'Kafka brokers (host:port,...): also serve the log tail not yet in blocks')
       .option('--registry <url>', 'schema registry URL, to decode the log (with --brokers)')
-      .option('--catalog-refresh <duration>', 'how often the block list is read again', duration, 30_000)
+      .option(
+        '--cache-bytes <n>',
+        'memory for index entries and chunk bytes already read from blocks (0: read the store every time)',
+        parseNonNegativeInt,
+        256 * 1024 * 1024,
+      )
+      .option('--catalog-refresh <duration>', 'how often the block list is read again', parseDuration, 30_000)
       .action(async (opts: Record<string, unknown>) => {
         const [{ serveBlocks }, { default: pino }] = await Promise.all([
           import('@promstream/query'),
@@ -48,6 +47,7 @@ export const queryRole: Role = {
           timeoutMs: opts.queryTimeout as number,
           maxSamples: opts.maxSamples as number,
           catalogRefreshMs: opts.catalogRefresh as number,
+          cacheBytes: opts.cacheBytes as number,
           brokers:
             opts.brokers === undefined
               ? undefined
