@@ -39,6 +39,35 @@ export function decodeBody(
   version: WireVersion,
   contentEncoding: string | undefined,
 ): WriteRequest {
+  checkEncoding(contentEncoding);
+  let raw: Buffer;
+  try {
+    raw = snappy.uncompressSync(body, { asBuffer: true }) as Buffer;
+  } catch (cause) {
+    throw snappyError(cause);
+  }
+  return decodeRaw(raw, version);
+}
+
+/**
+ * Decompresses a request body on the libuv thread pool, so the main thread
+ * decodes other requests meanwhile; rejects as `decodeBody` throws.
+ */
+export async function uncompressBody(body: Buffer, contentEncoding: string | undefined): Promise<Buffer> {
+  checkEncoding(contentEncoding);
+  try {
+    return (await snappy.uncompress(body, { asBuffer: true })) as Buffer;
+  } catch (cause) {
+    throw snappyError(cause);
+  }
+}
+
+/** Decodes an uncompressed request body of the given version. */
+export function decodeRaw(raw: Buffer, version: WireVersion): WriteRequest {
+  return version === '2.0' ? decodeV2(raw) : decodeV1(raw);
+}
+
+function checkEncoding(contentEncoding: string | undefined): void {
   const encoding = (contentEncoding ?? 'snappy').trim().toLowerCase();
   if (encoding !== 'snappy') {
     throw new IngestError(
@@ -46,11 +75,8 @@ export function decodeBody(
       `content encoding ${JSON.stringify(contentEncoding)} is not supported; send snappy`,
     );
   }
-  let raw: Buffer;
-  try {
-    raw = snappy.uncompressSync(body, { asBuffer: true }) as Buffer;
-  } catch (cause) {
-    throw new IngestError(IngestErrorCode.MalformedRequest, `snappy: ${(cause as Error).message}`, { cause });
-  }
-  return version === '2.0' ? decodeV2(raw) : decodeV1(raw);
+}
+
+function snappyError(cause: unknown): IngestError {
+  return new IngestError(IngestErrorCode.MalformedRequest, `snappy: ${(cause as Error).message}`, { cause });
 }

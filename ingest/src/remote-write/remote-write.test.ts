@@ -1,7 +1,7 @@
 import snappy from 'snappy';
 import { describe, expect, it } from 'vitest';
 import { IngestErrorCode, isIngestError } from '../errors.js';
-import { decodeBody, wireVersion } from './content-type.js';
+import { decodeBody, decodeRaw, uncompressBody, wireVersion } from './content-type.js';
 import type { WriteSeries } from './types.js';
 import { decodeV1, encodeV1 } from './v1.js';
 import { decodeV2, encodeV2 } from './v2.js';
@@ -154,6 +154,18 @@ describe('content negotiation', () => {
     expect(decodeBody(body, '1.0', 'snappy').samples).toBe(4);
     expect(() => decodeBody(body, '1.0', 'gzip')).toThrowError(/content encoding/);
     expect(() => decodeBody(Buffer.from('not snappy at all'), '1.0', 'snappy')).toThrowError(/snappy/);
+  });
+
+  it('decompresses on the thread pool with the same answers as the synchronous path', async () => {
+    const raw = Buffer.from(encodeV1(sample));
+    const body = snappy.compressSync(raw);
+    const out = await uncompressBody(body, undefined);
+    expect(out.equals(raw)).toBe(true);
+    expect(decodeRaw(out, '1.0')).toEqual(decodeBody(body, '1.0', 'snappy'));
+    await expect(uncompressBody(body, 'gzip')).rejects.toThrowError(/content encoding/);
+    const corrupt = uncompressBody(Buffer.from('not snappy at all'), 'snappy');
+    await expect(corrupt).rejects.toSatisfy((e) => isIngestError(e, IngestErrorCode.MalformedRequest));
+    await expect(corrupt).rejects.toThrowError(/snappy/);
   });
 });
 
