@@ -44,6 +44,8 @@ describe('Supervisor', () => {
   });
 
   test('a role that ignores SIGTERM is killed after the stop timeout', async () => {
+    // It listens only once its SIGTERM handler is in place, so a slow start cannot end it early.
+    const port = await freePort();
     const sup = new Supervisor({
       logger,
       stopTimeoutMs: 200,
@@ -51,12 +53,15 @@ describe('Supervisor', () => {
         {
           name: 'stubborn',
           command: process.execPath,
-          args: ['-e', "process.on('SIGTERM',()=>{});setInterval(()=>{},1000)"],
+          args: [
+            '-e',
+            `process.on('SIGTERM',()=>{});require('net').createServer().listen(${port},'127.0.0.1')`,
+          ],
+          readyPort: { host: '127.0.0.1', port },
         },
       ],
     });
     await sup.start();
-    await new Promise((r) => setTimeout(r, 200));
     const started = Date.now();
     await sup.stop();
     expect(Date.now() - started).toBeGreaterThanOrEqual(150);
