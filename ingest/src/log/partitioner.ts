@@ -10,15 +10,13 @@ export type PartitionFor = (labels: readonly Label[], partitions: number) => num
 // low bits of the prime 2^40 + 0x1b3 (its 2^40 term vanishes below bit 40).
 const BASIS_LOW = 0x84222325;
 const PRIME_LOW = 0x1b3;
-/** Largest partition count placed through label transitions (a transition fits a byte). */
+/** Largest partition count placed through label transitions. */
 const MAX_PARTITIONS = 256;
 /** Series looked at before deciding whether the labels repeat enough to be worth their transitions. */
 const PROBE_SERIES = 64;
 
-// Markers in the per-label map: seen once (no transition built yet), and
-// not ASCII (the exact placement takes such series).
-const ONCE = new Uint8Array(0);
-const NOT_ASCII = new Uint8Array(0);
+// Marks a label found not to be ASCII (the exact placement takes such series).
+const NOT_ASCII = new Int16Array(0);
 
 /**
  * Places the series of one request, giving the same partition as the exact
@@ -30,10 +28,12 @@ const NOT_ASCII = new Uint8Array(0);
  * FNV-1a step (xor a byte, multiply by the prime) depend only on the low k
  * bits of the state. So for 2^k partitions the state between labels is one
  * of 2^k values, and a label (`name 0xff value 0xff`) maps each of them to
- * the state after it: a table of 2^k bytes. A label seen a second time gets
- * its table; later series then cost one map look-up and one table read per
- * label instead of a multiply per byte. When the first series show labels
- * that seldom repeat, the placer stops remembering and hashes each series.
+ * the state after it. Each label gets a table of those transitions, filled
+ * as states come in (a label that always comes first, like the metric name,
+ * needs one entry); a series then costs one map look-up and one table read
+ * per label instead of a multiply per byte. When the first series show
+ * labels that seldom repeat, the placer stops remembering and hashes each
+ * series.
  *
  * Made per request: the map keys are the request's label objects.
  */
@@ -44,10 +44,15 @@ export function requestPlacer(partitions: number, exact: PartitionFor): PlaceSer
   }
   const mask = n - 1;
   const start = BASIS_LOW & mask;
-  let seen: Map<Label, Uint8Array> | undefined = new Map();
+  let seen: Map<Label, Int16Array> | undefined = new Map();
   let series = 0;
   let lookups = 0;
   let hits = 0;
+  // The label last seen at each position and its table: neighbouring series
+  // often share labels at the same position (job, instance), which then
+  // skips the map.
+  const lastLabels: (Label | undefined)[] = [];
+  const lastTables: Int16Array[] = [];
   return (labels) => {
     const map = seen;
     if (map === undefined) return exact(labels, n);
@@ -55,24 +60,27 @@ export function requestPlacer(partitions: number, exact: PartitionFor): PlaceSer
     const count = labels.length;
     for (let i = 0; i < count; i++) {
       const label = labels[i]!;
-      const known = map.get(label);
-      if (known === undefined) {
-        map.set(label, ONCE);
-        h = step(h, label, mask);
-        if (h < 0) {
-          map.set(label, NOT_ASCII);
-          return exact(labels, n);
-        }
-      } else if (known === ONCE) {
-        const table = transitions(label, mask);
+      let table = lastLabels[i] === label ? lastTables[i] : map.get(label);
+      if (table === undefined) {
+        table = new Int16Array(n).fill(-1);
         map.set(label, table);
-        h = table[h]!;
-      } else if (known === NOT_ASCII) {
+      } else if (table === NOT_ASCII) {
         return exact(labels, n);
       } else {
         hits++;
-        h = known[h]!;
       }
+      let next = table[h]!;
+      if (next < 0) {
+        next = step(h, label, mask);
+        if (next < 0) {
+          map.set(label, NOT_ASCII);
+          return exact(labels, n);
+        }
+        table[h] = next;
+      }
+      lastLabels[i] = label;
+      lastTables[i] = table;
+      h = next;
     }
     lookups += count;
     if (++series === PROBE_SERIES && hits * 4 < lookups) seen = undefined;
@@ -95,11 +103,4 @@ function step(h: number, label: Label, mask: number): number {
     h = Math.imul(h ^ b, PRIME_LOW) & mask;
   }
   return Math.imul(h ^ 0xff, PRIME_LOW) & mask;
-}
-
-/** The state after an ASCII label from every state (a label seen before was checked to be ASCII). */
-function transitions(label: Label, mask: number): Uint8Array {
-  const table = new Uint8Array(mask + 1);
-  for (let s = 0; s <= mask; s++) table[s] = step(s, label, mask);
-  return table;
 }
