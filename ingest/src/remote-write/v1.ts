@@ -104,10 +104,39 @@ const LABEL_MAX = 256;
  * label messages are found here and cost one hash and one compare instead
  * of two string decodes and an object. Series of one request therefore share
  * Label objects: they are read-only. A collision only replaces the entry.
+ *
+ * One table serves every request (decoding is synchronous, so requests never
+ * interleave): its slots are typed arrays stamped with the request's
+ * generation, so a request allocates nothing for the table, and the slots a
+ * request filled let go of its labels when it ends.
  */
 class LabelTable {
-  private readonly bytes: (Uint8Array | undefined)[] = new Array(LABEL_SLOTS);
-  private readonly labels: (Label | undefined)[] = new Array(LABEL_SLOTS);
+  /** Where each slot's label message starts in the current body, and its length. */
+  private readonly starts = new Int32Array(LABEL_SLOTS);
+  private readonly lengths = new Int32Array(LABEL_SLOTS);
+  /** The generation that filled each slot; other generations' slots are empty. */
+  private readonly generations = new Uint32Array(LABEL_SLOTS);
+  private readonly labels: (Label | undefined)[] = new Array(LABEL_SLOTS).fill(undefined);
+  private readonly filled = new Int32Array(LABEL_SLOTS);
+  private filledCount = 0;
+  private generation = 0;
+
+  /** Starts a request: every slot is empty. */
+  begin(): void {
+    this.generation = (this.generation + 1) >>> 0;
+    if (this.generation === 0) {
+      this.generations.fill(0);
+      this.generation = 1;
+    }
+  }
+
+  /** Ends a request: drops its labels, so the table holds nothing of it. */
+  end(): void {
+    const labels = this.labels;
+    const filled = this.filled;
+    for (let i = 0; i < this.filledCount; i++) labels[filled[i]!] = undefined;
+    this.filledCount = 0;
+  }
 
   read(r: ProtoReader, end: number): Label {
     const buf = r.buf;
@@ -124,35 +153,48 @@ class LabelTable {
     }
     for (; i < end; i++) h = Math.imul(h ^ buf[i]!, 0x9e3779b1);
     const slot = (h ^ (h >>> 16)) & (LABEL_SLOTS - 1);
-    const known = this.bytes[slot];
-    if (known !== undefined && known.length === len) {
-      let j = 0;
-      while (j < len && known[j] === buf[start + j]) j++;
-      if (j === len) {
+    const fresh = this.generations[slot] !== this.generation;
+    if (!fresh && this.lengths[slot] === len) {
+      // Both messages lie in the same body.
+      const known = this.starts[slot]! - start;
+      let j = start;
+      while (j < end && buf[j + known] === buf[j]) j++;
+      if (j === end) {
         r.pos = end;
         return this.labels[slot]!;
       }
     }
     const label = readLabel(r, end);
-    // A view of the request body, which outlives the table.
-    this.bytes[slot] = buf.subarray(start, end);
+    if (fresh) {
+      this.generations[slot] = this.generation;
+      this.filled[this.filledCount++] = slot;
+    }
+    this.starts[slot] = start;
+    this.lengths[slot] = len;
     this.labels[slot] = label;
     return label;
   }
 }
 
+const labelTable = new LabelTable();
+
 function readWriteRequest(r: ProtoReader): WriteSeries[] {
   const series: WriteSeries[] = [];
-  const labels = new LabelTable();
-  while (r.pos < r.end) {
-    const tag = r.uint32();
-    if (tag === TAG_1_LEN) {
-      const end = r.delimitedEnd();
-      series.push(readTimeSeries(r, end, labels));
-    } else {
-      // Metadata (3) and anything unknown are skipped.
-      r.skip(tag & 7, tag >>> 3);
+  const labels = labelTable;
+  labels.begin();
+  try {
+    while (r.pos < r.end) {
+      const tag = r.uint32();
+      if (tag === TAG_1_LEN) {
+        const end = r.delimitedEnd();
+        series.push(readTimeSeries(r, end, labels));
+      } else {
+        // Metadata (3) and anything unknown are skipped.
+        r.skip(tag & 7, tag >>> 3);
+      }
     }
+  } finally {
+    labels.end();
   }
   return series;
 }
