@@ -133,6 +133,38 @@ describe('hand-written remote write 1.0 decoder', () => {
     }
   });
 
+  it('shares no label between requests, whatever a request before it held or where it failed', () => {
+    const r = rng(77);
+    const pool = Array.from({ length: 40 }, () => ({
+      name: randomString(r, 10),
+      value: randomString(r, 16),
+    }));
+    const request = (): Uint8Array =>
+      encodeV1(
+        Array.from({ length: 300 }, () => ({
+          labels: Array.from({ length: 1 + Math.floor(r() * 4) }, () => ({
+            ...pool[Math.floor(r() * pool.length)]!,
+          })),
+          timestamps: [1_700_000_000_000],
+          values: [randomValue(r)],
+          histograms: [],
+          exemplars: 0,
+        })),
+      );
+    let previous = new Set<unknown>();
+    for (let i = 0; i < 20; i++) {
+      // The same label bytes at other offsets of another body; every third request first
+      // fails half way, leaving its labels in the table's slots.
+      const body = request();
+      if (i % 3 === 0) expect(() => decodeV1(body.subarray(0, body.length >> 1))).toThrowError();
+      const got = decodeV1(body);
+      expect(got, `request ${i}`).toEqual(decodeV1Reference(body));
+      const labels = new Set<unknown>(got.series.flatMap((s) => s.labels));
+      for (const l of labels) expect(previous.has(l)).toBe(false);
+      previous = labels;
+    }
+  });
+
   it('counts exemplars and skips metadata and unknown fields as protobufjs does', () => {
     const root = protobuf.parse(
       `syntax = "proto3";
