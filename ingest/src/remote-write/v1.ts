@@ -195,29 +195,49 @@ function readWriteRequest(r: ProtoReader): WriteSeries[] {
     }
   } finally {
     labels.end();
+    // Holds no label past the request, nor the room a huge series needed.
+    if (labelScratch.length > 1024) labelScratch.length = 0;
+    else labelScratch.fill(undefined as unknown as Label);
   }
   return series;
 }
 
+/**
+ * The histograms of a series that has none, shared by all such series (most
+ * series): frozen, so nothing can add to it by mistake.
+ */
+const NO_HISTOGRAMS = Object.freeze([]) as unknown as HistogramSample[];
+
+/** The labels of the series being read, copied out at its end into an array of their exact number. */
+const labelScratch: Label[] = [];
+
 function readTimeSeries(r: ProtoReader, end: number, table: LabelTable): WriteSeries {
   const outerEnd = r.end;
   r.end = end;
-  const labels: Label[] = [];
-  const timestamps: number[] = [];
-  const values: number[] = [];
-  const histograms: HistogramSample[] = [];
+  let labelCount = 0;
+  // Made at the first sample: a one-sample series gets arrays of one element.
+  let timestamps: number[] | undefined;
+  let values: number[] | undefined;
+  let histograms = NO_HISTOGRAMS;
   let exemplars = 0;
   while (r.pos < end) {
     const tag = r.uint32();
     switch (tag) {
       case TAG_1_LEN: {
         const e = r.delimitedEnd();
-        labels.push(table.read(r, e));
+        labelScratch[labelCount++] = table.read(r, e);
         break;
       }
       case TAG_2_LEN: {
         const e = r.delimitedEnd();
-        readSample(r, e, timestamps, values);
+        readSample(r, e);
+        if (timestamps === undefined || values === undefined) {
+          timestamps = [sampleTimestamp];
+          values = [sampleValue];
+        } else {
+          timestamps.push(sampleTimestamp);
+          values.push(sampleValue);
+        }
         break;
       }
       case TAG_3_LEN:
@@ -228,6 +248,7 @@ function readTimeSeries(r: ProtoReader, end: number, table: LabelTable): WriteSe
         const e = r.delimitedEnd();
         const m = histogramType.decode(r.buf.subarray(r.pos, e)) as unknown as HistogramMessage;
         r.pos = e;
+        if (histograms === NO_HISTOGRAMS) histograms = [];
         histograms.push(histogramFromMessage(m));
         break;
       }
@@ -236,7 +257,8 @@ function readTimeSeries(r: ProtoReader, end: number, table: LabelTable): WriteSe
     }
   }
   r.end = outerEnd;
-  return { labels, timestamps, values, histograms, exemplars };
+  const labels = labelScratch.slice(0, labelCount);
+  return { labels, timestamps: timestamps ?? [], values: values ?? [], histograms, exemplars };
 }
 
 function readLabel(r: ProtoReader, end: number): Label {
@@ -254,7 +276,11 @@ function readLabel(r: ProtoReader, end: number): Label {
   return { name, value };
 }
 
-function readSample(r: ProtoReader, end: number, timestamps: number[], values: number[]): void {
+// The last sample readSample read (module variables, so no pair is allocated per sample).
+let sampleValue = 0;
+let sampleTimestamp = 0;
+
+function readSample(r: ProtoReader, end: number): void {
   const outerEnd = r.end;
   r.end = end;
   let value = 0;
@@ -266,8 +292,8 @@ function readSample(r: ProtoReader, end: number, timestamps: number[], values: n
     else r.skip(tag & 7, tag >>> 3);
   }
   r.end = outerEnd;
-  timestamps.push(timestamp);
-  values.push(value);
+  sampleTimestamp = timestamp;
+  sampleValue = value;
 }
 
 /**
