@@ -126,6 +126,65 @@ describe.each(backends.filter(([, picked]) => picked.ok))('gateway and agent on 
     }
   });
 
+  it("keeps each sender's order of a series while sends overlap on several producers", async () => {
+    const topic = `ingest-test-order-${run}`;
+    const own = createLogWriters({
+      brokers: backend.brokers,
+      serdes,
+      samplesTopic: topic,
+      eventsTopic,
+      samplePartitions: 3,
+      producers: 2,
+      logger,
+    });
+    const senders = 8;
+    const rounds = 5;
+    const start = 1_700_000_000_000;
+    let expected = 0;
+    let records: Awaited<ReturnType<typeof readTopic>>;
+    try {
+      // Senders overlap; each waits for its answer before sending the next samples of its series.
+      await Promise.all(
+        Array.from({ length: senders }, async (_, k) => {
+          for (let r = 0; r < rounds; r++) {
+            const series: WriteSeries[] = Array.from({ length: 10 }, (_, i) => ({
+              labels: [
+                { name: '__name__', value: 'ingest_order' },
+                { name: 'i', value: String(i) },
+                { name: 'sender', value: String(k) },
+              ],
+              timestamps: [start + r * 15_000],
+              values: [r],
+              histograms: [],
+              exemplars: 0,
+            }));
+            const written = await own.samples.write('tenant-order', series);
+            expected += written.records;
+          }
+        }),
+      );
+      records = await readTopic(backend.brokers, topic, (rs) => rs.length >= expected);
+    } finally {
+      await own.producer.close();
+    }
+    expect(records).toHaveLength(expected);
+    records.sort((a, b) => a.partition - b.partition || Number(a.offset) - Number(b.offset));
+    const seen = new Map<string, number[]>();
+    for (const rec of records) {
+      const batch: SampleBatch = await serdes.sampleBatch.deserialize(topic, rec.value);
+      for (const s of batch.series) {
+        expect(rec.partition).toBe(partitionFor(s.labels, 3));
+        const key = `${s.labels[2]!.value}/${s.labels[1]!.value}`;
+        const ts = seen.get(key) ?? [];
+        ts.push(...decodeXorChunk(s.chunk).ts);
+        seen.set(key, ts);
+      }
+    }
+    expect(seen.size).toBe(senders * 10);
+    const inOrder = Array.from({ length: rounds }, (_, r) => start + r * 15_000);
+    for (const [key, ts] of seen) expect(ts, key).toEqual(inOrder);
+  });
+
   it('carries native histograms of a 2.0 request to the log', async () => {
     const histogram = {
       counterResetHint: 0,

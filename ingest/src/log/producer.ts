@@ -32,6 +32,12 @@ export interface KafkaLogProducerOptions {
   ensureTopics?: { topic: string; partitions: number }[];
   /** How long one send may take before the caller gets log_unavailable. */
   requestTimeoutMs?: number;
+  /**
+   * Idempotent producers sending side by side (default 2), each with one
+   * request in flight: while one waits for the log's acknowledgement the
+   * other carries the sends that arrived meanwhile.
+   */
+  producers?: number;
 }
 
 function unavailable(action: string, cause: unknown): IngestError {
@@ -60,7 +66,7 @@ function kafkaLogCreator(logger: Logger | undefined) {
  */
 export class KafkaLogProducer implements LogProducer {
   private readonly kafka: Kafka;
-  private readonly producer: Producer;
+  private readonly producers: Producer[];
   private readonly admin: Admin;
   private readonly options: KafkaLogProducerOptions;
   private connecting: Promise<void> | undefined;
@@ -71,7 +77,8 @@ export class KafkaLogProducer implements LogProducer {
     resolve: () => void;
     reject: (err: unknown) => void;
   }[] = [];
-  private sending = false;
+  /** Producers with no send out: each idempotent producer keeps one request in flight. */
+  private idle: Producer[] = [];
 
   constructor(options: KafkaLogProducerOptions) {
     registerZstdCodec();
@@ -86,20 +93,27 @@ export class KafkaLogProducer implements LogProducer {
       logLevel: kafkajs.logLevel.WARN,
       logCreator: kafkaLogCreator(options.logger),
     });
-    this.producer = this.kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      // Every record carries an explicit partition, so the partitioner is never asked.
-      createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
-    });
+    const count = options.producers ?? 2;
+    if (!Number.isInteger(count) || count < 1) {
+      throw new RangeError(`producers must be a positive integer, got ${count}`);
+    }
+    this.producers = Array.from({ length: count }, () =>
+      this.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+        // Every record carries an explicit partition, so the partitioner is never asked.
+        createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
+      }),
+    );
+    this.idle = [...this.producers];
     this.admin = this.kafka.admin();
   }
 
   private connect(): Promise<void> {
     if (this.connecting === undefined) {
       this.connecting = (async () => {
-        await this.producer.connect();
+        await Promise.all(this.producers.map((p) => p.connect()));
         await this.admin.connect();
         const wanted = this.options.ensureTopics ?? [];
         if (wanted.length > 0) {
@@ -140,16 +154,24 @@ export class KafkaLogProducer implements LogProducer {
     await this.connect();
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ topic, records, resolve, reject });
-      if (!this.sending) void this.drain();
+      const producer = this.idle.pop();
+      if (producer !== undefined) void this.drain(producer);
     });
   }
 
-  // Group commit: the idempotent producer keeps one request in flight, so
-  // sends that arrive while one is out wait and then go together in one
-  // produce request; each caller still hears back only after the log
-  // acknowledged its records.
-  private async drain(): Promise<void> {
-    this.sending = true;
+  // Group commit: an idempotent kafkajs producer keeps one request in
+  // flight per broker (it holds a lock per broker until the answer, so its
+  // sequence numbers stay right), so sends that arrive while every producer
+  // has one out wait and then go together in one produce request on the
+  // first producer free.
+  // Each caller hears back only after the log acknowledged its records.
+  //
+  // Order: all records of one send go in one request of one producer, in
+  // order. Two sends can only overtake each other while both are waiting,
+  // that is when neither caller has been answered; a sender that waits for
+  // its answer before sending the next samples of a series (as remote-write
+  // senders do per shard) finds them on the log in its order.
+  private async drain(producer: Producer): Promise<void> {
     while (this.queue.length > 0) {
       const pending = this.queue.splice(0, this.queue.length);
       const byTopic = new Map<string, LogRecord[]>();
@@ -159,7 +181,7 @@ export class KafkaLogProducer implements LogProducer {
         for (const r of p.records) list.push(r);
       }
       try {
-        await this.producer.sendBatch({
+        await producer.sendBatch({
           acks: -1,
           compression: kafkajs.CompressionTypes.ZSTD,
           topicMessages: [...byTopic].map(([topic, records]) => ({
@@ -173,13 +195,13 @@ export class KafkaLogProducer implements LogProducer {
           p.reject(unavailable(`write ${p.records.length} records to ${p.topic}`, err));
       }
     }
-    this.sending = false;
+    this.idle.push(producer);
   }
 
   async close(): Promise<void> {
     const wasConnected = this.connecting !== undefined;
     this.connecting = undefined;
     if (!wasConnected) return;
-    await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
+    await Promise.allSettled([...this.producers.map((p) => p.disconnect()), this.admin.disconnect()]);
   }
 }

@@ -18,6 +18,8 @@ export interface LogWritersOptions {
   eventPartitions?: number;
   samplesTopic?: string;
   eventsTopic?: string;
+  /** Idempotent producers sending side by side (the KafkaLogProducer's option). */
+  producers?: number;
 }
 
 /** The producer and the two sinks the gateway and the agent write through. */
@@ -39,6 +41,7 @@ export function createLogWriters(options: LogWritersOptions): LogWriters {
     brokers: options.brokers,
     clientId: options.clientId,
     logger: options.logger,
+    producers: options.producers,
     ensureTopics: [
       { topic: samplesTopic, partitions: options.samplePartitions ?? 8 },
       { topic: eventsTopic, partitions: options.eventPartitions ?? 4 },
