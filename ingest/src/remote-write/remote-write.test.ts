@@ -224,6 +224,26 @@ describe('validation', () => {
     ).toThrowError(/invalid label name "a-b"/);
   });
 
+  it('still checks order, duplicates and new labels beside label objects shared by neighbouring series', () => {
+    const name = { name: '__name__', value: 'up' };
+    const job = { name: 'job', value: 'x' };
+    const one = (labels: { name: string; value: string }[]): WriteSeries => ({
+      labels,
+      timestamps: [1],
+      values: [1],
+      histograms: [],
+      exemplars: 0,
+    });
+    const request = (...s: WriteSeries[]) => ({ series: s, samples: s.length, histograms: 0, exemplars: 0 });
+    expect(() => validateRequest(request(one([name, job]), one([name, job])))).not.toThrow();
+    expect(() =>
+      validateRequest(request(one([name, job]), one([name, job, { name: 'k', value: '' }]))),
+    ).toThrowError(/label k has an empty value/);
+    expect(() => validateRequest(request(one([name, job]), one([job, name])))).toThrowError(/not sorted/);
+    expect(() => validateRequest(request(one([name, job]), one([name, job, job])))).toThrowError(/duplicate/);
+    expect(() => validateRequest(request(one([name, job]), one([job])))).toThrowError(/no metric name/);
+  });
+
   it('accepts a valid request', () => {
     expect(() => validateRequest({ series: sample, samples: 4, histograms: 1, exemplars: 0 })).not.toThrow();
   });
