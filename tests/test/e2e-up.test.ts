@@ -61,7 +61,11 @@ describe.skipIf(reason !== undefined)('promstream up', () => {
     up.stderr?.on('data', (d: Buffer) => (output += d.toString()));
     const exited = new Promise<number | null>((resolve) => up!.once('exit', (code) => resolve(code)));
     await waitForPort('127.0.0.1', port, 90_000);
-    expect(output).toContain(`remote write   http://127.0.0.1:${port}/api/v1/write`);
+    // The banner is printed once the front listens; its bytes may reach the pipe a moment later.
+    const banner = `remote write   http://127.0.0.1:${port}/api/v1/write`;
+    for (let waited = 0; !output.includes(banner) && waited < 10_000; waited += 50)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(output).toContain(banner);
 
     const promPort = await freePort();
     writeFileSync(
