@@ -134,7 +134,7 @@ describe.each(backends.filter(([, picked]) => picked.ok))('gateway and agent on 
       samplesTopic: topic,
       eventsTopic,
       samplePartitions: 3,
-      producers: 2,
+      producers: 3,
       logger,
     });
     const senders = 8;

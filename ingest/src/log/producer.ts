@@ -33,7 +33,7 @@ export interface KafkaLogProducerOptions {
   /** How long one send may take before the caller gets log_unavailable. */
   requestTimeoutMs?: number;
   /**
-   * Idempotent producers sending side by side (default 2), each with one
+   * Idempotent producers sending side by side (default 3), each with one
    * request in flight: while one waits for the log's acknowledgement the
    * other carries the sends that arrived meanwhile.
    */
@@ -93,7 +93,7 @@ export class KafkaLogProducer implements LogProducer {
       logLevel: kafkajs.logLevel.WARN,
       logCreator: kafkaLogCreator(options.logger),
     });
-    const count = options.producers ?? 2;
+    const count = options.producers ?? 3;
     if (!Number.isInteger(count) || count < 1) {
       throw new RangeError(`producers must be a positive integer, got ${count}`);
     }
