@@ -263,7 +263,7 @@ export class Broker {
   private async produce(w: Writer, v: number, r: Reader): Promise<Writer | null> {
     const req = decodeProduceRequest(r, v);
     const touched = new Set<number>();
-    const writes: Array<{ written: Promise<void>; result: ProducePartitionResult }> = [];
+    const writes: Array<{ written: Promise<boolean>; result: ProducePartitionResult }> = [];
     const results = req.topics.map((t) => ({
       name: t.name,
       partitions: t.partitions.map((p): ProducePartitionResult => {
@@ -281,18 +281,25 @@ export class Broker {
     }));
     // Every append is awaited, acks=0 included, so that a failed write is logged, never unhandled.
     let wroteAll = true;
+    // Batches written through an O_DSYNC descriptor are on disk already; only the others need a round.
+    let syncedAll = true;
     await Promise.all(
       writes.map(({ written, result }) =>
-        written.catch((err: unknown) => {
-          this.log.error({ err }, 'write of produced batches failed');
-          result.errorCode = KafkaCode.KAFKA_STORAGE_ERROR;
-          result.baseOffset = -1;
-          wroteAll = false;
-        }),
+        written.then(
+          (synced) => {
+            if (!synced) syncedAll = false;
+          },
+          (err: unknown) => {
+            this.log.error({ err }, 'write of produced batches failed');
+            result.errorCode = KafkaCode.KAFKA_STORAGE_ERROR;
+            result.baseOffset = -1;
+            wroteAll = false;
+          },
+        ),
       ),
     );
     if (req.acks === 0) return null;
-    if (req.acks === -1 && touched.size > 0 && wroteAll) {
+    if (req.acks === -1 && touched.size > 0 && wroteAll && !syncedAll) {
       try {
         await this.flusher.sync(touched);
       } catch (err) {
@@ -318,7 +325,7 @@ export class Broker {
     baseOffset: number;
     logStartOffset: number;
     fd: number | null;
-    written: Promise<void> | null;
+    written: Promise<boolean> | null;
   } {
     const fail = (errorCode: number) => ({
       errorCode,
@@ -356,13 +363,13 @@ export class Broker {
           baseOffset: check.baseOffset,
           logStartOffset: log.logStartOffset,
           fd: log.activeFd,
-          written: log.written(),
+          written: log.written().then(() => false),
         };
       }
     }
-    let appended: { baseOffset: number; written: Promise<void> };
+    let appended: { baseOffset: number; written: Promise<boolean> };
     try {
-      appended = log.append(records, headers);
+      appended = log.append(records, headers, acks === -1);
     } catch (err) {
       this.log.error({ err }, 'append refused');
       return fail(KafkaCode.KAFKA_STORAGE_ERROR);

@@ -37,8 +37,8 @@ export class PartitionLog {
   private readonly waiters = new Set<() => void>();
   /** Appended batches whose bytes are not written yet, oldest first (see append). */
   private queue: PendingWrite[] = [];
-  /** The write in flight, or null. */
-  private writing: PendingWrite[] | null = null;
+  /** Writes in flight, oldest first; a group is settled only once every older one is (readers see a prefix). */
+  private writing: WriteGroup[] = [];
   /** Set when a write failed: the log refuses appends until it is reopened (and its tail checked). */
   private failed: Error | null = null;
   /** Settles when the latest append so far is written (writes complete in order). */
@@ -145,7 +145,8 @@ export class PartitionLog {
   append(
     buf: Buffer,
     headers: ReadonlyArray<{ at: number; header: BatchHeader }>,
-  ): { baseOffset: number; written: Promise<void> } {
+    durable = false,
+  ): { baseOffset: number; written: Promise<boolean> } {
     if (this.failed !== null)
       throw new BrokerError('STORAGE_IO', `log ${this.dir} failed a write: ${this.failed.message}`);
     const first = this.nextOffset;
@@ -164,11 +165,12 @@ export class PartitionLog {
     });
     const seg = this.active;
     const position = seg.reserve(buf.length, entries);
-    const written = new Promise<void>((resolve, reject) => {
+    const written = new Promise<boolean>((resolve, reject) => {
       this.queue.push({
         seg,
         buf,
         position,
+        durable,
         size: seg.size,
         count: seg.count,
         next: seg.nextOffset,
@@ -177,7 +179,10 @@ export class PartitionLog {
         reject,
       });
     });
-    this.lastWrite = written.catch(() => {});
+    this.lastWrite = written.then(
+      () => {},
+      () => {},
+    );
     this.pump();
     return { baseOffset: first, written };
   }
@@ -199,41 +204,58 @@ export class PartitionLog {
     return baseOffset;
   }
 
-  /** Starts the next write: every queued batch of the oldest segment with queued batches, in one writev. */
+  /**
+   * Starts writes while fewer than MAX_WRITES are in flight: each takes every
+   * queued batch of the oldest segment with queued batches, in one writev at
+   * its own position. Durable (O_DSYNC) writes of adjacent ranges proceed
+   * side by side on the device; they complete in any order but are settled
+   * in order, so an answer never runs ahead of an older batch's write.
+   */
   private pump(): void {
-    if (this.writing !== null || this.queue.length === 0) return;
-    const seg = (this.queue[0] as PendingWrite).seg;
-    let n = 1;
-    while (n < this.queue.length && (this.queue[n] as PendingWrite).seg === seg) n++;
-    const items = this.queue.splice(0, n);
-    this.writing = items;
-    const release = seg.hold();
-    writeFully(
-      seg.fd,
-      items.map((i) => i.buf),
-      (items[0] as PendingWrite).position,
-      (err) => {
-        release();
-        if (this.writing === items) this.writing = null;
-        // A failure of bytes that drainSync has written again meanwhile changes nothing.
-        if (err !== null && items.some((i) => !i.done)) {
-          this.fail(err, items);
-          return;
-        }
-        this.settle(items);
-        this.pump();
-      },
-    );
+    while (this.writing.length < MAX_WRITES && this.queue.length > 0) {
+      const seg = (this.queue[0] as PendingWrite).seg;
+      let n = 1;
+      while (n < this.queue.length && (this.queue[n] as PendingWrite).seg === seg) n++;
+      const items = this.queue.splice(0, n);
+      // One acks=all batch in the group: write the whole group through the O_DSYNC descriptor,
+      // so that the write itself makes it durable (no separate fdatasync round after it).
+      const dfd = !seg.plainWrites && items.some((i) => i.durable) ? seg.durableFd() : null;
+      if (dfd === null) seg.plainWrites = true;
+      const group: WriteGroup = { items, finished: false, synced: dfd !== null };
+      this.writing.push(group);
+      const release = seg.hold();
+      writeFully(
+        dfd ?? seg.fd,
+        items.map((i) => i.buf),
+        (items[0] as PendingWrite).position,
+        (err) => {
+          release();
+          group.finished = true;
+          // A failure of bytes that drainSync has written again meanwhile changes nothing.
+          if (err !== null && items.some((i) => !i.done)) {
+            const all = this.writing.flatMap((g) => g.items);
+            this.writing = [];
+            this.fail(err, [...items, ...all]);
+            return;
+          }
+          while (this.writing.length > 0 && (this.writing[0] as WriteGroup).finished) {
+            const done = this.writing.shift() as WriteGroup;
+            this.settle(done.items, done.synced);
+          }
+          this.pump();
+        },
+      );
+    }
   }
 
   /** Marks written items readable, resolves their appends and wakes waiting fetches. */
-  private settle(items: PendingWrite[]): void {
+  private settle(items: PendingWrite[], synced: boolean): void {
     let any = false;
     for (const item of items) {
       if (item.done) continue;
       item.done = true;
       item.seg.markWritten(item.size, item.count, item.next);
-      item.resolve();
+      item.resolve(synced);
       any = true;
     }
     if (!any) return;
@@ -260,13 +282,14 @@ export class PartitionLog {
    * again here is harmless.
    */
   drainSync(): void {
-    const items = [...(this.writing ?? []), ...this.queue];
+    const items = [...this.writing.flatMap((g) => g.items), ...this.queue];
     this.queue = [];
-    this.writing = null;
+    this.writing = [];
     if (this.failed !== null) return;
     try {
       for (const item of items) {
         if (item.done) continue;
+        item.seg.plainWrites = true;
         let written = 0;
         while (written < item.buf.length)
           written += fs.writeSync(
@@ -281,7 +304,7 @@ export class PartitionLog {
       this.fail(err as Error, items);
       throw err;
     }
-    this.settle(items);
+    this.settle(items, false);
   }
 
   /** Calls `wake` once after the next append; returns a function that cancels the wait. */
@@ -458,10 +481,22 @@ export class PartitionLog {
   }
 }
 
+/** Writes in flight at once per partition (adjacent ranges; settled in order). */
+const MAX_WRITES = 4;
+
+/** One writev in flight: its batches, whether it has completed, whether it went through O_DSYNC. */
+interface WriteGroup {
+  items: PendingWrite[];
+  finished: boolean;
+  synced: boolean;
+}
+
 /** Batches appended and waiting for (or in) their write. */
 interface PendingWrite {
   seg: Segment;
   buf: Buffer;
+  /** acks=all: write through the segment's O_DSYNC descriptor. */
+  durable: boolean;
   /** Where the bytes go in the segment's .log file. */
   position: number;
   /** The segment's size, batch count and next offset once these bytes are written. */
@@ -469,7 +504,8 @@ interface PendingWrite {
   count: number;
   next: number;
   done: boolean;
-  resolve: () => void;
+  /** Called with true when the bytes went through the O_DSYNC descriptor (already on disk). */
+  resolve: (synced: boolean) => void;
   reject: (err: Error) => void;
 }
 

@@ -29,6 +29,16 @@ export class Segment {
   readonly logPath: string;
   readonly indexPath: string;
   fd: number;
+  /**
+   * Set once bytes went into the .log file without O_DSYNC (acks=1 or 0, or a
+   * synchronous drain): they may not be on disk, so later acks=all batches
+   * must not be made durable on their own (a crash could leave a hole before
+   * them, and the start-up check would cut them off). From then on the
+   * segment is fsynced as a whole (see PartitionLog.pump).
+   */
+  plainWrites = false;
+  /** A second descriptor of the .log file opened with O_DSYNC (-1 until first asked for); see `durableFd`. */
+  private dsyncFd = -1;
   private indexFd: number;
   /** Entries already in the .index file; the rest are written when the segment is flushed (at its roll). */
   private indexed = 0;
@@ -389,6 +399,23 @@ export class Segment {
     return { fd: this.fd, position, length, release: this.hold() };
   }
 
+  /**
+   * A descriptor of the .log file whose writes return only once the bytes
+   * are on disk (O_DSYNC): acks=all batches written through it need no
+   * separate fdatasync round. Opened on first use; null when it cannot be
+   * opened (the caller then writes through `fd` and fsyncs).
+   */
+  durableFd(): number | null {
+    if (this.dsyncFd >= 0) return this.dsyncFd;
+    if (this.closed) return null;
+    try {
+      this.dsyncFd = fs.openSync(this.logPath, fs.constants.O_WRONLY | fs.constants.O_DSYNC);
+    } catch {
+      return null;
+    }
+    return this.dsyncFd;
+  }
+
   /** Writes the index and both files to disk; called when the segment stops being the active one and at a clean stop. */
   flush(): void {
     this.writeIndex();
@@ -422,6 +449,8 @@ export class Segment {
     this.closeDue = false;
     fs.close(this.fd, () => {});
     fs.close(this.indexFd, () => {});
+    if (this.dsyncFd >= 0) fs.close(this.dsyncFd, () => {});
+    this.dsyncFd = -1;
   }
 
   /** Closes the descriptors now, or at the last release when file ranges of the segment are out. */
@@ -435,5 +464,7 @@ export class Segment {
     }
     fs.closeSync(this.fd);
     fs.closeSync(this.indexFd);
+    if (this.dsyncFd >= 0) fs.closeSync(this.dsyncFd);
+    this.dsyncFd = -1;
   }
 }
