@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { stopWithSupervisor } from '../supervisor/parent-watch.js';
 import { roles } from './roles/index.js';
 
 /** Builds the `promstream` command line with every role as a sub-command. */
@@ -20,5 +21,6 @@ export function buildProgram(): Command {
 
 /** Runs the command line with the given arguments (without node and the script). */
 export async function main(argv: string[]): Promise<void> {
+  stopWithSupervisor();
   await buildProgram().parseAsync(argv, { from: 'user' });
 }

@@ -1,6 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import net from 'node:net';
 import type { Logger } from 'pino';
+import { SUPERVISOR_PID_ENV } from './parent-watch.js';
 
 /** One role the supervisor runs in a child process of its own. */
 export interface ChildSpec {
@@ -119,7 +120,7 @@ export class Supervisor {
     const { spec } = slot;
     const log = this.options.logger;
     const child = spawn(spec.command, spec.args, {
-      env: spec.env ?? process.env,
+      env: { ...(spec.env ?? process.env), [SUPERVISOR_PID_ENV]: String(process.pid) },
       stdio: ['ignore', 'inherit', 'inherit'],
     });
     slot.child = child;
