@@ -535,21 +535,8 @@ function rankStep(
       ctx.infos.add(`PromQL info: ignored histogram in ${top ? 'topk' : 'bottomk'} aggregation`);
       continue;
     }
-    const v = s.f[i] as number;
     const g = groupOf[j] as number;
-    const base = g * stride;
-    const c = count[g] as number;
-    if (c === k && !better(v, value[base + k - 1] as number, top)) continue;
-    // Shift the members v beats one place down (the last falls off when full).
-    let p = c === k ? k - 1 : c;
-    while (p > 0 && better(v, value[base + p - 1] as number, top)) {
-      value[base + p] = value[base + p - 1] as number;
-      index[base + p] = index[base + p - 1] as number;
-      p--;
-    }
-    value[base + p] = v;
-    index[base + p] = j;
-    if (c < k) count[g] = c + 1;
+    offerRanked(count, index, value, g, g * stride, k, s.f[i] as number, j, top);
   }
 }
 
@@ -610,21 +597,8 @@ function rankAllSteps(
         ctx.infos.add(`PromQL info: ignored histogram in ${top ? 'topk' : 'bottomk'} aggregation`);
         continue;
       }
-      const v = f[i] as number;
       const slot = i * ngroups + g;
-      const base = slot * stride;
-      const c = count[slot] as number;
-      if (c === k && !better(v, value[base + k - 1] as number, top)) continue;
-      // Shift the members v beats one place down (the last falls off when full).
-      let p = c === k ? k - 1 : c;
-      while (p > 0 && better(v, value[base + p - 1] as number, top)) {
-        value[base + p] = value[base + p - 1] as number;
-        index[base + p] = index[base + p - 1] as number;
-        p--;
-      }
-      value[base + p] = v;
-      index[base + p] = j;
-      if (c < k) count[slot] = c + 1;
+      offerRanked(count, index, value, slot, slot * stride, k, f[i] as number, j, top);
     }
   }
   for (let i = 0; i < steps; i++) {
@@ -641,6 +615,35 @@ function rankAllSteps(
 }
 
 /** Whether a ranks strictly before b: larger (topk) or smaller (bottomk); NaN after every number. */
+/**
+ * Offers series j with value v to the ranking in `slot` (members from `base`,
+ * at most k): it displaces only members it is strictly better than, so ties
+ * keep series order; the last member falls off when the ranking is full.
+ */
+function offerRanked(
+  count: Int32Array,
+  index: Int32Array,
+  value: Float64Array,
+  slot: number,
+  base: number,
+  k: number,
+  v: number,
+  j: number,
+  top: boolean,
+): void {
+  const c = count[slot] as number;
+  if (c === k && !better(v, value[base + k - 1] as number, top)) return;
+  let p = c === k ? k - 1 : c;
+  while (p > 0 && better(v, value[base + p - 1] as number, top)) {
+    value[base + p] = value[base + p - 1] as number;
+    index[base + p] = index[base + p - 1] as number;
+    p--;
+  }
+  value[base + p] = v;
+  index[base + p] = j;
+  if (c < k) count[slot] = c + 1;
+}
+
 function better(a: number, b: number, top: boolean): boolean {
   if (Number.isNaN(b)) return !Number.isNaN(a);
   return top ? a > b : a < b;
