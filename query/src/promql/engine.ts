@@ -316,32 +316,20 @@ class Evaluator implements EvalContext {
    */
   async vectorSelector(vs: VectorSelector, ts: Float64Array, withTimes: boolean): Promise<VectorValue> {
     const rt = this.refTimes(ts, vs.at, vs.offset);
-    let lo = Number.POSITIVE_INFINITY;
-    let hi = Number.NEGATIVE_INFINITY;
-    for (const x of rt) {
-      if (x < lo) lo = x;
-      if (x > hi) hi = x;
-    }
-    const mint = lo - this.lookback + 1;
-    const list = await this.querier.select({ mint, maxt: hi, signal: this.signal }, vs.matchers as Matcher[]);
+    const [lo, hi] = timeSpan(rt);
     const steps = ts.length;
     let monotone = true;
     for (let i = 1; i < rt.length; i++) if ((rt[i] as number) < (rt[i - 1] as number)) monotone = false;
     const series: StepSeries[] = [];
     // One allocation for all series' slots; each series views its own region.
-    const fAll = new Float64Array(steps * list.length);
-    const hasAll = new Uint8Array(steps * list.length);
-    const scratch: SampleBuffer = { t: new Float64Array(256), f: new Float64Array(256), h: null };
+    let fAll: Float64Array | undefined;
+    let hasAll: Uint8Array | undefined;
     const lookback = this.lookback;
-    let prev: SampleIterator | undefined;
-    for (let k = 0; k < list.length; k++) {
-      this.check();
-      const src = list[k] as Series;
-      const it = (src.iterator as (reuse?: SampleIterator) => SampleIterator).call(src, prev);
-      prev = it;
-      const rn = readSamples(it, mint, hi, scratch);
-      if (rn === 0) continue;
-      this.addSamples(rn);
+    await this.eachSelected(vs.matchers as Matcher[], lo - lookback + 1, hi, (src, k, count, scratch, rn) => {
+      if (fAll === undefined || hasAll === undefined) {
+        fAll = new Float64Array(steps * count);
+        hasAll = new Uint8Array(steps * count);
+      }
       const s: StepSeries = {
         labels: src.labels,
         f: fAll.subarray(k * steps, (k + 1) * steps),
@@ -400,8 +388,35 @@ class Evaluator implements EvalContext {
         this.addSamples(points);
         series.push(s);
       }
-    }
+    });
     return { type: 'vector', series };
+  }
+
+  /**
+   * Reads each series the matchers select, in [mint, maxt], into one reused
+   * buffer (handing the previous iterator back for reuse) and passes those
+   * with samples to `visit` with their index and the number selected.
+   * `visit` must not keep the buffer's arrays.
+   */
+  private async eachSelected(
+    matchers: Matcher[],
+    mint: number,
+    maxt: number,
+    visit: (src: Series, k: number, count: number, buf: SampleBuffer, n: number) => void,
+  ): Promise<void> {
+    const list = await this.querier.select({ mint, maxt, signal: this.signal }, matchers);
+    const buf: SampleBuffer = { t: new Float64Array(256), f: new Float64Array(256), h: null };
+    let prev: SampleIterator | undefined;
+    for (let k = 0; k < list.length; k++) {
+      this.check();
+      const src = list[k] as Series;
+      const it = (src.iterator as (reuse?: SampleIterator) => SampleIterator).call(src, prev);
+      prev = it;
+      const n = readSamples(it, mint, maxt, buf);
+      if (n === 0) continue;
+      this.addSamples(n);
+      visit(src, k, list.length, buf, n);
+    }
   }
 
   /**
@@ -420,33 +435,11 @@ class Evaluator implements EvalContext {
     const range = this.duration(ms.range);
     if (range <= 0) throw new EngineError('bad_data', `range selector duration must be greater than 0`);
     const rt = this.refTimes(ts, vs.at, vs.offset);
-    let lo = Number.POSITIVE_INFINITY;
-    let hi = Number.NEGATIVE_INFINITY;
-    for (const x of rt) {
-      if (x < lo) lo = x;
-      if (x > hi) hi = x;
-    }
-    const mint = lo - range + 1;
-    const list = await this.querier.select({ mint, maxt: hi, signal: this.signal }, vs.matchers as Matcher[]);
-    const scratch: SampleBuffer = { t: new Float64Array(256), f: new Float64Array(256), h: null };
-    let prev: SampleIterator | undefined;
-    for (let k = 0; k < list.length; k++) {
-      this.check();
-      const src = list[k] as Series;
-      const it = (src.iterator as (reuse?: SampleIterator) => SampleIterator).call(src, prev);
-      prev = it;
-      let n = readSamples(it, mint, hi, scratch);
-      if (n === 0) continue;
-      this.addSamples(n);
-      n = dropStaleInPlace(scratch, n);
-      visit(
-        { labels: src.labels, t: scratch.t, f: scratch.f, h: scratch.h, n, dropName: false },
-        k,
-        list.length,
-        rt,
-        range,
-      );
-    }
+    const [lo, hi] = timeSpan(rt);
+    await this.eachSelected(vs.matchers as Matcher[], lo - range + 1, hi, (src, k, count, buf, read) => {
+      const n = dropStaleInPlace(buf, read);
+      visit({ labels: src.labels, t: buf.t, f: buf.f, h: buf.h, n, dropName: false }, k, count, rt, range);
+    });
   }
 
   async matrixSelector(ms: MatrixSelector, ts: Float64Array): Promise<MatrixValue> {
@@ -454,12 +447,7 @@ class Evaluator implements EvalContext {
     const range = this.duration(ms.range);
     if (range <= 0) throw new EngineError('bad_data', `range selector duration must be greater than 0`);
     const rt = this.refTimes(ts, vs.at, vs.offset);
-    let lo = Number.POSITIVE_INFINITY;
-    let hi = Number.NEGATIVE_INFINITY;
-    for (const x of rt) {
-      if (x < lo) lo = x;
-      if (x > hi) hi = x;
-    }
+    const [lo, hi] = timeSpan(rt);
     const raw = await this.selectSeries(vs, lo - range + 1, hi);
     // Staleness markers never appear inside a range.
     const series = raw.map((r) => dropStale(r));
@@ -471,12 +459,7 @@ class Evaluator implements EvalContext {
     const step = sq.step ? this.duration(sq.step) : this.interval > 0 ? this.interval : DEFAULT_SUBQUERY_STEP;
     if (step <= 0) throw new EngineError('bad_data', 'zero or negative step in subquery');
     const rt = this.refTimes(ts, sq.at, sq.offset);
-    let lo = Number.POSITIVE_INFINITY;
-    let hi = Number.NEGATIVE_INFINITY;
-    for (const x of rt) {
-      if (x < lo) lo = x;
-      if (x > hi) hi = x;
-    }
+    const [lo, hi] = timeSpan(rt);
     // Inner points are the multiples of step in (ref - range, ref] for some ref.
     const first = Math.floor((lo - range) / step) * step + step;
     const count = hi >= first ? Math.floor((hi - first) / step) + 1 : 0;
@@ -789,4 +772,15 @@ async function runGuarded<T>(fn: () => Promise<T>): Promise<T> {
       throw new EngineError('execution', `evaluation limit: ${e.message}`, { cause: e });
     throw new EngineError('execution', (e as Error)?.message ?? String(e), { cause: e });
   }
+}
+
+/** The earliest and latest of the reference times. */
+function timeSpan(rt: Float64Array): [number, number] {
+  let lo = Number.POSITIVE_INFINITY;
+  let hi = Number.NEGATIVE_INFINITY;
+  for (const x of rt) {
+    if (x < lo) lo = x;
+    if (x > hi) hi = x;
+  }
+  return [lo, hi];
 }
