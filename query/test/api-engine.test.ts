@@ -1,5 +1,6 @@
 import http from 'node:http';
 import { gunzipSync } from 'node:zlib';
+import { seededRandom } from '@promstream/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine, formatExpr, promqlSyntax, type QueryServer, startQueryServer } from '../src/index.js';
 import { ArrayQuerier, labelsOf } from './support/array-querier.js';
@@ -213,18 +214,6 @@ describe('API with the real engine', () => {
   });
 });
 
-/** A small deterministic generator so a failure names a reproducible input. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const TOKENS = [
   'up',
   'http_requests_total',
@@ -275,7 +264,7 @@ const TOKENS = [
 
 describe('query fuzz with the real engine', () => {
   it('answers every random query with success or a 4xx in Prometheus format, never a 500', async () => {
-    const r = rng(5);
+    const r = seededRandom(5);
     const failures: string[] = [];
     for (let i = 0; i < 300; i++) {
       const n = 1 + Math.floor(r() * 8);

@@ -1,3 +1,4 @@
+import { seededRandom } from '@promstream/testkit';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EngineError, type QueryEngine } from '../src/engine-types.js';
@@ -47,18 +48,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await app.close();
 });
-
-/** A small deterministic generator so a failure names a reproducible seed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PIECES = [
   '',
@@ -113,7 +102,7 @@ const ENDPOINTS: Array<{ path: string; params: string[] }> = [
 
 describe('parameter fuzz', () => {
   it('answers every random parameter set in Prometheus format without a 500', async () => {
-    const r = rng(20261125);
+    const r = seededRandom(20261125);
     for (let i = 0; i < 600; i++) {
       const ep = ENDPOINTS[i % ENDPOINTS.length]!;
       const form = new URLSearchParams();
@@ -145,7 +134,7 @@ describe('parameter fuzz', () => {
   });
 
   it('answers random label names in the URL without a 500', async () => {
-    const r = rng(7);
+    const r = seededRandom(7);
     for (let i = 0; i < 200; i++) {
       const name = encodeURIComponent(`${r() < 0.5 ? 'U__' : ''}${randomValue(r)}x`);
       const res = await app.inject({ method: 'GET', url: `/api/v1/label/${name}/values` });

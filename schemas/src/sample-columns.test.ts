@@ -1,5 +1,6 @@
 import { MockClient } from '@confluentinc/schemaregistry';
 import { decodeXorChunk, encodeXorChunk, type Label, STALE_NAN } from '@promstream/storage';
+import { seededRandom } from '@promstream/testkit';
 import avro from 'avsc';
 import { describe, expect, it } from 'vitest';
 import { sampleBatch } from '../test/fixtures.js';
@@ -10,18 +11,6 @@ import { RecordSerde } from './serde.js';
 import type { SampleBatch, SeriesChunk } from './types.js';
 
 const HEADER = Buffer.from([0, 0, 0, 0, 7]);
-
-/** A deterministic generator, so a failure names a reproducible case. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 const SPECIAL_VALUES = [
   0,
@@ -60,7 +49,7 @@ interface Sample {
 }
 
 function randomSamples(seed: number, n: number): Sample[] {
-  const r = rng(seed);
+  const r = seededRandom(seed);
   const base = 1_764_000_000_000 + Math.floor(r() * 1e6);
   const out: Sample[] = [];
   for (let i = 0; i < n; i++) {

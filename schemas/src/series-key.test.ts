@@ -1,4 +1,5 @@
 import type { Label } from '@promstream/storage';
+import { seededRandom } from '@promstream/testkit';
 import { describe, expect, it } from 'vitest';
 import { partitionFor, partitionForKey, seriesHash, seriesKey } from './series-key.js';
 
@@ -23,16 +24,6 @@ function randomString(rand: () => number): string {
   return s;
 }
 
-function mulberry32(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 describe('seriesKey', () => {
   it('matches golden vectors', () => {
     // FNV-1a 64 of the empty input is the offset basis.
@@ -47,7 +38,7 @@ describe('seriesKey', () => {
   });
 
   it('agrees with a BigInt FNV-1a 64 on random label sets, including non-ASCII and lone surrogates', () => {
-    const rand = mulberry32(7);
+    const rand = seededRandom(7);
     for (let i = 0; i < 2000; i++) {
       const labels: Label[] = [];
       const n = Math.floor(rand() * 5);
@@ -58,7 +49,7 @@ describe('seriesKey', () => {
   });
 
   it('agrees with the BigInt reference on ASCII-only label sets (the fast path)', () => {
-    const rand = mulberry32(13);
+    const rand = seededRandom(13);
     const ascii = (): string => {
       let s = '';
       const n = Math.floor(rand() * 40);
@@ -81,7 +72,7 @@ describe('seriesKey', () => {
 
 describe('partitionFor', () => {
   it('is the hash modulo the partition count', () => {
-    const rand = mulberry32(11);
+    const rand = seededRandom(11);
     for (let i = 0; i < 500; i++) {
       const labels = [
         { name: 'i', value: String(i) },

@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { seededRandom } from '@promstream/testkit';
 import { describe, expect, it } from 'vitest';
 import { isStorageError, StorageErrorCode } from '../src/errors.js';
 import { isStaleNaN, STALE_NAN, ValueType } from '../src/model.js';
@@ -25,18 +26,6 @@ function fromBits(b: bigint): number {
   const dv = new DataView(new ArrayBuffer(8));
   dv.setBigUint64(0, b);
   return dv.getFloat64(0);
-}
-
-/** A seeded generator so failures reproduce. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 function roundTrip(ts: number[], vs: number[]): void {
@@ -130,7 +119,7 @@ describe('XOR chunk round trips', () => {
   });
 
   it('round-trips random shapes', () => {
-    const r = rng(42);
+    const r = seededRandom(42);
     for (let trial = 0; trial < 200; trial++) {
       const n = 1 + Math.floor(r() * 300);
       const ts: number[] = [];
@@ -177,7 +166,7 @@ describe('XOR chunk round trips', () => {
   });
 
   it('hands out bytes that never change as more samples are appended', () => {
-    const r = rng(3);
+    const r = seededRandom(3);
     const app = new XorAppender();
     const ts: number[] = [];
     const vs: number[] = [];
@@ -239,7 +228,7 @@ describe('XOR chunk bad input', () => {
   });
 
   it('never throws on random corruption (fuzz)', () => {
-    const r = rng(7);
+    const r = seededRandom(7);
     const it = new XorIterator();
     for (const g of golden.chunks) {
       const full = Buffer.from(g.hex, 'hex');
@@ -381,7 +370,7 @@ describe('XOR chunk decoder against a plain reading of the format', () => {
   }
 
   it('agrees on random chunks, whole and cut', () => {
-    const r = rng(11);
+    const r = seededRandom(11);
     const it = new XorIterator();
     for (let trial = 0; trial < 150; trial++) {
       const app = new XorAppender();
@@ -409,7 +398,7 @@ describe('XOR chunk decoder against a plain reading of the format', () => {
   });
 
   it('agrees on random bytes', () => {
-    const r = rng(12);
+    const r = seededRandom(12);
     const it = new XorIterator();
     for (let trial = 0; trial < 1500; trial++) {
       const b = new Uint8Array(Math.floor(r() * 64));

@@ -8,6 +8,7 @@ export {
   startEmbeddedBroker,
 } from './log-backend.js';
 export { freePort, waitForPort } from './ports.js';
+export { seededRandom } from './random.js';
 export { realS3, type S3Backend, s3Backend } from './s3-backend.js';
 export { announceSkip } from './skip.js';
 export { findTool } from './tools.js';

@@ -1,16 +1,8 @@
 import { partitionFor } from '@promstream/schemas';
 import type { Label } from '@promstream/storage';
+import { seededRandom } from '@promstream/testkit';
 import { describe, expect, it } from 'vitest';
 import { requestPlacer } from './partitioner.js';
-
-/** A small deterministic generator, so a failure names its seed. */
-function random(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 2 ** 32;
-  };
-}
 
 function text(next: () => number, nonAscii: boolean): string {
   const len = Math.floor(next() * 24);
@@ -29,7 +21,7 @@ function text(next: () => number, nonAscii: boolean): string {
  * repeat across series; `reuse` is how likely a label comes from the pool.
  */
 function request(seed: number, count: number, reuse: number, nonAscii: boolean): Label[][] {
-  const next = random(seed);
+  const next = seededRandom(seed);
   const pool: Label[] = [];
   const series: Label[][] = [];
   for (let i = 0; i < count; i++) {

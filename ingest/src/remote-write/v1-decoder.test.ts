@@ -1,20 +1,9 @@
+import { seededRandom } from '@promstream/testkit';
 import protobuf from 'protobufjs';
 import { describe, expect, it } from 'vitest';
 import { isIngestError } from '../errors.js';
 import type { WriteSeries } from './types.js';
 import { decodeV1, decodeV1Reference, encodeV1 } from './v1.js';
-
-/** A small deterministic PRNG so a failing case can be reproduced from its seed. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}
 
 const alphabet = [
   'a',
@@ -95,7 +84,7 @@ function randomSeries(r: () => number): WriteSeries {
 describe('hand-written remote write 1.0 decoder', () => {
   it('gives the same result as protobufjs on random requests', () => {
     for (let seed = 1; seed <= 300; seed++) {
-      const r = rng(seed);
+      const r = seededRandom(seed);
       const series = Array.from({ length: Math.floor(r() * 20) }, () => randomSeries(r));
       let body: Uint8Array;
       try {
@@ -112,7 +101,7 @@ describe('hand-written remote write 1.0 decoder', () => {
 
   it('gives the same result on requests whose series share labels (the label and string tables)', () => {
     for (let seed = 1; seed <= 40; seed++) {
-      const r = rng(1000 + seed);
+      const r = seededRandom(1000 + seed);
       // A small pool of labels drawn again and again, and far more distinct strings than table slots
       // in some requests, so both hits and colliding replacements happen.
       const pool = Array.from({ length: seed % 2 === 0 ? 30 : 20_000 }, () => ({
@@ -134,7 +123,7 @@ describe('hand-written remote write 1.0 decoder', () => {
   });
 
   it('shares no label between requests, whatever a request before it held or where it failed', () => {
-    const r = rng(77);
+    const r = seededRandom(77);
     const pool = Array.from({ length: 40 }, () => ({
       name: randomString(r, 10),
       value: randomString(r, 16),
@@ -201,7 +190,7 @@ describe('hand-written remote write 1.0 decoder', () => {
   });
 
   it('answers truncated and corrupted bodies with a MalformedRequest error, never another exception', () => {
-    const r = rng(99);
+    const r = seededRandom(99);
     const body = encodeV1(Array.from({ length: 10 }, () => randomSeries(r)));
     let rejected = 0;
     for (let cut = 1; cut < body.length; cut += 3) {

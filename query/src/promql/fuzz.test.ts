@@ -1,3 +1,4 @@
+import { seededRandom } from '@promstream/testkit';
 import { describe, expect, it } from 'vitest';
 import { EngineError } from '../engine-types.js';
 import { MemoryQuerier } from '../memory-querier.js';
@@ -9,18 +10,6 @@ import { parseExpr } from './parser.js';
  * Fuzzing: random strings and random well-formed queries must never crash
  * the parser or the engine; every failure is an `EngineError` with a code.
  */
-
-/** A small deterministic PRNG (mulberry32), so failures reproduce. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const TOKENS = [
   'sum',
@@ -199,17 +188,17 @@ describe('fuzz', () => {
   const q = data();
 
   it('random token soups give results or EngineErrors', async () => {
-    const r = rng(1);
+    const r = seededRandom(1);
     for (let i = 0; i < 600; i++) await assertEngineOutcome(engine, q, randomTokens(r));
   });
 
   it('random characters give results or EngineErrors', async () => {
-    const r = rng(2);
+    const r = seededRandom(2);
     for (let i = 0; i < 600; i++) await assertEngineOutcome(engine, q, randomChars(r));
   });
 
   it('random grammatical queries evaluate or fail with EngineErrors, and format round-trips', async () => {
-    const r = rng(3);
+    const r = seededRandom(3);
     let evaluated = 0;
     for (let i = 0; i < 400; i++) {
       const text = randomExpr(r, 3);

@@ -1,3 +1,4 @@
+import { seededRandom } from '@promstream/testkit';
 /**
  * Encode and decode rates of the XOR chunk codec for named data shapes, one
  * core. Run: `npm run bench` in storage (or `npx tsx src/tsz/xor.bench.ts`).
@@ -12,20 +13,9 @@ const PER_CHUNK = 120;
 // only ever slows a round down), the median beside it; one warm-up round first.
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** Named shapes: times and values. */
 function shapes(): [string, Float64Array, Float64Array][] {
-  const r = rng(1);
+  const r = seededRandom(1);
   const base = 1_700_000_000_000;
   const mk = (tf: (i: number) => number, vf: (i: number) => number): [Float64Array, Float64Array] => {
     const ts = new Float64Array(SAMPLES);
