@@ -1,11 +1,10 @@
 import {
   BlockReader,
   type ChunkMeta,
-  ChunksIterator,
   type FloatHistogram,
   type IndexSeriesEntry,
-  type Labels,
   type LoadedChunk,
+  LoadedSeries,
   type Matcher,
   type ObjectStore,
   type SampleIterator,
@@ -159,7 +158,7 @@ async function cachedSelect(
       first === 0 && last === metas.length - 1
         ? (have as LoadedChunk[])
         : (have.slice(first, last + 1) as LoadedChunk[]);
-    out.push(new CachedSeries(entries[i]!.labels, run, mint, maxt));
+    out.push(new LoadedSeries(entries[i]!.labels, run, mint, maxt));
   }
   return out;
 }
@@ -190,21 +189,4 @@ function store(sel: Selection, cache: SelectionCache, loaded: LoadedChunk[], slo
     row[k] = c;
   }
   cache.grew(sel, grew);
-}
-
-/** A series of a cached selection: its chunks of the select's range, clipped to it when read. */
-class CachedSeries implements Series {
-  constructor(
-    readonly labels: Labels,
-    private readonly chunks: readonly LoadedChunk[],
-    private readonly mint: number,
-    private readonly maxt: number,
-  ) {}
-
-  /** Iterates the range's samples; takes back an iterator the caller is done with. */
-  iterator(reuse?: SampleIterator): SampleIterator {
-    const it = reuse instanceof ChunksIterator ? reuse : new ChunksIterator();
-    it.reset(this.chunks, this.mint, this.maxt);
-    return it;
-  }
 }

@@ -224,7 +224,7 @@ function varintEnd(b: Uint8Array): number {
 }
 
 /** A selected series with its loaded chunks; its iterator clips to the select's range. */
-class LoadedSeries implements BlockSeries {
+export class LoadedSeries implements BlockSeries {
   constructor(
     readonly labels: Labels,
     readonly chunks: readonly LoadedChunk[],
