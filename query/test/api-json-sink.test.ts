@@ -1,4 +1,5 @@
 import type { Labels } from '@promstream/storage';
+import { seededRandom } from '@promstream/testkit';
 import { describe, expect, it } from 'vitest';
 import {
   formatFloat,
@@ -11,15 +12,6 @@ import { floatColumns, type MatrixSeries, type QueryValue } from '../src/engine-
 
 // Query answers are written as bytes in chunks; the text must be the JSON a
 // string-building encoder gives, for any label text and across chunk edges.
-
-/** A seeded generator, so a failure repeats. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
 
 const ODD_TEXT = [
   'plain',
@@ -52,7 +44,7 @@ function randomFloat(r: () => number): number {
 
 describe('query answers written as bytes', () => {
   it('equal the JSON of the same answer built as objects, across many chunks', () => {
-    const r = rng(7);
+    const r = seededRandom(7);
     const series: MatrixSeries[] = [];
     const expected: unknown[] = [];
     for (let k = 0; k < 400; k++) {

@@ -1,4 +1,5 @@
 import type { Labels } from '@promstream/storage';
+import { seededRandom } from '@promstream/testkit';
 import { describe, expect, it } from 'vitest';
 import { floatPoints } from '../engine-types.js';
 import { MemoryQuerier } from '../memory-querier.js';
@@ -9,15 +10,6 @@ import { Engine } from './engine.js';
 // for topk, smallest for bottomk, NaN last) cut to k gives, in that order,
 // with ties, NaN and infinities among the values.
 
-/** A seeded generator, so a failure repeats. */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (Math.imul(s, 1664525) + 1013904223) >>> 0;
-    return s / 4294967296;
-  };
-}
-
 const VALUES = [0, 1, 1, 2, 3, -1, Number.NaN, Number.POSITIVE_INFINITY, Number.NEGATIVE_INFINITY, 2.5];
 
 interface Row {
@@ -27,7 +19,7 @@ interface Row {
 }
 
 function dataset(): { q: MemoryQuerier; rows: Row[]; ks: number[] } {
-  const r = rng(11);
+  const r = seededRandom(11);
   const q = new MemoryQuerier();
   const rows: Row[] = [];
   for (let k = 0; k < 40; k++) {
@@ -77,24 +69,41 @@ function expected(rows: Row[], step: number, k: number, top: boolean, byGroup: b
   return out;
 }
 
+/** A range query's members over the ten steps, each as `series@step=value`. */
+async function rangeMembers(engine: Engine, q: MemoryQuerier, expr: string): Promise<Set<string>> {
+  const range = await engine.rangeQuery(q, expr, 0, 9 * 60_000, 60_000);
+  if (range.value.resultType !== 'matrix') throw new Error('not a matrix');
+  const got = new Set<string>();
+  for (const s of range.value.result)
+    for (const p of floatPoints(s)) got.add(`${s.metric[2]!.value}@${p.t / 60_000}=${p.f}`);
+  return got;
+}
+
+/** The members `expected` gives over the ten steps, in the form of `rangeMembers`. */
+function expectedMembers(
+  rows: Row[],
+  kAt: (step: number) => number,
+  top: boolean,
+  byGroup: boolean,
+): Set<string> {
+  const want = new Set<string>();
+  for (let step = 0; step < 10; step++)
+    for (const labels of expected(rows, step, kAt(step), top, byGroup)) {
+      const row = rows.find((x) => x.labels === labels)!;
+      want.add(`${labels[2]!.value}@${step}=${row.values[step]}`);
+    }
+  return want;
+}
+
 describe('topk and bottomk', () => {
   it('rank with a k that changes from step to step', async () => {
     const { q, rows, ks } = dataset();
     const engine = new Engine();
     for (const top of [true, false]) {
       const expr = `${top ? 'topk' : 'bottomk'} by (g) (scalar(kp), m)`;
-      const range = await engine.rangeQuery(q, expr, 0, 9 * 60_000, 60_000);
-      if (range.value.resultType !== 'matrix') throw new Error('not a matrix');
-      const got = new Set<string>();
-      for (const s of range.value.result)
-        for (const p of floatPoints(s)) got.add(`${s.metric[2]!.value}@${p.t / 60_000}=${p.f}`);
-      const want = new Set<string>();
-      for (let step = 0; step < 10; step++)
-        for (const labels of expected(rows, step, ks[step]!, top, true)) {
-          const row = rows.find((x) => x.labels === labels)!;
-          want.add(`${labels[2]!.value}@${step}=${row.values[step]}`);
-        }
-      expect(got, expr).toEqual(want);
+      expect(await rangeMembers(engine, q, expr), expr).toEqual(
+        expectedMembers(rows, (step) => ks[step]!, top, true),
+      );
       for (let step = 0; step < 10; step++) {
         const r = await engine.instantQuery(q, expr, step * 60_000);
         if (r.value.resultType !== 'vector') throw new Error('not a vector');
@@ -123,18 +132,9 @@ describe('topk and bottomk', () => {
             ).toEqual(expected(rows, step, k, top, byGroup));
           }
           // As a range query: every step's members, each with its own value.
-          const range = await engine.rangeQuery(q, expr, 0, 9 * 60_000, 60_000);
-          if (range.value.resultType !== 'matrix') throw new Error('not a matrix');
-          const got = new Set<string>();
-          for (const s of range.value.result)
-            for (const p of floatPoints(s)) got.add(`${s.metric[2]!.value}@${p.t / 60_000}=${p.f}`);
-          const want = new Set<string>();
-          for (let step = 0; step < 10; step++)
-            for (const labels of expected(rows, step, k, top, byGroup)) {
-              const row = rows.find((x) => x.labels === labels)!;
-              want.add(`${labels[2]!.value}@${step}=${row.values[step]}`);
-            }
-          expect(got, expr).toEqual(want);
+          expect(await rangeMembers(engine, q, expr), expr).toEqual(
+            expectedMembers(rows, () => k, top, byGroup),
+          );
         }
       }
     }
