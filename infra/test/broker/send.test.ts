@@ -133,6 +133,18 @@ describe('sending answers with file ranges', () => {
   });
 });
 
+/** After a moment, descriptor `fd` is closed: the number is invalid, or already reused by some other file. */
+async function expectClosed(fd: number, inode: number): Promise<void> {
+  await new Promise((r) => setTimeout(r, 30));
+  let after: number | null = null;
+  try {
+    after = fs.fstatSync(fd).ino;
+  } catch (err) {
+    expect((err as NodeJS.ErrnoException).code).toBe('EBADF');
+  }
+  expect(after).not.toBe(inode);
+}
+
 describe('segment file ranges', () => {
   const BIG: LogConfig = { segmentBytes: 1 << 30, segmentMs: 1e12, retentionMs: -1, retentionBytes: -1 };
   let dir: string;
@@ -242,7 +254,7 @@ describe('segment file ranges', () => {
     log.close();
   });
 
-  it('keeps a closed segment (topic deleted, broker stopping) open until its ranges are released', () => {
+  it('keeps a closed segment (topic deleted, broker stopping) open until its ranges are released', async () => {
     const seg = Segment.create(dir, 0, 1000);
     const buf = buildBatch(['a'], { timestamp: 1000 });
     const h = checkBatch(buf, 0);
@@ -253,18 +265,7 @@ describe('segment file ranges', () => {
     seg.close();
     expect(fs.fstatSync(range.fd).ino).toBe(inode);
     range.release();
-    return new Promise<void>((resolve) =>
-      setTimeout(() => {
-        let after: number | null = null;
-        try {
-          after = fs.fstatSync(range.fd).ino;
-        } catch (err) {
-          expect((err as NodeJS.ErrnoException).code).toBe('EBADF');
-        }
-        expect(after).not.toBe(inode);
-        resolve();
-      }, 30),
-    );
+    await expectClosed(range.fd, inode);
   });
 
   it('keeps a deleted segment open while a range of it is out, and closes it at the release', async () => {
@@ -282,14 +283,6 @@ describe('segment file ranges', () => {
     const inode = fs.fstatSync(range.fd).ino;
     range.release();
     range.release(); // a second release changes nothing
-    await new Promise((r) => setTimeout(r, 30));
-    // Closed: the number is invalid, or already reused by some other file.
-    let after: number | null = null;
-    try {
-      after = fs.fstatSync(range.fd).ino;
-    } catch (err) {
-      expect((err as NodeJS.ErrnoException).code).toBe('EBADF');
-    }
-    expect(after).not.toBe(inode);
+    await expectClosed(range.fd, inode);
   });
 });
