@@ -161,22 +161,10 @@ function extrapolatedRate(
       }
     }
   }
-  let toStart = (firstT - w.start) / 1000;
-  let toEnd = (w.end - lastT) / 1000;
-  const sampled = (lastT - firstT) / 1000;
-  const avg = sampled / (n - 1);
-  const threshold = avg * 1.1;
-  if (toStart >= threshold) toStart = avg / 2;
-  if (isCounter) {
-    let toZero = toStart;
-    if (!resultH && resultF > 0 && (s.f[lo] as number) >= 0)
-      toZero = sampled * ((s.f[lo] as number) / resultF);
-    // Histograms are not extrapolated towards a zero point: the conformance scripts expect
-    // the plain extrapolation for them.
-    if (toZero < toStart) toStart = toZero;
-  }
-  if (toEnd >= threshold) toEnd = avg / 2;
-  let factor = (sampled + toStart + toEnd) / sampled;
+  // Histograms are not extrapolated towards a zero point: the conformance scripts expect
+  // the plain extrapolation for them.
+  const zeroFrom = isCounter && !resultH && resultF > 0 ? (s.f[lo] as number) / resultF : -1;
+  let factor = extrapolation(firstT, lastT, w.start, w.end, n, zeroFrom);
   if (isRate) factor /= w.range / 1000;
   if (resultH) {
     const r = scaleH(resultH, factor);
@@ -579,19 +567,14 @@ function rateFloats(
         if ((f[k] as number) < prev) resultF += prev;
       }
     }
-    let toStart = (firstT - start) / 1000;
-    let toEnd = (end - lastT) / 1000;
-    const sampled = (lastT - firstT) / 1000;
-    const avg = sampled / (n - 1);
-    const threshold = avg * 1.1;
-    if (toStart >= threshold) toStart = avg / 2;
-    if (isCounter) {
-      let toZero = toStart;
-      if (resultF > 0 && firstF >= 0) toZero = sampled * (firstF / resultF);
-      if (toZero < toStart) toStart = toZero;
-    }
-    if (toEnd >= threshold) toEnd = avg / 2;
-    let factor = (sampled + toStart + toEnd) / sampled;
+    let factor = extrapolation(
+      firstT,
+      lastT,
+      start,
+      end,
+      n,
+      isCounter && resultF > 0 ? firstF / resultF : -1,
+    );
     if (isRate) factor /= range / 1000;
     of[i] = resultF * factor;
     has[i] = 1;
@@ -697,4 +680,33 @@ export function rangeApplier(
     }
     return any ? o : undefined;
   };
+}
+
+/**
+ * The factor that extrapolates an increase seen between the first and last of
+ * n samples (ms) to the window [start, end], as Prometheus does: each side by
+ * the gap to the window's edge, or by half the average interval when the gap
+ * is over 1.1 of it. `zeroFrom` (first value / increase, or negative when not
+ * a counter) keeps a counter from being extrapolated below zero at the start.
+ */
+function extrapolation(
+  firstT: number,
+  lastT: number,
+  start: number,
+  end: number,
+  n: number,
+  zeroFrom: number,
+): number {
+  let toStart = (firstT - start) / 1000;
+  let toEnd = (end - lastT) / 1000;
+  const sampled = (lastT - firstT) / 1000;
+  const avg = sampled / (n - 1);
+  const threshold = avg * 1.1;
+  if (toStart >= threshold) toStart = avg / 2;
+  if (zeroFrom >= 0) {
+    const toZero = sampled * zeroFrom;
+    if (toZero < toStart) toStart = toZero;
+  }
+  if (toEnd >= threshold) toEnd = avg / 2;
+  return (sampled + toStart + toEnd) / sampled;
 }
