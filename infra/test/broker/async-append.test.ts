@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type LogConfig, PartitionLog } from '../../src/broker/log/partition-log.js';
 import { checkBatch } from '../../src/broker/log/record-batch.js';
 import { buildBatch } from './raw-client.js';
+import { readBack } from './read-back.js';
 
 const BIG: LogConfig = { segmentBytes: 1 << 30, segmentMs: 1e12, retentionMs: -1, retentionBytes: -1 };
 
@@ -31,19 +32,7 @@ function header(buf: Buffer) {
 
 /** Base offsets of the batches readable from `from` on. */
 async function readable(log: PartitionLog, from = 0): Promise<number[]> {
-  const out: number[] = [];
-  let offset = from;
-  for (;;) {
-    const buf = await log.read(offset, 1 << 20);
-    if (buf === null) return out;
-    for (let at = 0; at < buf.length; ) {
-      const h = checkBatch(buf, at);
-      if (typeof h === 'string') throw new Error(`bad batch read back: ${h}`);
-      out.push(h.baseOffset);
-      offset = h.baseOffset + h.lastOffsetDelta + 1;
-      at += h.size;
-    }
-  }
+  return (await readBack(log, from)).map(([base]) => base);
 }
 
 describe('appends written in the background', () => {

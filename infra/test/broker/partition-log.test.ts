@@ -5,6 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { type LogConfig, PartitionLog } from '../../src/broker/log/partition-log.js';
 import { checkBatch } from '../../src/broker/log/record-batch.js';
 import { buildBatch } from './raw-client.js';
+import { readBack } from './read-back.js';
 
 const BIG: LogConfig = { segmentBytes: 1 << 30, segmentMs: 1e12, retentionMs: -1, retentionBytes: -1 };
 
@@ -13,23 +14,6 @@ function appendValues(log: PartitionLog, values: string[], timestamp = 1000): nu
   const h = checkBatch(buf, 0);
   if (typeof h === 'string') throw new Error(h);
   return log.appendSync(buf, [{ at: 0, header: h }]);
-}
-
-/** Reads every batch from offset 0 and returns [baseOffset, recordCount] pairs. */
-async function batches(log: PartitionLog, from = 0): Promise<Array<[number, number]>> {
-  const out: Array<[number, number]> = [];
-  let offset = from;
-  for (;;) {
-    const buf = await log.read(offset, 1 << 20);
-    if (buf === null) return out;
-    for (let at = 0; at < buf.length; ) {
-      const h = checkBatch(buf, at);
-      if (typeof h === 'string') throw new Error(`read back a bad batch: ${h}`);
-      out.push([h.baseOffset, h.recordCount]);
-      offset = h.baseOffset + h.lastOffsetDelta + 1;
-      at += h.size;
-    }
-  }
 }
 
 describe('partition log segments and recovery', () => {
@@ -49,13 +33,13 @@ describe('partition log segments and recovery', () => {
     expect(appendValues(log, ['d'])).toBe(3);
     expect(appendValues(log, ['e', 'f'])).toBe(4);
     expect(log.nextOffset).toBe(6);
-    expect(await batches(log)).toEqual([
+    expect(await readBack(log)).toEqual([
       [0, 3],
       [3, 1],
       [4, 2],
     ]);
     // Offset 5 lies inside the batch at 4: the read starts there.
-    expect((await batches(log, 5))[0]).toEqual([4, 2]);
+    expect((await readBack(log, 5))[0]).toEqual([4, 2]);
     // Stored bytes equal the produced ones except the base offset (outside the CRC).
     const stored = fs.readFileSync(path.join(dir, `${'0'.repeat(20)}.log`)).subarray(0, sent.length);
     expect(stored.subarray(8).equals(sent.subarray(8))).toBe(true);
@@ -77,7 +61,7 @@ describe('partition log segments and recovery', () => {
     expect(again.nextOffset).toBe(3);
     expect(fs.statSync(file).size).toBe(whole);
     expect(appendValues(again, ['d'])).toBe(3);
-    expect(await batches(again)).toEqual([
+    expect(await readBack(again)).toEqual([
       [0, 2],
       [2, 1],
       [3, 1],
@@ -108,13 +92,13 @@ describe('partition log segments and recovery', () => {
     now += 5000;
     appendValues(log, ['after a while']);
     expect(log.segmentNames().length).toBe(bySize + 1);
-    const before = await batches(log);
+    const before = await readBack(log);
     log.close();
     const names = log.segmentNames();
     fs.rmSync(path.join(dir, `${names[0]}.index`));
     fs.truncateSync(path.join(dir, `${names[1]}.index`), 5);
     const again = PartitionLog.open(dir, { ...BIG, segmentBytes: 200 }, clock);
-    expect(await batches(again)).toEqual(before);
+    expect(await readBack(again)).toEqual(before);
     expect(again.nextOffset).toBe(7);
     again.close();
   });
@@ -128,7 +112,7 @@ describe('partition log segments and recovery', () => {
     expect(log.size).toBeLessThanOrEqual(400 + 150);
     expect(log.logStartOffset).toBeGreaterThan(0);
     const start = log.logStartOffset;
-    expect((await batches(log, start))[0]?.[0]).toBe(start);
+    expect((await readBack(log, start))[0]?.[0]).toBe(start);
     log.config = { ...log.config, retentionBytes: -1, retentionMs: 10_000 };
     now = 1000 + 20_000;
     log.enforceRetention();
@@ -162,8 +146,8 @@ describe('partition log segments and recovery', () => {
     fs.rmSync(path.join(dir, `${'0'.repeat(20)}.index`));
     const again = PartitionLog.open(dir, BIG, clock);
     expect(again.nextOffset).toBe(7);
-    expect((await batches(again, 3))[0]).toEqual([5, 2]);
-    expect((await batches(again, 1))[0]).toEqual([0, 2]);
+    expect((await readBack(again, 3))[0]).toEqual([5, 2]);
+    expect((await readBack(again, 1))[0]).toEqual([0, 2]);
     again.close();
   });
 

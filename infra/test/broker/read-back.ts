@@ -1,0 +1,19 @@
+import type { PartitionLog } from '../../src/broker/log/partition-log.js';
+import { checkBatch } from '../../src/broker/log/record-batch.js';
+
+/** Reads every batch of a partition log from `from` on: [baseOffset, recordCount] per batch. */
+export async function readBack(log: PartitionLog, from = 0): Promise<Array<[number, number]>> {
+  const out: Array<[number, number]> = [];
+  let offset = from;
+  for (;;) {
+    const buf = await log.read(offset, 1 << 20);
+    if (buf === null) return out;
+    for (let at = 0; at < buf.length; ) {
+      const h = checkBatch(buf, at);
+      if (typeof h === 'string') throw new Error(`read back a bad batch: ${h}`);
+      out.push([h.baseOffset, h.recordCount]);
+      offset = h.baseOffset + h.lastOffsetDelta + 1;
+      at += h.size;
+    }
+  }
+}
