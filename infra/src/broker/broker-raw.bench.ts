@@ -7,7 +7,7 @@
  * broker.bench.ts (BENCH_RAW=0 leaves it out).
  */
 import net from 'node:net';
-import { crc32c } from './protocol/crc32c.js';
+import { buildBatch } from '../../test/broker/raw-client.js';
 import { Reader } from './protocol/reader.js';
 import { Writer } from './protocol/writer.js';
 
@@ -18,50 +18,6 @@ const FETCH_BYTES = 8 << 20;
 export interface RawFigures {
   produceRecordsPerSec: number;
   consumeRecordsPerSec: number;
-}
-
-function varint(out: number[], v: number): void {
-  let z = v >= 0 ? v * 2 : -v * 2 - 1;
-  while (z >= 0x80) {
-    out.push((z & 0x7f) | 0x80);
-    z = Math.floor(z / 128);
-  }
-  out.push(z);
-}
-
-/** An uncompressed magic-2 batch of `count` records of `size` bytes, no key, no producer id. */
-export function rawBatch(count: number, size: number, timestamp: number): Buffer {
-  const value = Buffer.alloc(size, 'x');
-  const records: Buffer[] = [];
-  for (let i = 0; i < count; i++) {
-    const head: number[] = [];
-    head.push(0); // attributes
-    varint(head, 0); // timestamp delta
-    varint(head, i); // offset delta
-    varint(head, -1); // no key
-    varint(head, size);
-    const tail = [0]; // no headers
-    const len: number[] = [];
-    varint(len, head.length + size + tail.length);
-    records.push(Buffer.from(len), Buffer.from(head), value, Buffer.from(tail));
-  }
-  const body = Buffer.concat(records);
-  const b = Buffer.alloc(61 + body.length);
-  b.writeBigInt64BE(0n, 0);
-  b.writeInt32BE(49 + body.length, 8);
-  b.writeInt32BE(-1, 12); // partition leader epoch
-  b.writeInt8(2, 16);
-  b.writeInt16BE(0, 21);
-  b.writeInt32BE(count - 1, 23);
-  b.writeBigInt64BE(BigInt(timestamp), 27);
-  b.writeBigInt64BE(BigInt(timestamp), 35);
-  b.writeBigInt64BE(-1n, 43);
-  b.writeInt16BE(-1, 51);
-  b.writeInt32BE(-1, 53);
-  b.writeInt32BE(count, 57);
-  body.copy(b, 61);
-  b.writeUInt32BE(crc32c(b, 21), 17);
-  return b;
 }
 
 /** One connection that sends request frames and hands back response bodies in order. */
@@ -135,7 +91,7 @@ export async function rawRun(
   recordSize: number,
   batches: number,
 ): Promise<RawFigures> {
-  const batch = rawBatch(1000, recordSize, Date.now());
+  const batch = buildBatch(new Array<string>(1000).fill('x'.repeat(recordSize)), { timestamp: Date.now() });
   const c = await Connection.open(broker);
   try {
     let sent = 0;
