@@ -153,12 +153,16 @@ export async function runUp(options: UpOptions): Promise<void> {
     'bin',
     'promstream.js',
   );
+  const [registryPort, gatewayPort, queryPort, agentPort] = await freePorts(4, [
+    options.port,
+    options.kafkaPort,
+  ]);
   const ports: UpPorts = {
     kafka: options.kafkaPort,
-    registry: await freePort(),
-    gateway: await freePort(),
-    query: await freePort(),
-    agent: await freePort(),
+    registry: registryPort as number,
+    gateway: gatewayPort as number,
+    query: queryPort as number,
+    agent: agentPort as number,
   };
   const supervisor = new Supervisor({ children: upChildren({ ...options, dataDir }, ports, cli), logger });
   let stopping = false;
@@ -204,14 +208,28 @@ export async function runUp(options: UpOptions): Promise<void> {
   );
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.on('error', reject);
-    server.listen(0, '127.0.0.1', () => {
+/**
+ * `count` distinct free local ports for the roles, none of them one the user
+ * asked for (`taken`): each is held open until all are found, so the system
+ * cannot hand the same port out twice.
+ */
+async function freePorts(count: number, taken: readonly number[]): Promise<number[]> {
+  const held: net.Server[] = [];
+  const ports: number[] = [];
+  try {
+    while (ports.length < count) {
+      const server = net.createServer();
+      await new Promise<void>((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(0, '127.0.0.1', () => resolve());
+      });
+      held.push(server);
       const address = server.address();
       const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
+      if (port !== 0 && !taken.includes(port)) ports.push(port);
+    }
+  } finally {
+    await Promise.all(held.map((server) => new Promise((resolve) => server.close(resolve))));
+  }
+  return ports;
 }
