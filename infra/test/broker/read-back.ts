@@ -8,6 +8,8 @@ export async function readBack(log: PartitionLog, from = 0): Promise<Array<[numb
   for (;;) {
     const buf = await log.read(offset, 1 << 20);
     if (buf === null) return out;
+    // A read below the log's end always holds a batch; an empty one would repeat forever.
+    if (buf.length === 0) throw new Error(`read at offset ${offset} below the end returned no bytes`);
     for (let at = 0; at < buf.length; ) {
       const h = checkBatch(buf, at);
       if (typeof h === 'string') throw new Error(`read back a bad batch: ${h}`);
