@@ -135,8 +135,10 @@ describe('partition log segments and recovery', () => {
     const ha = checkBatch(a, 0);
     const hb = checkBatch(b, 0);
     if (typeof ha === 'string' || typeof hb === 'string') throw new Error('bad test batch');
-    log.appendSync(a, [{ at: 0, header: ha }]);
-    log.appendSync(b, [{ at: 0, header: { ...hb, lastOffsetDelta: 1 } }]);
+    // Written through the background path and awaited, so no write of this log is still in
+    // flight (one would put the original bytes back over the edit below).
+    await log.append(a, [{ at: 0, header: ha }]).written;
+    await log.append(b, [{ at: 0, header: { ...hb, lastOffsetDelta: 1 } }]).written;
     // Re-open over a log whose second batch claims base offset 5.
     log.close();
     const file = path.join(dir, `${'0'.repeat(20)}.log`);
