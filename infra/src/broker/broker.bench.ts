@@ -14,9 +14,16 @@
  * Consuming is timed from the first batch to the last (the records of the
  * first batch are not counted), over BENCH_CONSUME_PASSES reads of the
  * topic by fresh groups (default 3), median pass.
+ * Every measured run starts with the page cache clean (`sync`), so that the
+ * reference's writeback of what it did not fsync lands in its own runs and
+ * not in the next one of either side.
  * After the kafkajs figures, the same shapes run through a thin client of
  * pre-built batches (broker-raw.bench.ts), where the brokers and not kafkajs
  * are the bound (BENCH_RAW=0 leaves that out, BENCH_KAFKAJS=0 the kafkajs part).
+ * There the reference runs twice: as configured (it acknowledges acks=all
+ * batches from the page cache) and with the topic set to `flush.messages=1`
+ * (it fsyncs every append before answering, the promise the embedded broker
+ * keeps), so that the durable paths are compared like for like too.
  * BENCH_TRACE=1 also prints, per side, what kafkajs saw of each request
  * kind (count, mean round trip, mean response size), how busy the client
  * was (CPU share and main-thread busy share), the embedded broker's own
@@ -212,6 +219,18 @@ function listenerPid(broker: string): number | null {
   }
 }
 
+/**
+ * Writes every dirty page to disk before a measured run, so that no side's
+ * deferred writeback falls into the other side's figures.
+ */
+function settleDisk(): void {
+  try {
+    execFileSync('sync');
+  } catch {
+    // Without `sync` the runs are only less isolated.
+  }
+}
+
 /** Broker CPU per MiB moved between two readings, for the trace. */
 function cpuPerMiB(before: number | null, after: number | null, mib: number): string {
   if (before === null || after === null) return '';
@@ -262,6 +281,7 @@ async function run(
   await producer.connect();
   // Warm up both sides (JIT, page cache, connections) on another topic.
   for (let i = 0; i < 50; i++) await producer.send({ topic: warmTopic, acks: -1, messages });
+  settleDisk();
   const produceTrace = tracer();
   const stopProduceTrace = TRACE ? producer.on(producer.events.REQUEST, produceTrace.on) : () => {};
   const latencies: number[] = [];
@@ -413,25 +433,42 @@ async function rawSection(embedded: string[], real: string[] | undefined): Promi
     `raw client (pre-built batches, Produce v7 acks=all, ${IN_FLIGHT} in flight; Fetch v11 8 MiB), median of ${ROUNDS} rounds`,
   );
   const rawLine = (name: string, f: RawFigures) =>
-    `${name.padEnd(22)} produce ${f.produceRecordsPerSec.toFixed(0).padStart(9)} rec/s | consume ${f.consumeRecordsPerSec.toFixed(0).padStart(9)} rec/s`;
+    `${name.padEnd(34)} produce ${f.produceRecordsPerSec.toFixed(0).padStart(9)} rec/s | consume ${f.consumeRecordsPerSec.toFixed(0).padStart(9)} rec/s`;
+  // The reference as configured, and with every append fsynced before the answer (as ours is).
+  const sides: Array<{
+    name: string;
+    brokers: string[];
+    configEntries: Array<{ name: string; value: string }>;
+  }> = [{ name: 'embedded', brokers: embedded, configEntries: [] }];
+  if (real !== undefined)
+    sides.push(
+      { name: 'kafka', brokers: real, configEntries: [] },
+      {
+        name: 'kafka flush.messages=1',
+        brokers: real,
+        configEntries: [{ name: 'flush.messages', value: '1' }],
+      },
+    );
   for (const size of SIZES) {
     const batches = Math.floor(TOTAL_BYTES / size / PER_SEND);
-    const runs: Record<string, RawFigures[]> = { embedded: [], kafka: [] };
+    const runs = new Map<string, RawFigures[]>(sides.map((s) => [s.name, []]));
     for (let round = 0; round < ROUNDS; round++) {
-      const order =
-        real === undefined ? ['embedded'] : round % 2 === 0 ? ['embedded', 'kafka'] : ['kafka', 'embedded'];
+      // Rotate who goes first, so no side always runs on a machine another just warmed.
+      const order = sides.map((_, i) => sides[(i + round) % sides.length] as (typeof sides)[number]);
       for (const side of order) {
-        const brokers = side === 'embedded' ? embedded : (real as string[]);
-        const kafka = new Kafka({ brokers, logLevel: logLevel.NOTHING, clientId: 'bench' });
+        const kafka = new Kafka({ brokers: side.brokers, logLevel: logLevel.NOTHING, clientId: 'bench' });
         const admin = kafka.admin();
         await admin.connect();
         const topic = `bench-raw-${size}-${randomUUID().slice(0, 8)}`;
-        await admin.createTopics({ topics: [{ topic, numPartitions: 1, replicationFactor: 1 }] });
+        await admin.createTopics({
+          topics: [{ topic, numPartitions: 1, replicationFactor: 1, configEntries: side.configEntries }],
+        });
         try {
-          // Both brokers are warm from the kafkajs section that ran before.
-          const f = await rawRun(brokers[0] as string, topic, size, batches);
-          runs[side]?.push(f);
-          console.log(rawLine(`  round ${round + 1} ${side}`, f));
+          settleDisk();
+          // The brokers are warm from the kafkajs section that ran before.
+          const f = await rawRun(side.brokers[0] as string, topic, size, batches);
+          runs.get(side.name)?.push(f);
+          console.log(rawLine(`  round ${round + 1} ${side.name}`, f));
         } finally {
           await admin.deleteTopics({ topics: [topic] }).catch(() => {});
           await admin.disconnect();
@@ -442,14 +479,15 @@ async function rawSection(embedded: string[], real: string[] | undefined): Promi
       produceRecordsPerSec: median(xs.map((f) => f.produceRecordsPerSec)),
       consumeRecordsPerSec: median(xs.map((f) => f.consumeRecordsPerSec)),
     });
-    const e = med(runs.embedded ?? []);
+    const e = med(runs.get('embedded') ?? []);
     console.log(rawLine(`raw embedded ${size} B`, e));
-    if (real === undefined) continue;
-    const k = med(runs.kafka ?? []);
-    console.log(rawLine(`raw kafka ${size} B`, k));
-    console.log(
-      `  ratio embedded/kafka (medians): produce ${(e.produceRecordsPerSec / k.produceRecordsPerSec).toFixed(2)}, consume ${(e.consumeRecordsPerSec / k.consumeRecordsPerSec).toFixed(2)}`,
-    );
+    for (const side of sides.slice(1)) {
+      const k = med(runs.get(side.name) ?? []);
+      console.log(rawLine(`raw ${side.name} ${size} B`, k));
+      console.log(
+        `  ratio embedded/${side.name} (medians): produce ${(e.produceRecordsPerSec / k.produceRecordsPerSec).toFixed(2)}, consume ${(e.consumeRecordsPerSec / k.consumeRecordsPerSec).toFixed(2)}`,
+      );
+    }
   }
 }
 
