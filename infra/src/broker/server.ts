@@ -3,6 +3,7 @@ import net from 'node:net';
 import pino, { type Logger } from 'pino';
 import { Broker, type BrokerConfig } from './broker.js';
 import { BrokerError, KafkaCode } from './errors.js';
+import { readFrames } from './frames.js';
 import { type BrokerMetrics, createMetrics } from './metrics.js';
 import { ApiKey, SUPPORTED_VERSIONS, supports } from './protocol/api-keys.js';
 import { encodeApiVersionsResponse } from './protocol/api-versions.js';
@@ -149,8 +150,6 @@ function serveConnection(
 ): void {
   socket.setNoDelay(true);
   const clientHost = socket.remoteAddress ?? '';
-  let chunks: Buffer[] = [];
-  let buffered = 0;
   const pending: Array<Promise<ResponsePart[] | null>> = [];
   let draining = false;
   let dead = false;
@@ -249,29 +248,11 @@ function serveConnection(
     void drain();
   };
 
-  socket.on('data', (data: Buffer) => {
-    if (dead) return;
-    chunks.push(data);
-    buffered += data.length;
-    while (buffered >= 4 && !dead) {
-      let head = chunks[0] as Buffer;
-      if (head.length < 4) {
-        head = Buffer.concat(chunks);
-        chunks = [head];
-      }
-      const size = head.readInt32BE(0);
-      if (size < 8 || size > maxRequestBytes) {
-        kill('frame size out of bounds', { size });
-        return;
-      }
-      if (buffered < 4 + size) break;
-      const all = chunks.length === 1 ? head : Buffer.concat(chunks, buffered);
-      const frame = all.subarray(4, 4 + size);
-      const rest = all.subarray(4 + size);
-      chunks = rest.length > 0 ? [rest] : [];
-      buffered = rest.length;
-      onFrame(frame);
-    }
+  readFrames(socket, maxRequestBytes, {
+    frame: (frame) => {
+      if (!dead) onFrame(frame);
+    },
+    badSize: (size) => kill('frame size out of bounds', { size }),
   });
   socket.on('error', () => {
     dead = true;
