@@ -73,6 +73,12 @@ export interface RequestContext {
   apiVersion: number;
   clientId: string;
   clientHost: string;
+  /**
+   * Called by a handler once nothing it started reads the request's bytes
+   * any more, so the connection may reuse them; a handler that keeps parts
+   * of the request (group metadata, say) never calls it.
+   */
+  release?: () => void;
 }
 
 const NODE_ID = 0;
@@ -125,7 +131,7 @@ export class Broker {
         this.metadata(w, v, r);
         return w;
       case ApiKey.Produce:
-        return this.produce(w, v, r);
+        return this.produce(w, v, r, ctx.release);
       case ApiKey.Fetch:
         await this.fetch(w, v, r);
         return w;
@@ -260,7 +266,7 @@ export class Broker {
     encodeMetadataResponse(w, v, this.node(), CLUSTER_ID, topics);
   }
 
-  private async produce(w: Writer, v: number, r: Reader): Promise<Writer | null> {
+  private async produce(w: Writer, v: number, r: Reader, release?: () => void): Promise<Writer | null> {
     const req = decodeProduceRequest(r, v);
     const touched = new Set<number>();
     const writes: Array<{ written: Promise<boolean>; result: ProducePartitionResult }> = [];
@@ -298,6 +304,8 @@ export class Broker {
         ),
       ),
     );
+    // Every write of these bytes has completed (a failed log may still have some in flight).
+    if (wroteAll) release?.();
     if (req.acks === 0) return null;
     if (req.acks === -1 && touched.size > 0 && wroteAll && !syncedAll) {
       try {

@@ -28,9 +28,10 @@ export function readFrames(
   socket: net.Socket,
   maxBytes: number,
   sink: FrameSink,
+  pool: FramePool | null = null,
   allowDirect = true,
 ): { directReads: boolean } {
-  const parser = new FrameParser(maxBytes, sink);
+  const parser = new FrameParser(maxBytes, sink, pool);
   if (allowDirect && readDirect(socket, parser)) return { directReads: true };
   socket.on('data', (data: Buffer) => parser.feed(data));
   return { directReads: false };
@@ -76,6 +77,7 @@ export class FrameParser {
   constructor(
     private readonly maxBytes: number,
     private readonly sink: FrameSink,
+    private readonly pool: FramePool | null = null,
   ) {}
 
   /** Where the next read goes. */
@@ -130,7 +132,7 @@ export class FrameParser {
       }
       if (4 + size > SCRATCH_BYTES) {
         // Too large for scratch: the rest of it is read straight into its own buffer.
-        this.big = Buffer.allocUnsafeSlow(size);
+        this.big = this.pool?.take(size) ?? Buffer.allocUnsafeSlow(size);
         this.filled = this.scratch.copy(this.big, 0, at + 4, end);
         at = end;
       }
@@ -143,5 +145,50 @@ export class FrameParser {
   /** Stops handing on frames (the connection is being closed). */
   stop(): void {
     this.dead = true;
+  }
+}
+
+/** Smallest buffer the pool hands out: frames up to the scratch size never come from it. */
+const POOL_MIN = SCRATCH_BYTES;
+
+/**
+ * Buffers for large frames, reused once a handler has released its request
+ * (see RequestContext.release): a megabyte allocated per produce request
+ * is what drives the broker's collections. Capacities are powers of two; at
+ * most maxBytes of free buffers are kept.
+ */
+export class FramePool {
+  private readonly free = new Map<number, Buffer[]>();
+  private freeBytes = 0;
+  /** Buffers of the pool's own making: only these come back into it. */
+  private readonly own = new WeakSet<ArrayBufferLike>();
+
+  constructor(private readonly maxBytes: number) {}
+
+  /** A buffer of exactly `size` bytes, whatever it held before. */
+  take(size: number): Buffer {
+    let capacity = POOL_MIN;
+    while (capacity < size) capacity *= 2;
+    const reused = this.free.get(capacity)?.pop();
+    if (reused !== undefined) {
+      this.freeBytes -= capacity;
+      return reused.subarray(0, size);
+    }
+    const fresh = Buffer.allocUnsafeSlow(capacity);
+    this.own.add(fresh.buffer);
+    return fresh.subarray(0, size);
+  }
+
+  /** Takes back a buffer from `take` that nobody reads any more; others are left to the collector. */
+  give(frame: Buffer): void {
+    const whole = frame.buffer;
+    if (!this.own.has(whole) || frame.byteOffset !== 0) return;
+    const capacity = whole.byteLength;
+    if (this.freeBytes + capacity > this.maxBytes) return;
+    const list = this.free.get(capacity) ?? [];
+    if (list.some((b) => b.buffer === whole)) return;
+    list.push(Buffer.from(whole, 0, capacity));
+    this.free.set(capacity, list);
+    this.freeBytes += capacity;
   }
 }

@@ -3,7 +3,7 @@ import net from 'node:net';
 import pino, { type Logger } from 'pino';
 import { Broker, type BrokerConfig } from './broker.js';
 import { BrokerError, KafkaCode } from './errors.js';
-import { readFrames } from './frames.js';
+import { FramePool, readFrames } from './frames.js';
 import { type BrokerMetrics, createMetrics } from './metrics.js';
 import { ApiKey, SUPPORTED_VERSIONS, supports } from './protocol/api-keys.js';
 import { encodeApiVersionsResponse } from './protocol/api-versions.js';
@@ -46,6 +46,8 @@ export interface RunningBroker {
 const API_NAMES = new Map<number, string>(Object.entries(ApiKey).map(([name, key]) => [key, name]));
 /** Requests decoded but not yet answered on one connection before the socket pauses. */
 const MAX_IN_FLIGHT = 64;
+/** Free request buffers kept for reuse across the broker's connections (see FramePool). */
+const FRAME_POOL_BYTES = 64 << 20;
 
 /**
  * Starts the embedded Kafka-protocol broker: loads (and recovers) the log in
@@ -83,6 +85,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     throw err;
   }
   const sockets = new Set<net.Socket>();
+  const frames = new FramePool(FRAME_POOL_BYTES);
   server.on('connection', (socket) => {
     sockets.add(socket);
     metrics.connections.inc();
@@ -90,7 +93,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
       sockets.delete(socket);
       metrics.connections.dec();
     });
-    serveConnection(socket, broker, log, metrics, maxRequestBytes);
+    serveConnection(socket, broker, log, metrics, maxRequestBytes, frames);
   });
   const tick = setInterval(() => broker.groups.tick(), 250);
   const retention = setInterval(() => {
@@ -147,6 +150,7 @@ function serveConnection(
   log: Logger,
   metrics: BrokerMetrics,
   maxRequestBytes: number,
+  frames: FramePool,
 ): void {
   socket.setNoDelay(true);
   const clientHost = socket.remoteAddress ?? '';
@@ -220,7 +224,9 @@ function serveConnection(
     const api = API_NAMES.get(apiKey) ?? String(apiKey);
     metrics.requests.inc({ api });
     const end = metrics.requestSeconds.startTimer({ api });
-    const done = broker.handle({ apiKey, apiVersion, clientId, clientHost }, r).then(
+    // A produce request's bytes go back to the pool once its writes are done.
+    const release = apiKey === ApiKey.Produce ? () => frames.give(frame) : undefined;
+    const done = broker.handle({ apiKey, apiVersion, clientId, clientHost, release }, r).then(
       (body) => {
         end();
         if (body === null) return null;
@@ -248,12 +254,17 @@ function serveConnection(
     void drain();
   };
 
-  readFrames(socket, maxRequestBytes, {
-    frame: (frame) => {
-      if (!dead) onFrame(frame);
+  readFrames(
+    socket,
+    maxRequestBytes,
+    {
+      frame: (frame) => {
+        if (!dead) onFrame(frame);
+      },
+      badSize: (size) => kill('frame size out of bounds', { size }),
     },
-    badSize: (size) => kill('frame size out of bounds', { size }),
-  });
+    frames,
+  );
   socket.on('error', () => {
     dead = true;
   });

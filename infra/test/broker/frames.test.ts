@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { seededRandom } from '@promstream/testkit';
 import { describe, expect, it } from 'vitest';
-import { FrameParser, readFrames } from '../../src/broker/frames.js';
+import { FrameParser, FramePool, readFrames } from '../../src/broker/frames.js';
 
 /** Frames of the given body sizes, each body filled with bytes that tell it apart. */
 function framesOf(sizes: number[], random: () => number): { bodies: Buffer[]; wire: Buffer } {
@@ -119,6 +119,7 @@ describe('request frames', () => {
             },
             badSize: () => {},
           },
+          null,
           allowDirect,
         ).directReads;
       });
@@ -138,5 +139,43 @@ describe('request frames', () => {
     expect(direct).toBe(allowDirect);
     expect(frames.length).toBe(bodies.length);
     expectSame(frames, bodies);
+  });
+
+  it('reuses a large frame buffer given back, and only buffers of its own, up to its limit', () => {
+    const pool = new FramePool(3 << 20);
+    const a = pool.take(1_100_000);
+    expect(a.length).toBe(1_100_000);
+    expect(a.buffer.byteLength).toBe(2 << 20);
+    pool.give(a);
+    pool.give(a); // given twice: kept once
+    const b = pool.take(1_500_000);
+    expect(b.buffer).toBe(a.buffer);
+    const c = pool.take(1_500_000);
+    expect(c.buffer).not.toBe(a.buffer);
+    // A buffer the pool did not make, or a view into the middle of one, is not taken in.
+    pool.give(Buffer.allocUnsafeSlow(2 << 20));
+    pool.give(c.subarray(10));
+    expect(pool.take(2 << 20).buffer).not.toBe(c.buffer);
+    // Past the limit a buffer is left to the collector.
+    pool.give(b);
+    pool.give(c);
+    expect(pool.take(2 << 20).buffer).toBe(b.buffer);
+    expect(pool.take(2 << 20).buffer).not.toBe(c.buffer);
+  });
+
+  it('fills a large frame in a pooled buffer with exactly its bytes', () => {
+    const pool = new FramePool(16 << 20);
+    const random = seededRandom(13);
+    const first = framesOf([1 << 20], random);
+    const c = collector();
+    new FrameParser(100 << 20, c.sink, pool).feed(first.wire);
+    expectSame(c.frames, first.bodies);
+    pool.give(c.frames[0] as Buffer);
+    // The next frame lands in the same memory and carries only its own bytes.
+    const second = framesOf([900_000], random);
+    const d = collector();
+    new FrameParser(100 << 20, d.sink, pool).feed(second.wire);
+    expect(d.frames[0]?.buffer).toBe(c.frames[0]?.buffer);
+    expectSame(d.frames, second.bodies);
   });
 });
