@@ -141,11 +141,6 @@ export class FrameParser {
     this.carry = end - at;
     if (this.carry > 0 && at > 0) this.scratch.copy(this.scratch, 0, at, end);
   }
-
-  /** Stops handing on frames (the connection is being closed). */
-  stop(): void {
-    this.dead = true;
-  }
 }
 
 /** Smallest buffer the pool hands out: frames up to the scratch size never come from it. */
