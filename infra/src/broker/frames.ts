@@ -145,12 +145,14 @@ export class FrameParser {
 
 /** Smallest buffer the pool hands out: frames up to the scratch size never come from it. */
 const POOL_MIN = SCRATCH_BYTES;
+/** Larger frames get a buffer of their exact size, never pooled (rounding up would waste up to half). */
+const POOL_MAX = 16 << 20;
 
 /**
  * Buffers for large frames, reused once a handler has released its request
  * (see RequestContext.release): a megabyte allocated per produce request
- * is what drives the broker's collections. Capacities are powers of two; at
- * most maxBytes of free buffers are kept.
+ * is what drives the broker's collections. Capacities are powers of two up
+ * to POOL_MAX; at most maxBytes of free buffers are kept.
  */
 export class FramePool {
   private readonly free = new Map<number, Buffer[]>();
@@ -162,6 +164,7 @@ export class FramePool {
 
   /** A buffer of exactly `size` bytes, whatever it held before. */
   take(size: number): Buffer {
+    if (size > POOL_MAX) return Buffer.allocUnsafeSlow(size);
     let capacity = POOL_MIN;
     while (capacity < size) capacity *= 2;
     const reused = this.free.get(capacity)?.pop();

@@ -156,6 +156,11 @@ describe('request frames', () => {
     pool.give(Buffer.allocUnsafeSlow(2 << 20));
     pool.give(c.subarray(10));
     expect(pool.take(2 << 20).buffer).not.toBe(c.buffer);
+    // A frame above 16 MiB gets a buffer of its exact size, and it is not kept.
+    const huge = pool.take((16 << 20) + 1);
+    expect(huge.buffer.byteLength).toBe((16 << 20) + 1);
+    pool.give(huge);
+    expect(pool.take((16 << 20) + 1).buffer).not.toBe(huge.buffer);
     // Past the limit a buffer is left to the collector.
     pool.give(b);
     pool.give(c);
