@@ -139,7 +139,7 @@ export class ProtoReader {
   }
 
   /** Skips one field's value of the given wire type (the tag is already read). */
-  skip(wireType: number, field = 0): void {
+  skipField(wireType: number, field = 0): void {
     switch (wireType) {
       case WIRE_VARINT:
         this.int64();
@@ -158,7 +158,7 @@ export class ProtoReader {
             if (tag >>> 3 !== field) throw new ProtoReadError(`mismatched end group at offset ${this.pos}`);
             return;
           }
-          this.skip(wt, tag >>> 3);
+          this.skipField(wt, tag >>> 3);
         }
       case WIRE_FIXED32:
         this.advance(4);

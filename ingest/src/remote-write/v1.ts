@@ -190,7 +190,7 @@ function readWriteRequest(r: ProtoReader): WriteSeries[] {
         series.push(readTimeSeries(r, end, labels));
       } else {
         // Metadata (3) and anything unknown are skipped.
-        r.skip(tag & 7, tag >>> 3);
+        r.skipField(tag & 7, tag >>> 3);
       }
     }
   } finally {
@@ -253,7 +253,7 @@ function readTimeSeries(r: ProtoReader, end: number, table: LabelTable): WriteSe
         break;
       }
       default:
-        r.skip(tag & 7, tag >>> 3);
+        r.skipField(tag & 7, tag >>> 3);
     }
   }
   r.end = outerEnd;
@@ -270,7 +270,7 @@ function readLabel(r: ProtoReader, end: number): Label {
     const tag = r.uint32();
     if (tag === TAG_1_LEN) name = r.string();
     else if (tag === TAG_2_LEN) value = r.string();
-    else r.skip(tag & 7, tag >>> 3);
+    else r.skipField(tag & 7, tag >>> 3);
   }
   r.end = outerEnd;
   return { name, value };
@@ -289,7 +289,7 @@ function readSample(r: ProtoReader, end: number): void {
     const tag = r.uint32();
     if (tag === TAG_1_FIXED64) value = r.double();
     else if (tag === TAG_2_VARINT) timestamp = r.int64();
-    else r.skip(tag & 7, tag >>> 3);
+    else r.skipField(tag & 7, tag >>> 3);
   }
   r.end = outerEnd;
   sampleTimestamp = timestamp;
