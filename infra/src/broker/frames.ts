@@ -127,7 +127,6 @@ export class FrameParser {
         this.scratch.copy(frame, 0, at + 4, at + 4 + size);
         at += 4 + size;
         this.sink.frame(frame);
-        if (this.dead) return;
         continue;
       }
       if (4 + size > SCRATCH_BYTES) {
