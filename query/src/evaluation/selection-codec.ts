@@ -1,0 +1,200 @@
+import { type FloatHistogram, type Labels, type SampleIterator, ValueType } from '@promstream/storage';
+import { EngineError } from '../engine-types.js';
+import type { Series } from '../querier.js';
+
+/**
+ * A select's answer as it crosses from the thread that owns the data (the
+ * main thread: head and blocks) to an evaluation thread. Samples of all
+ * series sit in two columns, series `i` owning `[offsets[i], offsets[i+1])`;
+ * the column buffers are transferred, not copied. A histogram sample keeps
+ * its slot in the columns (value 0) and is listed in `histograms` by its
+ * absolute index.
+ */
+export interface EncodedSelection {
+  readonly labels: Labels[];
+  /** Series count + 1 sample offsets. */
+  readonly offsets: Uint32Array;
+  readonly t: Float64Array;
+  readonly f: Float64Array;
+  /** Absolute sample index and histogram, in index order. */
+  readonly histograms: { at: number; h: FloatHistogram }[];
+}
+
+/** An iterator that copies a run of float samples at once (block iterators do). */
+interface FloatCopier {
+  copyFloats(t: Float64Array, f: Float64Array, at: number, limit: number, maxt: number): number;
+}
+
+/** How long encoding runs before it lets the event loop turn, milliseconds. */
+const SLICE_MS = 8;
+
+/**
+ * Reads the samples in [mint, maxt] of every series into columns. Runs in
+ * slices of a few milliseconds with a turn of the event loop between them,
+ * so a large selection does not hold up other requests or the head; stops
+ * with the signal's abort.
+ */
+export async function encodeSelection(
+  series: readonly Series[],
+  mint: number,
+  maxt: number,
+  signal?: AbortSignal,
+): Promise<EncodedSelection> {
+  const offsets = new Uint32Array(series.length + 1);
+  let t = new Float64Array(Math.max(64, series.length * 16));
+  let f = new Float64Array(t.length);
+  const histograms: { at: number; h: FloatHistogram }[] = [];
+  let n = 0;
+  let sliceStart = performance.now();
+  let reuse: SampleIterator | undefined;
+  for (let i = 0; i < series.length; i++) {
+    if ((i & 63) === 0 && performance.now() - sliceStart > SLICE_MS) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      if (signal?.aborted) throw new EngineError('canceled', 'query was canceled');
+      sliceStart = performance.now();
+    }
+    const s = series[i]!;
+    const it = (s.iterator as (r?: SampleIterator) => SampleIterator).call(s, reuse);
+    const copier = (it as SampleIterator & Partial<FloatCopier>).copyFloats;
+    let vt = it.seek(mint);
+    while (vt !== ValueType.None) {
+      const st = it.atT();
+      if (st > maxt) break;
+      if (n === t.length) {
+        const nt = new Float64Array(n * 2);
+        nt.set(t);
+        t = nt;
+        const nf = new Float64Array(n * 2);
+        nf.set(f);
+        f = nf;
+      }
+      if (vt === ValueType.Float && copier !== undefined) {
+        const c = copier.call(it, t, f, n, t.length, maxt);
+        if (c === 0) break;
+        n += c;
+      } else {
+        t[n] = st;
+        if (vt === ValueType.Float) f[n] = it.at();
+        else {
+          // The iterator may reuse its histogram object: copy what crosses.
+          histograms.push({ at: n, h: structuredClone(it.atHistogram()) });
+          f[n] = 0;
+        }
+        n++;
+      }
+      vt = it.next();
+    }
+    const err = it.err();
+    if (err) throw new EngineError('execution', `read series: ${err.message}`, { cause: err });
+    reuse = it;
+    offsets[i + 1] = n;
+  }
+  return {
+    labels: series.map((s) => s.labels),
+    offsets,
+    t: t.length === n ? t : t.slice(0, n),
+    f: f.length === n ? f : f.slice(0, n),
+    histograms,
+  };
+}
+
+/** The buffers of an encoded selection, to transfer with it. */
+export function selectionTransfer(sel: EncodedSelection): ArrayBuffer[] {
+  return [sel.offsets.buffer as ArrayBuffer, sel.t.buffer as ArrayBuffer, sel.f.buffer as ArrayBuffer];
+}
+
+/** The series of an encoded selection, each iterating its run of the columns. */
+export function decodeSelection(sel: EncodedSelection): Series[] {
+  const out: Series[] = new Array(sel.labels.length);
+  let h = 0;
+  for (let i = 0; i < sel.labels.length; i++) {
+    const from = sel.offsets[i]!;
+    const to = sel.offsets[i + 1]!;
+    const firstHistogram = h;
+    while (h < sel.histograms.length && sel.histograms[h]!.at < to) h++;
+    const hs = h > firstHistogram ? sel.histograms.slice(firstHistogram, h) : undefined;
+    out[i] = {
+      labels: sel.labels[i]!,
+      iterator: () => new ColumnIterator(sel.t, sel.f, from, to, hs),
+    };
+  }
+  return out;
+}
+
+/** Iterates one series' run of the columns. */
+export class ColumnIterator implements SampleIterator, FloatCopier {
+  private i: number;
+  private h = 0;
+
+  constructor(
+    private readonly t: Float64Array,
+    private readonly f: Float64Array,
+    private readonly from: number,
+    private readonly to: number,
+    private readonly histograms: readonly { at: number; h: FloatHistogram }[] | undefined,
+  ) {
+    this.i = from - 1;
+  }
+
+  private kind(): ValueType {
+    if (this.i >= this.to) return ValueType.None;
+    const hs = this.histograms;
+    if (hs === undefined) return ValueType.Float;
+    while (this.h < hs.length && hs[this.h]!.at < this.i) this.h++;
+    return this.h < hs.length && hs[this.h]!.at === this.i ? ValueType.FloatHistogram : ValueType.Float;
+  }
+
+  next(): ValueType {
+    if (this.i < this.to) this.i++;
+    return this.kind();
+  }
+
+  seek(t: number): ValueType {
+    if (this.i < this.from) this.i = this.from;
+    while (this.i < this.to && this.t[this.i]! < t) this.i++;
+    return this.kind();
+  }
+
+  atT(): number {
+    return this.t[this.i]!;
+  }
+
+  at(): number {
+    return this.f[this.i]!;
+  }
+
+  atHistogram(): FloatHistogram {
+    const hs = this.histograms;
+    if (hs === undefined || this.kind() !== ValueType.FloatHistogram)
+      throw new Error('no histogram at this sample');
+    return hs[this.h]!.h;
+  }
+
+  /**
+   * Copies float samples from the current one on, up to `limit` slots, the
+   * time `maxt` or the next histogram; leaves the iterator on the last one
+   * copied (as the block iterators do).
+   */
+  copyFloats(t: Float64Array, f: Float64Array, at: number, limit: number, maxt: number): number {
+    let stop = this.to;
+    const hs = this.histograms;
+    if (hs !== undefined) {
+      while (this.h < hs.length && hs[this.h]!.at < this.i) this.h++;
+      if (this.h < hs.length) stop = Math.min(stop, hs[this.h]!.at);
+    }
+    let k = 0;
+    let i = this.i;
+    while (i < stop && at + k < limit && this.t[i]! <= maxt) {
+      t[at + k] = this.t[i]!;
+      f[at + k] = this.f[i]!;
+      k++;
+      i++;
+    }
+    if (k > 0) this.i = i - 1;
+    return k;
+  }
+
+  err(): Error | undefined {
+    return undefined;
+  }
+}
