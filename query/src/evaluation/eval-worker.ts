@@ -1,5 +1,5 @@
 import { type MessagePort, parentPort } from 'node:worker_threads';
-import { type Matcher, newMatcher } from '@promstream/storage';
+import type { Matcher } from '@promstream/storage';
 import { Engine } from '../promql/engine.js';
 import type { Querier, SelectHints, Series } from '../querier.js';
 import { answerChunks, evaluate } from './answerer.js';

@@ -1,23 +1,48 @@
-import { type FloatHistogram, type Labels, type SampleIterator, ValueType } from '@promstream/storage';
+import {
+  type FloatHistogram,
+  type Labels,
+  type LoadedChunk,
+  LoadedSeries,
+  type SampleIterator,
+  ValueType,
+} from '@promstream/storage';
 import { EngineError } from '../engine-types.js';
 import type { Series } from '../querier.js';
 
 /**
  * A select's answer as it crosses from the thread that owns the data (the
- * main thread: head and blocks) to an evaluation thread. Samples of all
- * series sit in two columns, series `i` owning `[offsets[i], offsets[i+1])`;
- * the column buffers are transferred, not copied. A histogram sample keeps
- * its slot in the columns (value 0) and is listed in `histograms` by its
- * absolute index.
+ * main thread: head and blocks) to an evaluation thread. A series read from
+ * blocks alone crosses as its compressed chunks, decoded on the evaluation
+ * thread; any other (the head's, or one merged from head and blocks) as its
+ * decoded samples. Every column's buffer is transferred, not copied.
+ *
+ * - Chunks: series `i` owns chunks `[chunkOffsets[i], chunkOffsets[i+1])`;
+ *   chunk `k` is `chunkMeta[3k..3k+2]` (min time, max time, encoding) and
+ *   bytes `[byteOffsets[k], byteOffsets[k+1])` of `bytes`.
+ * - Samples: series `i` owns `[offsets[i], offsets[i+1])` of `t` and `f`; a
+ *   histogram sample keeps its slot (value 0) and is listed in `histograms`
+ *   by its absolute index. A series has chunks or samples, never both.
  */
 export interface EncodedSelection {
   readonly labels: Labels[];
+  /** The select's range, which a chunk series is clipped to. */
+  readonly mint: number;
+  readonly maxt: number;
+  readonly chunkOffsets: Uint32Array;
+  readonly chunkMeta: Float64Array;
+  readonly byteOffsets: Uint32Array;
+  readonly bytes: Uint8Array;
   /** Series count + 1 sample offsets. */
   readonly offsets: Uint32Array;
   readonly t: Float64Array;
   readonly f: Float64Array;
   /** Absolute sample index and histogram, in index order. */
   readonly histograms: { at: number; h: FloatHistogram }[];
+}
+
+/** The compressed chunks of a series that reads from blocks alone (block series and their chains have them). */
+function chunksOf(s: Series): readonly LoadedChunk[] | undefined {
+  return (s as Series & { chunks?: readonly LoadedChunk[] }).chunks;
 }
 
 /** An iterator that copies a run of float samples at once (block iterators do). */
@@ -40,6 +65,20 @@ export async function encodeSelection(
   maxt: number,
   signal?: AbortSignal,
 ): Promise<EncodedSelection> {
+  const chunked = series.map(chunksOf);
+  let chunkCount = 0;
+  let byteCount = 0;
+  for (const cs of chunked) {
+    if (cs === undefined) continue;
+    chunkCount += cs.length;
+    for (const c of cs) byteCount += c.bytes.length;
+  }
+  const chunkOffsets = new Uint32Array(series.length + 1);
+  const chunkMeta = new Float64Array(chunkCount * 3);
+  const byteOffsets = new Uint32Array(chunkCount + 1);
+  const bytes = new Uint8Array(byteCount);
+  let k = 0;
+  let b = 0;
   const offsets = new Uint32Array(series.length + 1);
   let t = new Float64Array(Math.max(64, series.length * 16));
   let f = new Float64Array(t.length);
@@ -54,6 +93,21 @@ export async function encodeSelection(
       sliceStart = performance.now();
     }
     const s = series[i]!;
+    const cs = chunked[i];
+    if (cs !== undefined) {
+      for (const c of cs) {
+        chunkMeta[3 * k] = c.minTime;
+        chunkMeta[3 * k + 1] = c.maxTime;
+        chunkMeta[3 * k + 2] = c.encoding;
+        bytes.set(c.bytes, b);
+        b += c.bytes.length;
+        byteOffsets[++k] = b;
+      }
+      chunkOffsets[i + 1] = k;
+      offsets[i + 1] = n;
+      continue;
+    }
+    chunkOffsets[i + 1] = k;
     const it = (s.iterator as (r?: SampleIterator) => SampleIterator).call(s, reuse);
     const copier = (it as SampleIterator & Partial<FloatCopier>).copyFloats;
     let vt = it.seek(mint);
@@ -91,6 +145,12 @@ export async function encodeSelection(
   }
   return {
     labels: series.map((s) => s.labels),
+    mint,
+    maxt,
+    chunkOffsets,
+    chunkMeta,
+    byteOffsets,
+    bytes,
     offsets,
     t: t.length === n ? t : t.slice(0, n),
     f: f.length === n ? f : f.slice(0, n),
@@ -100,7 +160,15 @@ export async function encodeSelection(
 
 /** The buffers of an encoded selection, to transfer with it. */
 export function selectionTransfer(sel: EncodedSelection): ArrayBuffer[] {
-  return [sel.offsets.buffer as ArrayBuffer, sel.t.buffer as ArrayBuffer, sel.f.buffer as ArrayBuffer];
+  return [
+    sel.chunkOffsets.buffer as ArrayBuffer,
+    sel.chunkMeta.buffer as ArrayBuffer,
+    sel.byteOffsets.buffer as ArrayBuffer,
+    sel.bytes.buffer as ArrayBuffer,
+    sel.offsets.buffer as ArrayBuffer,
+    sel.t.buffer as ArrayBuffer,
+    sel.f.buffer as ArrayBuffer,
+  ];
 }
 
 /** The series of an encoded selection, each iterating its run of the columns. */
@@ -108,6 +176,22 @@ export function decodeSelection(sel: EncodedSelection): Series[] {
   const out: Series[] = new Array(sel.labels.length);
   let h = 0;
   for (let i = 0; i < sel.labels.length; i++) {
+    const c0 = sel.chunkOffsets[i]!;
+    const c1 = sel.chunkOffsets[i + 1]!;
+    if (c1 > c0) {
+      const chunks: LoadedChunk[] = new Array(c1 - c0);
+      for (let k = c0; k < c1; k++) {
+        chunks[k - c0] = {
+          minTime: sel.chunkMeta[3 * k]!,
+          maxTime: sel.chunkMeta[3 * k + 1]!,
+          encoding: sel.chunkMeta[3 * k + 2]!,
+          ref: 0,
+          bytes: sel.bytes.subarray(sel.byteOffsets[k]!, sel.byteOffsets[k + 1]!),
+        };
+      }
+      out[i] = new LoadedSeries(sel.labels[i]!, chunks, sel.mint, sel.maxt);
+      continue;
+    }
     const from = sel.offsets[i]!;
     const to = sel.offsets[i + 1]!;
     const firstHistogram = h;
