@@ -312,8 +312,6 @@ function startWorker(): Worker {
   if (!here.endsWith('.ts')) return new Worker(new URL('./eval-worker.js', here));
   const entry = new URL('./eval-worker.ts', here).href;
   const code = `import('tsx/esm/api').then(({ register }) => { register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(code, {
-    eval: true,
-    execArgv: [...process.execArgv, '--conditions=@promstream/source'],
-  });
+  // Only the resolution condition: the parent's other flags (`-e`, `--import`) are not for a worker.
+  return new Worker(code, { eval: true, execArgv: ['--conditions=@promstream/source'] });
 }
