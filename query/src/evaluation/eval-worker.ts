@@ -20,6 +20,9 @@ import { decodeSelection, type EncodedSelection } from './selection-codec.js';
  * engine's own deadline, and past that by the pool terminating the thread.
  */
 
+/** Answers smaller than this cross as one message. */
+const COALESCE_BYTES = 256 * 1024;
+
 /** Serves evaluations on a port until the thread ends. */
 function serve(port: MessagePort): void {
   const post = (m: FromWorker, transfer?: ArrayBuffer[]) => port.postMessage(m, transfer);
@@ -70,11 +73,32 @@ function serve(port: MessagePort): void {
         timeout: m.options.timeoutMs,
       });
       const result = await evaluate(engine, remote, m.request, cancel.signal);
+      // Small chunks go together, so a small answer is one message (and one write on the other side).
+      let held: Uint8Array[] = [];
+      let heldBytes = 0;
+      const flush = () => {
+        if (heldBytes === 0) return;
+        let bytes = held[0]!;
+        if (held.length > 1) {
+          bytes = new Uint8Array(heldBytes);
+          let at = 0;
+          for (const c of held) {
+            bytes.set(c, at);
+            at += c.length;
+          }
+        }
+        // The bytes own their buffer (the writer moves on to a new one), so they can be handed over.
+        post({ type: 'chunk', bytes }, [bytes.buffer as ArrayBuffer]);
+        held = [];
+        heldBytes = 0;
+      };
       for (const chunk of answerChunks(result, m.request)) {
         if (cancel.signal.aborted) throw new Error('query was canceled');
-        // Each chunk owns its buffer (the writer moves on to a new one), so it can be handed over.
-        post({ type: 'chunk', bytes: chunk }, [chunk.buffer as ArrayBuffer]);
+        held.push(chunk);
+        heldBytes += chunk.length;
+        if (heldBytes >= COALESCE_BYTES) flush();
       }
+      flush();
       post({ type: 'done' });
     } catch (err) {
       post({ type: 'failed', error: errorData(err) });
