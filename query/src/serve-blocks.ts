@@ -5,10 +5,10 @@ import { SelectionCache } from './blocks/selection-cache.js';
 import { openStorageBlock } from './blocks/storage-block.js';
 import { type BlockOpener, storeBlockLister } from './blocks/store-lister.js';
 import { TenantBlocks } from './blocks/tenant-blocks.js';
+import { EvaluationPool } from './evaluation/evaluation-pool.js';
 import { type LogHead, readConsistencyHook } from './head/log-head.js';
 import { startLogHead } from './head/start-head.js';
 import { MergeQuerier } from './merge-querier.js';
-import { Engine } from './promql/engine.js';
 import { type QueryServer, startQueryServer } from './server.js';
 
 /** Default budget of the block selection cache. */
@@ -41,6 +41,8 @@ export interface ServeBlocksOptions {
    * the store on every select.
    */
   cacheBytes?: number;
+  /** Evaluation threads kept started while idle (default 2); more start as queries need them. */
+  evalThreads?: number;
   /** Opens one block (default: the storage package's block reader, with the selection cache). */
   open?: BlockOpener;
   now?: () => number;
@@ -88,12 +90,18 @@ export async function serveBlocks(options: ServeBlocksOptions): Promise<QuerySer
     });
   }
   const live = head;
+  // Every query evaluates on a thread of its own, so none can hold up the others, the
+  // health checks or the head's reading of the log; the data stays on this thread.
+  const pool = new EvaluationPool({
+    minThreads: options.evalThreads ?? 2,
+    maxThreads: options.maxConcurrentQueries ?? 20,
+    maxSamples: options.maxSamples,
+    logger: options.logger,
+    registry,
+  });
+  await pool.started();
   const server = await startQueryServer({
-    engine: new Engine({
-      timeout: options.timeoutMs,
-      maxSamples: options.maxSamples,
-      now,
-    }),
+    answerer: pool,
     // The head first: where it and a block both hold a timestamp, the log's copy answers.
     querierFor: async (tenant) =>
       live === undefined
@@ -115,6 +123,8 @@ export async function serveBlocks(options: ServeBlocksOptions): Promise<QuerySer
   return {
     ...server,
     close: async () => {
+      // Running evaluations end first (their requests answer 503), so closing the server does not wait for them.
+      await pool.close();
       await server.close();
       await live?.stop();
     },

@@ -7,12 +7,16 @@ import { prometheusApi } from './api/index.js';
 import type { ApiServices, BuildInfo, PromqlSyntax } from './api/services.js';
 import { promqlSyntax } from './api/syntax.js';
 import type { QueryEngine } from './engine-types.js';
+import { inlineAnswerer, type QueryAnswerer } from './evaluation/answerer.js';
 import { formatExpr } from './promql/format.js';
 import type { Querier } from './querier.js';
 
 /** How to build the query server. */
 export interface QueryServerOptions {
-  engine: QueryEngine;
+  /** Evaluates on the calling thread; used when no `answerer` is given. */
+  engine?: QueryEngine;
+  /** Evaluates queries and writes their answers (the query role passes its evaluation pool). */
+  answerer?: QueryAnswerer;
   /** The querier over one tenant's data (blocks, head, or their merge). */
   querierFor(tenant: string): Querier | Promise<Querier>;
   /** The PromQL parser services for match[], format_query and parse_query (default: the engine's parser). */
@@ -87,8 +91,11 @@ export async function buildQueryApp(options: QueryServerOptions): Promise<Fastif
       this.set(gate.queued);
     },
   });
+  const answerer =
+    options.answerer ?? (options.engine === undefined ? undefined : inlineAnswerer(options.engine));
+  if (answerer === undefined) throw new TypeError('query server: an engine or an answerer is required');
   const services: ApiServices = {
-    engine: options.engine,
+    answerer,
     querierFor: options.querierFor,
     syntax: options.syntax ?? promqlSyntax(formatExpr),
     gate,

@@ -15,6 +15,8 @@ export const StorageErrorCode = {
   Io: 'io',
   /** The caller passed something the API does not accept. */
   InvalidArgument: 'invalid_argument',
+  /** A regex that RE2 syntax does not allow; the message is Go's (`error parsing regexp: ...`). */
+  InvalidRegex: 'invalid_regex',
   /** Samples arrived with a time before the previous one. */
   OutOfOrder: 'out_of_order',
   /** A chunk holds as many samples as its header can count. */

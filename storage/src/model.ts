@@ -4,6 +4,8 @@
  * reader and the ingest path agree on one shape.
  */
 
+import { compileRegex } from './regex/regex.js';
+
 /** One label pair. */
 export interface Label {
   readonly name: string;
@@ -25,7 +27,12 @@ export interface Matcher {
   matches(value: string): boolean;
 }
 
-/** Builds a matcher; a regex that does not compile throws a SyntaxError. */
+/**
+ * Builds a matcher. Regexes are RE2 with Prometheus' semantics (see
+ * `compileRegex`): fully anchored, `.` matching newlines, linear-time; one
+ * that does not compile throws a StorageError with code `invalid_regex` and
+ * Go's message.
+ */
 export function newMatcher(type: MatchType, name: string, value: string): Matcher {
   switch (type) {
     case '=':
@@ -34,10 +41,10 @@ export function newMatcher(type: MatchType, name: string, value: string): Matche
       return { type, name, value, matches: (v) => v !== value };
     case '=~':
     case '!~': {
-      // `s` so that `.` matches newlines as Go's RE2 does with (?s) in Prometheus.
-      const re = new RegExp(`^(?:${value})$`, 's');
-      const positive = type === '=~';
-      return { type, name, value, matches: (v) => re.test(v) === positive };
+      const re = compileRegex(value);
+      return type === '=~'
+        ? { type, name, value, matches: (v) => re.matches(v) }
+        : { type, name, value, matches: (v) => !re.matches(v) };
     }
   }
 }

@@ -1,7 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { QueryResult } from '../engine-types.js';
+import type { QueryRequest, QueryText } from '../evaluation/answerer.js';
 import { ApiError, fromEngineError, invalidParam } from './errors.js';
-import { queryAnswerParts, type TimeGrid } from './format.js';
 import { durationParam, limitParam, type Params, single, timeParam } from './params.js';
 import {
   type ApiServices,
@@ -19,11 +18,11 @@ export const MAX_POINTS_PER_SERIES = 11_000;
 /** `/api/v1/query` and `/api/v1/query_range`, GET and form-encoded POST. */
 export const queryPlugin: FastifyPluginAsync<ApiServices> = async (app, services) => {
   const instant = (request: FastifyRequest, reply: FastifyReply) =>
-    handle(services, 'query', request, reply, (params) => {
-      const expr = queryText(params);
-      const time = timeParam(params, 'time', services.now());
-      return { run: (querier, signal) => services.engine.instantQuery(querier, expr, time, signal) };
-    });
+    handle(services, 'query', request, reply, (params) => ({
+      kind: 'instant',
+      expr: queryText(params),
+      time: timeParam(params, 'time', services.now()),
+    }));
   const range = (request: FastifyRequest, reply: FastifyReply) =>
     handle(services, 'query_range', request, reply, (params) => {
       const expr = queryText(params);
@@ -43,10 +42,7 @@ export const queryPlugin: FastifyPluginAsync<ApiServices> = async (app, services
           'exceeded maximum resolution of 11,000 points per timeseries. Try decreasing the query resolution (?step=XX)',
         );
       }
-      return {
-        run: (querier, signal) => services.engine.rangeQuery(querier, expr, start, end, step, signal),
-        grid: { start, step, count: Math.floor((end - start) / step) + 1 },
-      };
+      return { kind: 'range', expr, start, end, step };
     });
   app.get('/api/v1/query', instant);
   app.post('/api/v1/query', instant);
@@ -54,21 +50,19 @@ export const queryPlugin: FastifyPluginAsync<ApiServices> = async (app, services
   app.post('/api/v1/query_range', range);
 };
 
-type Run = (
-  querier: Awaited<ReturnType<ApiServices['querierFor']>>,
-  signal: AbortSignal,
-) => Promise<QueryResult>;
-
-/** Keeps the first `limit` series of a vector or matrix (0: all), warning when some are cut. */
-function limited(result: QueryResult, limit: number): QueryResult {
-  const v = result.value;
-  if (limit === 0 || (v.resultType !== 'vector' && v.resultType !== 'matrix') || v.result.length <= limit)
-    return result;
-  const value =
-    v.resultType === 'vector'
-      ? { resultType: v.resultType, result: v.result.slice(0, limit) }
-      : { resultType: v.resultType, result: v.result.slice(0, limit) };
-  return { ...result, value, warnings: [...result.warnings, 'results truncated due to limit'] };
+/** The chunks of an answer, each wait for the next one ended at once by the signal's abort. */
+async function* abortable(chunks: AsyncIterable<Uint8Array>, signal: AbortSignal): AsyncIterable<Uint8Array> {
+  const it = chunks[Symbol.asyncIterator]();
+  try {
+    for (;;) {
+      const next = await raceAbort(it.next(), signal);
+      if (next.done) return;
+      yield next.value;
+    }
+  } finally {
+    // Lets the answerer stop its evaluation; its own cleanup must not hold this request.
+    void it.return?.()?.catch(() => {});
+  }
 }
 
 function queryText(params: Params): string {
@@ -86,13 +80,13 @@ async function handle(
   endpoint: string,
   request: FastifyRequest,
   reply: FastifyReply,
-  prepare: (params: Params) => { run: Run; grid?: TimeGrid },
+  prepare: (params: Params) => QueryText,
 ): Promise<FastifyReply> {
   const started = performance.now();
   let outcome = 'success';
   try {
     const params = paramsOf(request);
-    const { run, grid } = prepare(params);
+    const text = prepare(params);
     const limit = limitParam(params);
     const tenant = tenantOf(request, services.defaultTenant);
     const requested = durationParam(params, 'timeout');
@@ -103,10 +97,8 @@ async function handle(
       const release = await services.gate.acquire(signal);
       try {
         const querier = await raceAbort(Promise.resolve(services.querierFor(tenant)), signal);
-        const result = limited(await raceAbort(run(querier, signal), signal), limit);
-        return await sendAnswer(reply, (out) =>
-          queryAnswerParts(out, result.value, result.warnings, result.infos, grid),
-        );
+        const query: QueryRequest = { ...text, limit, timeoutMs };
+        return await sendAnswer(reply, abortable(services.answerer.answer(querier, query, signal), signal));
       } finally {
         release();
       }

@@ -1,11 +1,11 @@
+import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import { createGzip, type Gzip, gzip } from 'node:zlib';
 import type { Matcher } from '@promstream/storage';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { QueryEngine } from '../engine-types.js';
+import type { QueryAnswerer } from '../evaluation/answerer.js';
 import type { Querier } from '../querier.js';
 import { ApiError, errorBody, fromEngineError } from './errors.js';
-import { JsonSink } from './format.js';
 import { abortError, type QueryGate } from './gate.js';
 import type { Params } from './params.js';
 
@@ -41,7 +41,8 @@ export interface ApiInstruments {
 
 /** The services every API plugin shares (passed as plugin options). */
 export interface ApiServices {
-  engine: QueryEngine;
+  /** Evaluates queries and writes their answers (on worker threads in the query role). */
+  answerer: QueryAnswerer;
   /** The querier over one tenant's data. */
   querierFor(tenant: string): Querier | Promise<Querier>;
   syntax: PromqlSyntax;
@@ -117,66 +118,60 @@ export async function sendJson(
 }
 
 /**
- * Sends a query answer written by `parts` (a generator pausing after each
- * series into `out`). When the client takes gzip and the answer outgrows its
- * first chunk, the answer streams: each full chunk goes to the compressor
- * (libuv's thread pool) and the writer pauses for a turn of the event loop,
- * so compression of the written part runs while the rest is written. Small
- * answers go as `sendJson` sends them.
+ * Sends a query answer that arrives in chunks (from an evaluation thread or
+ * the JSON writer). An answer of one chunk goes as `sendJson` sends it; a
+ * longer one streams, through the compressor (libuv's thread pool) when the
+ * client takes gzip, so compression of the first chunks runs while the rest
+ * arrive. An error before the first chunk is thrown (the caller answers it
+ * in Prometheus' format); after streaming began the client sees a cut answer.
  */
 export async function sendAnswer(
   reply: FastifyReply,
-  parts: (out: JsonSink) => Iterable<void>,
+  chunks: AsyncIterable<Uint8Array>,
 ): Promise<FastifyReply> {
+  const it = chunks[Symbol.asyncIterator]();
+  const first = await it.next();
+  if (first.done) return sendJson(reply, 200, '');
+  const second = await it.next();
+  if (second.done) return sendJson(reply, 200, first.value);
   const accept = reply.request.headers['accept-encoding'];
   const gzipOk = typeof accept === 'string' && /\bgzip\b/i.test(accept);
-  let zip: Gzip | undefined;
-  let finishing = false;
-  let emitted = 0;
-  const out = new JsonSink(
-    gzipOk
-      ? (chunk) => {
-          if (zip === undefined) {
-            // The last chunk of an answer that fits one goes the plain way below.
-            if (finishing) return;
-            zip = createGzip(GZIP_OPTIONS);
-            // A client gone mid-answer ends the stream with an error; nothing is left to tell it.
-            zip.on('error', () => {});
-            reply
-              .code(200)
-              .header('content-type', 'application/json')
-              .header('content-encoding', 'gzip')
-              .header('vary', 'Accept-Encoding');
-            void reply.send(zip);
-          }
-          if (!zip.destroyed) zip.write(chunk);
-          emitted++;
-        }
-      : undefined,
-  );
-  let seen = 0;
+  const stream: Gzip | PassThrough = gzipOk ? createGzip(GZIP_OPTIONS) : new PassThrough();
+  // A client gone mid-answer ends the stream with an error; nothing is left to tell it.
+  stream.on('error', () => {});
+  reply.code(200).header('content-type', 'application/json');
+  if (gzipOk) reply.header('content-encoding', 'gzip').header('vary', 'Accept-Encoding');
+  void reply.send(stream);
   try {
-    for (const _ of parts(out)) {
-      if (emitted !== seen) {
-        seen = emitted;
-        await new Promise<void>((resolve) => setImmediate(resolve));
-      }
+    stream.write(first.value);
+    stream.write(second.value);
+    for (;;) {
+      const next = await it.next();
+      if (next.done) break;
+      if (stream.destroyed) break;
+      // Waits for the compressor or the socket when it is behind, so memory stays bounded.
+      if (!stream.write(next.value)) await drained(stream);
     }
-    finishing = true;
-    const chunks = out.finish();
-    if (zip !== undefined) {
-      zip.end();
-      return reply;
-    }
-    return sendJson(reply, 200, chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks));
+    stream.end();
   } catch (err) {
-    // Headers are gone once streaming began: the client sees a cut answer.
-    if (zip !== undefined) {
-      zip.destroy(err as Error);
-      return reply;
-    }
-    throw err;
+    stream.destroy(err as Error);
+  } finally {
+    await it.return?.();
   }
+  return reply;
+}
+
+/** Resolves when a stream takes writes again, or has closed. */
+function drained(stream: NodeJS.EventEmitter): Promise<void> {
+  return new Promise<void>((resolve) => {
+    const done = () => {
+      stream.off('drain', done);
+      stream.off('close', done);
+      resolve();
+    };
+    stream.once('drain', done);
+    stream.once('close', done);
+  });
 }
 
 /** Sends an error in Prometheus' format. */

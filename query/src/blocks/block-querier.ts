@@ -1,4 +1,10 @@
-import { type FloatHistogram, type Matcher, type SampleIterator, ValueType } from '@promstream/storage';
+import {
+  type FloatHistogram,
+  type LoadedChunk,
+  type Matcher,
+  type SampleIterator,
+  ValueType,
+} from '@promstream/storage';
 import { compareLabels, labelsKey, MergeQuerier } from '../merge-querier.js';
 import type { Querier, SelectHints, Series } from '../querier.js';
 
@@ -128,8 +134,12 @@ function mergeSorted(lists: readonly (readonly Series[])[]): Series[] {
 
 /** One series whose samples are its parts' (disjoint in time, in order) one after the other. */
 function chained(labels: Series['labels'], parts: readonly Series[]): Series {
+  // Parts read from blocks carry their chunks; the chain's are theirs in order (see the selection codec).
+  const partChunks = parts.map((p) => (p as Series & { chunks?: readonly LoadedChunk[] }).chunks);
+  const chunks = partChunks.every((c) => c !== undefined) ? partChunks.flat() : undefined;
   return {
     labels,
+    ...(chunks === undefined ? {} : { chunks }),
     iterator: (reuse?: SampleIterator) => {
       // Reuses a finished chain and its parts' iterators, part by part, when handed one.
       const prev = reuse instanceof ChainIterator ? reuse : undefined;

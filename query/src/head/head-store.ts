@@ -137,9 +137,19 @@ class HeadQuerier implements Querier {
     const out: HeadSeries[] = [];
     const all = this.series();
     if (all === undefined) return out;
+    // Many series share a value: each matcher runs once per distinct value, as over an index.
+    const seen = matchers.map(() => new Map<string, boolean>());
+    const matches = (k: number, value: string): boolean => {
+      let ok = seen[k]!.get(value);
+      if (ok === undefined) seen[k]!.set(value, (ok = matchers[k]!.matches(value)));
+      return ok;
+    };
     for (const s of all.values()) {
       if (s.length === 0 || s.t[0]! > hints.maxt || s.t[s.length - 1]! < hints.mint) continue;
-      if (matchers.every((m) => m.matches(s.labels.find((l) => l.name === m.name)?.value ?? ''))) out.push(s);
+      let ok = true;
+      for (let k = 0; k < matchers.length && ok; k++)
+        ok = matches(k, s.labels.find((l) => l.name === matchers[k]!.name)?.value ?? '');
+      if (ok) out.push(s);
     }
     return out.sort((a, b) => compareLabels(a.labels, b.labels));
   }

@@ -1,11 +1,17 @@
-import type { FloatHistogram, Labels, Matcher } from '@promstream/storage';
+import {
+  compileRegex,
+  type FloatHistogram,
+  type Labels,
+  type Matcher,
+  type Regex,
+  type RegexGroups,
+} from '@promstream/storage';
 import { EngineError } from '../engine-types.js';
 import type { Call, Expr } from './ast.js';
 import type { EvalContext } from './context.js';
 import { fractionH, quantileH, stdvarH } from './histogram.js';
 import { isValidLabelName, labelsKey, labelValue, METRIC_NAME, normalize, withLabel } from './labels.js';
 import { applyRange, RANGE_FUNCTIONS, rangeApplier } from './range-functions.js';
-import { goRegexToJs } from './regex.js';
 import {
   type MatrixValue,
   type RangeSeries,
@@ -118,7 +124,7 @@ function absentLabels(arg: Expr): Labels {
 }
 
 /** Go regexp.Expand for label_replace replacement templates. */
-function expandTemplate(tpl: string, m: RegExpExecArray): string {
+function expandTemplate(tpl: string, m: RegexGroups): string {
   let out = '';
   for (let i = 0; i < tpl.length; i++) {
     const c = tpl[i] as string;
@@ -151,8 +157,8 @@ function expandTemplate(tpl: string, m: RegExpExecArray): string {
       name = mm[0];
       end = i + name.length;
     }
-    if (/^\d+$/.test(name)) out += m[Number(name)] ?? '';
-    else out += m.groups?.[name] ?? '';
+    const index = /^\d+$/.test(name) ? Number(name) : m.names[name];
+    out += index === undefined ? '' : (m.groups[index] ?? '');
     i = end;
   }
   return out;
@@ -388,9 +394,9 @@ export async function evalCall(ctx: EvalContext, e: Call, ts: Float64Array): Pro
       const [dst, repl, src, regex] = await Promise.all(
         e.args.slice(1).map(async (a) => stringArg(await ctx.eval(a, ts))),
       );
-      let re: RegExp;
+      let re: Regex;
       try {
-        re = new RegExp(`^(?:${goRegexToJs(regex as string)})$`, 's');
+        re = compileRegex(regex as string);
       } catch (err) {
         throw new EngineError('execution', `invalid regular expression in label_replace(): ${regex}`, {
           cause: err,
@@ -403,7 +409,7 @@ export async function evalCall(ctx: EvalContext, e: Call, ts: Float64Array): Pro
         steps,
         (ls) => {
           const m = re.exec(labelValue(ls, src as string));
-          if (!m) return ls;
+          if (m === undefined) return ls;
           return withLabel(ls, dst as string, expandTemplate(repl as string, m));
         },
         dst as string,

@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '@lezer/common';
 import { parser } from '@prometheus-io/lezer-promql';
-import type { Matcher, MatchType } from '@promstream/storage';
+import { type Matcher, type MatchType, newMatcher } from '@promstream/storage';
 import { EngineError } from '../engine-types.js';
 import {
   type AggregateOp,
@@ -15,7 +15,6 @@ import {
   type VectorSelector,
 } from './ast.js';
 import { FUNCTION_TYPES } from './function-types.js';
-import { newPromMatcher } from './regex.js';
 
 /**
  * Parses PromQL text into our AST through the lezer grammar Prometheus ships
@@ -370,9 +369,10 @@ class Converter {
           const type = this.src(op) as MatchType;
           const value = unquoteString(this.src(val));
           try {
-            matchers.push(newPromMatcher(type, lname, value));
+            matchers.push(newMatcher(type, lname, value));
           } catch (e) {
-            this.err(m, `error parsing regexp: ${(e as Error).message}`);
+            // The regex module words the error as Go does (`error parsing regexp: ...`).
+            this.err(m, (e as Error).message);
           }
         }
       }
@@ -383,7 +383,7 @@ class Converter {
           n,
           `metric name must not be set twice: "${metric}" or "${matchers.find((m) => m.name === '__name__')?.value}"`,
         );
-      matchers.unshift(newPromMatcher('=', '__name__', metric));
+      matchers.unshift(newMatcher('=', '__name__', metric));
     }
     if (!matchers.some((m) => !m.matches('')))
       this.err(n, 'vector selector must contain at least one non-empty matcher');

@@ -61,7 +61,18 @@ export const queryRole: Role = {
         logger.info({ url: running.url, store: String(opts.store) }, 'serving the Prometheus API');
         const stop = (signal: string) => {
           logger.info({ signal }, 'stopping');
-          void running.close().then(() => process.exit(0));
+          // Running evaluations are terminated by close(); should anything else hang, leave anyway.
+          setTimeout(() => {
+            logger.warn({ signal }, 'stop took over 5 s: exiting');
+            process.exit(0);
+          }, 5000).unref();
+          void running.close().then(
+            () => process.exit(0),
+            (err: unknown) => {
+              logger.error({ err }, 'stop');
+              process.exit(1);
+            },
+          );
         };
         process.once('SIGTERM', () => stop('SIGTERM'));
         process.once('SIGINT', () => stop('SIGINT'));
