@@ -232,7 +232,7 @@ describe.skipIf(!reference.ok)('engine against Prometheus 3.16 on identical data
   const evalTimes = [base + 30 * 60_000, base + 60 * 60_000, base + 119 * 60_000 + 45_000];
 
   beforeAll(async () => {
-    if (!reference.ok) return;
+    if (!reference.ok) throw new Error(reference.reason);
     const { prometheus, promtool } = reference.backend;
     dir = mkdtempSync(join(tmpdir(), 'promstream-diff-'));
     let om = '';

@@ -85,7 +85,7 @@ describe('import remote-read from Prometheus 3.16', () => {
   const expected = new Map<string, [number, number][]>();
 
   beforeAll(async () => {
-    if (missing !== undefined) return;
+    if (missing !== undefined) throw new Error(missing);
     dir = await mkdtemp(join(tmpdir(), 'promstream-rr-'));
     // Three hours of two series, backfilled into the Prometheus data directory.
     const lines = ['# TYPE rr_value gauge'];
