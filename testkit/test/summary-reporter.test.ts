@@ -14,7 +14,7 @@ const vitest = path.join(
 
 /** Runs the fixture project with the summary reporter; CI as given. */
 function runFixture(ci: string | undefined, filter: string[] = []) {
-  const env = { ...process.env, NO_COLOR: '1' };
+  const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
   delete env.CI;
   if (ci !== undefined) env.CI = ci;
   const r = spawnSync(
