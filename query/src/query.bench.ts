@@ -158,7 +158,7 @@ async function main(): Promise<number> {
       console.log(
         'query'.padEnd(20),
         'promstream ms'.padStart(14),
-        `prometheus ${version} ms`.padStart(14),
+        'prometheus ms'.padStart(14),
         'ratio'.padStart(8),
         '  same',
       );
@@ -169,7 +169,9 @@ async function main(): Promise<number> {
     const prom = await startTheirs();
     const warmRatios: number[] = [];
     try {
-      console.log(`\nwarm: range queries over the last 2 h at a 60 s step, median of ${runs} runs\n`);
+      console.log(
+        `\nwarm: range queries over the last 2 h at a 60 s step against prometheus ${version}, median of ${runs} runs\n`,
+      );
       header();
       for (const q of QUERIES) {
         const oursMs: number[] = [];
