@@ -57,7 +57,7 @@ describe.runIf(reason === undefined)('Prometheus remote write to the gateway', (
   let consumer: kafkajs.Consumer | undefined;
 
   beforeAll(async () => {
-    if (!picked.ok) return;
+    if (!picked.ok) throw new Error(picked.reason);
     backend = picked.backend;
     dir = mkdtempSync(path.join(tmpdir(), 'ingest-prom-'));
     const logger = pino({ level: 'silent' });

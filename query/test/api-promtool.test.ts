@@ -1,17 +1,17 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { announceSkip, findTool } from '@promstream/testkit';
+import { announceSkip, prometheusReference } from '@promstream/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Engine, formatExpr, promqlSyntax, type QueryServer, startQueryServer } from '../src/index.js';
 import { ArrayQuerier, labelsOf } from './support/array-querier.js';
 
-// Debian's promtool (Prometheus' own Go client) pointed at our API: it must
-// decode our answers and print the values we computed.
+// Prometheus 3.16's promtool (Prometheus' own Go client) pointed at our API:
+// it must decode our answers and print the values we computed.
 
 const run = promisify(execFile);
-const promtool = findTool('promtool');
-if (promtool === undefined)
-  announceSkip('api-promtool', 'promtool is not on PATH (infra/scripts/debian-packages.sh installs it)');
+const reference = prometheusReference();
+const promtool = reference.ok ? reference.backend.promtool : undefined;
+if (!reference.ok) announceSkip('api-promtool', reference.reason);
 
 const T0 = 1_700_000_000_000;
 const ts = Array.from({ length: 21 }, (_, i) => T0 + i * 30_000);

@@ -6,7 +6,7 @@ import {
   type ObjectStore,
   objectStoreFromUrl,
 } from '@promstream/storage';
-import { announceSkip, findTool, realS3 } from '@promstream/testkit';
+import { announceSkip, prometheusReference, realS3 } from '@promstream/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveBlocks } from '../src/serve-blocks.js';
 import type { QueryServer } from '../src/server.js';
@@ -45,13 +45,12 @@ async function query(server: QueryServer, params: Record<string, string>, tenant
 function suite(
   name: string,
   skip: boolean,
-  makeStore: () => Promise<{ store: ObjectStore; prefix: string } | undefined>,
+  makeStore: () => Promise<{ store: ObjectStore; prefix: string }>,
 ) {
   describe.skipIf(skip)(name, () => {
     let server: QueryServer | undefined;
     beforeAll(async () => {
       const made = await makeStore();
-      if (made === undefined) return;
       await seed(made.store, made.prefix);
       // A store view under the prefix, as the role sees a bucket URL with a path.
       const store = made.prefix === '' ? made.store : prefixed(made.store, made.prefix);
@@ -62,7 +61,7 @@ function suite(
     });
 
     it('answers rate over data spanning two blocks', async () => {
-      if (server === undefined) return;
+      if (server === undefined) throw new Error('the query role did not start');
       const t = T0 + 150 * 60;
       const r = await query(server, { query: 'sum by (job) (rate(work_total[10m]))', time: String(t) });
       expect(r.status).toBe(200);
@@ -76,7 +75,7 @@ function suite(
     });
 
     it('selects the tenant with X-Scope-OrgID', async () => {
-      if (server === undefined) return;
+      if (server === undefined) throw new Error('the query role did not start');
       const r = await query(server, { query: 'work_total', time: String(T0 + 3600) }, 'team-b');
       const result = r.body.data.result as Array<{ metric: { job: string }; value: [number, string] }>;
       expect(result.map((s) => [s.metric.job, s.value[1]])).toEqual([['other', '360']]);
@@ -85,7 +84,7 @@ function suite(
     });
 
     it('answers series and label values from the blocks', async () => {
-      if (server === undefined) return;
+      if (server === undefined) throw new Error('the query role did not start');
       const res = await fetch(`${server.url}/api/v1/label/job/values?start=${T0}&end=${T0 + 7200}`);
       expect(await res.json()).toEqual({ status: 'success', data: ['a', 'b'] });
       const s = await fetch(`${server.url}/api/v1/series?match[]=temp&start=${T0}&end=${T0 + 60}`);
@@ -108,7 +107,7 @@ function suite(
     });
 
     it('serves /metrics', async () => {
-      if (server === undefined) return;
+      if (server === undefined) throw new Error('the query role did not start');
       const text = await (await fetch(`${server.url}/metrics`)).text();
       expect(text).toContain('promstream_query_duration_seconds_count');
       expect(text).toContain('promstream_query_bad_blocks_total');
@@ -140,7 +139,7 @@ suite('query role over the memory store', false, async () => ({
 const s3 = realS3();
 if (!s3.ok) announceSkip('serve-blocks on S3', s3.reason);
 suite('query role over the real S3 server', !s3.ok, async () => {
-  if (!s3.ok) return undefined;
+  if (!s3.ok) throw new Error(s3.reason);
   const b = s3.backend;
   const env = {
     ...process.env,
@@ -156,7 +155,8 @@ suite('query role over the real S3 server', !s3.ok, async () => {
   return { store, prefix: `query-test-${process.pid}-${Date.now()}/` };
 });
 
-const promtool = findTool('promtool');
+const reference = prometheusReference();
+const promtool = reference.ok ? reference.backend.promtool : undefined;
 describe.skipIf(promtool === undefined)('promtool against the query role', () => {
   it('reads a range answer computed from blocks', async () => {
     const store = new MemoryObjectStore();
@@ -189,4 +189,4 @@ describe.skipIf(promtool === undefined)('promtool against the query role', () =>
     }
   });
 });
-if (promtool === undefined) announceSkip('serve-blocks promtool', 'promtool is not on PATH');
+if (!reference.ok) announceSkip('serve-blocks promtool', reference.reason);

@@ -8,6 +8,13 @@ export {
   startEmbeddedBroker,
 } from './log-backend.js';
 export { freePort, waitForPort } from './ports.js';
+export {
+  PROMETHEUS_REFERENCE_VERSION,
+  type PrometheusReference,
+  prometheusCacheBin,
+  prometheusReference,
+  prometheusVersion,
+} from './prometheus.js';
 export { seededRandom } from './random.js';
 export { realS3, type S3Backend, s3Backend } from './s3-backend.js';
 export { announceSkip } from './skip.js';

@@ -10,6 +10,8 @@ import { freePort, waitForPort } from './ports.js';
 export interface LogBackend {
   kind: 'environment' | 'testcontainers' | 'embedded';
   brokers: string[];
+  /** The broker's process id when this machine runs it as a process we started (embedded), for its CPU. */
+  pid?: number;
   stop(): Promise<void>;
 }
 
@@ -62,6 +64,7 @@ export async function startEmbeddedBroker(options: { dataDir?: string } = {}): P
     backend: {
       kind: 'embedded',
       brokers: [`127.0.0.1:${port}`],
+      pid: child.pid,
       stop: async () => {
         child.kill('SIGTERM');
         await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);

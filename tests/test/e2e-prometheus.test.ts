@@ -11,8 +11,8 @@ import { listAll, objectStoreFromUrl } from '@promstream/storage';
 import { runBlockBuilder, runReplay } from '@promstream/stream-processors';
 import {
   announceSkip,
-  findTool,
   freePort,
+  prometheusReference,
   realKafka,
   realS3,
   repoRoot,
@@ -22,8 +22,8 @@ import {
 import { pino } from 'pino';
 import { afterAll, describe, expect, test } from 'vitest';
 
-// Debian's Prometheus scrapes itself every second and remote-writes into our
-// gateway on a real Kafka; blocks go to the real S3 server. `promtool query
+// Prometheus 3.16 (the PromQL reference) scrapes itself every second and
+// remote-writes into our gateway on a real Kafka; blocks go to the real S3 server. `promtool query
 // range` against our API must print what it prints against Prometheus, over
 // a window that spans cut blocks and the log-tail head. Then the bucket is
 // deleted, the log replayed, and the answers must not change.
@@ -31,12 +31,10 @@ import { afterAll, describe, expect, test } from 'vitest';
 const run = promisify(execFile);
 const kafka = realKafka();
 const s3 = realS3();
-const prometheus = findTool('prometheus');
-const promtool = findTool('promtool');
-const tools =
-  prometheus === undefined || promtool === undefined
-    ? 'prometheus and promtool are not installed (bash infra/scripts/debian-packages.sh)'
-    : undefined;
+const reference = prometheusReference();
+const prometheus = reference.ok ? reference.backend.prometheus : undefined;
+const promtool = reference.ok ? reference.backend.promtool : undefined;
+const tools = reference.ok ? undefined : reference.reason;
 const built = existsSync(path.join(repoRoot, 'infra', 'dist', 'cli', 'main.js'))
   ? undefined
   : 'infra is not built (npm test builds it first)';

@@ -3,22 +3,33 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { announceSkip, findTool, freePort, repoRoot, waitForPort } from '@promstream/testkit';
+import {
+  announceSkip,
+  findTool,
+  freePort,
+  prometheusReference,
+  repoRoot,
+  waitForPort,
+} from '@promstream/testkit';
 import { afterAll, describe, expect, test } from 'vitest';
 
 // `promstream up` on the embedded broker, as `npm start` runs it: Debian's
-// Prometheus remote-writes to the one address, promtool queries the same
-// address, and SIGTERM stops every role.
+// Prometheus 2.42 (an older remote-write client) remote-writes to the one
+// address, Prometheus 3.16's promtool queries the same address, and SIGTERM
+// stops every role.
 
 const run = promisify(execFile);
 const prometheus = findTool('prometheus');
-const promtool = findTool('promtool');
+const reference = prometheusReference();
+const promtool = reference.ok ? reference.backend.promtool : undefined;
 const built = existsSync(path.join(repoRoot, 'infra', 'dist', 'cli', 'main.js'));
 const reason = !built
   ? 'infra is not built (npm test builds it first)'
-  : prometheus === undefined || promtool === undefined
-    ? 'prometheus and promtool are not installed (bash infra/scripts/debian-packages.sh)'
-    : undefined;
+  : prometheus === undefined
+    ? "Debian's prometheus is not installed (bash infra/scripts/debian-packages.sh)"
+    : !reference.ok
+      ? reference.reason
+      : undefined;
 if (reason !== undefined) announceSkip('promstream up end to end', reason);
 
 describe.skipIf(reason !== undefined)('promstream up', () => {

@@ -2,8 +2,10 @@
  * The brokers' own capacity, without kafkajs as the bound: a thin client
  * sends one pre-built record batch (1000 records, CRC-32C set) over and over
  * as Produce v7 requests with acks=all, four in flight on one connection,
- * then reads the topic back with Fetch v11 requests of 8 MiB, looking only
- * at batch headers. The same bytes go to both brokers. Used by
+ * then reads the topic back with Fetch v11 requests of 8 MiB, checking that
+ * each batch comes back at the next offset with the bytes that were sent
+ * (one memcmp per batch, inside the timing for both sides alike). The same
+ * bytes go to both brokers. Used by
  * broker.bench.ts (BENCH_RAW=0 leaves it out).
  */
 import net from 'node:net';
@@ -153,11 +155,21 @@ export async function rawRun(
       for (let at = 0; at + 61 <= records.length; ) {
         const len = records.readInt32BE(at + 8);
         if (at + 12 + len > records.length) break; // a partial batch at the end
-        offset = Number(records.readBigInt64BE(at)) + records.readInt32BE(at + 23) + 1;
+        // Each batch must be the one sent, at the next offset: the base offset and the
+        // partition leader epoch are the broker's to set, every byte from the magic on is ours.
+        const base = Number(records.readBigInt64BE(at));
+        if (base !== offset) throw new Error(`batch at offset ${base} where ${offset} was due`);
+        if (
+          12 + len !== batch.length ||
+          records.compare(batch, 16, batch.length, at + 16, at + 12 + len) !== 0
+        )
+          throw new Error(`batch at offset ${base} differs from the one produced`);
+        offset = base + records.readInt32BE(at + 23) + 1;
         at += 12 + len;
       }
     }
     const consumeSec = Number(process.hrtime.bigint() - t1) / 1e9;
+    if (offset !== total) throw new Error(`read up to offset ${offset}, produced ${total} records`);
     return { produceRecordsPerSec: total / produceSec, consumeRecordsPerSec: total / consumeSec };
   } finally {
     c.close();

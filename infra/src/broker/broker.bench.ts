@@ -13,7 +13,10 @@
  * is one long-running JVM; both are warmed up before every measured run.
  * Consuming is timed from the first batch to the last (the records of the
  * first batch are not counted), over BENCH_CONSUME_PASSES reads of the
- * topic by fresh groups (default 3), median pass.
+ * topic by fresh groups (default 3), median pass. Every record carries its
+ * index; after each pass (outside the timing) the consumed records are
+ * checked against the produced ones, offset by offset and byte by byte, and
+ * any difference ends the bench with an error instead of a figure.
  * Every measured run starts with the page cache clean (`sync`), so that the
  * reference's writeback of what it did not fsync lands in its own runs and
  * not in the next one of either side.
@@ -275,12 +278,15 @@ async function run(
     ],
   });
   const records = Math.floor(TOTAL_BYTES / recordSize / PER_SEND) * PER_SEND;
-  const value = Buffer.alloc(recordSize, 'x');
-  const messages = Array.from({ length: PER_SEND }, () => ({ value }));
+  // Every record carries its own index, so the consumed bytes can be checked one by one.
+  const sends = Array.from({ length: records / PER_SEND }, (_, s) =>
+    Array.from({ length: PER_SEND }, (_, i) => ({ value: recordValue(s * PER_SEND + i, recordSize) })),
+  );
+  const warmMessages = sends[0] as { value: Buffer }[];
   const producer = kafka.producer();
   await producer.connect();
   // Warm up both sides (JIT, page cache, connections) on another topic.
-  for (let i = 0; i < 50; i++) await producer.send({ topic: warmTopic, acks: -1, messages });
+  for (let i = 0; i < 50; i++) await producer.send({ topic: warmTopic, acks: -1, messages: warmMessages });
   settleDisk();
   const produceTrace = tracer();
   const stopProduceTrace = TRACE ? producer.on(producer.events.REQUEST, produceTrace.on) : () => {};
@@ -293,6 +299,7 @@ async function run(
   const started = process.hrtime.bigint();
   const lane = async () => {
     while (sent < records) {
+      const messages = sends[sent / PER_SEND] as { value: Buffer }[];
       sent += PER_SEND;
       const t0 = process.hrtime.bigint();
       await producer.send({ topic, acks: -1, messages });
@@ -326,6 +333,8 @@ async function run(
     let got = 0;
     let first = 0;
     let t1 = 0n;
+    // Kept by reference while timing, checked after.
+    const received: { offset: string; value: Buffer | null }[][] = [];
     let cpu1 = process.cpuUsage();
     let loop1 = loopMark();
     await new Promise<void>((resolve) => {
@@ -338,6 +347,7 @@ async function run(
             first = batch.messages.length;
           }
           got += batch.messages.length;
+          received.push(batch.messages);
           if (got >= sent) resolve();
         },
       });
@@ -346,6 +356,7 @@ async function run(
     consumeCpu += `${consumeCpu === '' ? '' : ' / '}${cpuShare(cpu1, consumeSec)} busy ${busyShare(loop1)}`;
     rates.push((sent - first) / consumeSec);
     await consumer.disconnect();
+    checkConsumed(`${side} ${recordSize} B pass ${pass + 1}`, received, sent, recordSize);
   }
   const consumeRate = median(rates);
   const b2 = TRACE ? await brokerTimes(metricsPort) : new Map();
@@ -369,6 +380,45 @@ async function run(
     consumeRecordsPerSec: consumeRate,
     consumeMBPerSec: (consumeRate * recordSize) / (1 << 20),
   };
+}
+
+/** A record's value: its index in the first four bytes, then filler. */
+function recordValue(index: number, size: number): Buffer {
+  const b = Buffer.alloc(size, 'x');
+  b.writeUInt32BE(index, 0);
+  return b;
+}
+
+/**
+ * Throws unless the consumed records are exactly the produced ones: offsets
+ * 0 to n-1 in order, every index once, every value byte as sent. A broker
+ * that loses, repeats or garbles records must not get a consume figure.
+ */
+function checkConsumed(
+  where: string,
+  batches: ReadonlyArray<ReadonlyArray<{ offset: string; value: Buffer | null }>>,
+  sent: number,
+  size: number,
+): void {
+  const seen = new Uint8Array(sent);
+  const filler = Buffer.alloc(size, 'x');
+  let expected = 0;
+  for (const batch of batches)
+    for (const m of batch) {
+      const v = m.value;
+      if (Number(m.offset) !== expected)
+        throw new Error(`${where}: offset ${m.offset} where ${expected} was due`);
+      expected++;
+      if (v === null || v.length !== size)
+        throw new Error(`${where}: offset ${m.offset} has ${v?.length} bytes, sent ${size}`);
+      const index = v.readUInt32BE(0);
+      if (index >= sent || seen[index] === 1)
+        throw new Error(`${where}: record ${index} at offset ${m.offset} is unknown or repeated`);
+      seen[index] = 1;
+      if (v.compare(filler, 4, size, 4, size) !== 0)
+        throw new Error(`${where}: record ${index} came back altered`);
+    }
+  if (expected !== sent) throw new Error(`${where}: consumed ${expected} records, produced ${sent}`);
 }
 
 function medianOf(runs: Figures[]): Figures {

@@ -3,6 +3,7 @@ import { KafkaCode } from './errors.js';
 import { GroupCoordinator } from './group/coordinator.js';
 import { OffsetStore } from './group/offset-store.js';
 import { compactPartition } from './log/compaction.js';
+import type { DurabilityProbe } from './log/durability-probe.js';
 import { Flusher } from './log/flusher.js';
 import type { PartitionLog } from './log/partition-log.js';
 import { type BatchHeader, checkBatch } from './log/record-batch.js';
@@ -65,6 +66,8 @@ export interface BrokerConfig {
   minSessionTimeoutMs: number;
   maxSessionTimeoutMs: number;
   now: () => number;
+  /** Test seam: told the order of writes, syncs and produce answers (none in production). */
+  durabilityProbe?: DurabilityProbe;
 }
 
 /** What the connection knows about the request besides its body. */
@@ -93,7 +96,7 @@ const CLUSTER_ID = 'promstream-embedded';
  */
 export class Broker {
   readonly topics: TopicStore;
-  readonly flusher = new Flusher();
+  readonly flusher: Flusher;
   readonly groups: GroupCoordinator;
   readonly offsets: OffsetStore;
   private readonly producerIds: ProducerIds;
@@ -106,7 +109,8 @@ export class Broker {
     private readonly log: Logger,
     private readonly metrics: BrokerMetrics | null,
   ) {
-    this.topics = new TopicStore(config.dataDir, config.now);
+    this.flusher = new Flusher(config.durabilityProbe);
+    this.topics = new TopicStore(config.dataDir, config.now, config.durabilityProbe);
     const started = config.now();
     this.topics.load();
     this.offsets = new OffsetStore(config.dataDir, this.flusher);
@@ -270,6 +274,11 @@ export class Broker {
     const req = decodeProduceRequest(r, v);
     const touched = new Set<number>();
     const writes: Array<{ written: Promise<boolean>; result: ProducePartitionResult }> = [];
+    // The offsets each partition's answer stands for, for the durability probe.
+    const ranges: Array<{
+      result: ProducePartitionResult;
+      range: { log: string; from: number; to: number };
+    }> = [];
     const results = req.topics.map((t) => ({
       name: t.name,
       partitions: t.partitions.map((p): ProducePartitionResult => {
@@ -280,6 +289,7 @@ export class Broker {
           baseOffset: res.baseOffset,
           logStartOffset: res.logStartOffset,
         };
+        if (res.range !== null) ranges.push({ result, range: res.range });
         if (res.written !== null) writes.push({ written: res.written, result });
         if (res.errorCode === KafkaCode.NONE && res.fd !== null) touched.add(res.fd);
         return result;
@@ -319,6 +329,10 @@ export class Broker {
       for (const t of results)
         for (const p of t.partitions) if (p.errorCode === 0) p.errorCode = KafkaCode.KAFKA_STORAGE_ERROR;
     }
+    this.config.durabilityProbe?.answered(
+      req.acks,
+      ranges.filter((r) => r.result.errorCode === KafkaCode.NONE).map((r) => r.range),
+    );
     encodeProduceResponse(w, v, results);
     return w;
   }
@@ -334,6 +348,8 @@ export class Broker {
     logStartOffset: number;
     fd: number | null;
     written: Promise<boolean> | null;
+    /** The offsets the answer acknowledges (the original's for a duplicate). */
+    range: { log: string; from: number; to: number } | null;
   } {
     const fail = (errorCode: number) => ({
       errorCode,
@@ -341,6 +357,7 @@ export class Broker {
       logStartOffset: -1,
       fd: null,
       written: null,
+      range: null,
     });
     if (acks !== 0 && acks !== 1 && acks !== -1) return fail(KafkaCode.INVALID_REQUIRED_ACKS);
     const topic = this.topics.topics.get(topicName);
@@ -372,6 +389,7 @@ export class Broker {
           logStartOffset: log.logStartOffset,
           fd: log.activeFd,
           written: log.written().then(() => false),
+          range: { log: log.dir, from: check.baseOffset, to: check.baseOffset + h.lastOffsetDelta + 1 },
         };
       }
     }
@@ -398,6 +416,7 @@ export class Broker {
       logStartOffset: log.logStartOffset,
       fd: log.activeFd,
       written,
+      range: { log: log.dir, from: baseOffset, to: next },
     };
   }
 

@@ -4,6 +4,7 @@ import pino, { type Logger } from 'pino';
 import { Broker, type BrokerConfig } from './broker.js';
 import { BrokerError, KafkaCode } from './errors.js';
 import { FramePool, readFrames } from './frames.js';
+import type { DurabilityProbe } from './log/durability-probe.js';
 import { type BrokerMetrics, createMetrics } from './metrics.js';
 import { ApiKey, SUPPORTED_VERSIONS, supports } from './protocol/api-keys.js';
 import { encodeApiVersionsResponse } from './protocol/api-versions.js';
@@ -33,6 +34,8 @@ export interface BrokerOptions {
   metricsPort?: number;
   logger?: Logger;
   now?: () => number;
+  /** Test seam: told the order of writes, syncs and produce answers (none in production). */
+  durabilityProbe?: DurabilityProbe;
 }
 
 /** A running broker. */
@@ -76,6 +79,7 @@ export async function startBroker(options: BrokerOptions): Promise<RunningBroker
     minSessionTimeoutMs: options.minSessionTimeoutMs ?? 6000,
     maxSessionTimeoutMs: options.maxSessionTimeoutMs ?? 1_800_000,
     now,
+    durabilityProbe: options.durabilityProbe,
   };
   let broker: Broker;
   try {

@@ -1,9 +1,15 @@
 /**
  * Remote-write load: 100,000 series, one sample per series per request
  * (as a Prometheus shard sends), to the gateway (durable on the log) and to
- * Debian's Prometheus with its remote-write receiver, in the same run.
- * Prints samples per second for both and the ratio, and the bytes on the
- * log per sample against the remote-write payload bytes.
+ * Prometheus with its remote-write receiver (3.16, testkit's reference, else
+ * the one on PATH; its version is printed), in the same run. Prints samples
+ * per second for both and the ratio, and the bytes on the log per sample
+ * against the remote-write payload bytes. Only samples of requests answered
+ * with success count as delivered, and a run with any failed request exits
+ * non-zero. The CPU per sample on our side is the gateway's plus the
+ * broker's (its process: the embedded broker the bench starts, or
+ * BENCH_BROKER_PID / kafka.sh's pid file for a real Kafka), as Prometheus'
+ * includes its storage.
  *
  * Both receivers first take one full warm-up round (the gateway connects,
  * registers its schema and compiles its hot paths; Prometheus creates every
@@ -20,7 +26,7 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { findTool, freePort, logBackend } from '@promstream/testkit';
+import { findTool, freePort, logBackend, prometheusReference, prometheusVersion } from '@promstream/testkit';
 import pino from 'pino';
 import snappy from 'snappy';
 import { compress } from 'zstd-napi';
@@ -39,17 +45,23 @@ const CONCURRENCY = Number(process.env.BENCH_CONCURRENCY ?? 4);
 const REPEATS = Number(process.env.BENCH_REPEATS ?? 3);
 const METRICS = 100;
 
+/** One remote-write request: its snappy body and the samples in it. */
+interface Request {
+  body: Buffer;
+  samples: number;
+}
+
 /**
  * Named data shape: node-exporter-like, 100 metric names x hosts, 15 s apart,
  * counters and gauges. Rounds `first` to `first + count - 1` of the series' history.
  */
-function nodeLikeRequests(first: number, count: number): Buffer[][] {
+function nodeLikeRequests(first: number, count: number): Request[][] {
   const hosts = Math.ceil(SERIES / METRICS);
   const start = Date.UTC(2026, 0, 1);
-  const rounds: Buffer[][] = [];
+  const rounds: Request[][] = [];
   for (let r = first; r < first + count; r++) {
     const t = start + r * 15_000;
-    const requests: Buffer[] = [];
+    const requests: Request[] = [];
     let batch: WriteSeries[] = [];
     for (let i = 0; i < SERIES; i++) {
       const metric = i % METRICS;
@@ -68,11 +80,12 @@ function nodeLikeRequests(first: number, count: number): Buffer[][] {
         exemplars: 0,
       });
       if (batch.length === BATCH) {
-        requests.push(snappy.compressSync(Buffer.from(encodeV1(batch))));
+        requests.push({ body: snappy.compressSync(Buffer.from(encodeV1(batch))), samples: batch.length });
         batch = [];
       }
     }
-    if (batch.length > 0) requests.push(snappy.compressSync(Buffer.from(encodeV1(batch))));
+    if (batch.length > 0)
+      requests.push({ body: snappy.compressSync(Buffer.from(encodeV1(batch))), samples: batch.length });
     rounds.push(requests);
   }
   return rounds;
@@ -89,52 +102,72 @@ const rounds = [];
 for (let off = 0; off < data.length; ) {
   const n = data.readUInt32BE(off); off += 4;
   const requests = [];
-  for (let i = 0; i < n; i++) { const len = data.readUInt32BE(off); off += 4; requests.push(data.subarray(off, off + len)); off += len; }
+  for (let i = 0; i < n; i++) {
+    const samples = data.readUInt32BE(off); off += 4;
+    const len = data.readUInt32BE(off); off += 4;
+    requests.push({ samples, body: data.subarray(off, off + len) }); off += len;
+  }
   rounds.push(requests);
 }
 (async () => {
   let failed = 0;
+  let delivered = 0;
+  let lastError = '';
   const started = performance.now();
   for (const requests of rounds) {
     let next = 0;
     const worker = async () => {
       while (next < requests.length) {
-        const body = requests[next++];
+        const { body, samples } = requests[next++];
         for (let attempt = 0; ; attempt++) {
           const res = await fetch(url, {
             method: 'POST',
             body,
             headers: { 'content-type': 'application/x-protobuf', 'content-encoding': 'snappy' },
           });
-          await res.arrayBuffer();
-          if (res.status === 204 || res.status === 200) break;
-          if ((res.status < 500 && res.status !== 429) || attempt > 5) { failed++; break; }
+          const text = await res.text();
+          // Only an answer of success delivers the request's samples.
+          if (res.status === 204 || res.status === 200) { delivered += samples; break; }
+          if ((res.status < 500 && res.status !== 429) || attempt > 5) {
+            failed++;
+            lastError = res.status + ' ' + text.slice(0, 200);
+            break;
+          }
         }
       }
     };
     await Promise.all(Array.from({ length: Number(concurrency) }, worker));
   }
-  process.stdout.write(JSON.stringify({ seconds: (performance.now() - started) / 1000, failed }));
+  process.stdout.write(JSON.stringify({ seconds: (performance.now() - started) / 1000, failed, delivered, lastError }));
 })();
 `;
 
-function writeRounds(file: string, rounds: Buffer[][]): void {
+function writeRounds(file: string, rounds: Request[][]): void {
   const parts: Buffer[] = [];
   for (const r of rounds) {
     const n = Buffer.alloc(4);
     n.writeUInt32BE(r.length);
     parts.push(n);
-    for (const b of r) {
-      const len = Buffer.alloc(4);
-      len.writeUInt32BE(b.length);
-      parts.push(len, b);
+    for (const q of r) {
+      const head = Buffer.alloc(8);
+      head.writeUInt32BE(q.samples, 0);
+      head.writeUInt32BE(q.body.length, 4);
+      parts.push(head, q.body);
     }
   }
   writeFileSync(file, Buffer.concat(parts));
 }
 
+/** What one load run did: its time, failed requests and samples answered with success. */
+interface LoadResult {
+  seconds: number;
+  failed: number;
+  delivered: number;
+  lastError: string;
+}
+
 /** Sends every round in order (all requests of a round before the next), CONCURRENCY at a time. */
-function load(url: string, roundsFile: string): Promise<{ seconds: number; failed: number }> {
+function load(url: string, roundsFile: string): Promise<LoadResult> {
   return new Promise((resolve, reject) => {
     execFile(
       process.execPath,
@@ -212,6 +245,24 @@ interface Run {
   rate: number;
   cpuPerSample: number | undefined;
   failed: number;
+  lastError: string;
+}
+
+/**
+ * The broker's process, when its CPU can be read here: the embedded broker
+ * the bench started, BENCH_BROKER_PID, or the pid file of infra/scripts/kafka.sh.
+ */
+function brokerPid(backendPid: number | undefined): number | undefined {
+  if (backendPid !== undefined) return backendPid;
+  if (process.env.BENCH_BROKER_PID) return Number(process.env.BENCH_BROKER_PID);
+  const file = path.join(
+    process.env.PROMSTREAM_RUN ?? path.join(tmpdir(), 'promstream-run'),
+    'kafka',
+    'kafka.pid',
+  );
+  if (!existsSync(file)) return undefined;
+  const pid = Number(readFileSync(file, 'utf8').trim());
+  return cpuSeconds(pid) === undefined ? undefined : pid;
 }
 
 function median(xs: readonly number[]): number {
@@ -243,8 +294,10 @@ async function main(): Promise<void> {
   for (let i = 0; i < REPEATS; i++) {
     const rounds = nodeLikeRequests(1 + i * ROUNDS, ROUNDS);
     if (i === 0) {
-      payloadBytes = rounds.flat().reduce((n, b) => n + b.length, 0);
-      rawBytes = rounds.flat().reduce((n, b) => n + snappy.uncompressSync(b, { asBuffer: true }).length, 0);
+      payloadBytes = rounds.flat().reduce((n, q) => n + q.body.length, 0);
+      rawBytes = rounds
+        .flat()
+        .reduce((n, q) => n + snappy.uncompressSync(q.body, { asBuffer: true }).length, 0);
     }
     const file = path.join(work, `run-${i}.bin`);
     writeRounds(file, rounds);
@@ -274,12 +327,16 @@ async function main(): Promise<void> {
   const gateway = await startGateway({ sink, producer: writers.producer, port: 0, logger });
   const gatewayUrl = `${gateway.url}/api/v1/write`;
 
-  const prometheus = findTool('prometheus');
+  const reference = prometheusReference();
+  const prometheus = reference.ok ? reference.backend.prometheus : findTool('prometheus');
+  const promVersion = prometheus === undefined ? undefined : prometheusVersion(prometheus);
+  if (!reference.ok) console.log(`reference: ${reference.reason}; taking the prometheus on PATH`);
   let prom: Awaited<ReturnType<typeof startTool>> | undefined;
   let promUrl = '';
   const promDir = mkdtempSync(path.join(tmpdir(), 'ingest-bench-prom-'));
+  const brokerProcess = brokerPid(backend.pid);
   if (prometheus === undefined) {
-    console.log('prometheus: not installed, no reference figure (infra/scripts/debian-packages.sh)');
+    console.log('prometheus: not installed, no reference figure (infra/scripts/prometheus.sh install)');
   } else {
     const port = await freePort();
     writeFileSync(path.join(promDir, 'prometheus.yml'), 'global: { scrape_interval: 1m }\n');
@@ -298,6 +355,8 @@ async function main(): Promise<void> {
 
   const ours: Run[] = [];
   const refs: Run[] = [];
+  const gatewayOnly: number[] = [];
+  let oursDelivered = 0;
   let diskBytes: number | undefined = 0;
   const profileFile = process.env.BENCH_CPU_PROFILE;
   const profiler = profileFile === undefined ? undefined : new Session();
@@ -310,8 +369,10 @@ async function main(): Promise<void> {
     measuring.measuring = true;
     const before = topicBytesOnDisk(topic);
     const cpuBefore = process.cpuUsage();
+    const brokerBefore = brokerProcess === undefined ? undefined : cpuSeconds(brokerProcess);
     const r = await load(gatewayUrl, file);
     const cpu = process.cpuUsage(cpuBefore);
+    const brokerAfter = brokerProcess === undefined ? undefined : cpuSeconds(brokerProcess);
     const after = topicBytesOnDisk(topic);
     measuring.measuring = false;
     if (profiler !== undefined && profileFile !== undefined) {
@@ -322,7 +383,19 @@ async function main(): Promise<void> {
       before === undefined || after === undefined || diskBytes === undefined
         ? undefined
         : diskBytes + after - before;
-    ours.push({ rate: total / r.seconds, cpuPerSample: (cpu.user + cpu.system) / total, failed: r.failed });
+    // The gateway's CPU and the broker's, per delivered sample; unknown without the broker's.
+    const brokerCpu =
+      brokerBefore === undefined || brokerAfter === undefined
+        ? undefined
+        : (brokerAfter - brokerBefore) * 1e6;
+    ours.push({
+      rate: r.delivered / r.seconds,
+      cpuPerSample: brokerCpu === undefined ? undefined : (cpu.user + cpu.system + brokerCpu) / r.delivered,
+      failed: r.failed,
+      lastError: r.lastError,
+    });
+    gatewayOnly.push((cpu.user + cpu.system) / r.delivered);
+    oursDelivered += r.delivered;
   };
   const runPrometheus = async (file: string): Promise<void> => {
     if (prom === undefined) return;
@@ -330,10 +403,11 @@ async function main(): Promise<void> {
     const r = await load(promUrl, file);
     const after = cpuSeconds(prom.child.pid!);
     refs.push({
-      rate: total / r.seconds,
+      rate: r.delivered / r.seconds,
       cpuPerSample:
-        before === undefined || after === undefined ? undefined : ((after - before) * 1e6) / total,
+        before === undefined || after === undefined ? undefined : ((after - before) * 1e6) / r.delivered,
       failed: r.failed,
+      lastError: r.lastError,
     });
   };
   try {
@@ -358,27 +432,44 @@ async function main(): Promise<void> {
   }
 
   const oursRate = median(ours.map((r) => r.rate));
-  const oursCpu = median(ours.map((r) => r.cpuPerSample!));
+  const oursCpus = ours.flatMap((r) => (r.cpuPerSample === undefined ? [] : [r.cpuPerSample]));
+  const oursCpu = oursCpus.length === ours.length ? median(oursCpus) : undefined;
   const oursFailed = ours.reduce((n, r) => n + r.failed, 0);
+  const brokerNote =
+    brokerProcess === undefined
+      ? 'broker CPU unknown (set BENCH_BROKER_PID)'
+      : backend.kind === 'embedded'
+        ? `gateway + embedded broker pid ${brokerProcess}`
+        : `gateway + broker pid ${brokerProcess}; a shared broker's CPU includes other clients' load`;
   console.log(
-    `gateway (${backend.kind} log ${backend.brokers.join(',')}, acks=all): median ${Math.round(oursRate)} samples/s, ${oursCpu.toFixed(1)} CPU µs/sample, ${oursFailed} failed requests [runs: ${describeRuns(ours)}]`,
+    `gateway (${backend.kind} log ${backend.brokers.join(',')}, acks=all): median ${Math.round(oursRate)} delivered samples/s, ${oursCpu === undefined ? '?' : oursCpu.toFixed(1)} CPU µs/sample (${brokerNote}; gateway alone ${median(gatewayOnly).toFixed(1)}), ${oursFailed} failed requests [runs: ${describeRuns(ours)}]`,
   );
+  const refLabel = `prometheus ${promVersion ?? '(version unknown)'} remote-write receiver`;
   if (refs.length > 0) {
     const refRate = median(refs.map((r) => r.rate));
     const cpus = refs.flatMap((r) => (r.cpuPerSample === undefined ? [] : [r.cpuPerSample]));
     const refCpu = cpus.length === refs.length ? median(cpus) : undefined;
     console.log(
-      `prometheus 2.42 remote-write receiver: median ${Math.round(refRate)} samples/s${refCpu === undefined ? '' : `, ${refCpu.toFixed(1)} CPU µs/sample`}, ${refs.reduce((n, r) => n + r.failed, 0)} failed requests [runs: ${describeRuns(refs)}]`,
+      `${refLabel}: median ${Math.round(refRate)} delivered samples/s${refCpu === undefined ? '' : `, ${refCpu.toFixed(1)} CPU µs/sample`}, ${refs.reduce((n, r) => n + r.failed, 0)} failed requests [runs: ${describeRuns(refs)}]`,
     );
-    if (refCpu !== undefined) {
+    if (refCpu !== undefined && oursCpu !== undefined) {
       console.log(
-        `CPU efficiency ratio gateway / prometheus (samples per CPU-second): ${(refCpu / oursCpu).toFixed(2)}`,
+        `CPU efficiency ratio gateway+broker / prometheus (samples per CPU-second): ${(refCpu / oursCpu).toFixed(2)}`,
       );
-    }
+    } else console.log('CPU efficiency ratio: not measured (a process CPU could not be read)');
     console.log(`throughput ratio gateway / prometheus: ${(oursRate / refRate).toFixed(2)} (target >= 1.0)`);
   }
+  const refFailed = refs.reduce((n, r) => n + r.failed, 0);
+  if (oursFailed > 0 || refFailed > 0) {
+    const last = [...ours, ...refs].map((r) => r.lastError).find((e) => e !== '');
+    console.error(
+      `FAILED: ${oursFailed} gateway and ${refFailed} ${refLabel} requests failed (last: ${last}); the rates above count only delivered samples`,
+    );
+    process.exitCode = 1;
+  }
   const measured = measuring.sizes();
-  const sent = total * ours.length;
+  // Only delivered samples reached the log.
+  const sent = oursDelivered;
   console.log(
     `remote-write payload: ${(payloadBytes / total).toFixed(2)} B/sample snappy (${(rawBytes / total).toFixed(2)} B/sample protobuf)`,
   );
@@ -396,7 +487,7 @@ async function main(): Promise<void> {
 }
 
 main().then(
-  () => process.exit(0),
+  () => process.exit(process.exitCode ?? 0),
   (err: unknown) => {
     console.error(err);
     process.exit(1);

@@ -17,10 +17,9 @@ export interface BenchDataShape {
   /** Sample interval, milliseconds. */
   intervalMs: number;
   /**
-   * First timestamp, milliseconds. Off the minute on purpose: Prometheus 2
-   * (Debian's reference) selects ranges left-closed and Prometheus 3 (our
-   * engine) left-open, so samples must not sit on evaluation-window edges
-   * for the answers to be comparable.
+   * First timestamp, milliseconds. On the minute: Prometheus 3.16 (the
+   * reference) and our engine both select ranges left-open, so samples on
+   * evaluation-window edges must give the same answers.
    */
   startMs: number;
 }
@@ -30,7 +29,7 @@ export const DEFAULT_SHAPE: BenchDataShape = {
   instances: 100,
   spanMs: 6 * 3_600_000,
   intervalMs: 60_000,
-  startMs: Date.UTC(2026, 0, 1) + 17_000,
+  startMs: Date.UTC(2026, 0, 1),
 };
 
 const PATHS = 20;

@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 
-/** A Debian `prometheus` serving a TSDB directory on loopback, for comparisons. */
+/** A reference `prometheus` (3.16, from testkit's prometheusReference) serving a TSDB directory on loopback. */
 export interface ReferencePrometheus {
   url: string;
   stop(): Promise<void>;

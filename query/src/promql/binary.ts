@@ -276,6 +276,8 @@ function vectorVector(
 ): VectorValue {
   const { op, returnBool } = e;
   const isCmp = COMPARISON_OPS.has(op);
+  // As in Prometheus 3 with delayed name removal, the result of two vectors does not inherit a
+  // pending name removal: a filtering comparison keeps the many side's name, anything else drops it.
   const dropName = !isCmp || returnBool;
   // With group_right the roles swap: the "one" side is on the left.
   const oneToMany = m.card === 'one-to-many';
@@ -394,14 +396,14 @@ function vectorVector(
           else if (ok) v = lf;
           else continue;
         } else v = arith(op, lf, rf);
-        pair.out ??= b.get(pair.labels, dropName || ms.dropName, pair.key);
+        pair.out ??= b.get(pair.labels, dropName, pair.key);
         b.setF(pair.out, i, v);
         continue;
       }
       const l = operand(lh, i);
       const v = elemOp(ctx, op, l, operand(rh, i), returnBool, l);
       if (!v) continue;
-      pair.out ??= b.get(pair.labels, dropName || ms.dropName, pair.key);
+      pair.out ??= b.get(pair.labels, dropName, pair.key);
       put(b, pair.out, i, v);
     }
   }

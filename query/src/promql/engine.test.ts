@@ -61,6 +61,27 @@ describe('Engine', () => {
     }
   });
 
+  it("words parse errors as Prometheus 3.16 does: what is left open, and the operand's position", async () => {
+    const cases: [string, string][] = [
+      ['sum(up', '1:7: parse error: unclosed left parenthesis'],
+      ['up{a="("}[5m', '1:13: parse error: unclosed left bracket'],
+      [
+        'rate(up)',
+        '1:6: parse error: expected type range vector in call to function "rate", got instant vector',
+      ],
+      ['topk("a", up)', '1:6: parse error: expected type scalar in aggregation parameter, got string'],
+      [
+        'sum(up[5m])',
+        '1:5: parse error: expected type instant vector in aggregation expression, got range vector',
+      ],
+    ];
+    for (const [q, message] of cases)
+      await expect(new Engine().instantQuery(data(), q, 0), q).rejects.toMatchObject({
+        code: 'bad_data',
+        message,
+      });
+  });
+
   it('stops at the sample limit', async () => {
     await expect(
       new Engine({ maxSamples: 5 }).instantQuery(data(), 'up[10m]', 600_000),

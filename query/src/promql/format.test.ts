@@ -2,7 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { announceSkip, findTool, freePort, waitForPort } from '@promstream/testkit';
+import { announceSkip, freePort, prometheusReference, waitForPort } from '@promstream/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { formatDuration, formatExpr, formatNumber } from './format.js';
 import { parseExpr } from './parser.js';
@@ -44,14 +44,19 @@ const QUERIES = [
 
 describe('formatExpr', () => {
   it('formats numbers and durations as Prometheus prints them', () => {
-    expect([1e6, 31, Number.POSITIVE_INFINITY, 1.5e-7, 123456, 1e21, 0.0001].map(formatNumber)).toEqual([
-      '1e+06',
+    // Prometheus 3 prints number literals in plain decimal (Go's 'f' format, shortest digits).
+    expect(
+      [1e6, 31, Number.POSITIVE_INFINITY, 1.5e-7, 123456, 1e21, 0.0001, -2.5, 1.25e-10].map(formatNumber),
+    ).toEqual([
+      '1000000',
       '31',
       '+Inf',
-      '1.5e-07',
+      '0.00000015',
       '123456',
-      '1e+21',
+      '1000000000000000000000',
       '0.0001',
+      '-2.5',
+      '0.000000000125',
     ]);
     expect([5_400_000, 9 * 86_400_000, 14 * 86_400_000, 500].map(formatDuration)).toEqual([
       '1h30m',
@@ -69,19 +74,21 @@ describe('formatExpr', () => {
   });
 });
 
-describe("formatExpr against Prometheus' format_query", () => {
-  const prometheus = findTool('prometheus');
+const reference = prometheusReference();
+if (!reference.ok) announceSkip("formatExpr against Prometheus 3.16's format_query", reference.reason);
+
+describe.skipIf(!reference.ok)("formatExpr against Prometheus 3.16's format_query", () => {
   let proc: ChildProcess | undefined;
   let dir = '';
   let url = '';
 
   beforeAll(async () => {
-    if (!prometheus) return;
+    if (!reference.ok) throw new Error(reference.reason);
     dir = mkdtempSync(join(tmpdir(), 'promstream-format-'));
     writeFileSync(join(dir, 'prometheus.yml'), 'global:\n  scrape_interval: 1h\n');
     const port = await freePort();
     proc = spawn(
-      prometheus,
+      reference.backend.prometheus,
       [
         `--config.file=${join(dir, 'prometheus.yml')}`,
         `--storage.tsdb.path=${join(dir, 'data')}`,
@@ -99,10 +106,6 @@ describe("formatExpr against Prometheus' format_query", () => {
   });
 
   it('prints every query as Prometheus does', async () => {
-    if (!prometheus) {
-      announceSkip('format_query comparison', 'the prometheus binary is not installed');
-      return;
-    }
     const mismatches: string[] = [];
     for (const q of QUERIES) {
       let body: { status: string; data?: string } = { status: 'pending' };

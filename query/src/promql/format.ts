@@ -35,19 +35,21 @@ export function formatDuration(ms: number): string {
   return neg ? `-${out}` : out;
 }
 
-/** A float as Go's strconv.FormatFloat(v, 'g', -1, 64) prints it (shortest digits, %e from 1e+06 on). */
+/** A number literal as Prometheus 3 prints it: Go's strconv.FormatFloat(v, 'f', -1, 64). */
 export function formatNumber(v: number): string {
   if (Number.isNaN(v)) return 'NaN';
   if (v === Number.POSITIVE_INFINITY) return '+Inf';
   if (v === Number.NEGATIVE_INFINITY) return '-Inf';
   if (v === 0) return Object.is(v, -0) ? '-0' : '0';
-  const [mant, expText] = v.toExponential().split('e') as [string, string];
-  const exp = Number(expText);
-  if (exp < -4 || exp >= 6) {
-    const e = Math.abs(exp);
-    return `${mant}e${exp < 0 ? '-' : '+'}${e < 10 ? `0${e}` : e}`;
-  }
-  return String(v);
+  // Go's FormatFloat(v, 'f', -1, 64): the shortest digits that read back as v, never an exponent.
+  const [mant, expText] = Math.abs(v).toExponential().split('e') as [string, string];
+  const digits = mant.replace('.', '');
+  const intDigits = Number(expText) + 1;
+  let text: string;
+  if (intDigits <= 0) text = `0.${'0'.repeat(-intDigits)}${digits}`;
+  else if (digits.length <= intDigits) text = digits + '0'.repeat(intDigits - digits.length);
+  else text = `${digits.slice(0, intDigits)}.${digits.slice(intDigits)}`;
+  return v < 0 ? `-${text}` : text;
 }
 
 function durationText(d: DurationExpr): string {

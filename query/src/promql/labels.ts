@@ -34,11 +34,15 @@ export function only(ls: Labels, names: ReadonlySet<string>): Labels {
   return ls.filter((l) => names.has(l.name));
 }
 
-/** Formats labels as `name{a="b"}` for messages. */
+/**
+ * Formats labels as Prometheus' `Labels.String()` does for messages:
+ * `{__name__="a", b="c"}`, names quoted when they are not legacy names.
+ */
 export function formatLabels(ls: Labels): string {
-  const name = labelValue(ls, METRIC_NAME);
-  const rest = ls.filter((l) => l.name !== METRIC_NAME).map((l) => `${l.name}=${JSON.stringify(l.value)}`);
-  return `${name}{${rest.join(', ')}}`;
+  const parts = ls.map(
+    (l) => `${/^[a-zA-Z_][a-zA-Z0-9_]*$/.test(l.name) ? l.name : goQuote(l.name)}=${goQuote(l.value)}`,
+  );
+  return `{${parts.join(', ')}}`;
 }
 
 const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;

@@ -527,7 +527,8 @@ class Converter {
     const fname = this.src(ident);
     const ft = FUNCTION_TYPES.get(fname);
     if (!ft) return this.err(n, `unknown function with name "${fname}"`);
-    const args = this.callArgs(body).map((a) => this.expr(a));
+    const argNodes = this.callArgs(body);
+    const args = argNodes.map((a) => this.expr(a));
     const min = ft.optional < 0 ? ft.args.length - 1 : ft.args.length - ft.optional;
     const max = ft.optional < 0 ? Number.POSITIVE_INFINITY : ft.args.length;
     if (args.length < min || args.length > max)
@@ -538,8 +539,12 @@ class Converter {
     args.forEach((a, i) => {
       const want = ft.args[Math.min(i, ft.args.length - 1)] as string;
       const got = typeOf(a);
+      // Prometheus points at the argument of the wrong type, not at the call.
       if (got !== want)
-        this.err(n, `expected type ${typeName(want)} in call to function "${fname}", got ${typeName(got)}`);
+        this.err(
+          argNodes[i] ?? n,
+          `expected type ${typeName(want)} in call to function "${fname}", got ${typeName(got)}`,
+        );
     });
     return { kind: 'call', func: fname, args };
   }
@@ -558,7 +563,8 @@ class Converter {
       without = kw ? this.src(kw).toLowerCase() === 'without' : false;
       grouping = labels ? this.groupingLabels(labels) : [];
     }
-    const args = this.callArgs(body).map((a) => this.expr(a));
+    const argNodes = this.callArgs(body);
+    const args = argNodes.map((a) => this.expr(a));
     const takesParam = ['topk', 'bottomk', 'count_values', 'quantile', 'limitk', 'limit_ratio'].includes(op);
     if (args.length !== (takesParam ? 2 : 1))
       this.err(
@@ -568,12 +574,15 @@ class Converter {
     const expr = args[args.length - 1] as Expr;
     const param = takesParam ? (args[0] as Expr) : null;
     if (typeOf(expr) !== 'vector')
-      this.err(n, `expected type instant vector in aggregation expression, got ${typeName(typeOf(expr))}`);
+      this.err(
+        argNodes[argNodes.length - 1] ?? n,
+        `expected type instant vector in aggregation expression, got ${typeName(typeOf(expr))}`,
+      );
     if (param) {
       const want = op === 'count_values' ? 'string' : 'scalar';
       if (typeOf(param) !== want)
         this.err(
-          n,
+          argNodes[0] ?? n,
           `expected type ${typeName(want)} in aggregation parameter, got ${typeName(typeOf(param))}`,
         );
     }
@@ -680,6 +689,32 @@ function typeName(t: string): string {
   }
 }
 
+/**
+ * What Prometheus' lexer reports when the input ends inside parentheses or a
+ * bracket (outside strings, comments and label braces), if anything.
+ */
+function unclosedAtEnd(text: string): string | undefined {
+  let parens = 0;
+  let bracket = false;
+  let braces = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i] as string;
+    if (c === '"' || c === "'" || c === '`') {
+      for (i++; i < text.length && text[i] !== c; i++) if (text[i] === '\\' && c !== '`') i++;
+    } else if (c === '#' && !braces) {
+      while (i < text.length && text[i] !== '\n') i++;
+    } else if (braces) braces = c !== '}';
+    else if (c === '{') braces = true;
+    else if (c === '(') parens++;
+    else if (c === ')') parens--;
+    else if (c === '[') bracket = true;
+    else if (c === ']') bracket = false;
+  }
+  if (parens > 0) return 'unclosed left parenthesis';
+  if (bracket) return 'unclosed left bracket';
+  return undefined;
+}
+
 /** Parses a PromQL expression; throws `EngineError('bad_data')` on any syntax or type error. */
 export function parseExpr(text: string): Expr {
   if (text.trim() === '') fail('1:1: parse error: no expression found in input');
@@ -698,7 +733,11 @@ export function parseExpr(text: string): Expr {
   });
   if (bad) {
     const near = text.slice(bad.from, bad.from + 10);
-    fail(`${posOf(text, bad.from)}: parse error: unexpected ${near === '' ? 'end of input' : `"${near}"`}`);
+    // At the end of the input Prometheus' lexer names what is left open before the parser speaks.
+    const open = near === '' ? unclosedAtEnd(text) : undefined;
+    fail(
+      `${posOf(text, bad.from)}: parse error: ${open ?? `unexpected ${near === '' ? 'end of input' : `"${near}"`}`}`,
+    );
   }
   const top = tree.topNode.firstChild;
   if (!top) fail('1:1: parse error: no expression found in input');

@@ -168,7 +168,8 @@ function extrapolatedRate(
   if (isRate) factor /= w.range / 1000;
   if (resultH) {
     const r = scaleH(resultH, factor);
-    r.counterResetHint = isCounter ? 2 : 3;
+    // A rate, increase or delta is a gauge whatever its input was, as in Prometheus.
+    r.counterResetHint = 3;
     return r;
   }
   return resultF * factor;

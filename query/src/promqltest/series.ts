@@ -8,8 +8,12 @@ import { parseDuration, parseNumber, unquoteString } from '../promql/parser.js';
  * histogram literals (`{{schema:0 sum:5 count:4 buckets:[1 2 1]}}`).
  */
 
-/** One point of a description: undefined means no sample at that step. */
-export type SeriesPoint = { f: number } | { h: FloatHistogram } | undefined;
+/**
+ * One point of a description: undefined means no sample at that step.
+ * `hintSet` marks a histogram whose literal names its `counter_reset_hint`:
+ * only then does an expected histogram's hint have to match.
+ */
+export type SeriesPoint = { f: number } | { h: FloatHistogram; hintSet?: boolean } | undefined;
 
 /** Parses `name{l="v", ...}` (either part optional); returns labels and the rest of the text. */
 export function parseLabelSet(text: string): { labels: Labels; rest: string } {
@@ -193,21 +197,22 @@ export function parseSeriesValues(text: string): SeriesPoint[] {
     if (tok.startsWith('{{')) {
       const end = tok.indexOf('}}') + 2;
       const base = parseHistogram(tok.slice(0, end));
+      const hintSet = tok.slice(0, end).includes('counter_reset_hint:');
       const rest = tok.slice(end);
       if (rest === '') {
-        out.push({ h: base });
+        out.push({ h: base, hintSet });
         continue;
       }
       const rm = /^x(\d+)$/.exec(rest);
       if (rm) {
-        for (let k = 0; k <= Number(rm[1]); k++) out.push({ h: base });
+        for (let k = 0; k <= Number(rm[1]); k++) out.push({ h: base, hintSet });
         continue;
       }
       const im = /^([+-])(\{\{.*\}\})x(\d+)$/.exec(rest);
       if (!im) throw new Error(`bad histogram series item ${tok}`);
       const inc = parseHistogram(im[2] as string);
       const sign = im[1] === '-' ? -1 : 1;
-      for (let k = 0; k <= Number(im[3]); k++) out.push({ h: addHistLiteral(base, inc, sign * k) });
+      for (let k = 0; k <= Number(im[3]); k++) out.push({ h: addHistLiteral(base, inc, sign * k), hintSet });
       continue;
     }
     m = new RegExp(`^(${NUM})(?:([+-])(${NUM}))?x(\\d+)$`).exec(tok);

@@ -1,17 +1,22 @@
 /**
  * Block figures: bytes per sample of our blocks against promtool's blocks
- * built from the same OpenMetrics input in the same run, and selecting 1% of
- * a block of many series (time and bytes read). Run: `npm run bench` in
+ * (Prometheus 3.16's, testkit's reference, else the promtool on PATH; its
+ * version is printed) built from the same OpenMetrics input in the same run,
+ * and selecting 1% of a block of many series (time and bytes read). Both
+ * sides' blocks are read back and must hold exactly the input's samples, or
+ * the bench fails instead of printing a ratio. Run: `npm run bench` in
  * storage. BENCH_SERIES sets the series of the select benchmark (default 1M).
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { newMatcher } from '../model.js';
+import { findTool, prometheusReference, prometheusVersion } from '@promstream/testkit';
+import { newMatcher, ValueType } from '../model.js';
 import { FsObjectStore } from '../objstore/fs.js';
 import { encodeXorChunk } from '../tsz/xor.js';
 import { createBlocksFromOpenMetrics } from './backfill.js';
+import { formatLabels } from './labels.js';
 import { BlockReader } from './reader.js';
 import { writeBlock } from './writer.js';
 
@@ -26,12 +31,46 @@ function dirBytes(dir: string): number {
   return n;
 }
 
-function findPromtool(): string | undefined {
-  try {
-    return execFileSync('sh', ['-c', 'command -v promtool'], { encoding: 'utf8' }).trim() || undefined;
-  } catch {
-    return undefined;
+/** Every sample of every block under `root`, as `labels time value` lines in series then time order. */
+async function samplesOf(root: string): Promise<string[]> {
+  const store = new FsObjectStore(root);
+  const out: string[] = [];
+  for (const name of readdirSync(root)) {
+    if (!/^[0-7][0-9A-Z]{25}$/.test(name)) continue;
+    const reader = await BlockReader.open(store, name);
+    for (const series of await reader.select([newMatcher('=~', '__name__', '.+')], -Infinity, Infinity)) {
+      const it = series.iterator();
+      const key = formatLabels(series.labels);
+      while (it.next() === ValueType.Float)
+        out.push(`${key} ${it.atT()} ${Object.is(it.at(), -0) ? '-0' : it.at()}`);
+      const err = it.err();
+      if (err !== undefined) throw err;
+    }
   }
+  return out.sort();
+}
+
+/** The samples of an OpenMetrics text in the same form. */
+function samplesOfInput(lines: readonly string[]): string[] {
+  const out: string[] = [];
+  for (const l of lines) {
+    const m = /^(\w+)\{series="(\d+)"\} (\S+) (\S+)$/.exec(l);
+    if (m === null) continue;
+    const labels = [
+      { name: '__name__', value: m[1] as string },
+      { name: 'series', value: m[2] as string },
+    ];
+    out.push(`${formatLabels(labels)} ${Math.round(Number(m[4]) * 1000)} ${Number(m[3])}`);
+  }
+  return out.sort();
+}
+
+/** Throws unless `got` holds exactly the expected samples. */
+function expectSameSamples(side: string, got: readonly string[], want: readonly string[]): void {
+  if (got.length !== want.length)
+    throw new Error(`${side} holds ${got.length} samples, the input has ${want.length}`);
+  for (let i = 0; i < want.length; i++)
+    if (got[i] !== want[i]) throw new Error(`${side} holds "${got[i]}" where the input has "${want[i]}"`);
 }
 
 async function bytesPerSample(): Promise<void> {
@@ -73,17 +112,21 @@ async function bytesPerSample(): Promise<void> {
   await createBlocksFromOpenMetrics(lines.join('\n'), new FsObjectStore(ours), '');
   const tOurs = performance.now() - t0;
   const oursBytes = dirBytes(ours);
+  const want = samplesOfInput(lines);
+  expectSameSamples('our blocks', await samplesOf(ours), want);
   console.log(
     `\nbytes per sample, ${samples.toLocaleString('en')} samples (4 shapes x ${perShape} series x ${n})`,
   );
   console.log(
     `  ours:     ${(oursBytes / samples).toFixed(3)} B/sample (${oursBytes} bytes, built in ${tOurs.toFixed(0)} ms)`,
   );
-  const promtool = findPromtool();
+  const reference = prometheusReference();
+  const promtool = reference.ok ? reference.backend.promtool : findTool('promtool');
   if (promtool === undefined) {
-    console.log('  promtool: not on PATH, no reference figure');
+    console.log('  promtool: not found (infra/scripts/prometheus.sh install), no reference figure');
     return;
   }
+  const version = prometheusVersion(promtool) ?? 'version unknown';
   const theirs = join(work, 'theirs');
   const t1 = performance.now();
   execFileSync(promtool, ['tsdb', 'create-blocks-from', 'openmetrics', input, theirs], { stdio: 'ignore' });
@@ -94,8 +137,10 @@ async function bytesPerSample(): Promise<void> {
     if (b.length !== 26) continue;
     theirBytes += dirBytes(join(theirs, b)) - statSync(join(theirs, b, 'tombstones')).size;
   }
+  expectSameSamples(`promtool ${version}'s blocks`, await samplesOf(theirs), want);
+  console.log('  both sides hold exactly the input samples (read back with our block reader)');
   console.log(
-    `  promtool: ${(theirBytes / samples).toFixed(3)} B/sample (${theirBytes} bytes, built in ${tTheirs.toFixed(0)} ms)`,
+    `  promtool ${version}: ${(theirBytes / samples).toFixed(3)} B/sample (${theirBytes} bytes, built in ${tTheirs.toFixed(0)} ms)`,
   );
   console.log(`  ratio ours/promtool: ${(oursBytes / theirBytes).toFixed(4)} (target <= 1.0)`);
 }

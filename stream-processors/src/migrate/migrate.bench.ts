@@ -1,8 +1,9 @@
 /**
  * Import and export rates, in samples/s: promtool-created blocks into a
  * filesystem bucket (and S3 when S3_ENDPOINT is set), OpenMetrics straight
- * into blocks, and bucket-to-bucket export. The reference is promtool's own
- * `tsdb create-blocks-from openmetrics` over the same file.
+ * into blocks, and bucket-to-bucket export. The reference is Prometheus
+ * 3.16's promtool (`tsdb create-blocks-from openmetrics` over the same file),
+ * found by testkit's prometheusReference.
  * Shape: SERIES series (default 500) x 6 h at a 15 s interval.
  */
 import { execFileSync } from 'node:child_process';
@@ -10,6 +11,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { FsObjectStore, objectStoreFromUrl } from '@promstream/storage';
+import { prometheusReference } from '@promstream/testkit';
 import { exportBlocks } from './export-blocks.js';
 import { importBlocks } from './import-blocks.js';
 import { importOpenMetrics } from './import-openmetrics.js';
@@ -31,20 +33,21 @@ try {
 
   const rate = (n: number, s: number): string => `${Math.round(n / s).toLocaleString('en')} samples/s`;
   let reference: number | undefined;
-  try {
+  const promtool = prometheusReference();
+  if (promtool.ok) {
     const t = performance.now();
-    execFileSync('promtool', ['tsdb', 'create-blocks-from', 'openmetrics', om, join(dir, 'blocks')], {
-      stdio: 'pipe',
-    });
+    execFileSync(
+      promtool.backend.promtool,
+      ['tsdb', 'create-blocks-from', 'openmetrics', om, join(dir, 'blocks')],
+      {
+        stdio: 'pipe',
+      },
+    );
     reference = (performance.now() - t) / 1000;
     console.log(
-      `promtool create-blocks-from openmetrics (reference): ${reference.toFixed(2)} s, ${rate(samples, reference)}`,
+      `promtool ${promtool.backend.version} create-blocks-from openmetrics (reference): ${reference.toFixed(2)} s, ${rate(samples, reference)}`,
     );
-  } catch (e) {
-    console.log(
-      `promtool is not available (${(e as Error).message.split('\n')[0]}); no block import figures`,
-    );
-  }
+  } else console.log(`no reference promtool (${promtool.reason}); no block import figures`);
 
   if (reference !== undefined) {
     const r = await importBlocks(join(dir, 'blocks'), new FsObjectStore(join(dir, 'bucket')), {

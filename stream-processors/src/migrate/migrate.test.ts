@@ -14,7 +14,7 @@ import {
   S3ObjectStore,
   tenantStore,
 } from '@promstream/storage';
-import { announceSkip, findTool, realS3 } from '@promstream/testkit';
+import { announceSkip, prometheusReference, realS3 } from '@promstream/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { exportBlocks } from './export-blocks.js';
 import { importBlocks } from './import-blocks.js';
@@ -77,8 +77,9 @@ afterAll(async () => {
 });
 
 describe('import blocks', () => {
-  const promtool = findTool('promtool');
-  if (promtool === undefined) announceSkip('import blocks from promtool', 'promtool is not on PATH');
+  const reference = prometheusReference();
+  const promtool = reference.ok ? reference.backend.promtool : undefined;
+  if (!reference.ok) announceSkip('import blocks from promtool 3.16', reference.reason);
 
   it.skipIf(promtool === undefined)(
     'imports promtool-created blocks and reads back identical samples',
@@ -222,14 +223,15 @@ describe('export blocks', () => {
 
 describe('import into S3 and export back', () => {
   const s3 = realS3();
-  const promtool = findTool('promtool');
+  const reference = prometheusReference();
+  const promtool = reference.ok ? reference.backend.promtool : undefined;
   if (!s3.ok) announceSkip('import blocks into S3', s3.reason);
-  else if (promtool === undefined) announceSkip('import blocks into S3', 'promtool is not on PATH');
+  else if (!reference.ok) announceSkip('import blocks into S3', reference.reason);
 
   it.skipIf(!s3.ok || promtool === undefined)(
     'imports promtool blocks into the real S3 server and exports them to a filesystem bucket unchanged',
     async () => {
-      if (!s3.ok) return;
+      if (!s3.ok) throw new Error(s3.reason);
       const b = s3.backend;
       const raw = new S3ObjectStore({
         bucket: b.bucket,

@@ -10,7 +10,7 @@ import {
   newMatcher,
   tenantStore,
 } from '@promstream/storage';
-import { announceSkip, findTool, freePort } from '@promstream/testkit';
+import { announceSkip, freePort, prometheusReference } from '@promstream/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { importRemoteRead } from './import-remote-read.js';
 import { decodeReadResponse, encodeReadRequest } from './remote-read-v1.js';
@@ -72,11 +72,12 @@ describe('remote-read codec', () => {
   });
 });
 
-describe('import remote-read from Debian Prometheus', () => {
-  const prometheus = findTool('prometheus');
-  const promtool = findTool('promtool');
-  const missing = prometheus === undefined ? 'prometheus' : promtool === undefined ? 'promtool' : undefined;
-  if (missing !== undefined) announceSkip('import remote-read', `${missing} is not on PATH`);
+describe('import remote-read from Prometheus 3.16', () => {
+  const reference = prometheusReference();
+  const prometheus = reference.ok ? reference.backend.prometheus : undefined;
+  const promtool = reference.ok ? reference.backend.promtool : undefined;
+  const missing = reference.ok ? undefined : reference.reason;
+  if (missing !== undefined) announceSkip('import remote-read', missing);
 
   let dir = '';
   let proc: ChildProcess | undefined;
@@ -84,7 +85,7 @@ describe('import remote-read from Debian Prometheus', () => {
   const expected = new Map<string, [number, number][]>();
 
   beforeAll(async () => {
-    if (missing !== undefined) return;
+    if (missing !== undefined) throw new Error(missing);
     dir = await mkdtemp(join(tmpdir(), 'promstream-rr-'));
     // Three hours of two series, backfilled into the Prometheus data directory.
     const lines = ['# TYPE rr_value gauge'];

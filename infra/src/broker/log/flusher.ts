@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import type { DurabilityProbe } from './durability-probe.js';
 
 /**
  * Group commit: many appenders ask for their files to reach the disk; one
@@ -11,6 +12,8 @@ export class Flusher {
   private running = false;
   /** fsync rounds done, for the metrics. */
   rounds = 0;
+
+  constructor(private readonly probe?: DurabilityProbe) {}
 
   /** Resolves once every byte written to these descriptors before the call is durable. */
   sync(fds: Iterable<number>): Promise<void> {
@@ -34,9 +37,11 @@ export class Flusher {
       fds.map(
         (fd) =>
           new Promise<void>((resolve) => {
+            this.probe?.synced(fd, 'start');
             fs.fdatasync(fd, (err) => {
               // EBADF: the segment was deleted and its descriptor closed; nothing to keep.
               if (err && err.code !== 'EBADF') failure = err;
+              else if (!err) this.probe?.synced(fd, 'done');
               resolve();
             });
           }),

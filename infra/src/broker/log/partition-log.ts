@@ -3,6 +3,7 @@ import path from 'node:path';
 import { BrokerError } from '../errors.js';
 import { type ProducerSnapshot, ProducerStates, snapshotOf, statesFrom } from '../producer-state.js';
 import type { FileRange } from '../protocol/writer.js';
+import type { DurabilityProbe } from './durability-probe.js';
 import type { BatchHeader } from './record-batch.js';
 import { Segment, segmentName } from './segment.js';
 
@@ -48,6 +49,7 @@ export class PartitionLog {
     readonly dir: string,
     public config: LogConfig,
     private readonly now: () => number,
+    private readonly probe?: DurabilityProbe,
   ) {
     this.startFile = path.join(dir, 'log-start-offset');
     this.snapshotFile = path.join(dir, 'producer-state.json');
@@ -60,9 +62,9 @@ export class PartitionLog {
    * the last segment was started (or at the last clean stop) plus the
    * batches of the scanned segment.
    */
-  static open(dir: string, config: LogConfig, now: () => number): PartitionLog {
+  static open(dir: string, config: LogConfig, now: () => number, probe?: DurabilityProbe): PartitionLog {
     fs.mkdirSync(dir, { recursive: true });
-    const log = new PartitionLog(dir, config, now);
+    const log = new PartitionLog(dir, config, now, probe);
     const bases = fs
       .readdirSync(dir)
       .filter((f) => /^\d{20}\.log$/.test(f))
@@ -171,6 +173,7 @@ export class PartitionLog {
         buf,
         position,
         durable,
+        first,
         size: seg.size,
         count: seg.count,
         next: seg.nextOffset,
@@ -231,6 +234,15 @@ export class PartitionLog {
         (err) => {
           release();
           group.finished = true;
+          if (err === null && this.probe)
+            for (const i of items)
+              this.probe.written({
+                fd: dfd ?? seg.fd,
+                log: this.dir,
+                from: i.first,
+                to: i.next,
+                dsync: dfd !== null,
+              });
           // A failure of bytes that drainSync has written again meanwhile changes nothing.
           if (err !== null && items.some((i) => !i.done)) {
             const all = this.writing.flatMap((g) => g.items);
@@ -299,6 +311,13 @@ export class PartitionLog {
             item.buf.length - written,
             item.position + written,
           );
+        this.probe?.written({
+          fd: item.seg.fd,
+          log: this.dir,
+          from: item.first,
+          to: item.next,
+          dsync: false,
+        });
       }
     } catch (err) {
       this.fail(err as Error, items);
@@ -324,7 +343,9 @@ export class PartitionLog {
     const a = this.active;
     if (a.count === 0) return;
     this.drainSync();
+    this.probe?.synced(a.fd, 'start');
     a.flush();
+    this.probe?.synced(a.fd, 'done');
     // The snapshot covers every closed segment, so a restart only scans the new one.
     this.writeSnapshot();
     this.segments.push(Segment.create(this.dir, a.nextOffset, this.now()));
@@ -499,6 +520,8 @@ interface PendingWrite {
   durable: boolean;
   /** Where the bytes go in the segment's .log file. */
   position: number;
+  /** The offset of the first record of these batches. */
+  first: number;
   /** The segment's size, batch count and next offset once these bytes are written. */
   size: number;
   count: number;

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { KafkaCode } from '../errors.js';
+import type { DurabilityProbe } from './durability-probe.js';
 import { type LogConfig, PartitionLog } from './partition-log.js';
 
 /** Topic configs the broker knows, with Kafka's defaults. Values are strings as on the wire. */
@@ -83,6 +84,7 @@ export class TopicStore {
   constructor(
     readonly dataDir: string,
     private readonly now: () => number,
+    private readonly probe?: DurabilityProbe,
   ) {
     fs.mkdirSync(dataDir, { recursive: true });
     this.file = path.join(dataDir, 'topics.json');
@@ -96,7 +98,7 @@ export class TopicStore {
       const topic: Topic = { name: t.name, id: t.id, configs: t.configs, partitions: [] };
       const config = logConfigOf(t.configs);
       for (let p = 0; p < t.partitions; p++) {
-        topic.partitions.push(PartitionLog.open(this.partitionDir(t.name, p), config, this.now));
+        topic.partitions.push(PartitionLog.open(this.partitionDir(t.name, p), config, this.now, this.probe));
       }
       this.topics.set(t.name, topic);
     }
@@ -153,7 +155,7 @@ export class TopicStore {
     for (let p = 0; p < partitions; p++) {
       const dir = this.partitionDir(name, p);
       fs.rmSync(dir, { recursive: true, force: true });
-      topic.partitions.push(PartitionLog.open(dir, config, this.now));
+      topic.partitions.push(PartitionLog.open(dir, config, this.now, this.probe));
     }
     this.topics.set(name, topic);
     this.save();
@@ -182,7 +184,7 @@ export class TopicStore {
     for (let p = topic.partitions.length; p < count; p++) {
       const dir = this.partitionDir(name, p);
       fs.rmSync(dir, { recursive: true, force: true });
-      topic.partitions.push(PartitionLog.open(dir, config, this.now));
+      topic.partitions.push(PartitionLog.open(dir, config, this.now, this.probe));
     }
     this.save();
     return { code: KafkaCode.NONE, message: null };
