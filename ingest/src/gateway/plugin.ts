@@ -1,3 +1,4 @@
+import type { IncomingMessage } from 'node:http';
 import { SchemaError, SchemaErrorCode } from '@promstream/schemas';
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
@@ -120,6 +121,26 @@ function refusalLine(code: IngestErrorCode, what: RefusedSamples, bound: string)
   return `${code}: ${what.count} samples refused, ${bound} (${iso(what.bound)}); the first: ${describeSeries(what.series)} at ${what.timestamp} (${iso(what.timestamp)})`;
 }
 
+/** How long the rest of a refused body is read and dropped before the connection is closed. */
+const LINGER_MS = 10_000;
+
+/**
+ * Answers a request whose body is not read to its end (fastify refuses one
+ * over its limit from its length) without closing the connection at once:
+ * fastify asks for a close, and closing with body bytes unread makes the
+ * kernel reset the connection, so a client (or the all-in-one's front) still
+ * sending would lose the answer. Node reads and drops the rest instead, for
+ * at most LINGER_MS.
+ */
+function lingerOnEarlyAnswer(raw: IncomingMessage, reply: FastifyReply): void {
+  if (raw.complete) return;
+  reply.removeHeader('connection');
+  const timer = setTimeout(() => raw.socket.destroy(), LINGER_MS);
+  timer.unref();
+  raw.once('end', () => clearTimeout(timer));
+  raw.once('close', () => clearTimeout(timer));
+}
+
 function refuse(reply: FastifyReply, err: IngestError): FastifyReply {
   if (err.status === 429 || err.status === 503) reply.header('Retry-After', '1');
   // A partial refusal's message is already one line per reason, each led by its code.
@@ -146,7 +167,8 @@ export const remoteWritePlugin: FastifyPluginAsync<RemoteWritePluginOptions> = a
   const m = metrics(opts.registry);
 
   // fastify refuses a body over its limit before the route runs; answer it in the route's format.
-  app.setErrorHandler((err: FastifyError, _request, reply) => {
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    lingerOnEarlyAnswer(request.raw, reply);
     const e =
       err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
         ? new IngestError(
