@@ -118,7 +118,11 @@ function minutes(ms: number): string {
 
 /** One line of a partial refusal, as Mimir words its per-sample errors. */
 function refusalLine(code: IngestErrorCode, what: RefusedSamples, bound: string): string {
-  return `${code}: ${what.count} samples refused, ${bound} (${iso(what.bound)}); the first: ${describeSeries(what.series)} at ${what.timestamp} (${iso(what.timestamp)})`;
+  // A timestamp beyond 2^53 ms reads as the nearest number; say so rather than show a wrong one as exact.
+  const at = Number.isSafeInteger(what.timestamp)
+    ? `${what.timestamp} (${iso(what.timestamp)})`
+    : `${what.timestamp < 0 ? '-' : ''}2^53 ms or beyond, which no sample timestamp can be`;
+  return `${code}: ${what.count} samples refused, ${bound} (${iso(what.bound)}); the first: ${describeSeries(what.series)} at ${at}`;
 }
 
 /** How long the rest of a refused body is read and dropped before the connection is closed. */
