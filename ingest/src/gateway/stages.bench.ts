@@ -11,9 +11,9 @@ import snappy from 'snappy';
 import { memorySerdes } from '../../test/helpers.js';
 import { requestPlacer } from '../log/partitioner.js';
 import { decodeBody } from '../remote-write/content-type.js';
+import { checkShape } from '../remote-write/shape.js';
 import type { WriteSeries } from '../remote-write/types.js';
 import { decodeV1Reference, encodeV1 } from '../remote-write/v1.js';
-import { checkShape } from '../remote-write/shape.js';
 import { defaultLimits, validateRequest } from '../remote-write/validate.js';
 import { applyWindow, defaultWindow } from '../remote-write/window.js';
 
