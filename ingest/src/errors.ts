@@ -12,6 +12,12 @@ export const IngestErrorCode = {
   InvalidSeries: 'invalid_series',
   /** The request carries more samples, series or bytes than allowed. */
   LimitExceeded: 'limit_exceeded',
+  /** The body, compressed or as its declared decompressed size, is larger than allowed. */
+  PayloadTooLarge: 'payload_too_large',
+  /** Samples older than the tenant's window into the past (Prometheus' and Mimir's "out of bounds"). */
+  OutOfBounds: 'out_of_bounds',
+  /** Samples newer than now plus the tenant's creation grace period (Mimir's "too far in the future"). */
+  TooFarInFuture: 'too_far_in_future',
   /** The content type or encoding is not one the gateway speaks. */
   UnsupportedMediaType: 'unsupported_media_type',
   /** The tenant sends faster than its ingestion rate. */
@@ -29,6 +35,9 @@ const statusByCode: Record<IngestErrorCode, number> = {
   malformed_request: 400,
   invalid_series: 400,
   limit_exceeded: 400,
+  payload_too_large: 413,
+  out_of_bounds: 400,
+  too_far_in_future: 400,
   unsupported_media_type: 415,
   rate_limited: 429,
   log_unavailable: 503,

@@ -41,6 +41,9 @@ const backends: [string, Pick<LogBackend>][] = [
   ['the embedded broker', await startEmbeddedBroker()],
 ];
 
+/** A window wide enough for the fixed timestamps these tests write. */
+const backfill = { pastMs: 100 * 365 * 86_400_000, futureMs: 600_000 };
+
 for (const [name, picked] of backends) {
   if (!picked.ok) announceSkip(`gateway and agent on ${name}`, picked.reason);
 }
@@ -72,7 +75,14 @@ describe.each(backends.filter(([, picked]) => picked.ok))('gateway and agent on 
       eventPartitions: 2,
       logger,
     });
-    gateway = await startGateway({ sink: writers.samples, producer: writers.producer, port: 0, logger });
+    gateway = await startGateway({
+      sink: writers.samples,
+      producer: writers.producer,
+      port: 0,
+      logger,
+      // These tests write fixed timestamps of 2023, as a backfilling tenant would.
+      sampleWindow: () => backfill,
+    });
   });
   afterAll(async () => {
     await gateway?.close();
@@ -312,7 +322,13 @@ describe.each(backends.filter(([, picked]) => picked.ok))('gateway and agent on 
       eventsTopic,
       logger,
     });
-    const gw = await startGateway({ sink: dead.samples, producer: dead.producer, port: 0, logger });
+    const gw = await startGateway({
+      sink: dead.samples,
+      producer: dead.producer,
+      port: 0,
+      logger,
+      sampleWindow: () => backfill,
+    });
     try {
       const res = await fetch(`${gw.url}/api/v1/write`, {
         method: 'POST',

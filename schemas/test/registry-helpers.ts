@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { announceSkip, type LogBackend, logBackend } from '@promstream/testkit';
-import { type RunningRegistry, startRegistry } from '../src/registry/server.js';
+import { type RegistryOptions, type RunningRegistry, startRegistry } from '../src/registry/server.js';
 
 /** A log backend for a suite, or undefined (announced) when none can be had. */
 export async function backendFor(suite: string): Promise<LogBackend | undefined> {
@@ -18,8 +18,12 @@ export function freshTopic(prefix = '_schemas-test'): string {
 }
 
 /** Starts a registry on a free port over the given topic. */
-export function registryOn(backend: LogBackend, topic: string): Promise<RunningRegistry> {
-  return startRegistry({ brokers: backend.brokers, port: 0, topic });
+export function registryOn(
+  backend: LogBackend,
+  topic: string,
+  options: Partial<RegistryOptions> = {},
+): Promise<RunningRegistry> {
+  return startRegistry({ brokers: backend.brokers, port: 0, topic, ...options });
 }
 
 /** Calls the registry's REST API and returns status and parsed body. */

@@ -364,6 +364,14 @@ export class Broker {
     const log = topic?.partitions[partition];
     if (topic === undefined || log === undefined) return fail(KafkaCode.UNKNOWN_TOPIC_OR_PARTITION);
     if (records === null || records.length === 0) return fail(KafkaCode.CORRUPT_MESSAGE);
+    try {
+      // A failed log (a full disk) tries to recover here, before the producer state is read.
+      log.ensureWritable();
+    } catch (err) {
+      this.metrics?.storageRefusals.inc();
+      this.log.debug({ err: (err as Error).message, topic: topicName, partition }, 'append refused');
+      return fail(KafkaCode.KAFKA_STORAGE_ERROR);
+    }
     const maxBatch = Number(topic.configs['max.message.bytes'] ?? TOPIC_CONFIG_DEFAULTS['max.message.bytes']);
     const headers: Array<{ at: number; header: BatchHeader }> = [];
     for (let at = 0; at < records.length; ) {

@@ -11,6 +11,7 @@ export interface BrokerMetrics {
   fetchedBytes: Counter;
   corruptBatches: Counter;
   badFrames: Counter;
+  storageRefusals: Counter;
 }
 
 export function createMetrics(): BrokerMetrics {
@@ -53,6 +54,11 @@ export function createMetrics(): BrokerMetrics {
     corruptBatches: new Counter({
       name: 'promstream_broker_corrupt_batches_total',
       help: 'Produced batches rejected by the header or CRC check.',
+      registers: [registry],
+    }),
+    storageRefusals: new Counter({
+      name: 'promstream_broker_storage_refusals_total',
+      help: 'Partition appends refused with KAFKA_STORAGE_ERROR because the log failed a write and has not recovered yet.',
       registers: [registry],
     }),
     badFrames: new Counter({

@@ -66,6 +66,14 @@ export class ProducerStates {
     e.batches.push({ firstSeq: baseSeq, lastSeq: lastSequence(baseSeq, recordCount), baseOffset });
     if (e.batches.length > KEEP) e.batches.shift();
   }
+
+  /**
+   * Forgets the batches at `offset` and after: they were refused with a
+   * failed write and never reached the log, so a retry of one is new.
+   */
+  forgetFrom(offset: number): void {
+    for (const e of this.byId.values()) e.batches = e.batches.filter((b) => b.baseOffset < offset);
+  }
 }
 
 /** The snapshot of producer states as stored in `producer-state.json`. */

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, test } from 'vitest';
 import { loadConfig, objectStoreUrl } from './config.js';
 import { ConfigError } from './errors.js';
+import { tenantLimits } from './tenant-limits.js';
 
 function yamlFile(text: string): string {
   const file = path.join(mkdtempSync(path.join(tmpdir(), 'promstream-config-')), 'promstream.yaml');
@@ -57,6 +58,50 @@ describe('loadConfig', () => {
         expect.stringMatching(/^objectStore: scheme must be one of file, mem, s3/),
       ]),
     );
+  });
+
+  test('gives each tenant of gateway.tenants its own rate and sample window', () => {
+    const file = yamlFile(
+      [
+        'blockBuilder:',
+        '  outOfOrderWindow: 5m',
+        'gateway:',
+        '  creationGracePeriod: 15m',
+        '  tenants:',
+        '    backfill: { pastWindow: 2h, samplesPerSecond: 500 }',
+        '    clock-skew: { creationGracePeriod: 1h }',
+        '',
+      ].join('\n'),
+    );
+    const config = loadConfig({ file, env: {} });
+    const limits = tenantLimits(config, { samplesPerSecond: 100, burst: 1000 });
+    // The window into the past defaults to the block builder's out-of-order window.
+    expect(limits.window('anyone')).toEqual({ pastMs: 300_000, futureMs: 900_000 });
+    expect(limits.window('backfill')).toEqual({ pastMs: 7_200_000, futureMs: 900_000 });
+    expect(limits.window('clock-skew')).toEqual({ pastMs: 300_000, futureMs: 3_600_000 });
+    expect(limits.rate('anyone')).toEqual({ samplesPerSecond: 100, burst: 1000 });
+    expect(limits.rate('backfill')).toEqual({ samplesPerSecond: 500, burst: 1000 });
+    expect(tenantLimits(config).rate('anyone')).toBeUndefined();
+    expect(tenantLimits(config).rate('backfill')).toEqual({ samplesPerSecond: 500, burst: 5000 });
+    // A tenant named like an Object property gets nothing of it.
+    expect(limits.window('constructor')).toEqual({ pastMs: 300_000, futureMs: 900_000 });
+    expect(loadConfig({ env: {}, flags: { 'gateway.pastWindow': '1m' } }).gateway.pastWindow).toBe(60_000);
+  });
+
+  test('reports bad tenant settings by their path', () => {
+    const file = yamlFile('gateway:\n  tenants:\n    a: { pastWindow: soon, colour: red }\n    b: 3\n');
+    expect(() => loadConfig({ file, env: {} })).toThrow(ConfigError);
+    try {
+      loadConfig({ file, env: {} });
+    } catch (err) {
+      expect((err as ConfigError).problems).toEqual(
+        expect.arrayContaining([
+          'gateway.tenants.a.pastWindow: expected a duration such as 10m, 1h, got "soon"',
+          'gateway.tenants.a.colour: unknown setting',
+          'gateway.tenants.b: expected a mapping',
+        ]),
+      );
+    }
   });
 
   test('a missing or malformed file is a config_file error', () => {

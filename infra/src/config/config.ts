@@ -46,8 +46,40 @@ export interface PromstreamConfig {
   };
   broker: { host: string; port: number };
   registry: { host: string; port: number };
-  gateway: { host: string; port: number };
+  gateway: GatewayConfig;
 }
+
+/**
+ * What one tenant may send, where it differs from the gateway's defaults:
+ * its ingestion rate and the window of its sample timestamps.
+ */
+export interface TenantOverrides {
+  /** Samples per second (with burst); absent means the gateway's --tenant-rate. */
+  samplesPerSecond?: number;
+  burst?: number;
+  /** How far into the past a sample may be, in ms. */
+  pastWindow?: number;
+  /** How far into the future a sample may be, in ms. */
+  creationGracePeriod?: number;
+}
+
+/** The remote-write gateway's settings. */
+export interface GatewayConfig {
+  host: string;
+  port: number;
+  /** Largest body once decompressed, in bytes (Mimir's max_recv_msg_size). */
+  maxDecompressedBytes: number;
+  maxSeriesPerRequest: number;
+  /** How far into the future a sample may be, in ms (Mimir's creation_grace_period). */
+  creationGracePeriod: number;
+  /** How far into the past a sample may be, in ms; absent means blockBuilder.outOfOrderWindow. */
+  pastWindow?: number;
+  /** Per-tenant overrides, by tenant id. */
+  tenants: Record<string, TenantOverrides>;
+}
+
+/** Settings whose keys are names chosen by the user (tenant ids), not fixed fields. */
+const OPEN_MAPS: ReadonlySet<string> = new Set(['gateway.tenants']);
 
 /** The defaults: the all-in-one on one machine, data under ./data. */
 export function defaultConfig(): PromstreamConfig {
@@ -66,7 +98,14 @@ export function defaultConfig(): PromstreamConfig {
     query: { host: '127.0.0.1', port: 9090, readConsistencyTimeout: 10_000, defaultTenant: 'anonymous' },
     broker: { host: '127.0.0.1', port: 9092 },
     registry: { host: '127.0.0.1', port: 8081 },
-    gateway: { host: '127.0.0.1', port: 9091 },
+    gateway: {
+      host: '127.0.0.1',
+      port: 9091,
+      maxDecompressedBytes: 100 * 1024 * 1024,
+      maxSeriesPerRequest: 200_000,
+      creationGracePeriod: 600_000,
+      tenants: {},
+    },
   };
 }
 
@@ -148,7 +187,10 @@ function mergeInto(
       continue;
     }
     const current = target[key];
-    if (isPlainObject(current) && !Array.isArray(current)) {
+    if (OPEN_MAPS.has(where)) {
+      if (!isPlainObject(value)) problems.push(`${where}: expected a mapping`);
+      else target[key] = value;
+    } else if (isPlainObject(current) && !Array.isArray(current)) {
       if (!isPlainObject(value)) problems.push(`${where}: expected a mapping`);
       else mergeInto(current, value, `${where}.`, problems);
     } else target[key] = value;
@@ -265,8 +307,56 @@ function validate(raw: Record<string, unknown>, problems: string[]): PromstreamC
     },
     broker: { host: str('broker.host'), port: int('broker.port', 0, 65535) },
     registry: { host: str('registry.host'), port: int('registry.port', 0, 65535) },
-    gateway: { host: str('gateway.host'), port: int('gateway.port', 0, 65535) },
+    gateway: {
+      host: str('gateway.host'),
+      port: int('gateway.port', 0, 65535),
+      maxDecompressedBytes: int('gateway.maxDecompressedBytes', 1024, 2 ** 31),
+      maxSeriesPerRequest: int('gateway.maxSeriesPerRequest', 1, 10_000_000),
+      creationGracePeriod: dur('gateway.creationGracePeriod', 0),
+      pastWindow: get('gateway.pastWindow') === undefined ? undefined : dur('gateway.pastWindow', 0),
+      tenants: tenantOverrides(get('gateway.tenants'), problems),
+    },
   };
+}
+
+const TENANT_SETTINGS = ['samplesPerSecond', 'burst', 'pastWindow', 'creationGracePeriod'] as const;
+
+/** Validates `gateway.tenants`: a mapping of tenant id to overrides. */
+function tenantOverrides(raw: unknown, problems: string[]): Record<string, TenantOverrides> {
+  const out: Record<string, TenantOverrides> = {};
+  if (raw === undefined || raw === null) return out;
+  if (!isPlainObject(raw)) {
+    problems.push(`gateway.tenants: expected a mapping of tenant id to settings`);
+    return out;
+  }
+  for (const [tenant, settings] of Object.entries(raw)) {
+    const where = `gateway.tenants.${tenant}`;
+    if (!isPlainObject(settings)) {
+      problems.push(`${where}: expected a mapping`);
+      continue;
+    }
+    const o: TenantOverrides = {};
+    for (const [key, value] of Object.entries(settings)) {
+      if (!(TENANT_SETTINGS as readonly string[]).includes(key)) {
+        problems.push(`${where}.${key}: unknown setting`);
+        continue;
+      }
+      if (key === 'samplesPerSecond' || key === 'burst') {
+        const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+        if (typeof n !== 'number' || !(n > 0))
+          problems.push(`${where}.${key}: expected a positive number, got ${JSON.stringify(value)}`);
+        else o[key] = n;
+      } else {
+        const n =
+          typeof value === 'number' ? value : typeof value === 'string' ? durationMs(value) : undefined;
+        if (n === undefined || !(n >= 0))
+          problems.push(`${where}.${key}: expected a duration such as 10m, 1h, got ${JSON.stringify(value)}`);
+        else o[key as 'pastWindow' | 'creationGracePeriod'] = n;
+      }
+    }
+    out[tenant] = o;
+  }
+  return out;
 }
 
 /** Parses `2h`, `15m`, `30s`, `500ms`, `1d` or a number of milliseconds; undefined when it is none. */

@@ -4,9 +4,12 @@ export {
   defaultConfig,
   durationMs,
   ENV_OVERRIDES,
+  type GatewayConfig,
   loadConfig,
   objectStoreUrl,
   type PromstreamConfig,
+  type TenantOverrides,
 } from './config.js';
 export { CONFIG_ERROR_CODES, ConfigError, type ConfigErrorCode } from './errors.js';
 export { addCommonFlags, COMMON_FLAGS, onShutdown, roleConfig, serveMetrics } from './role-support.js';
+export { type TenantLimits, type TenantRate, type TenantWindow, tenantLimits } from './tenant-limits.js';

@@ -324,7 +324,14 @@ async function main(): Promise<void> {
     codec: sampleBatchCodec(memorySerdes().sampleBatch),
     topic,
   });
-  const gateway = await startGateway({ sink, producer: writers.producer, port: 0, logger });
+  // The shape's timestamps start at 2026-01-01: a window into the past as wide as a backfill's.
+  const gateway = await startGateway({
+    sink,
+    producer: writers.producer,
+    port: 0,
+    logger,
+    sampleWindow: () => ({ pastMs: 100 * 365 * 86_400_000, futureMs: 600_000 }),
+  });
   const gatewayUrl = `${gateway.url}/api/v1/write`;
 
   const reference = prometheusReference();

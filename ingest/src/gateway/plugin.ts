@@ -1,11 +1,23 @@
+import type { IncomingMessage } from 'node:http';
 import { SchemaError, SchemaErrorCode } from '@promstream/schemas';
-import type { FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { IngestError, IngestErrorCode, isIngestError } from '../errors.js';
 import type { SampleBatchSink } from '../log/sample-sink.js';
 import { decodeRaw, uncompressBody, type WireVersion, wireVersion } from '../remote-write/content-type.js';
-import { defaultLimits, type ValidationLimits, validateRequest } from '../remote-write/validate.js';
+import {
+  defaultLimits,
+  describeSeries,
+  type ValidationLimits,
+  validateRequest,
+} from '../remote-write/validate.js';
+import {
+  applyWindow,
+  defaultWindow,
+  type RefusedSamples,
+  type SampleWindow,
+} from '../remote-write/window.js';
 import type { TenantRateLimiter } from './rate-limiter.js';
 
 /** Options of the remote-write route plugin. */
@@ -15,7 +27,12 @@ export interface RemoteWritePluginOptions {
   registry: Registry;
   logger: Logger;
   limits?: ValidationLimits;
+  /** The window of sample timestamps per tenant; undefined means `defaultWindow`. */
+  sampleWindow?: (tenant: string) => SampleWindow | undefined;
   defaultTenant?: string;
+  /** The largest compressed body fastify reads, named in the 413 it answers above it. */
+  bodyLimit?: number;
+  now?: () => number;
 }
 
 /** The headers the 2.0 spec asks a receiver to answer with (sent for 1.0 too; senders ignore them). */
@@ -90,16 +107,58 @@ function asIngestError(err: unknown): IngestError {
   });
 }
 
+function iso(ms: number): string {
+  const d = new Date(ms);
+  return Number.isNaN(d.getTime()) ? String(ms) : d.toISOString();
+}
+
+function minutes(ms: number): string {
+  return ms % 60_000 === 0 ? `${ms / 60_000}m` : `${ms / 1000}s`;
+}
+
+/** One line of a partial refusal, as Mimir words its per-sample errors. */
+function refusalLine(code: IngestErrorCode, what: RefusedSamples, bound: string): string {
+  // A timestamp beyond 2^53 ms reads as the nearest number; say so rather than show a wrong one as exact.
+  const at = Number.isSafeInteger(what.timestamp)
+    ? `${what.timestamp} (${iso(what.timestamp)})`
+    : `${what.timestamp < 0 ? '-' : ''}2^53 ms or beyond, which no sample timestamp can be`;
+  return `${code}: ${what.count} samples refused, ${bound} (${iso(what.bound)}); the first: ${describeSeries(what.series)} at ${at}`;
+}
+
+/** How long the rest of a refused body is read and dropped before the connection is closed. */
+const LINGER_MS = 10_000;
+
+/**
+ * Answers a request whose body is not read to its end (fastify refuses one
+ * over its limit from its length) without closing the connection at once:
+ * fastify asks for a close, and closing with body bytes unread makes the
+ * kernel reset the connection, so a client (or the all-in-one's front) still
+ * sending would lose the answer. Node reads and drops the rest instead, for
+ * at most LINGER_MS.
+ */
+function lingerOnEarlyAnswer(raw: IncomingMessage, reply: FastifyReply): void {
+  if (raw.complete) return;
+  reply.removeHeader('connection');
+  const timer = setTimeout(() => raw.socket.destroy(), LINGER_MS);
+  timer.unref();
+  raw.once('end', () => clearTimeout(timer));
+  raw.once('close', () => clearTimeout(timer));
+}
+
 function refuse(reply: FastifyReply, err: IngestError): FastifyReply {
   if (err.status === 429 || err.status === 503) reply.header('Retry-After', '1');
-  return reply.code(err.status).type('text/plain; charset=utf-8').send(`${err.code}: ${err.message}\n`);
+  // A partial refusal's message is already one line per reason, each led by its code.
+  const text = err.message.startsWith(`${err.code}: `) ? err.message : `${err.code}: ${err.message}`;
+  return reply.code(err.status).type('text/plain; charset=utf-8').send(`${text}\n`);
 }
 
 /**
  * `POST /api/v1/write` for Prometheus remote write 1.0 and 2.0. The answer
  * (204) goes out only after the sink resolved, that is after the log
- * acknowledged every record; 400/415 carry the reason, 429 and 503 ask the
- * sender to retry.
+ * acknowledged every record; 400/413/415 carry the reason, 429 and 503 ask
+ * the sender to retry. Samples outside the tenant's window are refused one
+ * by one: the others are written, then the answer is 400 with how many
+ * samples were refused and why (see window.ts).
  */
 export const remoteWritePlugin: FastifyPluginAsync<RemoteWritePluginOptions> = async (
   app: FastifyInstance,
@@ -107,7 +166,24 @@ export const remoteWritePlugin: FastifyPluginAsync<RemoteWritePluginOptions> = a
 ) => {
   const limits = opts.limits ?? defaultLimits;
   const defaultTenant = opts.defaultTenant ?? 'anonymous';
+  const now = opts.now ?? Date.now;
+  const windowOf = opts.sampleWindow ?? (() => undefined);
   const m = metrics(opts.registry);
+
+  // fastify refuses a body over its limit before the route runs; answer it in the route's format.
+  app.setErrorHandler((err: FastifyError, request, reply) => {
+    lingerOnEarlyAnswer(request.raw, reply);
+    const e =
+      err.code === 'FST_ERR_CTP_BODY_TOO_LARGE'
+        ? new IngestError(
+            IngestErrorCode.PayloadTooLarge,
+            `the request body is larger than the limit of ${opts.bodyLimit ?? 'the gateway'} bytes (compressed)`,
+          )
+        : new IngestError(IngestErrorCode.MalformedRequest, err.message, { cause: err });
+    m.requests.inc({ version: 'unknown', code: String(e.status) });
+    m.discarded.inc({ reason: e.code });
+    return refuse(reply, e);
+  });
 
   // Read every body as bytes; the route decides on the content type itself,
   // so an unsupported one gets the remote-write 415 and not fastify's.
@@ -121,16 +197,51 @@ export const remoteWritePlugin: FastifyPluginAsync<RemoteWritePluginOptions> = a
    * across that wait made every young-generation collection copy it).
    */
   const accept = (raw: Buffer, v: WireVersion, tenant: string) => {
-    const req = decodeRaw(raw, v);
+    const req = decodeRaw(raw, v, limits);
     validateRequest(req, limits);
-    const { samples, histograms } = req;
-    if (!opts.limiter.take(tenant, samples + histograms)) {
+    const window = windowOf(tenant) ?? defaultWindow;
+    const { kept, tooOld, tooNew } = applyWindow(req, now(), window);
+    let refused: IngestError | undefined;
+    if (tooOld !== undefined || tooNew !== undefined) {
+      const lines: string[] = [];
+      if (tooNew !== undefined)
+        lines.push(
+          refusalLine(
+            IngestErrorCode.TooFarInFuture,
+            tooNew,
+            `timestamps too far in the future: after now + ${minutes(window.futureMs)}, the creation grace period`,
+          ),
+        );
+      if (tooOld !== undefined)
+        lines.push(
+          refusalLine(
+            IngestErrorCode.OutOfBounds,
+            tooOld,
+            `timestamps out of bounds: before now - ${minutes(window.pastMs)}, the out-of-order window`,
+          ),
+        );
+      lines.push(
+        `${kept.samples} samples and ${kept.histograms} histogram samples of the request are written`,
+      );
+      refused = new IngestError(
+        tooNew !== undefined ? IngestErrorCode.TooFarInFuture : IngestErrorCode.OutOfBounds,
+        lines.join('\n'),
+      );
+      if (tooNew !== undefined) m.discarded.inc({ reason: IngestErrorCode.TooFarInFuture }, tooNew.count);
+      if (tooOld !== undefined) m.discarded.inc({ reason: IngestErrorCode.OutOfBounds }, tooOld.count);
+    }
+    const { samples, histograms } = kept;
+    if (samples + histograms > 0 && !opts.limiter.take(tenant, samples + histograms)) {
       throw new IngestError(
         IngestErrorCode.RateLimited,
         `tenant ${tenant} is over its ingestion rate; ${samples + histograms} samples refused`,
       );
     }
-    return { samples, histograms, written: opts.sink.write(tenant, req.series) };
+    const written =
+      kept.series.length === 0
+        ? Promise.resolve({ records: 0, bytes: 0 })
+        : opts.sink.write(tenant, kept.series);
+    return { samples, histograms, written, refused };
   };
 
   app.post('/api/v1/write', async (request, reply) => {
@@ -152,20 +263,33 @@ export const remoteWritePlugin: FastifyPluginAsync<RemoteWritePluginOptions> = a
       const encoding = request.headers['content-encoding'];
       // Snappy runs on the thread pool; the raw bytes are one buffer outside
       // the JavaScript heap, so holding them across the wait costs no GC work.
-      const raw = await uncompressBody(body, typeof encoding === 'string' ? encoding : undefined);
-      const { samples, histograms, written } = accept(raw, v, tenant);
+      const raw = await uncompressBody(
+        body,
+        typeof encoding === 'string' ? encoding : undefined,
+        limits.maxDecompressedBytes,
+      );
+      const { samples, histograms, written, refused } = accept(raw, v, tenant);
       const result = await written;
       m.logBytes.inc(result.bytes);
       m.samples.inc({ tenant }, samples);
       m.histograms.inc({ tenant }, histograms);
-      m.requests.inc({ version, code: '204' });
-      // Exemplars are not kept on the log, so none count as written.
-      return reply
-        .code(204)
+      // Exemplars are not kept on the log, so none count as written. A partial refusal
+      // answers 400 only now that the accepted samples are on the log (as Mimir does):
+      // the sender must not retry it, and what it says was written is.
+      reply
         .header(WRITTEN_HEADERS.samples, String(samples))
         .header(WRITTEN_HEADERS.histograms, String(histograms))
-        .header(WRITTEN_HEADERS.exemplars, '0')
-        .send();
+        .header(WRITTEN_HEADERS.exemplars, '0');
+      if (refused !== undefined) {
+        m.requests.inc({ version, code: String(refused.status) });
+        opts.logger.debug(
+          { code: refused.code, tenant, reason: refused.message },
+          'remote write partly refused',
+        );
+        return refuse(reply, refused);
+      }
+      m.requests.inc({ version, code: '204' });
+      return reply.code(204).send();
     } catch (err) {
       const e = isIngestError(err) ? err : asIngestError(err);
       m.requests.inc({ version, code: String(e.status) });

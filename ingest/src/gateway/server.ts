@@ -4,6 +4,7 @@ import { collectDefaultMetrics, Registry } from 'prom-client';
 import type { LogProducer } from '../log/producer.js';
 import type { SampleBatchSink } from '../log/sample-sink.js';
 import type { ValidationLimits } from '../remote-write/validate.js';
+import type { SampleWindow } from '../remote-write/window.js';
 import { remoteWritePlugin } from './plugin.js';
 import { type RateLimit, TenantRateLimiter } from './rate-limiter.js';
 
@@ -18,6 +19,8 @@ export interface GatewayOptions {
   limits?: ValidationLimits;
   /** Ingestion rate per tenant; undefined means unlimited. */
   rateLimit?: (tenant: string) => RateLimit | undefined;
+  /** The window of sample timestamps per tenant; undefined means ten minutes each way. */
+  sampleWindow?: (tenant: string) => SampleWindow | undefined;
   defaultTenant?: string;
   /** Largest compressed body accepted, in bytes. */
   bodyLimit?: number;
@@ -43,9 +46,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
   const logger = options.logger ?? pino({ name: 'gateway' });
   const registry = new Registry();
   collectDefaultMetrics({ register: registry, prefix: 'promstream_gateway_' });
+  const bodyLimit = options.bodyLimit ?? 64 * 1024 * 1024;
   const app: FastifyInstance = Fastify({
     loggerInstance: logger.child({}, { level: 'warn' }) as FastifyBaseLogger,
-    bodyLimit: options.bodyLimit ?? 64 * 1024 * 1024,
+    bodyLimit,
   });
   const limiter = new TenantRateLimiter(options.rateLimit ?? (() => undefined), options.now);
   await app.register(remoteWritePlugin, {
@@ -54,7 +58,10 @@ export async function startGateway(options: GatewayOptions): Promise<Gateway> {
     registry,
     logger,
     limits: options.limits,
+    sampleWindow: options.sampleWindow,
     defaultTenant: options.defaultTenant,
+    bodyLimit,
+    now: options.now,
   });
   app.get('/metrics', async (_req, reply) => reply.type(registry.contentType).send(await registry.metrics()));
   app.get('/-/ready', async () => 'ready\n');

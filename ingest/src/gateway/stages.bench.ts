@@ -11,9 +11,11 @@ import snappy from 'snappy';
 import { memorySerdes } from '../../test/helpers.js';
 import { requestPlacer } from '../log/partitioner.js';
 import { decodeBody } from '../remote-write/content-type.js';
+import { checkShape } from '../remote-write/shape.js';
 import type { WriteSeries } from '../remote-write/types.js';
 import { decodeV1Reference, encodeV1 } from '../remote-write/v1.js';
-import { validateRequest } from '../remote-write/validate.js';
+import { defaultLimits, validateRequest } from '../remote-write/validate.js';
+import { applyWindow, defaultWindow } from '../remote-write/window.js';
 
 const SERIES = 2000;
 const REPEAT = 50;
@@ -57,7 +59,10 @@ async function main(): Promise<void> {
   await time('snappy + protobuf decode (protobufjs)', () =>
     decodeV1Reference(snappy.uncompressSync(body) as Buffer),
   );
+  const raw = snappy.uncompressSync(body) as Buffer;
+  await time('shape check (limits before decoding)', () => checkShape(raw, '1.0', defaultLimits));
   await time('validate', () => validateRequest(decoded));
+  await time('sample window (all inside)', () => applyWindow(decoded, 1_767_225_615_000, defaultWindow));
   await time('partitionFor (FNV-1a 64)', () => {
     for (const s of series) partitionFor(s.labels, 8);
   });

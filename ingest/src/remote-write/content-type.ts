@@ -1,8 +1,10 @@
 import snappy from 'snappy';
 import { IngestError, IngestErrorCode } from '../errors.js';
+import { checkDeclaredLength, checkShape, type ShapeLimits } from './shape.js';
 import type { WriteRequest } from './types.js';
 import { decodeV1, V1_PROTO } from './v1.js';
 import { decodeV2, V2_PROTO } from './v2.js';
+import { defaultLimits } from './validate.js';
 
 /** The remote-write wire version a request uses. */
 export type WireVersion = '1.0' | '2.0';
@@ -33,28 +35,37 @@ export function wireVersion(contentType: string | undefined): WireVersion {
   return '1.0';
 }
 
-/** Decompresses and decodes a request body of the given version. */
+/** Decompresses and decodes a request body of the given version, checking its size and shape first. */
 export function decodeBody(
   body: Buffer,
   version: WireVersion,
   contentEncoding: string | undefined,
+  limits: ShapeLimits = defaultLimits,
 ): WriteRequest {
   checkEncoding(contentEncoding);
+  checkDeclaredLength(body, limits.maxDecompressedBytes);
   let raw: Buffer;
   try {
     raw = snappy.uncompressSync(body, { asBuffer: true }) as Buffer;
   } catch (cause) {
     throw snappyError(cause);
   }
-  return decodeRaw(raw, version);
+  return decodeRaw(raw, version, limits);
 }
 
 /**
  * Decompresses a request body on the libuv thread pool, so the main thread
- * decodes other requests meanwhile; rejects as `decodeBody` throws.
+ * decodes other requests meanwhile; rejects as `decodeBody` throws. A body
+ * declaring more than `maxDecompressedBytes` is refused before anything is
+ * allocated for it, and the decompressor refuses output longer than declared.
  */
-export async function uncompressBody(body: Buffer, contentEncoding: string | undefined): Promise<Buffer> {
+export async function uncompressBody(
+  body: Buffer,
+  contentEncoding: string | undefined,
+  maxDecompressedBytes: number = defaultLimits.maxDecompressedBytes,
+): Promise<Buffer> {
   checkEncoding(contentEncoding);
+  checkDeclaredLength(body, maxDecompressedBytes);
   try {
     return (await snappy.uncompress(body, { asBuffer: true })) as Buffer;
   } catch (cause) {
@@ -62,8 +73,16 @@ export async function uncompressBody(body: Buffer, contentEncoding: string | und
   }
 }
 
-/** Decodes an uncompressed request body of the given version. */
-export function decodeRaw(raw: Buffer, version: WireVersion): WriteRequest {
+/**
+ * Decodes an uncompressed request body of the given version, once its shape
+ * is within the limits (so decoding allocates a bounded amount).
+ */
+export function decodeRaw(
+  raw: Buffer,
+  version: WireVersion,
+  limits: ShapeLimits = defaultLimits,
+): WriteRequest {
+  checkShape(raw, version, limits);
   return version === '2.0' ? decodeV2(raw) : decodeV1(raw);
 }
 

@@ -5,7 +5,7 @@ import { decodeBody, decodeRaw, uncompressBody, wireVersion } from './content-ty
 import type { WriteSeries } from './types.js';
 import { decodeV1, encodeV1 } from './v1.js';
 import { decodeV2, encodeV2 } from './v2.js';
-import { validateRequest } from './validate.js';
+import { defaultLimits, validateRequest } from './validate.js';
 
 function series(name: string, extra: Record<string, string>, samples: [number, number][]): WriteSeries {
   const labels = [
@@ -255,13 +255,7 @@ describe('validation', () => {
     expect(() => validateRequest({ series: [many], samples: 1, histograms: 0, exemplars: 0 })).toThrowError(
       /41 labels exceed the limit of 30/,
     );
-    const limits = {
-      maxLabelsPerSeries: 30,
-      maxLabelNameLength: 1024,
-      maxLabelValueLength: 2048,
-      maxSamplesPerRequest: 3,
-      maxSeriesPerRequest: 10,
-    };
+    const limits = { ...defaultLimits, maxSamplesPerRequest: 3, maxSeriesPerRequest: 10 };
     expect(() =>
       validateRequest({ series: sample, samples: 4, histograms: 1, exemplars: 0 }, limits),
     ).toThrowError(/5 samples in one request exceed the limit of 3/);

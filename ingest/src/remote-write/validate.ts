@@ -1,29 +1,40 @@
 import { IngestError, IngestErrorCode } from '../errors.js';
+import type { ShapeLimits } from './shape.js';
 import type { WriteRequest, WriteSeries } from './types.js';
 
-/** Limits a write request must keep; each breach is a 400 with the reason. */
-export interface ValidationLimits {
-  maxLabelsPerSeries: number;
+/**
+ * Limits a write request must keep; each breach is a 400 with the reason,
+ * except a body over `maxDecompressedBytes`, which is a 413. The shape
+ * limits are checked before the request is decoded (see shape.ts), so they
+ * also bound what decoding a hostile request can allocate.
+ */
+export interface ValidationLimits extends ShapeLimits {
   maxLabelNameLength: number;
   maxLabelValueLength: number;
-  maxSamplesPerRequest: number;
-  maxSeriesPerRequest: number;
 }
 
 /** Limits in the range Mimir and Cortex use by default. */
 export const defaultLimits: ValidationLimits = {
+  // Mimir's -distributor.max-recv-msg-size.
+  maxDecompressedBytes: 100 * 1024 * 1024,
   maxLabelsPerSeries: 30,
   maxLabelNameLength: 1024,
   maxLabelValueLength: 2048,
   maxSamplesPerRequest: 1_000_000,
   maxSeriesPerRequest: 200_000,
+  // A Prometheus shard sends a few thousand histograms of up to 160 buckets.
+  maxHistogramBucketsPerRequest: 1_000_000,
+  maxExemplarsPerRequest: 1_000_000,
+  // 2.0 only: the distinct label names and values of the request.
+  maxSymbolsPerRequest: 1_000_000,
 };
 
 // Prometheus' legacy name rules: metric names may hold colons, label names not.
 const labelNamePattern = /^[a-zA-Z_][a-zA-Z0-9_]*$/;
 const metricNamePattern = /^[a-zA-Z_:][a-zA-Z0-9_:]*$/;
 
-function describe(s: WriteSeries): string {
+/** A series as the answers name it: its metric name and its first labels, long values cut. */
+export function describeSeries(s: WriteSeries): string {
   const name = s.labels.find((l) => l.name === '__name__')?.value;
   const shown = s.labels
     .slice(0, 6)
@@ -33,7 +44,7 @@ function describe(s: WriteSeries): string {
 }
 
 function invalid(s: WriteSeries, reason: string): IngestError {
-  return new IngestError(IngestErrorCode.InvalidSeries, `${describe(s)}: ${reason}`);
+  return new IngestError(IngestErrorCode.InvalidSeries, `${describeSeries(s)}: ${reason}`);
 }
 
 // A lone surrogate means the value is not valid UTF-8 once encoded.

@@ -49,9 +49,22 @@ function installCors(app: FastifyInstance): void {
   app.options('/api/v1/*', async (_request, reply) => reply.code(204).send());
 }
 
+/** How long the rest of a refused body is read and dropped before the connection is closed. */
+const LINGER_MS = 10_000;
+
 function installErrorFormat(app: FastifyInstance): void {
   app.setErrorHandler((err: { statusCode?: number; message?: string }, request, reply) => {
     const status = err.statusCode ?? 500;
+    if (!request.raw.complete) {
+      // fastify refused the body before reading it all (413) and asks for a close; closing
+      // with body bytes unread resets the connection and the client loses this answer.
+      // Node reads and drops the rest instead, for a bounded time.
+      reply.removeHeader('connection');
+      const timer = setTimeout(() => request.raw.socket.destroy(), LINGER_MS);
+      timer.unref();
+      request.raw.once('end', () => clearTimeout(timer));
+      request.raw.once('close', () => clearTimeout(timer));
+    }
     const apiErr =
       status >= 400 && status < 500
         ? new ApiError('bad_data', err.message ?? 'bad request')

@@ -20,13 +20,29 @@ export interface ConfigKey {
   subject: string | null;
 }
 
-/** A key this registry reads past (NOOP, MODE, DELETE_SUBJECT, CLEAR_SUBJECT and future types). */
+/** The mode of a subject, or the global one when subject is null (Confluent's MODE records). */
+export interface ModeKey {
+  keytype: 'MODE';
+  subject: string | null;
+}
+
+/**
+ * The highest schema id ever handed out, written before a permanent delete
+ * so that the id survives the compaction of the records that held it: a
+ * restarted registry never hands a deleted id to another schema. This key
+ * type is the project's own; Confluent's registry reads past it.
+ */
+export interface IdHighWaterKey {
+  keytype: 'ID_HIGH_WATER';
+}
+
+/** A key this registry reads past (NOOP, DELETE_SUBJECT, CLEAR_SUBJECT and future types). */
 export interface OtherKey {
   keytype: 'OTHER';
   raw: string;
 }
 
-export type RegistryKey = SchemaKey | ConfigKey | OtherKey;
+export type RegistryKey = SchemaKey | ConfigKey | ModeKey | IdHighWaterKey | OtherKey;
 
 /** The value of a SCHEMA record. */
 export interface SchemaValue {
@@ -44,14 +60,40 @@ export interface ConfigValue {
   compatibilityLevel: string;
 }
 
+/** The value of a MODE record. */
+export interface ModeValue {
+  mode: string;
+}
+
+/** The value of an ID_HIGH_WATER record. */
+export interface IdHighWaterValue {
+  maxId: number;
+}
+
 /** The key bytes of a record. */
-export function encodeKey(key: SchemaKey | ConfigKey): Buffer {
-  if (key.keytype === 'SCHEMA') {
-    return Buffer.from(
-      `{"keytype":"SCHEMA","subject":${JSON.stringify(key.subject)},"version":${key.version},"magic":1}`,
-    );
+export function encodeKey(key: SchemaKey | ConfigKey | ModeKey | IdHighWaterKey): Buffer {
+  switch (key.keytype) {
+    case 'SCHEMA':
+      return Buffer.from(
+        `{"keytype":"SCHEMA","subject":${JSON.stringify(key.subject)},"version":${key.version},"magic":1}`,
+      );
+    case 'CONFIG':
+      return Buffer.from(`{"keytype":"CONFIG","subject":${JSON.stringify(key.subject)},"magic":0}`);
+    case 'MODE':
+      return Buffer.from(`{"keytype":"MODE","subject":${JSON.stringify(key.subject)},"magic":0}`);
+    case 'ID_HIGH_WATER':
+      return Buffer.from('{"keytype":"ID_HIGH_WATER","magic":0}');
   }
-  return Buffer.from(`{"keytype":"CONFIG","subject":${JSON.stringify(key.subject)},"magic":0}`);
+}
+
+/** The value bytes of a MODE record. */
+export function encodeModeValue(value: ModeValue): Buffer {
+  return Buffer.from(JSON.stringify({ mode: value.mode }));
+}
+
+/** The value bytes of an ID_HIGH_WATER record. */
+export function encodeIdHighWaterValue(value: IdHighWaterValue): Buffer {
+  return Buffer.from(JSON.stringify({ maxId: value.maxId }));
 }
 
 /** The value bytes of a SCHEMA record. */
@@ -98,9 +140,12 @@ export function decodeKey(bytes: Buffer): RegistryKey {
       if (typeof o.subject !== 'string' || !Number.isInteger(o.version)) throw bad('a SCHEMA key', raw);
       return { keytype: 'SCHEMA', subject: o.subject, version: o.version as number };
     case 'CONFIG':
+    case 'MODE':
       if (o.subject !== null && o.subject !== undefined && typeof o.subject !== 'string')
-        throw bad('a CONFIG key', raw);
-      return { keytype: 'CONFIG', subject: (o.subject as string | undefined) ?? null };
+        throw bad(`a ${o.keytype} key`, raw);
+      return { keytype: o.keytype, subject: (o.subject as string | undefined) ?? null };
+    case 'ID_HIGH_WATER':
+      return { keytype: 'ID_HIGH_WATER' };
     default:
       return { keytype: 'OTHER', raw };
   }
@@ -133,4 +178,19 @@ export function decodeConfigValue(bytes: Buffer): ConfigValue {
   const o = parseObject(bytes, 'config value');
   if (typeof o.compatibilityLevel !== 'string') throw bad('a config value', bytes.toString('utf8'));
   return { compatibilityLevel: o.compatibilityLevel };
+}
+
+/** Reads a MODE value; throws SCHEMA_REGISTRY_RECORD when it is malformed. */
+export function decodeModeValue(bytes: Buffer): ModeValue {
+  const o = parseObject(bytes, 'mode value');
+  if (typeof o.mode !== 'string') throw bad('a mode value', bytes.toString('utf8'));
+  return { mode: o.mode };
+}
+
+/** Reads an ID_HIGH_WATER value; throws SCHEMA_REGISTRY_RECORD when it is malformed. */
+export function decodeIdHighWaterValue(bytes: Buffer): IdHighWaterValue {
+  const o = parseObject(bytes, 'id high-water value');
+  if (!Number.isInteger(o.maxId) || (o.maxId as number) < 0)
+    throw bad('an id high-water value', bytes.toString('utf8'));
+  return { maxId: o.maxId as number };
 }

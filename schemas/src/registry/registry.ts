@@ -1,7 +1,14 @@
 import type avro from 'avsc';
 import { type CompatibilityLevel, incompatibilities, isCompatibilityLevel } from './compatibility.js';
 import { RegistryError, RegistryErrorCode, subjectNotFound, versionNotFound } from './errors.js';
-import { encodeConfigValue, encodeKey, encodeSchemaValue } from './records.js';
+import { isMode, isReadOnly, type Mode } from './mode.js';
+import {
+  encodeConfigValue,
+  encodeIdHighWaterValue,
+  encodeKey,
+  encodeModeValue,
+  encodeSchemaValue,
+} from './records.js';
 import { canonicalOf, parseAvro, type RegistryState, type StoredVersion } from './state.js';
 
 /** Where the registry's writes go; resolves once the state includes the record. */
@@ -33,6 +40,16 @@ function view(v: StoredVersion): VersionView {
 
 const MAX_VERSION = 2 ** 31 - 1;
 
+/** 42205, worded as Confluent's registry words it, with what to do for a protected subject. */
+function notPermitted(subject: string, protectedSubject: boolean): RegistryError {
+  return new RegistryError(
+    RegistryErrorCode.OperationNotPermitted,
+    protectedSubject
+      ? `Subject ${subject} is in read-only mode: it is a subject of the pipeline, which only its own writers change (start the registry with --writable-pipeline-subjects to allow it)`
+      : `Subject ${subject} is in read-only mode`,
+  );
+}
+
 /**
  * The registry's operations over its state and its log: reads answer from
  * the state; writes are checked against the state, appended to the log, and
@@ -47,13 +64,18 @@ export class Registry {
   constructor(state: RegistryState, log: RegistryLog) {
     this.state = state;
     this.log = log;
+    this.modes = new ModeOperations(state, log, this.exclusive);
   }
 
-  private exclusive<T>(work: () => Promise<T>): Promise<T> {
+  /** Runs writes one at a time (modes share the queue, so a mode change orders with registrations). */
+  readonly exclusive = <T>(work: () => Promise<T>): Promise<T> => {
     const run = this.tail.then(work, work);
     this.tail = run.catch(() => undefined);
     return run;
-  }
+  };
+
+  /** The `/mode` operations on the same state, log and write queue. */
+  readonly modes: ModeOperations;
 
   /** Parses a submission; 42201 when it is not a valid Avro schema. */
   private parseSubmission(body: SchemaSubmission): { text: string; type: avro.Type } {
@@ -85,13 +107,29 @@ export class Registry {
     }
   }
 
-  /** Registers a schema under a subject, or answers the version that already holds it. */
+  /** Refuses a change of a subject in a read-only mode (a protected subject is always read-only). */
+  private checkWritable(subject: string): void {
+    if (isReadOnly(this.state.effectiveMode(subject)))
+      throw notPermitted(subject, this.state.isProtected(subject));
+  }
+
+  /**
+   * Registers a schema under a subject, or answers the version that already
+   * holds it. A subject in a read-only mode refuses (42205), except that a
+   * protected subject takes its pipeline schema, or answers one it holds.
+   */
   register(subject: string, body: SchemaSubmission, normalize: boolean): Promise<VersionView> {
     return this.exclusive(async () => {
       const { text, type } = this.parseSubmission(body);
       const canonical = canonicalOf(text);
       const live = this.state.versions(subject);
       const same = live.find((v) => v.canonical === canonical);
+      if (isReadOnly(this.state.effectiveMode(subject))) {
+        const isProtected = this.state.isProtected(subject);
+        const ownWrite =
+          isProtected && (same !== undefined || this.state.pipelineSchema(subject) === canonical);
+        if (!ownWrite) throw notPermitted(subject, isProtected);
+      }
       if (same !== undefined) return view(same);
       const level = this.state.effectiveCompatibility(subject);
       const reasons = incompatibilities(
@@ -206,6 +244,7 @@ export class Registry {
     return this.exclusive(async () => {
       const all = this.state.versions(subject, true);
       if (all.length === 0) throw subjectNotFound(subject);
+      this.checkWritable(subject);
       const live = all.filter((v) => !v.deleted);
       if (permanent) {
         if (live.length > 0) {
@@ -214,6 +253,7 @@ export class Registry {
             `Subject '${subject}' was not deleted first before being permanently deleted`,
           );
         }
+        await this.keepHighestId();
         for (const v of all)
           await this.log.append(encodeKey({ keytype: 'SCHEMA', subject, version: v.version }), null);
         return all.map((v) => v.version);
@@ -238,6 +278,7 @@ export class Registry {
   deleteVersion(subject: string, versionText: string, permanent: boolean): Promise<number> {
     return this.exclusive(async () => {
       const target = this.resolveVersion(subject, versionText, permanent);
+      this.checkWritable(subject);
       const key = encodeKey({ keytype: 'SCHEMA', subject, version: target.version });
       if (permanent) {
         if (!target.deleted) {
@@ -246,12 +287,25 @@ export class Registry {
             `Subject '${subject}' Version ${target.version} was not deleted first before being permanently deleted`,
           );
         }
+        await this.keepHighestId();
         await this.log.append(key, null);
       } else {
         await this.log.append(key, encodeSchemaValue({ ...target, deleted: true }));
       }
       return target.version;
     });
+  }
+
+  /**
+   * Writes the highest id handed out before a permanent delete tombstones
+   * the records holding ids: compaction removes those records in time, and
+   * this one keeps the next id above every id ever handed out.
+   */
+  private async keepHighestId(): Promise<void> {
+    await this.log.append(
+      encodeKey({ keytype: 'ID_HIGH_WATER' }),
+      encodeIdHighWaterValue({ maxId: this.state.highestId() }),
+    );
   }
 
   globalConfig(): { compatibilityLevel: CompatibilityLevel } {
@@ -271,6 +325,7 @@ export class Registry {
   /** Sets the global level (subject null) or a subject's. */
   setConfig(subject: string | null, body: unknown): Promise<{ compatibility: CompatibilityLevel }> {
     return this.exclusive(async () => {
+      if (subject !== null && this.state.isProtected(subject)) throw notPermitted(subject, true);
       const level =
         (body as { compatibility?: unknown; compatibilityLevel?: unknown } | null)?.compatibility ??
         (body as { compatibilityLevel?: unknown } | null)?.compatibilityLevel;
@@ -291,9 +346,66 @@ export class Registry {
   /** Removes a subject's own level, answering the one it had. */
   deleteConfig(subject: string): Promise<{ compatibilityLevel: CompatibilityLevel }> {
     return this.exclusive(async () => {
+      if (this.state.isProtected(subject)) throw notPermitted(subject, true);
       const previous = this.subjectConfig(subject, false);
       await this.log.append(encodeKey({ keytype: 'CONFIG', subject }), null);
       return previous;
+    });
+  }
+}
+
+/** 42204 for a mode this registry does not offer, in Confluent's words. */
+function invalidMode(): RegistryError {
+  return new RegistryError(
+    RegistryErrorCode.InvalidMode,
+    'Invalid mode. Valid values are READWRITE, READONLY and READONLY_OVERRIDE (IMPORT is not offered by this registry)',
+  );
+}
+
+/** The modes of Confluent's REST API (`/mode`), over the same registry. */
+export class ModeOperations {
+  constructor(
+    private readonly state: RegistryState,
+    private readonly log: RegistryLog,
+    private readonly exclusive: <T>(work: () => Promise<T>) => Promise<T>,
+  ) {}
+
+  /** The global mode. */
+  global(): { mode: Mode } {
+    return { mode: this.state.globalMode() };
+  }
+
+  /** A subject's own mode; 40409 when it has none, unless the global one is asked for. */
+  subject(subject: string, defaultToGlobal: boolean): { mode: Mode } {
+    const mode = this.state.subjectMode(subject);
+    if (mode !== undefined) return { mode };
+    if (defaultToGlobal) return this.global();
+    throw new RegistryError(
+      RegistryErrorCode.SubjectModeNotFound,
+      `Subject '${subject}' does not have subject-level mode configured`,
+    );
+  }
+
+  /** Sets the global mode (subject null) or a subject's; answers the request as Confluent does. */
+  set(subject: string | null, body: unknown): Promise<{ mode: Mode }> {
+    return this.exclusive(async () => {
+      const raw = (body as { mode?: unknown } | null)?.mode;
+      const mode = typeof raw === 'string' ? raw.toUpperCase() : raw;
+      if (!isMode(mode)) throw invalidMode();
+      if (subject !== null && this.state.isProtected(subject)) throw notPermitted(subject, true);
+      await this.log.append(encodeKey({ keytype: 'MODE', subject }), encodeModeValue({ mode }));
+      return { mode };
+    });
+  }
+
+  /** Removes a subject's own mode, answering the one it had; 40401 when it had none. */
+  delete(subject: string): Promise<{ mode: Mode }> {
+    return this.exclusive(async () => {
+      if (this.state.isProtected(subject)) throw notPermitted(subject, true);
+      const mode = this.state.subjectMode(subject);
+      if (mode === undefined) throw subjectNotFound(subject);
+      await this.log.append(encodeKey({ keytype: 'MODE', subject }), null);
+      return { mode };
     });
   }
 }

@@ -50,8 +50,15 @@ export const registryRoutes: FastifyPluginAsync<RegistryRoutesOptions> = async (
 
   app.get('/', async () => ({}));
   app.get('/schemas/types', async () => ['AVRO']);
-  app.get('/mode', async () => ({ mode: 'READWRITE' }));
-  app.get<{ Params: Params }>('/mode/:subject', async () => ({ mode: 'READWRITE' }));
+  app.get('/mode', async () => registry.modes.global());
+  app.put<{ Body: unknown }>('/mode', async (req) => registry.modes.set(null, req.body));
+  app.get<{ Params: Params; Querystring: Query }>('/mode/:subject', async (req) =>
+    registry.modes.subject(req.params.subject, truthy(req.query.defaultToGlobal)),
+  );
+  app.put<{ Params: Params; Body: unknown }>('/mode/:subject', async (req) =>
+    registry.modes.set(req.params.subject, req.body),
+  );
+  app.delete<{ Params: Params }>('/mode/:subject', async (req) => registry.modes.delete(req.params.subject));
 
   app.get<{ Querystring: Query }>('/subjects', async (req) => registry.subjects(truthy(req.query.deleted)));
 

@@ -4,6 +4,7 @@ import { Counter, Gauge, Registry as MetricsRegistry } from 'prom-client';
 import { TOPICS } from '../topics.js';
 import { RegistryError, RegistryErrorCode } from './errors.js';
 import { SchemasLog } from './log.js';
+import { pipelineSubjects } from './protection.js';
 import { Registry } from './registry.js';
 import { registryRoutes } from './routes.js';
 import { RegistryState } from './state.js';
@@ -19,6 +20,11 @@ export interface RegistryOptions {
   topic?: string;
   /** How long a write may take before it fails with 50002. */
   writeTimeoutMs?: number;
+  /**
+   * Lets the pipeline's own subjects (`promstream.*-value`) be deleted and
+   * changed like any other; by default they are read-only (see protection.ts).
+   */
+  writablePipelineSubjects?: boolean;
 }
 
 /** A running registry. */
@@ -38,7 +44,7 @@ const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
 export async function startRegistry(options: RegistryOptions): Promise<RunningRegistry> {
   const topic = options.topic ?? TOPICS.schemas;
   const logger = options.logger;
-  const state = new RegistryState();
+  const state = new RegistryState(options.writablePipelineSubjects === true ? new Map() : pipelineSubjects());
   const log = new SchemasLog({
     brokers: options.brokers,
     topic,
@@ -76,13 +82,21 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
   });
 
   await log.start((key, value, offset) => {
-    const { skipped } = state.apply(key, value);
-    records.inc({ outcome: skipped === undefined ? 'applied' : 'skipped' });
+    const { skipped, ignored } = state.apply(key, value);
+    records.inc({
+      outcome: skipped !== undefined ? 'skipped' : ignored !== undefined ? 'ignored' : 'applied',
+    });
     if (skipped !== undefined)
       logger?.warn({ offset, err: skipped.message }, 'skip an unreadable registry record');
+    if (ignored !== undefined)
+      logger?.warn(
+        { offset, key: key?.toString('utf8').slice(0, 200), reason: ignored },
+        'ignore a registry record that would reuse a schema id or change a protected subject',
+      );
   });
+  state.caughtUp();
   logger?.info(
-    { topic, records: state.applied, subjects: state.subjectNames().length },
+    { topic, records: state.applied, ignored: state.ignored, subjects: state.subjectNames().length },
     'registry state read',
   );
 

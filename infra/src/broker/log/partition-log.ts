@@ -40,8 +40,19 @@ export class PartitionLog {
   private queue: PendingWrite[] = [];
   /** Writes in flight, oldest first; a group is settled only once every older one is (readers see a prefix). */
   private writing: WriteGroup[] = [];
-  /** Set when a write failed: the log refuses appends until it is reopened (and its tail checked). */
+  /**
+   * Set when a write failed (a full disk): appends are refused with a
+   * retriable STORAGE_IO until `recover` has cut the active segment back to
+   * its written prefix and reopened it, which an append tries once
+   * `retryAt` has passed and no write is in flight.
+   */
   private failed: Error | null = null;
+  private retryAt = 0;
+  private retryDelay = RETRY_MIN_MS;
+  /** Writes handed to the threadpool and not yet completed (a recovery waits for none). */
+  private inFlight = 0;
+  /** Set once closed: a closed log never recovers. */
+  private closed = false;
   /** Settles when the latest append so far is written (writes complete in order). */
   private lastWrite: Promise<void> = Promise.resolve();
 
@@ -74,16 +85,10 @@ export class PartitionLog {
     for (const f of fs.readdirSync(dir)) {
       if (/^\d{20}\.index$/.test(f) && !bases.includes(Number(f.slice(0, 20)))) fs.rmSync(path.join(dir, f));
     }
-    try {
-      log.producers = statesFrom(JSON.parse(fs.readFileSync(log.snapshotFile, 'utf8')) as ProducerSnapshot);
-    } catch {
-      log.producers = new ProducerStates();
-    }
+    log.producers = log.readSnapshot();
     bases.forEach((base, i) => {
       const last = i === bases.length - 1;
-      const onBatch = ({ header: h }: { header: BatchHeader }) =>
-        log.producers.record(h.producerId, h.producerEpoch, h.baseSequence, h.recordCount, h.baseOffset);
-      log.segments.push(Segment.open(dir, base, now(), last, last ? onBatch : undefined));
+      log.segments.push(Segment.open(dir, base, now(), last, last ? log.recordProducer : undefined));
     });
     if (log.segments.length === 0) log.segments.push(Segment.create(dir, 0, now()));
     try {
@@ -94,6 +99,62 @@ export class PartitionLog {
     const first = log.segments[0] as Segment;
     log.logStartOffset = Math.min(Math.max(log.logStartOffset, first.baseOffset), log.nextOffset);
     return log;
+  }
+
+  /** The producer state of the last snapshot (empty when there is none or it does not parse). */
+  private readSnapshot(): ProducerStates {
+    try {
+      return statesFrom(JSON.parse(fs.readFileSync(this.snapshotFile, 'utf8')) as ProducerSnapshot);
+    } catch {
+      return new ProducerStates();
+    }
+  }
+
+  /** Adds a batch found by a scan of the last segment to the producer state. */
+  private readonly recordProducer = ({ header: h }: { header: BatchHeader }) =>
+    this.producers.record(h.producerId, h.producerEpoch, h.baseSequence, h.recordCount, h.baseOffset);
+
+  /** Whether the log is refusing appends after a failed write (and will try to recover). */
+  get isFailed(): boolean {
+    return this.failed !== null;
+  }
+
+  /**
+   * Brings a failed log back without a restart, once every write in flight
+   * has completed: the active segment (the only one a failed write can
+   * touch, since a roll writes everything first) is cut back to the prefix
+   * that was written, which is everything acknowledged, and the batches
+   * refused with the failure are dropped from the producer state, so their
+   * retries are appended again instead of answered as duplicates of offsets
+   * that never reached the file. Throws when the disk still refuses; the
+   * caller backs off.
+   */
+  private recover(): void {
+    const seg = this.active;
+    seg.truncateToWritten();
+    this.producers.forgetFrom(seg.nextOffset);
+    this.failed = null;
+    this.retryDelay = RETRY_MIN_MS;
+  }
+
+  /**
+   * Throws a retriable STORAGE_IO while the log is failed, after trying to
+   * recover once the backoff has passed. The broker calls it before it
+   * checks a batch against the producer state, which a recovery changes.
+   */
+  ensureWritable(): void {
+    if (this.failed === null) return;
+    if (!this.closed && this.inFlight === 0 && this.now() >= this.retryAt) {
+      try {
+        this.recover();
+        return;
+      } catch (err) {
+        this.failed = err as Error;
+        this.retryAt = this.now() + this.retryDelay;
+        this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS);
+      }
+    }
+    throw new BrokerError('STORAGE_IO', `log ${this.dir} failed a write: ${this.failed.message}`);
   }
 
   /** The segment appends go to. */
@@ -149,8 +210,7 @@ export class PartitionLog {
     headers: ReadonlyArray<{ at: number; header: BatchHeader }>,
     durable = false,
   ): { baseOffset: number; written: Promise<boolean> } {
-    if (this.failed !== null)
-      throw new BrokerError('STORAGE_IO', `log ${this.dir} failed a write: ${this.failed.message}`);
+    this.ensureWritable();
     const first = this.nextOffset;
     if (this.shouldRoll(buf.length)) this.roll();
     let next = first;
@@ -227,12 +287,14 @@ export class PartitionLog {
       const group: WriteGroup = { items, finished: false, synced: dfd !== null };
       this.writing.push(group);
       const release = seg.hold();
+      this.inFlight++;
       writeFully(
         dfd ?? seg.fd,
         items.map((i) => i.buf),
         (items[0] as PendingWrite).position,
         (err) => {
           release();
+          this.inFlight--;
           group.finished = true;
           if (err === null && this.probe)
             for (const i of items)
@@ -276,6 +338,10 @@ export class PartitionLog {
   }
 
   private fail(err: Error, items: PendingWrite[]): void {
+    if (this.failed === null) {
+      this.retryAt = this.now() + this.retryDelay;
+      this.retryDelay = Math.min(this.retryDelay * 2, RETRY_MAX_MS);
+    }
     this.failed = err;
     const all = [...items, ...this.queue];
     this.queue = [];
@@ -486,6 +552,7 @@ export class PartitionLog {
 
   /** Closes the files; appends not written yet are refused (nothing acknowledged them). */
   close(): void {
+    this.closed = true;
     if (this.failed === null) this.fail(new Error('partition log closed'), []);
     for (const s of this.segments) s.close();
   }
@@ -504,6 +571,10 @@ export class PartitionLog {
 
 /** Writes in flight at once per partition (adjacent ranges; settled in order). */
 const MAX_WRITES = 4;
+
+/** The first wait before a failed log tries to recover, doubled at each failure up to the last. */
+const RETRY_MIN_MS = 100;
+const RETRY_MAX_MS = 2000;
 
 /** One writev in flight: its batches, whether it has completed, whether it went through O_DSYNC. */
 interface WriteGroup {

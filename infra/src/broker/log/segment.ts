@@ -287,6 +287,26 @@ export class Segment {
     this.indexed = this.count;
   }
 
+  /**
+   * Drops what lies past the written prefix: the bytes of writes that
+   * failed (and of later ones refused with them) and their index entries,
+   * so the next append goes where the written batches end. Shrinking a file
+   * needs no free space.
+   */
+  truncateToWritten(): void {
+    fs.ftruncateSync(this.fd, this.readableSize);
+    this.size = this.readableSize;
+    this.count = this.readableCount;
+    this.nextOffset = this.readableNext;
+    this.maxTimestamp = -1;
+    for (let i = 0; i < this.count; i++)
+      this.maxTimestamp = Math.max(this.maxTimestamp, this.ts[i] as number);
+    if (this.indexed > this.count) {
+      fs.ftruncateSync(this.indexFd, this.count * INDEX_ENTRY_SIZE);
+      this.indexed = this.count;
+    }
+  }
+
   /** The log is written up to `size` bytes, `count` batches, next offset `next`: readers may see that much. */
   markWritten(size: number, count: number, next: number): void {
     if (size <= this.readableSize && count <= this.readableCount) return;

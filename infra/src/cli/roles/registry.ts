@@ -23,6 +23,10 @@ export const registryRole: Role = {
       .option('--host <host>', 'address to listen on', '127.0.0.1')
       .option('--port <port>', 'HTTP port of the REST API and /metrics', parsePort, 8081)
       .option('--topic <topic>', 'topic holding the registry state', '_schemas')
+      .option(
+        '--writable-pipeline-subjects',
+        "let the pipeline's own subjects (promstream.*-value) be deleted and changed; by default they are read-only",
+      )
       .action(async (opts: Record<string, unknown>) => {
         const [{ startRegistry }, { default: pino }] = await Promise.all([
           import('@promstream/schemas'),
@@ -34,6 +38,7 @@ export const registryRole: Role = {
           host: String(opts.host),
           port: opts.port as number,
           topic: String(opts.topic),
+          writablePipelineSubjects: opts.writablePipelineSubjects === true,
           logger,
         });
         const stop = (signal: string) => {

@@ -78,6 +78,9 @@ export function upChildren(options: UpOptions, ports: UpPorts, cli: string): Chi
         String(ports.gateway),
         '--default-tenant',
         TENANT,
+        // Samples the block builder could no longer place are refused at the edge.
+        '--out-of-order-window',
+        options.outOfOrderWindow,
       ],
       ports.gateway,
     ),
