@@ -1,9 +1,4 @@
-import {
-  type FloatHistogram,
-  type Matcher,
-  type SampleIterator,
-  ValueType,
-} from '@promstream/storage';
+import { type FloatHistogram, type Matcher, type SampleIterator, ValueType } from '@promstream/storage';
 import { compareLabels, labelsKey, MergeQuerier } from '../merge-querier.js';
 import type { Querier, SelectHints, Series } from '../querier.js';
 
