@@ -52,6 +52,11 @@ export interface SkippedBlock {
   reason: string;
   /** The block's deletion mark, when a deletion stopped half-way (so the rest can go). */
   deletionMark?: DeletionMark;
+  /**
+   * For a partial block, the newest write time of its objects (ms), when the
+   * store dates them: how old an abandoned upload is (its ULID's time is not).
+   */
+  lastModified?: number;
 }
 
 /** A mark that did not read. As Thanos does, the block is then taken as unmarked. */
@@ -105,6 +110,8 @@ const MARK_FORMATS = [deletionMarkFormat, noCompactMarkFormat, noDownsampleMarkF
 /** The files the catalog reads of one block directory, from the listing. */
 interface BlockFiles {
   meta: boolean;
+  /** Newest `lastModified` of the directory's objects; NaN when one is undated. */
+  lastModified: number;
   /** Size of each mark file present, by file name. */
   marks: Map<string, number>;
 }
@@ -171,6 +178,7 @@ export class BlockCatalog {
           code: 'partial',
           reason: 'meta.json is missing (upload in progress or abandoned, or deletion in progress)',
           ...(deletionMark !== undefined ? { deletionMark } : {}),
+          ...(Number.isNaN(files.lastModified) ? {} : { lastModified: files.lastModified }),
         });
         return;
       }
@@ -212,7 +220,8 @@ export class BlockCatalog {
       const ulid = o.key.slice(0, slash);
       if (!isUlid(ulid)) continue;
       let files = dirs.get(ulid);
-      if (files === undefined) dirs.set(ulid, (files = { meta: false, marks: new Map() }));
+      if (files === undefined) dirs.set(ulid, (files = { meta: false, lastModified: 0, marks: new Map() }));
+      files.lastModified = Math.max(files.lastModified, o.lastModified ?? Number.NaN);
       const name = o.key.slice(slash + 1);
       if (name === META_FILE) files.meta = true;
       else if (MARK_FORMATS.some((f) => f.file === name)) files.marks.set(name, o.size);
