@@ -174,8 +174,11 @@ export interface SelectHints {
 export interface Querier {
   /**
    * Series matching every matcher that have samples in [mint, maxt] (both
-   * ends inclusive), sorted by labels, each once. Iterators may also yield
-   * samples outside the range: readers seek to mint and stop past maxt.
+   * ends inclusive), sorted by labels, each once. A series whose samples lie
+   * on both sides of the range but none in it may be returned too (a chunk
+   * spans the range); one whose samples all lie before mint or all after
+   * maxt is not. Iterators may also yield samples outside the range:
+   * readers seek to mint and stop past maxt.
    */
   select(hints: SelectHints, matchers: readonly Matcher[]): Promise<Series[]>;
   /** Label names present on series matching the matchers (all series when none), sorted. */
