@@ -1,9 +1,9 @@
-import { type ObjectStore, objectStoreFromUrl } from '@promstream/storage';
+import { BucketCatalog, type ObjectStore, objectStoreFromUrl } from '@promstream/storage';
 import { type Logger, pino } from 'pino';
 import { Counter, collectDefaultMetrics, Registry } from 'prom-client';
+import { type BlockOpener, catalogBlockLister } from './blocks/catalog-lister.js';
 import { SelectionCache } from './blocks/selection-cache.js';
 import { openStorageBlock } from './blocks/storage-block.js';
-import { type BlockOpener, storeBlockLister } from './blocks/store-lister.js';
 import { TenantBlocks } from './blocks/tenant-blocks.js';
 import { EvaluationPool } from './evaluation/evaluation-pool.js';
 import { type LogHead, readConsistencyHook } from './head/log-head.js';
@@ -64,9 +64,16 @@ export async function serveBlocks(options: ServeBlocksOptions): Promise<QuerySer
   });
   const cacheBytes = options.cacheBytes ?? DEFAULT_CACHE_BYTES;
   const selections = new SelectionCache(cacheBytes);
+  const catalog = new BucketCatalog(store, {
+    onBadMark: (tenant, m) =>
+      options.logger?.warn(
+        { tenant, block: m.ulid, file: m.file, reason: m.reason },
+        'read block mark: ignored',
+      ),
+  });
   const blocks = new TenantBlocks({
-    list: storeBlockLister(
-      store,
+    list: catalogBlockLister(
+      catalog,
       options.open ??
         ((s, prefix, meta) => openStorageBlock(s, prefix, meta, cacheBytes > 0 ? selections : undefined)),
     ),

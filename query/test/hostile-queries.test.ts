@@ -1,11 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { createBlocksFromOpenMetrics, MemoryObjectStore } from '@promstream/storage';
+import { BucketCatalog, createBlocksFromOpenMetrics, MemoryObjectStore } from '@promstream/storage';
 import { announceSkip, type LogBackend, logBackend } from '@promstream/testkit';
 import { Kafka, logLevel, type Producer } from 'kafkajs';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { catalogBlockLister } from '../src/blocks/catalog-lister.js';
 import { openStorageBlock } from '../src/blocks/storage-block.js';
-import { storeBlockLister } from '../src/blocks/store-lister.js';
 import { TenantBlocks } from '../src/blocks/tenant-blocks.js';
 import { EvaluationPool } from '../src/evaluation/evaluation-pool.js';
 import { LogHead } from '../src/head/log-head.js';
@@ -65,7 +65,9 @@ describe('hostile queries', () => {
     if (!picked.ok) announceSkip('hostile queries: head lag', picked.reason);
     else backend = picked.backend;
     const blocks = new TenantBlocks({
-      list: storeBlockLister(store, (s, prefix, meta) => openStorageBlock(s, prefix, meta)),
+      list: catalogBlockLister(new BucketCatalog(store), (s, prefix, meta) =>
+        openStorageBlock(s, prefix, meta),
+      ),
       refreshMs: 60_000,
     });
     if (backend !== undefined) {

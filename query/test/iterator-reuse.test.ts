@@ -67,14 +67,7 @@ describe('series iterator reuse over storage blocks', () => {
         minTime: b * 2 * H,
         maxTime: (b + 1) * 2 * H,
       });
-      blocks.push(
-        await openStorageBlock(store, `t/${meta.ulid}`, {
-          ulid: meta.ulid,
-          minTime: meta.minTime,
-          maxTime: meta.maxTime,
-          resolution: 0,
-        }),
-      );
+      blocks.push(await openStorageBlock(store, `t/${meta.ulid}`, meta));
     }
     const onBlocks = new BlockQuerier(blocks);
     const engine = new Engine();

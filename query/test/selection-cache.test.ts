@@ -1,4 +1,5 @@
 import {
+  type BlockMeta,
   type ByteRange,
   encodeXorChunk,
   type Labels,
@@ -43,7 +44,7 @@ class CountingStore implements ObjectStore {
 }
 
 /** Two 2 h blocks, series of two metrics in one-hour chunks (some series in one block only). */
-async function twoBlocks(store: ObjectStore): Promise<{ ulid: string; minTime: number; maxTime: number }[]> {
+async function twoBlocks(store: ObjectStore): Promise<BlockMeta[]> {
   const perBlock: Array<
     Array<{ labels: Labels; chunks: { minTime: number; maxTime: number; bytes: Uint8Array }[] }>
   > = [[], []];
@@ -80,14 +81,7 @@ async function open(
 ) {
   const blocks: QueryableBlock[] = [];
   for (const meta of metas) {
-    blocks.push(
-      await openStorageBlock(
-        store,
-        `t/${meta.ulid}`,
-        { ulid: meta.ulid, minTime: meta.minTime, maxTime: meta.maxTime, resolution: 0 },
-        cache,
-      ),
-    );
+    blocks.push(await openStorageBlock(store, `t/${meta.ulid}`, meta, cache));
   }
   return new BlockQuerier(blocks);
 }

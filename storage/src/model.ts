@@ -102,6 +102,89 @@ export interface SampleIterator {
   atHistogram(): FloatHistogram;
   /** The error that ended iteration, if any. */
   err(): Error | undefined;
+  /**
+   * Bulk copy, offered by iterators that can copy a run of float samples at
+   * once (block chunks, decoded columns): copies the current sample and the
+   * float samples after it into `t`/`f` from index `at`, stopping before
+   * index `limit`, past `maxt`, at the iterator's own end or at a histogram;
+   * leaves the iterator on the last sample copied and returns how many were
+   * copied (0 only when the current sample is past `maxt` or `at >= limit`).
+   * Call only while positioned on a float sample; `next()` then moves past
+   * the copied ones. The samples are exactly those `next()` would give.
+   */
+  copyFloats?(t: Float64Array, f: Float64Array, at: number, limit: number, maxt: number): number;
+}
+
+/**
+ * A compressed chunk of a series as a block holds it: a series read from
+ * blocks alone offers its chunks, so they can cross to another thread as
+ * bytes instead of decoded samples.
+ */
+export interface SeriesChunk {
+  /** First sample time in the chunk, inclusive, milliseconds. */
+  readonly minTime: number;
+  /** Last sample time in the chunk, inclusive, milliseconds. */
+  readonly maxTime: number;
+  /** Chunk encoding as Prometheus numbers them (1: XOR). */
+  readonly encoding: number;
+  /** The chunk's bytes, with the XOR sample-count header. */
+  readonly bytes: Uint8Array;
+}
+
+/** One series a querier returns: its labels and iterators over its samples. */
+export interface Series {
+  readonly labels: Labels;
+  /**
+   * The series' chunks overlapping the select's range, in time order, when
+   * it reads from blocks alone; decoded and clipped to [mint, maxt] they give
+   * the iterator's samples. Absent for series from other sources.
+   */
+  readonly chunks?: readonly SeriesChunk[];
+  /**
+   * A fresh iterator over the samples in time order, one sample per
+   * timestamp. The caller may hand back an iterator it has finished with
+   * (from this or another series of any querier); an implementation reuses
+   * it when it is one of its own and ignores it otherwise.
+   */
+  iterator(reuse?: SampleIterator): SampleIterator;
+}
+
+/** Hints a querier may use to read less; it must still honour mint and maxt. */
+export interface SelectHints {
+  /** Inclusive start, milliseconds. */
+  readonly mint: number;
+  /** Inclusive end, milliseconds. */
+  readonly maxt: number;
+  /** Aborted when the query is cancelled. */
+  readonly signal?: AbortSignal;
+  /**
+   * `'series'` when the caller reads only the labels (`/api/v1/series`), as
+   * Prometheus' `SelectHints.Func`: a querier may then skip loading samples
+   * and return series whose iterators are empty.
+   */
+  readonly func?: 'series';
+}
+
+/**
+ * The read seam (Prometheus' storage.Querier): the in-memory head, the block
+ * reader, their merge and the evaluation thread's view all implement it.
+ * The contract every implementation keeps is checked by one suite,
+ * `query/test/querier.contract.test.ts`.
+ */
+export interface Querier {
+  /**
+   * Series matching every matcher that have samples in [mint, maxt] (both
+   * ends inclusive), sorted by labels, each once. A series whose samples lie
+   * on both sides of the range but none in it may be returned too (a chunk
+   * spans the range); one whose samples all lie before mint or all after
+   * maxt is not. Iterators may also yield samples outside the range:
+   * readers seek to mint and stop past maxt.
+   */
+  select(hints: SelectHints, matchers: readonly Matcher[]): Promise<Series[]>;
+  /** Label names present on series matching the matchers (all series when none), sorted. */
+  labelNames(hints: SelectHints, matchers: readonly Matcher[]): Promise<string[]>;
+  /** Values of one label on series matching the matchers, sorted. */
+  labelValues(hints: SelectHints, name: string, matchers: readonly Matcher[]): Promise<string[]>;
 }
 
 /** The bit pattern Prometheus uses for a staleness marker. */

@@ -57,7 +57,20 @@ function contract(
 
     it('heads an object with its size', async () => {
       await s.put('h/one', enc.encode('hello'));
-      expect(await s.head('h/one')).toEqual({ key: 'h/one', size: 5, isPrefix: false });
+      expect(await s.head('h/one')).toMatchObject({ key: 'h/one', size: 5, isPrefix: false });
+    });
+
+    it('dates objects in listings and heads by their last write', async () => {
+      // Whole seconds on S3; the store and this process share the machine's clock.
+      const before = Math.floor(Date.now() / 1000) * 1000 - 1000;
+      await s.put('m/obj', enc.encode('x'));
+      const after = Date.now() + 1000;
+      const listed = (await listAll(s, 'm/', { recursive: true }))[0]!;
+      expect(listed.lastModified).toBeGreaterThanOrEqual(before);
+      expect(listed.lastModified).toBeLessThanOrEqual(after);
+      expect((await s.head('m/obj'))?.lastModified).toBe(listed.lastModified);
+      const folded = await listAll(s, '');
+      expect(folded.filter((o) => o.isPrefix).every((o) => o.lastModified === undefined)).toBe(true);
     });
 
     it('overwrites by default and refuses with ifNoneMatch', async () => {
@@ -156,6 +169,20 @@ contract('filesystem', async () => {
   return new FsObjectStore(d);
 });
 contract('prefixed memory', async () => new PrefixedObjectStore(new MemoryObjectStore(), 'tenant-a'));
+
+describe('MemoryObjectStore', () => {
+  it('dates writes with its injected clock', async () => {
+    let now = 1_000;
+    const s = new MemoryObjectStore({ now: () => now });
+    await s.put('a/b', enc.encode('x'));
+    now = 5_000;
+    await s.put('a/c', enc.encode('y'));
+    expect((await listAll(s, 'a/', { recursive: true })).map((o) => o.lastModified)).toEqual([1_000, 5_000]);
+    now = 9_000;
+    await s.put('a/b', enc.encode('z'));
+    expect((await s.head('a/b'))?.lastModified).toBe(9_000);
+  });
+});
 
 const s3 = await s3Backend();
 let backend: S3Backend | undefined;

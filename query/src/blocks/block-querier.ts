@@ -1,10 +1,4 @@
-import {
-  type FloatHistogram,
-  type LoadedChunk,
-  type Matcher,
-  type SampleIterator,
-  ValueType,
-} from '@promstream/storage';
+import { type FloatHistogram, type Matcher, type SampleIterator, ValueType } from '@promstream/storage';
 import { compareLabels, labelsKey, MergeQuerier } from '../merge-querier.js';
 import type { Querier, SelectHints, Series } from '../querier.js';
 
@@ -135,7 +129,7 @@ function mergeSorted(lists: readonly (readonly Series[])[]): Series[] {
 /** One series whose samples are its parts' (disjoint in time, in order) one after the other. */
 function chained(labels: Series['labels'], parts: readonly Series[]): Series {
   // Parts read from blocks carry their chunks; the chain's are theirs in order (see the selection codec).
-  const partChunks = parts.map((p) => (p as Series & { chunks?: readonly LoadedChunk[] }).chunks);
+  const partChunks = parts.map((p) => p.chunks);
   const chunks = partChunks.every((c) => c !== undefined) ? partChunks.flat() : undefined;
   return {
     labels,
@@ -143,9 +137,7 @@ function chained(labels: Series['labels'], parts: readonly Series[]): Series {
     iterator: (reuse?: SampleIterator) => {
       // Reuses a finished chain and its parts' iterators, part by part, when handed one.
       const prev = reuse instanceof ChainIterator ? reuse : undefined;
-      const its = parts.map((p, k) =>
-        (p.iterator as (r?: SampleIterator) => SampleIterator).call(p, prev?.part(k)),
-      );
+      const its = parts.map((p, k) => p.iterator(prev?.part(k)));
       if (prev === undefined) return new ChainIterator(its);
       prev.reset(its);
       return prev;
@@ -163,12 +155,7 @@ function disjoint(blocks: readonly QueryableBlock[]): boolean {
  * Iterates several iterators one after the other; for sources whose time
  * ranges are disjoint and given in time order.
  */
-/** An iterator that can copy a run of float samples at once (see `ChunksIterator.copyFloats`). */
-export interface FloatCopier {
-  copyFloats(t: Float64Array, f: Float64Array, at: number, limit: number, maxt: number): number;
-}
-
-export class ChainIterator implements SampleIterator, FloatCopier {
+export class ChainIterator implements SampleIterator {
   private i = 0;
 
   constructor(private its: readonly SampleIterator[]) {}
@@ -210,7 +197,7 @@ export class ChainIterator implements SampleIterator, FloatCopier {
    * sample alone. Call only while positioned on a float sample.
    */
   copyFloats(t: Float64Array, f: Float64Array, at: number, limit: number, maxt: number): number {
-    const it = this.its[this.i]! as SampleIterator & Partial<FloatCopier>;
+    const it = this.its[this.i]!;
     if (it.copyFloats !== undefined) return it.copyFloats(t, f, at, limit, maxt);
     const st = it.atT();
     if (st > maxt || at >= limit) return 0;

@@ -1,4 +1,5 @@
 import {
+  type BlockMeta,
   BlockReader,
   type ChunkMeta,
   type FloatHistogram,
@@ -20,20 +21,20 @@ import {
   type Selection,
   type SelectionCache,
 } from './selection-cache.js';
-import type { BlockMetaSummary } from './store-lister.js';
 
 /**
- * Adapts the storage package's `BlockReader` to the block querier: selects go
+ * Adapts the storage package's `BlockReader` to the block querier (given the
+ * block's meta, as the catalog read it, meta.json is not read again): selects go
  * through the index postings and load only the chunks of the range; label
  * lookups with matchers read series labels from the index, not chunks.
  */
 export async function openStorageBlock(
   store: ObjectStore,
   prefix: string,
-  _meta: BlockMetaSummary,
+  meta?: BlockMeta,
   cache?: SelectionCache,
 ): Promise<QueryableBlock> {
-  const reader = await BlockReader.open(store, prefix);
+  const reader = await BlockReader.open(store, prefix, meta);
   const labelsOf = async (matchers: readonly Matcher[]) =>
     cache === undefined
       ? reader.index.series(await reader.index.postingsForMatchers(matchers))

@@ -33,7 +33,8 @@ interface TenantState {
  * them: a query gets a `BlockQuerier` over the tenant's current blocks. The
  * list is read again after `refreshMs`; new blocks are opened, vanished ones
  * dropped. A block that fails to open is reported and skipped, so one
- * corrupt block does not fail every query.
+ * corrupt block does not fail every query; a listing that fails keeps the
+ * last list.
  */
 export class TenantBlocks {
   private readonly tenants = new Map<string, TenantState>();
@@ -59,7 +60,18 @@ export class TenantBlocks {
   }
 
   private async refresh(tenant: string): Promise<BlockQuerier> {
-    const listed = await this.options.list(tenant);
+    let listed: ListedBlock[];
+    try {
+      listed = await this.options.list(tenant);
+    } catch (err) {
+      // The store failed: answer from the blocks listed last (still valid, blocks are
+      // immutable) rather than from none, and list again after the refresh interval.
+      const last = this.tenants.get(tenant);
+      if (last === undefined) throw err;
+      this.options.logger?.warn({ tenant, err }, 'list blocks: kept the last list');
+      last.listedAt = this.now();
+      return last.querier;
+    }
     const blocks: QueryableBlock[] = [];
     const live = new Set<string>();
     for (const b of listed) {

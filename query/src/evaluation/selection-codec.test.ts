@@ -1,4 +1,5 @@
 import {
+  BucketCatalog,
   createBlocksFromOpenMetrics,
   type FloatHistogram,
   MemoryObjectStore,
@@ -7,8 +8,8 @@ import {
   ValueType,
 } from '@promstream/storage';
 import { describe, expect, it } from 'vitest';
+import { catalogBlockLister } from '../blocks/catalog-lister.js';
 import { openStorageBlock } from '../blocks/storage-block.js';
-import { storeBlockLister } from '../blocks/store-lister.js';
 import { TenantBlocks } from '../blocks/tenant-blocks.js';
 import { HeadStore } from '../head/head-store.js';
 import { MergeQuerier } from '../merge-querier.js';
@@ -43,7 +44,7 @@ describe('selection codec', () => {
       om += `c_total{s="a"} ${i} ${T0 + i * 60}\nc_total{s="b"} ${2 * i} ${T0 + i * 60}\n`;
     await createBlocksFromOpenMetrics(`${om}# EOF\n`, store, 't');
     const blocks = new TenantBlocks({
-      list: storeBlockLister(store, (s, p, m) => openStorageBlock(s, p, m)),
+      list: catalogBlockLister(new BucketCatalog(store), (s, p, m) => openStorageBlock(s, p, m)),
       refreshMs: 60_000,
     });
     const head = new HeadStore();

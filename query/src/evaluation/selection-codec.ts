@@ -46,16 +46,6 @@ export interface EncodedSelection {
   readonly histograms: { at: number; h: FloatHistogram }[];
 }
 
-/** The compressed chunks of a series that reads from blocks alone (block series and their chains have them). */
-function chunksOf(s: Series): readonly LoadedChunk[] | undefined {
-  return (s as Series & { chunks?: readonly LoadedChunk[] }).chunks;
-}
-
-/** An iterator that copies a run of float samples at once (block iterators do). */
-interface FloatCopier {
-  copyFloats(t: Float64Array, f: Float64Array, at: number, limit: number, maxt: number): number;
-}
-
 /** How long encoding runs before it lets the event loop turn, milliseconds. */
 const SLICE_MS = 8;
 
@@ -71,7 +61,8 @@ export async function encodeSelection(
   maxt: number,
   signal?: AbortSignal,
 ): Promise<EncodedSelection> {
-  const chunked = series.map(chunksOf);
+  // Series read from blocks alone (block series and their chains) cross as their compressed chunks.
+  const chunked = series.map((s) => s.chunks);
   let chunkCount = 0;
   let byteCount = 0;
   for (const cs of chunked) {
@@ -114,8 +105,8 @@ export async function encodeSelection(
       continue;
     }
     chunkOffsets[i + 1] = k;
-    const it = (s.iterator as (r?: SampleIterator) => SampleIterator).call(s, reuse);
-    const copier = (it as SampleIterator & Partial<FloatCopier>).copyFloats;
+    const it = s.iterator(reuse);
+    const copier = it.copyFloats;
     let vt = it.seek(mint);
     while (vt !== ValueType.None) {
       const st = it.atT();
@@ -226,7 +217,7 @@ export function decodeSelection(sel: EncodedSelection): Series[] {
 }
 
 /** Iterates one series' run of the columns. */
-export class ColumnIterator implements SampleIterator, FloatCopier {
+export class ColumnIterator implements SampleIterator {
   private i: number;
   private h = 0;
 

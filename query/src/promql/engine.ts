@@ -37,11 +37,6 @@ import {
   type VectorValue,
 } from './values.js';
 
-/** An iterator that copies a run of float samples at once (block iterators do). */
-interface FloatCopier {
-  copyFloats(t: Float64Array, f: Float64Array, at: number, limit: number, maxt: number): number;
-}
-
 /** A growable buffer of one series' samples; `h` is set only when it has histograms. */
 interface SampleBuffer {
   t: Float64Array;
@@ -55,7 +50,7 @@ interface SampleBuffer {
  * iterator may reuse its histogram object for the next sample).
  */
 function readSamples(it: SampleIterator, mint: number, maxt: number, buf: SampleBuffer): number {
-  const copier = (it as SampleIterator & Partial<FloatCopier>).copyFloats;
+  const copier = it.copyFloats;
   buf.h = null;
   let n = 0;
   let vt = it.seek(mint);
@@ -252,10 +247,10 @@ class Evaluator implements EvalContext {
     let prev: SampleIterator | undefined;
     for (const s of list) {
       this.check();
-      const it = (s.iterator as (reuse?: SampleIterator) => SampleIterator).call(s, prev);
+      const it = s.iterator(prev);
       prev = it;
       // Block iterators copy a chunk's run of floats at once instead of one call chain per sample.
-      const copier = (it as SampleIterator & Partial<FloatCopier>).copyFloats;
+      const copier = it.copyFloats;
       let h: (FloatHistogram | undefined)[] | null = null;
       let n = 0;
       let vt = it.seek(mint);
@@ -409,8 +404,8 @@ class Evaluator implements EvalContext {
     let prev: SampleIterator | undefined;
     for (let k = 0; k < list.length; k++) {
       this.check();
-      const src = list[k] as Series;
-      const it = (src.iterator as (reuse?: SampleIterator) => SampleIterator).call(src, prev);
+      const src = list[k]!;
+      const it = src.iterator(prev);
       prev = it;
       const n = readSamples(it, mint, maxt, buf);
       if (n === 0) continue;

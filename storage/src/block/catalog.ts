@@ -1,58 +1,155 @@
 /**
- * The blocks of one tenant, refreshed by listing the bucket: each block's
- * meta.json (read once; blocks are immutable), Thanos deletion marks, and the
- * blocks that could not be read, with why.
+ * The blocks of one store view (a tenant's prefix, or a bucket that holds
+ * blocks at its root), refreshed by listing it: each block's meta.json (read
+ * once; blocks are immutable), its Thanos marks, and the blocks that could
+ * not be read, with why. The bucket format is in storage/docs/bucket-catalog.md.
  */
 import { isStorageError, StorageError, StorageErrorCode } from '../errors.js';
 import type { ObjectStore } from '../objstore/object-store.js';
+import {
+  DELETION_MARK,
+  type DeletionMark,
+  deletionMarkFormat,
+  type MarkFormat,
+  NO_COMPACT_MARK,
+  NO_DOWNSAMPLE_MARK,
+  type NoCompactMark,
+  type NoDownsampleMark,
+  newDeletionMark,
+  newNoCompactMark,
+  newNoDownsampleMark,
+  noCompactMarkFormat,
+  noDownsampleMarkFormat,
+  removeMark,
+  writeMark,
+} from './marks.js';
 import { type BlockMeta, parseMeta } from './meta.js';
+import { type Resolution, resolutionOf } from './resolution.js';
 import { isUlid } from './ulid.js';
 
-/** File name of a Thanos deletion mark inside a block. */
-export const DELETION_MARK = 'deletion-mark.json';
+/** File name of a block's meta; it is uploaded last, so a block without it is partial. */
+export const META_FILE = 'meta.json';
 
-/** A Thanos deletion mark (deletion-mark.json). */
-export interface DeletionMark {
-  id: string;
-  /** Unix seconds when the block was marked. */
-  deletion_time: number;
-  version: 1;
-  details?: string;
+/** A block with a readable meta.json, and its marks. */
+export interface CatalogBlock {
+  readonly meta: BlockMeta;
+  /** The block's downsample resolution, ms (raw when the meta has no thanos section). */
+  readonly resolution: Resolution;
+  readonly deletionMark?: DeletionMark;
+  readonly noCompactMark?: NoCompactMark;
+  readonly noDownsampleMark?: NoDownsampleMark;
 }
 
 /** A block the catalog could not use, and why. */
 export interface SkippedBlock {
   ulid: string;
+  /**
+   * `partial` when the block has no meta.json (an upload in progress or
+   * abandoned, or a deletion that stopped after removing it); else the code
+   * of the error that reading meta.json gave (`corrupt`, `unsupported`).
+   */
   code: StorageErrorCode | 'partial';
+  reason: string;
+  /** The block's deletion mark, when a deletion stopped half-way (so the rest can go). */
+  deletionMark?: DeletionMark;
+  /**
+   * For a partial block, the newest write time of its objects (ms), when the
+   * store dates them: how old an abandoned upload is (its ULID's time is not).
+   */
+  lastModified?: number;
+}
+
+/** A mark that did not read. As Thanos does, the block is then taken as unmarked. */
+export interface BadMark {
+  ulid: string;
+  /** The mark's file name (`deletion-mark.json`, ...). */
+  file: string;
+  code: StorageErrorCode;
   reason: string;
 }
 
 /** What one refresh found. */
 export interface CatalogSnapshot {
-  /** Readable blocks without a deletion mark, by minTime then ULID. */
+  /** Every block with a readable meta.json, marked or not, by minTime then ULID. */
+  all: CatalogBlock[];
+  /** Metas of the blocks without a deletion mark, by minTime then ULID. */
   blocks: BlockMeta[];
-  /** Blocks marked for deletion, with their marks. */
+  /** Blocks marked for deletion, with their marks, by ULID. */
   marked: { meta: BlockMeta; mark: DeletionMark }[];
-  /** Blocks without meta.json (upload in progress or abandoned) or with a corrupt one. */
+  /** Blocks without meta.json (partial) or with one that does not read, by ULID. */
   skipped: SkippedBlock[];
+  /** Marks that did not read, by ULID. */
+  badMarks: BadMark[];
 }
 
 /** Options of a catalog. */
 export interface CatalogOptions {
   /** Called for each block skipped in a refresh (logging, metrics). */
   onSkip?: (b: SkippedBlock) => void;
-  /** Clock for deletion marks, ms since the epoch. */
+  /** Called for each mark that did not read in a refresh. */
+  onBadMark?: (m: BadMark) => void;
+  /** Clock for marks and deletion delays, ms since the epoch. */
   now?: () => number;
+  /** Reads in flight at once in a refresh (default 16). */
+  concurrency?: number;
 }
 
-/** The block catalog of a store (a tenant's prefixed view or a whole bucket). */
+/**
+ * The blocks of a snapshot that are not marked for deletion, at one
+ * resolution or at all of them, by minTime then ULID: what a query reads.
+ */
+export function liveBlocks(snap: CatalogSnapshot, filter: { resolution?: Resolution } = {}): CatalogBlock[] {
+  return snap.all.filter(
+    (b) =>
+      b.deletionMark === undefined && (filter.resolution === undefined || b.resolution === filter.resolution),
+  );
+}
+
+const MARK_FORMATS = [deletionMarkFormat, noCompactMarkFormat, noDownsampleMarkFormat] as const;
+
+/** The files the catalog reads of one block directory, from the listing. */
+interface BlockFiles {
+  meta: boolean;
+  /** Newest `lastModified` of the directory's objects; NaN when one is undated. */
+  lastModified: number;
+  /** Size of each mark file present, by file name. */
+  marks: Map<string, number>;
+}
+
+/** Runs `fn` over the items with at most `limit` calls in flight. */
+async function forEachLimit<T>(
+  items: readonly T[],
+  limit: number,
+  fn: (t: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await fn(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}
+
+function byTimeThenUlid(a: BlockMeta, b: BlockMeta): number {
+  return a.minTime - b.minTime || (a.ulid < b.ulid ? -1 : a.ulid > b.ulid ? 1 : 0);
+}
+
+/**
+ * The block catalog of a store view. `refresh` lists the view once,
+ * recursively (every block's files, marks included, in one paged listing),
+ * then reads only what it has not read before: meta.json of new blocks and
+ * marks that are new or changed size. A store failure (`io`) fails the
+ * refresh and keeps the last snapshot; a block or mark that does not read is
+ * reported and left out.
+ */
 export class BlockCatalog {
   private readonly metas = new Map<string, BlockMeta>();
-  private last: CatalogSnapshot = { blocks: [], marked: [], skipped: [] };
+  private readonly marks = new Map<string, { size: number; mark: { id: string } }>();
+  private last: CatalogSnapshot = { all: [], blocks: [], marked: [], skipped: [], badMarks: [] };
   private readonly now: () => number;
 
   constructor(
-    private readonly store: ObjectStore,
+    /** The store view the catalog lists (block keys are `<ULID>/...` in it). */
+    readonly store: ObjectStore,
     private readonly options: CatalogOptions = {},
   ) {
     this.now = options.now ?? Date.now;
@@ -63,121 +160,186 @@ export class BlockCatalog {
     return this.last;
   }
 
-  /** Lists the store and reads new blocks' meta.json; corrupt blocks are skipped and reported. */
+  /** Lists the store and reads what changed; see the class comment. */
   async refresh(): Promise<CatalogSnapshot> {
-    const ulids: string[] = [];
-    for await (const o of this.store.list('')) {
-      if (!o.isPrefix) continue;
-      const name = o.key.slice(0, -1);
-      if (isUlid(name)) ulids.push(name);
+    const dirs = await this.listBlockDirs();
+    for (const k of [...this.metas.keys()]) if (!dirs.get(k)?.meta) this.metas.delete(k);
+    for (const k of [...this.marks.keys()]) {
+      const [ulid, file] = k.split('/') as [string, string];
+      if (dirs.get(ulid)?.marks.get(file) !== this.marks.get(k)!.size) this.marks.delete(k);
     }
-    const seen = new Set(ulids);
-    for (const k of [...this.metas.keys()]) if (!seen.has(k)) this.metas.delete(k);
-    const snap: CatalogSnapshot = { blocks: [], marked: [], skipped: [] };
-    const skip = (b: SkippedBlock): void => {
-      snap.skipped.push(b);
-      this.options.onSkip?.(b);
-    };
-    await Promise.all(
-      ulids.map(async (ulid) => {
-        let meta = this.metas.get(ulid);
-        if (meta === undefined) {
-          try {
-            meta = parseMeta(await this.store.get(`${ulid}/meta.json`), { block: ulid });
-            if (meta.ulid !== ulid) {
-              throw new StorageError(
-                StorageErrorCode.Corrupt,
-                `read block meta: meta.json names ${meta.ulid}`,
-                {
-                  block: ulid,
-                  section: 'meta.json',
-                },
-              );
-            }
-            this.metas.set(ulid, meta);
-          } catch (e) {
-            if (isStorageError(e, StorageErrorCode.NotFound)) {
-              skip({
-                ulid,
-                code: 'partial',
-                reason: 'meta.json is missing (upload in progress or abandoned)',
-              });
-            } else if (isStorageError(e)) {
-              skip({ ulid, code: e.code, reason: e.message });
-            } else {
-              skip({ ulid, code: StorageErrorCode.Io, reason: String(e) });
-            }
-            return;
-          }
-        }
-        const mark = await this.readMark(ulid);
-        if (mark === undefined) snap.blocks.push(meta);
-        else snap.marked.push({ meta, mark });
-      }),
-    );
-    snap.blocks.sort((a, b) => a.minTime - b.minTime || (a.ulid < b.ulid ? -1 : 1));
+    const snap: CatalogSnapshot = { all: [], blocks: [], marked: [], skipped: [], badMarks: [] };
+    await forEachLimit([...dirs], this.options.concurrency ?? 16, async ([ulid, files]) => {
+      const marks = await this.readMarks(ulid, files, snap.badMarks);
+      const deletionMark = marks.get(DELETION_MARK) as DeletionMark | undefined;
+      if (!files.meta) {
+        snap.skipped.push({
+          ulid,
+          code: 'partial',
+          reason: 'meta.json is missing (upload in progress or abandoned, or deletion in progress)',
+          ...(deletionMark !== undefined ? { deletionMark } : {}),
+          ...(Number.isNaN(files.lastModified) ? {} : { lastModified: files.lastModified }),
+        });
+        return;
+      }
+      const meta = await this.readMeta(ulid);
+      if (meta instanceof StorageError) {
+        snap.skipped.push({ ulid, code: meta.code, reason: meta.message });
+        return;
+      }
+      const block: CatalogBlock = {
+        meta,
+        resolution: resolutionOf(meta),
+        ...(deletionMark !== undefined ? { deletionMark } : {}),
+        ...(marks.has(NO_COMPACT_MARK) ? { noCompactMark: marks.get(NO_COMPACT_MARK) as NoCompactMark } : {}),
+        ...(marks.has(NO_DOWNSAMPLE_MARK)
+          ? { noDownsampleMark: marks.get(NO_DOWNSAMPLE_MARK) as NoDownsampleMark }
+          : {}),
+      };
+      snap.all.push(block);
+      if (deletionMark === undefined) snap.blocks.push(meta);
+      else snap.marked.push({ meta, mark: deletionMark });
+    });
+    snap.all.sort((a, b) => byTimeThenUlid(a.meta, b.meta));
+    snap.blocks.sort(byTimeThenUlid);
     snap.marked.sort((a, b) => (a.meta.ulid < b.meta.ulid ? -1 : 1));
     snap.skipped.sort((a, b) => (a.ulid < b.ulid ? -1 : 1));
+    snap.badMarks.sort((a, b) => (a.ulid < b.ulid ? -1 : a.ulid > b.ulid ? 1 : a.file < b.file ? -1 : 1));
+    for (const s of snap.skipped) this.options.onSkip?.(s);
+    for (const m of snap.badMarks) this.options.onBadMark?.(m);
     this.last = snap;
     return snap;
   }
 
-  private async readMark(ulid: string): Promise<DeletionMark | undefined> {
-    let b: Uint8Array;
-    try {
-      b = await this.store.get(`${ulid}/${DELETION_MARK}`);
-    } catch (e) {
-      if (isStorageError(e, StorageErrorCode.NotFound)) return undefined;
-      throw e;
+  /** Every block directory of the view with the files the catalog reads, from one recursive listing. */
+  private async listBlockDirs(): Promise<Map<string, BlockFiles>> {
+    const dirs = new Map<string, BlockFiles>();
+    for await (const o of this.store.list('', { recursive: true })) {
+      const slash = o.key.indexOf('/');
+      if (slash < 0) continue;
+      const ulid = o.key.slice(0, slash);
+      if (!isUlid(ulid)) continue;
+      let files = dirs.get(ulid);
+      if (files === undefined) dirs.set(ulid, (files = { meta: false, lastModified: 0, marks: new Map() }));
+      files.lastModified = Math.max(files.lastModified, o.lastModified ?? Number.NaN);
+      const name = o.key.slice(slash + 1);
+      if (name === META_FILE) files.meta = true;
+      else if (MARK_FORMATS.some((f) => f.file === name)) files.marks.set(name, o.size);
     }
+    return dirs;
+  }
+
+  /** The block's meta (cached), or the error that says why it does not read; store failures are thrown. */
+  private async readMeta(ulid: string): Promise<BlockMeta | StorageError> {
+    const known = this.metas.get(ulid);
+    if (known !== undefined) return known;
     try {
-      const m = JSON.parse(new TextDecoder().decode(b)) as DeletionMark;
-      return typeof m === 'object' && m !== null ? m : { id: ulid, deletion_time: 0, version: 1 };
-    } catch {
-      // A mark that does not parse still marks the block, as in Thanos.
-      return { id: ulid, deletion_time: 0, version: 1, details: 'unparseable deletion mark' };
+      const meta = parseMeta(await this.store.get(`${ulid}/${META_FILE}`), { block: ulid });
+      if (meta.ulid !== ulid) {
+        return new StorageError(StorageErrorCode.Corrupt, `read block meta: meta.json names ${meta.ulid}`, {
+          block: ulid,
+          section: META_FILE,
+        });
+      }
+      this.metas.set(ulid, meta);
+      return meta;
+    } catch (e) {
+      // not_found: deleted between the listing and the read, so the next refresh will not list it.
+      if (isStorageError(e) && !e.retryable) return e;
+      throw e;
     }
   }
 
-  /** Writes a Thanos deletion mark for a block (idempotent: an existing mark is kept). */
-  async markForDeletion(ulid: string, details?: string): Promise<void> {
-    if (!isUlid(ulid)) throw new StorageError(StorageErrorCode.InvalidArgument, `${ulid} is not a ULID`);
-    const mark: DeletionMark = { id: ulid, deletion_time: Math.floor(this.now() / 1000), version: 1 };
-    if (details !== undefined) mark.details = details;
-    try {
-      await this.store.put(`${ulid}/${DELETION_MARK}`, new TextEncoder().encode(JSON.stringify(mark)), {
-        ifNoneMatch: true,
-      });
-    } catch (e) {
-      if (!isStorageError(e, StorageErrorCode.PreconditionFailed)) throw e;
+  /** The block's marks that read, by file name; the others go to `bad`. */
+  private async readMarks(
+    ulid: string,
+    files: BlockFiles,
+    bad: BadMark[],
+  ): Promise<Map<string, { id: string }>> {
+    const out = new Map<string, { id: string }>();
+    for (const format of MARK_FORMATS) {
+      const size = files.marks.get(format.file);
+      if (size === undefined) continue;
+      const key = `${ulid}/${format.file}`;
+      const known = this.marks.get(key);
+      if (known !== undefined) {
+        out.set(format.file, known.mark);
+        continue;
+      }
+      try {
+        const mark = (format as MarkFormat<{ id: string }>).parse(await this.store.get(key), { block: ulid });
+        this.marks.set(key, { size, mark });
+        out.set(format.file, mark);
+      } catch (e) {
+        if (isStorageError(e, StorageErrorCode.NotFound)) continue;
+        if (!isStorageError(e) || e.retryable) throw e;
+        bad.push({ ulid, file: format.file, code: e.code, reason: e.message });
+      }
     }
+    return out;
+  }
+
+  /** Marks a block for deletion (an existing mark is kept); true when this call wrote the mark. */
+  markForDeletion(ulid: string, details?: string): Promise<boolean> {
+    return writeMark(this.store, deletionMarkFormat, newDeletionMark(ulid, this.now(), details));
+  }
+
+  /** Excludes a block from compaction (an existing mark is kept); true when this call wrote the mark. */
+  markNoCompact(ulid: string, reason: string, details?: string): Promise<boolean> {
+    return writeMark(this.store, noCompactMarkFormat, newNoCompactMark(ulid, this.now(), reason, details));
+  }
+
+  /** Excludes a block from downsampling (an existing mark is kept); true when this call wrote the mark. */
+  markNoDownsample(ulid: string, reason: string, details?: string): Promise<boolean> {
+    return writeMark(
+      this.store,
+      noDownsampleMarkFormat,
+      newNoDownsampleMark(ulid, this.now(), reason, details),
+    );
+  }
+
+  /** Removes a block's mark of one kind; a missing mark is fine. */
+  removeMark<M extends { id: string }>(ulid: string, format: MarkFormat<M>): Promise<void> {
+    return removeMark(this.store, ulid, format);
   }
 
   /**
-   * Deletes blocks marked at least `delayMs` ago: meta.json first (so the
-   * block stops being a block), then the rest, the mark last.
+   * Deletes the blocks of the last snapshot marked at least `delayMs` ago,
+   * and finishes deletions that stopped half-way (partial blocks with a
+   * deletion mark that old). Returns their ULIDs.
    */
   async deleteMarked(delayMs: number): Promise<string[]> {
-    const deleted: string[] = [];
-    for (const { meta, mark } of this.last.marked) {
-      if (mark.deletion_time * 1000 + delayMs > this.now()) continue;
-      await this.store.delete(`${meta.ulid}/meta.json`);
-      const rest: string[] = [];
-      for await (const o of this.store.list(`${meta.ulid}/`, { recursive: true })) rest.push(o.key);
-      for (const k of rest.filter((k) => !k.endsWith(DELETION_MARK))) await this.store.delete(k);
-      await this.store.delete(`${meta.ulid}/${DELETION_MARK}`);
-      this.metas.delete(meta.ulid);
-      deleted.push(meta.ulid);
+    const due = (m: DeletionMark): boolean => m.deletion_time * 1000 + delayMs <= this.now();
+    const ulids = [
+      ...this.last.marked.filter((b) => due(b.mark)).map((b) => b.meta.ulid),
+      ...this.last.skipped
+        .filter((s) => s.deletionMark !== undefined && due(s.deletionMark))
+        .map((s) => s.ulid),
+    ];
+    for (const ulid of ulids) {
+      await deleteBlock(this.store, ulid);
+      this.metas.delete(ulid);
     }
-    return deleted;
+    return ulids;
   }
 }
 
-/** Tenants of a bucket: top-level prefixes that are not block ULIDs. */
-export async function listTenants(store: ObjectStore): Promise<string[]> {
-  const out: string[] = [];
-  for await (const o of store.list('')) {
-    if (o.isPrefix && !isUlid(o.key.slice(0, -1))) out.push(o.key.slice(0, -1));
+/**
+ * Deletes a block's objects in Thanos' order: meta.json first (so the block
+ * stops being a block at once), then the rest, the deletion mark last (so a
+ * deletion that stops half-way is a partial block still marked, which the
+ * next `deleteMarked` finishes).
+ */
+export async function deleteBlock(store: ObjectStore, ulid: string): Promise<void> {
+  if (!isUlid(ulid)) {
+    throw new StorageError(
+      StorageErrorCode.InvalidArgument,
+      `delete block: ${JSON.stringify(ulid)} is not a ULID`,
+    );
   }
-  return out;
+  await store.delete(`${ulid}/${META_FILE}`);
+  const rest: string[] = [];
+  for await (const o of store.list(`${ulid}/`, { recursive: true })) rest.push(o.key);
+  for (const k of rest) if (k !== `${ulid}/${DELETION_MARK}`) await store.delete(k);
+  await store.delete(`${ulid}/${DELETION_MARK}`);
 }

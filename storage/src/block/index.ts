@@ -1,4 +1,5 @@
 export * from './backfill.js';
+export * from './bucket-catalog.js';
 export * from './catalog.js';
 export * from './chunker.js';
 export * from './chunks.js';
@@ -7,9 +8,11 @@ export * from './index-format.js';
 export * from './index-reader.js';
 export * from './index-writer.js';
 export * from './labels.js';
+export * from './marks.js';
 export * from './meta.js';
 export * from './openmetrics.js';
 export * from './postings.js';
 export * from './reader.js';
+export * from './resolution.js';
 export * from './ulid.js';
 export * from './writer.js';

@@ -2,14 +2,16 @@
  * meta.json of a block: Prometheus' block meta, Thanos' section, and
  * promstream's section with the log range the block was built from.
  */
-import { corrupt, type StorageErrorContext } from '../errors.js';
+import { corrupt, StorageError, StorageErrorCode, type StorageErrorContext } from '../errors.js';
 import { isUlid } from './ulid.js';
 
-/** Thanos' part of meta.json. */
+/** Thanos' part of meta.json (Thanos' `metadata.Thanos`). */
 export interface ThanosMeta {
-  /** External labels of the block (tenant, replica, ...). */
+  /** Version of the section; absent or 1 (the only one Thanos knows). */
+  version?: number;
+  /** External labels of the block (tenant, replica, ...); Thanos may write null, read as {}. */
   labels: Record<string, string>;
-  /** Resolution in milliseconds: 0 raw, 300000 (5m), 3600000 (1h). */
+  /** Resolution in milliseconds: 0 raw, 300000 (5m), 3600000 (1h); see `Resolution`. */
   downsample: { resolution: number };
   /** Which component wrote the block (Thanos uses sidecar, compactor, receive, ...). */
   source: string;
@@ -18,18 +20,47 @@ export interface ThanosMeta {
   files?: { rel_path: string; size_bytes?: number }[];
 }
 
-/** promstream's part of meta.json: the slice of the log the block holds. */
-export interface PromstreamMeta {
-  /** Kafka partition of promstream.samples.v1 the block was built from. */
+/** One slice of the log: the offsets [minOffset, maxOffset] of one partition. */
+export interface OffsetRange {
+  /** Topic, when not promstream.samples.v1. */
+  topic?: string;
   partition: number;
   /** First offset included. */
   minOffset: number;
   /** Last offset included. */
   maxOffset: number;
+}
+
+/**
+ * promstream's part of meta.json: the slices of the log the block holds. A
+ * block built from the log has one slice (`partition`, `minOffset`,
+ * `maxOffset`); a block made of other blocks (compaction) lists every
+ * source block's slice in `ranges`. Read both through `offsetRanges`.
+ */
+export interface PromstreamMeta {
+  /** Kafka partition of promstream.samples.v1 the block was built from. */
+  partition?: number;
+  /** First offset included. */
+  minOffset?: number;
+  /** Last offset included. */
+  maxOffset?: number;
+  /** The slices of all source blocks, by topic, partition and first offset. */
+  ranges?: OffsetRange[];
   /** Tenant of the block, when the bucket holds many. */
   tenant?: string;
-  /** Topic, when not promstream.samples.v1. */
+  /** Topic of `partition`, when not promstream.samples.v1. */
   topic?: string;
+}
+
+/** The log slices a block holds, from either form of its promstream section; [] without one. */
+export function offsetRanges(meta: BlockMeta): OffsetRange[] {
+  const p = meta.promstream;
+  if (p === undefined) return [];
+  if (p.ranges !== undefined) return p.ranges;
+  if (p.partition === undefined || p.minOffset === undefined || p.maxOffset === undefined) return [];
+  const r: OffsetRange = { partition: p.partition, minOffset: p.minOffset, maxOffset: p.maxOffset };
+  if (p.topic !== undefined) r.topic = p.topic;
+  return [r];
 }
 
 /** A block's meta.json. */
@@ -84,31 +115,71 @@ export function parseMeta(bytes: Uint8Array, ctx: StorageErrorContext): BlockMet
   }
   const compaction = v.compaction;
   if (!isObject(compaction) || !isInt(compaction.level)) return bad('compaction.level');
+  // Prometheus omits an empty source list.
+  compaction.sources ??= [];
   if (!Array.isArray(compaction.sources) || !compaction.sources.every((s) => typeof s === 'string')) {
     bad('compaction.sources');
   }
-  if (v.thanos !== undefined) {
-    const t = v.thanos;
-    if (!isObject(t)) return bad('thanos');
-    if (
-      t.labels !== undefined &&
-      (!isObject(t.labels) || !Object.values(t.labels).every((x) => typeof x === 'string'))
-    ) {
-      bad('thanos.labels');
-    }
-    if (t.downsample !== undefined && (!isObject(t.downsample) || !isInt(t.downsample.resolution))) {
-      bad('thanos.downsample.resolution');
-    }
-  }
-  if (v.promstream !== undefined) {
-    const p = v.promstream;
-    if (!isObject(p) || !isInt(p.partition) || !isInt(p.minOffset) || !isInt(p.maxOffset)) bad('promstream');
-  }
+  if (v.thanos !== undefined) checkThanos(v.thanos, bad, where);
+  if (v.promstream !== undefined) checkPromstream(v.promstream, bad);
   const meta = v as unknown as BlockMeta;
   meta.stats.numSamples ??= 0;
   meta.stats.numSeries ??= 0;
   meta.stats.numChunks ??= 0;
   return meta;
+}
+
+/** Checks the thanos section as Thanos reads it, filling what Thanos fills. */
+function checkThanos(t: unknown, bad: (field: string) => never, where: StorageErrorContext): void {
+  if (!isObject(t)) {
+    bad('thanos');
+    return;
+  }
+  if (t.version !== undefined && t.version !== 0 && t.version !== 1) {
+    if (!isInt(t.version)) bad('thanos.version');
+    throw new StorageError(
+      StorageErrorCode.Unsupported,
+      `parse block meta: thanos section version ${t.version} is not 1`,
+      where,
+    );
+  }
+  // Thanos writes a nil map as null and reads a missing or null one as empty.
+  t.labels ??= {};
+  if (!isObject(t.labels) || !Object.values(t.labels).every((x) => typeof x === 'string')) {
+    bad('thanos.labels');
+  }
+  t.downsample ??= { resolution: 0 };
+  if (!isObject(t.downsample)) {
+    bad('thanos.downsample');
+    return;
+  }
+  t.downsample.resolution ??= 0;
+  if (!isInt(t.downsample.resolution) || t.downsample.resolution < 0) bad('thanos.downsample.resolution');
+  t.source ??= '';
+  if (typeof t.source !== 'string') bad('thanos.source');
+}
+
+function isRange(r: unknown): boolean {
+  return (
+    isObject(r) &&
+    isInt(r.partition) &&
+    isInt(r.minOffset) &&
+    isInt(r.maxOffset) &&
+    (r.topic === undefined || typeof r.topic === 'string')
+  );
+}
+
+/** The promstream section holds one log slice, or a list of them, or both. */
+function checkPromstream(p: unknown, bad: (field: string) => never): void {
+  if (!isObject(p)) {
+    bad('promstream');
+    return;
+  }
+  const single = p.partition !== undefined || p.minOffset !== undefined || p.maxOffset !== undefined;
+  if (single && !isRange(p)) bad('promstream');
+  if (p.ranges !== undefined && (!Array.isArray(p.ranges) || !p.ranges.every(isRange)))
+    bad('promstream.ranges');
+  if (!single && p.ranges === undefined) bad('promstream');
 }
 
 /**
@@ -137,6 +208,7 @@ export function encodeMeta(meta: BlockMeta): Uint8Array {
   if (meta.thanos !== undefined) {
     const t = meta.thanos;
     ordered.thanos = {
+      ...(t.version ? { version: t.version } : {}),
       labels: sortObject(t.labels),
       downsample: { resolution: t.downsample.resolution },
       source: t.source,
@@ -150,6 +222,16 @@ export function encodeMeta(meta: BlockMeta): Uint8Array {
       partition: p.partition,
       minOffset: p.minOffset,
       maxOffset: p.maxOffset,
+      ...(p.ranges !== undefined
+        ? {
+            ranges: p.ranges.map((r) => ({
+              ...(r.topic !== undefined ? { topic: r.topic } : {}),
+              partition: r.partition,
+              minOffset: r.minOffset,
+              maxOffset: r.maxOffset,
+            })),
+          }
+        : {}),
       ...(p.tenant !== undefined ? { tenant: p.tenant } : {}),
       ...(p.topic !== undefined ? { topic: p.topic } : {}),
     };

@@ -52,18 +52,27 @@ export class BlockReader {
     return this.index.bytesRead + this.chunkBytesRead;
   }
 
-  /** Opens the block at `dir` (e.g. "tenant/01H..."); typed errors name the block and section. */
-  static async open(store: ObjectStore, dir: string): Promise<BlockReader> {
+  /**
+   * Opens the block at `dir` (e.g. "tenant/01H..."); typed errors name the
+   * block and section. A caller that has read the block's meta (the
+   * catalog has) passes it, and meta.json is not read again.
+   */
+  static async open(store: ObjectStore, dir: string, known?: BlockMeta): Promise<BlockReader> {
     const d = dir.replace(/\/+$/, '');
     const name = d.slice(d.lastIndexOf('/') + 1);
     const ctx = (section: string): StorageErrorContext => ({ block: d, section });
-    let metaBytes: Uint8Array;
-    try {
-      metaBytes = await store.get(`${d}/meta.json`);
-    } catch (e) {
-      throw withContext(e, ctx('meta.json'));
+    let meta = known;
+    let metaBytes = 0;
+    if (meta === undefined) {
+      let bytes: Uint8Array;
+      try {
+        bytes = await store.get(`${d}/meta.json`);
+      } catch (e) {
+        throw withContext(e, ctx('meta.json'));
+      }
+      meta = parseMeta(bytes, { block: d });
+      metaBytes = bytes.length;
     }
-    const meta = parseMeta(metaBytes, { block: d });
     if (meta.ulid !== name && /^[0-7][0-9A-Z]{25}$/.test(name)) {
       throw corrupt(`open block: meta.json names ULID ${meta.ulid}`, ctx('meta.json'));
     }
@@ -82,7 +91,7 @@ export class BlockReader {
         throw withContext(e, ctx('index'));
       });
     const index = await IndexReader.open(read, size, d);
-    return new BlockReader(store, d, meta, index, metaBytes.length);
+    return new BlockReader(store, d, meta, index, metaBytes);
   }
 
   /** Label names in the block, sorted. */

@@ -134,7 +134,7 @@ export class FsObjectStore implements ObjectStore {
       throw ioError('list objects', dirKey, e);
     }
     // A directory "a" sorts as "a/" among keys, so compare with the slash.
-    const entries: { key: string; dir: boolean; size: number }[] = [];
+    const entries: { key: string; dir: boolean; size: number; mtime: number }[] = [];
     for (const name of names) {
       if (name.startsWith(TMP_PREFIX)) continue;
       const key = dirKey + name;
@@ -146,13 +146,14 @@ export class FsObjectStore implements ObjectStore {
         if (errno(e) === 'ENOENT') continue;
         throw ioError('list objects', key, e);
       }
-      if (st.isDirectory()) entries.push({ key: `${key}/`, dir: true, size: 0 });
-      else if (st.isFile() && key.startsWith(prefix)) entries.push({ key, dir: false, size: st.size });
+      if (st.isDirectory()) entries.push({ key: `${key}/`, dir: true, size: 0, mtime: 0 });
+      else if (st.isFile() && key.startsWith(prefix))
+        entries.push({ key, dir: false, size: st.size, mtime: Math.floor(st.mtimeMs) });
     }
     entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
     for (const e of entries) {
       if (e.dir) yield* this.walkDir(e.key, prefix);
-      else yield { key: e.key, size: e.size, isPrefix: false };
+      else yield { key: e.key, size: e.size, isPrefix: false, lastModified: e.mtime };
     }
   }
 
@@ -181,7 +182,9 @@ export class FsObjectStore implements ObjectStore {
     const p = this.path(key);
     try {
       const st = await stat(p);
-      return st.isFile() ? { key, size: st.size, isPrefix: false } : undefined;
+      return st.isFile()
+        ? { key, size: st.size, isPrefix: false, lastModified: Math.floor(st.mtimeMs) }
+        : undefined;
     } catch (e) {
       const code = errno(e);
       if (code === 'ENOENT' || code === 'ENOTDIR') return undefined;

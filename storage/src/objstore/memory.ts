@@ -11,9 +11,21 @@ import {
   sliceRange,
 } from './object-store.js';
 
+/** Options of a memory store. */
+export interface MemoryObjectStoreOptions {
+  /** Clock that dates writes (`lastModified`), ms since the epoch. */
+  now?: () => number;
+}
+
 /** An object store in memory, for tests and the all-in-one. Bodies are copied in and out. */
 export class MemoryObjectStore implements ObjectStore {
   private readonly objects = new Map<string, Uint8Array>();
+  private readonly modified = new Map<string, number>();
+  private readonly now: () => number;
+
+  constructor(options: MemoryObjectStoreOptions = {}) {
+    this.now = options.now ?? Date.now;
+  }
 
   async get(key: string, range?: ByteRange): Promise<Uint8Array> {
     checkKey(key);
@@ -31,6 +43,7 @@ export class MemoryObjectStore implements ObjectStore {
       throw new StorageError(StorageErrorCode.PreconditionFailed, 'put object: key exists', { key });
     }
     this.objects.set(key, body.slice());
+    this.modified.set(key, this.now());
   }
 
   list(prefix: string, options: ListOptions = {}): AsyncIterable<ObjectInfo> {
@@ -42,18 +55,23 @@ export class MemoryObjectStore implements ObjectStore {
     const keys = [...this.objects.keys()].filter((k) => k.startsWith(prefix)).sort();
     for (const key of keys) {
       const body = this.objects.get(key);
-      if (body !== undefined) yield { key, size: body.length, isPrefix: false };
+      if (body !== undefined) yield this.info(key, body);
     }
   }
 
   async delete(key: string): Promise<void> {
     checkKey(key);
     this.objects.delete(key);
+    this.modified.delete(key);
   }
 
   async head(key: string): Promise<ObjectInfo | undefined> {
     checkKey(key);
     const body = this.objects.get(key);
-    return body === undefined ? undefined : { key, size: body.length, isPrefix: false };
+    return body === undefined ? undefined : this.info(key, body);
+  }
+
+  private info(key: string, body: Uint8Array): ObjectInfo {
+    return { key, size: body.length, isPrefix: false, lastModified: this.modified.get(key)! };
   }
 }

@@ -19,6 +19,12 @@ export interface ObjectInfo {
   readonly size: number;
   /** Whether the entry is a common prefix rather than an object. */
   readonly isPrefix: boolean;
+  /**
+   * When the object was last written, ms since the epoch, for objects (not
+   * prefixes) in listings and heads. S3 reports whole seconds. Cleaners use
+   * it to date abandoned uploads, as Thanos does.
+   */
+  readonly lastModified?: number;
 }
 
 /** Options of a put. */

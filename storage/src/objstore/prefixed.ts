@@ -33,7 +33,7 @@ export class PrefixedObjectStore implements ObjectStore {
   async *list(prefix: string, options?: ListOptions): AsyncIterable<ObjectInfo> {
     const n = this.prefix.length;
     for await (const o of this.inner.list(this.prefix + prefix, options)) {
-      yield { key: o.key.slice(n), size: o.size, isPrefix: o.isPrefix };
+      yield { ...o, key: o.key.slice(n) };
     }
   }
 
@@ -43,7 +43,7 @@ export class PrefixedObjectStore implements ObjectStore {
 
   async head(key: string): Promise<ObjectInfo | undefined> {
     const o = await this.inner.head(this.prefix + key);
-    return o === undefined ? undefined : { key, size: o.size, isPrefix: false };
+    return o === undefined ? undefined : { ...o, key };
   }
 }
 

@@ -229,7 +229,14 @@ export class S3ObjectStore implements ObjectStore {
       // One page holds objects and common prefixes in two lists; merge them in key order.
       const entries: ObjectInfo[] = [];
       for (const c of page.Contents ?? []) {
-        if (c.Key !== undefined) entries.push({ key: c.Key, size: c.Size ?? 0, isPrefix: false });
+        if (c.Key === undefined) continue;
+        const info: { key: string; size: number; isPrefix: false; lastModified?: number } = {
+          key: c.Key,
+          size: c.Size ?? 0,
+          isPrefix: false,
+        };
+        if (c.LastModified !== undefined) info.lastModified = c.LastModified.getTime();
+        entries.push(info);
       }
       for (const p of page.CommonPrefixes ?? []) {
         if (p.Prefix !== undefined) entries.push({ key: p.Prefix, size: 0, isPrefix: true });
@@ -254,7 +261,12 @@ export class S3ObjectStore implements ObjectStore {
     checkKey(key);
     try {
       const out = await this.client.send(new HeadObjectCommand({ Bucket: this.bucket, Key: key }));
-      return { key, size: out.ContentLength ?? 0, isPrefix: false };
+      return {
+        key,
+        size: out.ContentLength ?? 0,
+        isPrefix: false,
+        ...(out.LastModified !== undefined ? { lastModified: out.LastModified.getTime() } : {}),
+      };
     } catch (e) {
       const mapped = mapError('head object', key, e);
       if (mapped.code === StorageErrorCode.NotFound) return undefined;

@@ -7,7 +7,11 @@
 import {
   BlockCatalog,
   type BlockMeta,
+  DELETION_MARK,
   listTenants,
+  META_FILE,
+  NO_COMPACT_MARK,
+  NO_DOWNSAMPLE_MARK,
   type ObjectStore,
   tenantStore,
 } from '@promstream/storage';
@@ -27,7 +31,7 @@ export interface ExportBlocksOptions {
 }
 
 /** Deletion marks and other per-block markers that must not travel with a copy. */
-const NOT_COPIED = new Set(['meta.json', 'deletion-mark.json', 'no-compact-mark.json']);
+const NOT_COPIED = new Set([META_FILE, DELETION_MARK, NO_COMPACT_MARK, NO_DOWNSAMPLE_MARK]);
 
 /** Copies blocks overlapping [from, to) from `source` to `dest`. */
 export async function exportBlocks(
