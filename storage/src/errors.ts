@@ -15,6 +15,8 @@ export const StorageErrorCode = {
   Io: 'io',
   /** The caller passed something the API does not accept. */
   InvalidArgument: 'invalid_argument',
+  /** A tenant ID breaks the tenant-ID rule (tenant.ts); the message says which part. */
+  InvalidTenant: 'invalid_tenant',
   /** Samples arrived with a time before the previous one. */
   OutOfOrder: 'out_of_order',
   /** A chunk holds as many samples as its header can count. */

@@ -5,4 +5,5 @@ export * from './cli/index.js';
 export * from './errors.js';
 export * from './model.js';
 export * from './objstore/index.js';
+export * from './tenant.js';
 export * from './tsz/xor.js';

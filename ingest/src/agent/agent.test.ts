@@ -2,6 +2,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SchemaError, SchemaErrorCode } from '@promstream/schemas';
+import { BAD_TENANT_IDS } from '@promstream/testkit';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IngestError, IngestErrorCode } from '../errors.js';
@@ -151,5 +152,30 @@ describe('node agent', () => {
     };
     expect(body.data).toHaveLength(1);
     expect(body.data[0]!.samples.length).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('the agent’s configured tenant', () => {
+  it.each(BAD_TENANT_IDS)('refuses to start with $name, before anything reaches the log', async ({ id }) => {
+    const log = new Log();
+    const dir = mkdtempSync(path.join(tmpdir(), 'ingest-agent-tenant-'));
+    try {
+      await expect(
+        startAgent({
+          samples: log,
+          events: log,
+          dataDir: dir,
+          tenant: id,
+          intervalMs: 0,
+          port: 0,
+          kernelLog: false,
+          logger: pino({ level: 'silent' }),
+        }),
+      ).rejects.toMatchObject({ code: 'invalid_config', message: expect.stringMatching(/agent's tenant/) });
+      expect(log.series).toHaveLength(0);
+      expect(log.events).toHaveLength(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -3,10 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { SchemaError, SchemaErrorCode } from '@promstream/schemas';
+import { tenantIdProblem } from '@promstream/storage';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { Counter, Gauge, Registry } from 'prom-client';
-import { isIngestError } from '../errors.js';
+import { IngestError, IngestErrorCode, isIngestError } from '../errors.js';
 import type { SampleBatchSink, SinkResult } from '../log/sample-sink.js';
 import type { WriteSeries } from '../remote-write/types.js';
 import { defaultLimits, knownNames, validateSeries } from '../remote-write/validate.js';
@@ -89,6 +90,10 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const host = options.host ?? os.hostname();
   const job = options.job ?? 'node';
   const tenant = options.tenant ?? 'anonymous';
+  // The agent writes for one configured tenant: a bad one is refused at start, before anything is buffered.
+  const tenantProblem = tenantIdProblem(tenant);
+  if (tenantProblem !== undefined)
+    throw new IngestError(IngestErrorCode.InvalidConfig, `the agent's tenant: ${tenantProblem}`);
   const paths = options.paths ?? hostPaths;
   const collectors = options.collectors ?? hostCollectors;
   const intervalMs = options.intervalMs ?? 15_000;

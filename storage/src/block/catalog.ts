@@ -5,6 +5,7 @@
  */
 import { isStorageError, StorageError, StorageErrorCode } from '../errors.js';
 import type { ObjectStore } from '../objstore/object-store.js';
+import { isValidTenantId } from '../tenant.js';
 import { type BlockMeta, parseMeta } from './meta.js';
 import { isUlid } from './ulid.js';
 
@@ -173,11 +174,14 @@ export class BlockCatalog {
   }
 }
 
-/** Tenants of a bucket: top-level prefixes that are not block ULIDs. */
+/**
+ * Tenants of a bucket: the top-level prefixes that are valid tenant IDs (so
+ * neither block ULIDs nor the processors' `_promstream/` state).
+ */
 export async function listTenants(store: ObjectStore): Promise<string[]> {
   const out: string[] = [];
   for await (const o of store.list('')) {
-    if (o.isPrefix && !isUlid(o.key.slice(0, -1))) out.push(o.key.slice(0, -1));
+    if (o.isPrefix && isValidTenantId(o.key.slice(0, -1))) out.push(o.key.slice(0, -1));
   }
   return out;
 }
