@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { registerZstdCodec } from '@promstream/schemas';
-import type { Labels } from '@promstream/storage';
+import { readFailure, registerZstdCodec } from '@promstream/schemas';
+import { type Labels, tenantIdProblem } from '@promstream/storage';
 import { type Admin, type Consumer, Kafka, logLevel } from 'kafkajs';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
@@ -33,6 +33,14 @@ export interface LogHeadOptions {
   /** How often the block watermarks are read again (default 5 s). */
   refreshMs?: number;
   now?: () => number;
+  /** Waits between two reads of a record that failed (injected for tests). */
+  sleep?: (ms: number) => Promise<void>;
+  /** Reads of a record whose schema the registry did not resolve, before it is skipped (default 3). */
+  recheckAttempts?: number;
+  /** Wait between those reads, ms (default 1000). */
+  recheckDelayMs?: number;
+  /** Longest wait for a registry that does not answer, ms (default 5000). */
+  maxRetryDelayMs?: number;
 }
 
 interface PartitionCursor {
@@ -76,9 +84,16 @@ export class LogHead {
         help: 'Samples read from the log into the query head.',
         registers,
       }),
-      badRecords: new Counter({
-        name: 'promstream_head_bad_records_total',
-        help: 'Log records the query head could not decode.',
+      skipped: new Counter({
+        name: 'promstream_head_records_skipped_total',
+        help: 'Log records the query head skipped (the block builder dead-letters them), by reason.',
+        labelNames: ['reason'],
+        registers,
+      }),
+      waits: new Counter({
+        name: 'promstream_head_read_retries_total',
+        help: 'Waits before reading a record again (registry unavailable, or its schema rechecked), by reason.',
+        labelNames: ['reason'],
         registers,
       }),
       held: new Gauge({
@@ -149,7 +164,8 @@ export class LogHead {
       await consumer.subscribe({ topic, fromBeginning: true });
       await consumer.run({
         autoCommit: false,
-        eachBatch: async ({ batch }) => this.onBatch(batch.partition, batch.messages),
+        eachBatch: async ({ batch, heartbeat, isRunning, isStale }) =>
+          this.onBatch(batch.partition, batch.messages, heartbeat, () => isRunning() && !isStale()),
       });
       for (const [partition, cursor] of this.cursors)
         consumer.seek({ topic, partition, offset: String(cursor.start) });
@@ -218,9 +234,22 @@ export class LogHead {
     return [...this.cursors].map(([partition, c]) => ({ partition, boundary: c.boundary, next: c.next }));
   }
 
+  /**
+   * Reads a batch into the store. A record that can never be read (not a
+   * SampleBatch, a tenant the rule refuses, a schema the registry does not
+   * resolve after a few tries) is skipped and counted by reason. The head does
+   * not write it to the dead-letter topic: the block builder, one consumer
+   * group over the log, owns durability and dead-letters each such record
+   * once, while every query replica tails every partition in a group of its
+   * own and would write one copy each. A registry that does not answer is
+   * waited out here, the same record read again, never skipped: the builder
+   * will place that record, so the head must not leave it out.
+   */
   private async onBatch(
     partition: number,
     messages: { offset: string; value: Buffer | null }[],
+    heartbeat: () => Promise<void>,
+    keepGoing: () => boolean,
   ): Promise<void> {
     let cursor = this.cursors.get(partition);
     if (cursor === undefined)
@@ -229,22 +258,64 @@ export class LogHead {
       const offset = Number(message.offset);
       if (offset < cursor.next) continue;
       if (message.value !== null) {
-        try {
-          const batch = await this.options.decoder.decode(message.value);
+        const batch = await this.read(partition, offset, message.value, heartbeat, keepGoing);
+        // The batch is no longer this consumer's: whoever owns it reads the record again.
+        if (batch === 'stopped') break;
+        if (batch !== undefined) {
           let kept = 0;
           for (const s of batch.series)
             kept += this.store.append(partition, batch.tenant, s.labels, s.t, s.v, cursor.boundary);
           this.metrics.samples.inc(kept);
-        } catch (err) {
-          // The registry not answering is not a bad record: stop here and read it again.
-          if ((err as { retryable?: unknown }).retryable === true) throw err;
-          this.metrics.badRecords.inc();
-          this.options.logger.warn({ partition, offset, err }, 'skip a record the head cannot decode');
         }
       }
       cursor.next = offset + 1;
     }
     for (const wake of [...this.progress]) wake();
+  }
+
+  /** Decodes one record, waiting out transient failures; undefined when it is skipped for good. */
+  private async read(
+    partition: number,
+    offset: number,
+    value: Buffer,
+    heartbeat: () => Promise<void>,
+    keepGoing: () => boolean,
+  ): Promise<Awaited<ReturnType<HeadRecordDecoder['decode']>> | undefined | 'stopped'> {
+    const sleep = this.options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    const rechecks = this.options.recheckAttempts ?? 3;
+    let delay = 100;
+    let rechecked = 0;
+    for (;;) {
+      let reason: string;
+      let wait: number | undefined;
+      try {
+        const batch = await this.options.decoder.decode(value);
+        const problem = tenantIdProblem(batch.tenant);
+        if (problem === undefined) return batch;
+        reason = 'invalid_tenant';
+      } catch (err) {
+        const failure = readFailure(err);
+        reason = failure.reason;
+        if (failure.retryable) {
+          wait = delay;
+          delay = Math.min(this.options.maxRetryDelayMs ?? 5000, delay * 2);
+        } else if (failure.recheck && ++rechecked < rechecks) {
+          wait = this.options.recheckDelayMs ?? 1000;
+        }
+        if (wait !== undefined)
+          this.options.logger.warn({ partition, offset, reason, err, wait }, 'read a record again');
+      }
+      if (wait === undefined) {
+        this.metrics.skipped.inc({ reason });
+        this.options.logger.warn({ partition, offset, reason }, 'skip a record the head cannot read');
+        return undefined;
+      }
+      this.metrics.waits.inc({ reason });
+      await heartbeat();
+      if (!keepGoing()) return 'stopped';
+      await sleep(wait);
+      if (!keepGoing()) return 'stopped';
+    }
   }
 
   /** Reads the block watermarks again and drops what new blocks cover. */

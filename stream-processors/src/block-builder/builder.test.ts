@@ -89,7 +89,7 @@ describe.skipIf(!kafka.ok)('block builder loop on the real Kafka', () => {
     for (const [key, times] of expected) expect(got.get(key), key).toEqual(times);
     // Six one-second ranges per partition, one block each; the tick stays in the head.
     expect(sink.blocks.size).toBe(12);
-    expect(state.states.get(`${topic}/0`)).toEqual({ boundary: 6000, nextOffset: 18 });
+    expect(state.states.get(`${topic}/0`)).toEqual({ boundary: 6000, nextOffset: 18, handledThrough: 18 });
     const offsets = await admin.fetchOffsets({ groupId, topics: [topic] });
     expect(offsets[0]!.partitions.map((p) => p.offset).sort()).toEqual(['18', '18']);
 

@@ -1,11 +1,16 @@
 import { registerZstdCodec } from '@promstream/schemas';
-import { type Consumer, type EachBatchPayload, Kafka, logLevel } from 'kafkajs';
+import { type Consumer, type EachBatchPayload, Kafka, type KafkaMessage, logLevel } from 'kafkajs';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
+import { type DeadLetterEvents, KafkaDeadLetterSink } from '../deadletter/kafka-sink.js';
+import { type DeadLetterMetrics, deadLetterMetrics } from '../deadletter/metrics.js';
+import type { DeadLetter, DeadLetterSink } from '../deadletter/seams.js';
 import { StreamError } from '../errors.js';
+import { type RetryContext, type RetryPolicy, tryRecord } from '../retry.js';
 import { blockUlid } from './block-id.js';
 import { type BlockBuilderMetrics, blockBuilderMetrics } from './metrics.js';
 import { PartitionHead } from './partition-head.js';
+import { checkRecordTenant, letterFor } from './record-rules.js';
 import type { BlockSink, PartitionStateStore, RecordDecoder } from './seams.js';
 
 /** Options of the block builder. */
@@ -27,7 +32,24 @@ export interface BlockBuilderOptions {
   registry?: Registry;
   /** Called when the consumer stops for good after an error (kafkajs will not restart it). */
   onCrash?: (err: Error) => void;
+  /**
+   * Where records the builder gives up on go (default: the dead-letter topic
+   * through the builder's own client, `deadLetterTopic`).
+   */
+  deadLetters?: DeadLetterSink;
+  /** The dead-letter topic of the default sink (promstream.deadletter.v1). */
+  deadLetterTopic?: string;
+  /** Reports each dead letter on the events topic too (default sink only). */
+  deadLetterEvents?: DeadLetterEvents;
+  /** How records, uploads and commits are tried again. */
+  retry?: RetryPolicy;
+  /** Injected clock (ms) and wait, for tests. */
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
 }
+
+/** The processor name dead letters and metrics carry. */
+export const BLOCK_BUILDER = 'block-builder';
 
 /** A running block builder. */
 export interface BlockBuilder {
@@ -76,7 +98,24 @@ export async function startBlockBuilder(options: BlockBuilderOptions): Promise<B
     // The producers create the topic with its partition count; a consumer must not create it first.
     allowAutoTopicCreation: false,
   });
-  const loop = new BuilderLoop(options, consumer, metrics);
+  const defaultSink =
+    options.deadLetters === undefined
+      ? new KafkaDeadLetterSink({
+          kafka,
+          topic: options.deadLetterTopic,
+          events: options.deadLetterEvents,
+          onEventFailure: () => letterMetrics.events.inc({ processor: BLOCK_BUILDER }),
+          logger: options.logger,
+        })
+      : undefined;
+  const letterMetrics = deadLetterMetrics(registry);
+  const loop = new BuilderLoop(
+    options,
+    consumer,
+    metrics,
+    letterMetrics,
+    options.deadLetters ?? (defaultSink as DeadLetterSink),
+  );
   consumer.on(consumer.events.GROUP_JOIN, () => loop.reset());
   consumer.on(consumer.events.CRASH, (event) => {
     const { error, restart } = event.payload as { error: Error; restart: boolean };
@@ -116,6 +155,7 @@ export async function startBlockBuilder(options: BlockBuilderOptions): Promise<B
       stopped.abort();
       await running.catch(() => {});
       await consumer.disconnect();
+      await defaultSink?.close();
     },
   };
 }
@@ -145,17 +185,27 @@ export async function waitForTopic(kafka: Kafka, topic: string, signal: AbortSig
 class BuilderLoop {
   private readonly heads = new Map<number, PartitionHead>();
   private readonly committed = new Map<number, number>();
+  /** Per partition: records up to this offset had their dead letters written (from the state at start). */
+  private readonly handled = new Map<number, number>();
   private readonly waiters = new Set<() => void>();
   private readonly blockDuration: number;
   private readonly outOfOrderWindow: number;
+  private readonly retry: RetryPolicy;
+  private readonly now: () => number;
+  private readonly sleep: (ms: number) => Promise<void>;
 
   constructor(
     private readonly options: BlockBuilderOptions,
     private readonly consumer: Consumer,
     private readonly metrics: BlockBuilderMetrics,
+    private readonly letterMetrics: DeadLetterMetrics,
+    private readonly deadLetters: DeadLetterSink,
   ) {
     this.blockDuration = options.blockDuration ?? DEFAULT_BLOCK_DURATION;
     this.outOfOrderWindow = options.outOfOrderWindow ?? DEFAULT_OUT_OF_ORDER_WINDOW;
+    this.retry = options.retry ?? {};
+    this.now = options.now ?? Date.now;
+    this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
     if (!(this.blockDuration >= 1000))
       throw new StreamError(
         'BAD_OPTIONS',
@@ -205,49 +255,54 @@ class BuilderLoop {
     }
   }
 
-  async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  /** The retry context of one batch: heartbeats while waiting, stops when the batch is no longer ours. */
+  private context(partition: number, payload: EachBatchPayload): RetryContext {
+    return {
+      sleep: this.sleep,
+      keepGoing: () => payload.isRunning() && !payload.isStale(),
+      onWait: async (error, attempt, delayMs) => {
+        this.letterMetrics.retries.inc({ processor: BLOCK_BUILDER, code: error.code });
+        this.options.logger.warn(
+          { partition, code: error.code, err: error, attempt, delayMs },
+          error.retryable ? 'wait for a transient failure to pass' : 'check a failing record again',
+        );
+        await payload.heartbeat();
+      },
+    };
+  }
+
+  async onBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
     const { topic } = this.options;
     const partition = batch.partition;
     const log = this.options.logger;
+    const ctx = this.context(partition, payload);
     let head = this.heads.get(partition);
     if (head === undefined) {
-      const state = await this.options.state.load(topic, partition);
+      const loaded = await tryRecord(() => this.options.state.load(topic, partition), this.retry, ctx);
+      if (!loaded.ok) throw 'error' in loaded ? loaded.error : new StreamError('LOG', 'stopped');
+      const state = loaded.value;
       head = new PartitionHead({
         blockDuration: this.blockDuration,
         outOfOrderWindow: this.outOfOrderWindow,
         boundary: state?.boundary ?? Number.NEGATIVE_INFINITY,
       });
       this.heads.set(partition, head);
+      this.handled.set(partition, state?.handledThrough ?? (state?.nextOffset ?? 0) - 1);
       log.info({ partition, state, firstOffset: batch.firstOffset() }, 'partition head started');
     }
+    const letters: DeadLetter[] = [];
     try {
       for (const message of batch.messages) {
         if (!isRunning() || isStale()) break;
         const offset = Number(message.offset);
         if (offset <= head.lastRead()) continue;
-        if (message.value === null) {
-          head.endRecord(offset);
-          continue;
-        }
-        try {
-          const decoded = await this.options.decoder.decode(message.value);
-          let appended = 0;
-          for (const s of decoded.series) {
-            const dropped = head.append(offset, decoded.tenant, s.labels, s.t, s.v);
-            appended += s.t.length - dropped;
-          }
-          this.metrics.samples.inc(appended);
-          if (decoded.skippedHistograms > 0) this.metrics.skippedHistograms.inc(decoded.skippedHistograms);
-        } catch (err) {
-          if (err instanceof StreamError && err.retryable) throw err;
-          // A record that does not decode can never decode; skipping it keeps the partition moving.
-          this.metrics.badRecords.inc();
-          log.warn({ partition, offset, err }, 'skip a record that does not decode as a SampleBatch');
-        }
+        if (!(await this.handle(partition, offset, message, head, ctx, letters))) break;
         head.endRecord(offset);
         resolveOffset(message.offset);
       }
-      await this.cut(partition, head, heartbeat);
+      await this.writeLetters(partition, letters, ctx);
+      await this.cut(partition, head, heartbeat, ctx, letters.length > 0);
       await heartbeat();
     } catch (err) {
       // The head may have lost ranges it could not upload: start the partition over from the commit.
@@ -262,7 +317,101 @@ class BuilderLoop {
     }
   }
 
-  private async cut(partition: number, head: PartitionHead, heartbeat: () => Promise<void>): Promise<void> {
+  /**
+   * Reads one record into the head, or into `letters` when it cannot be
+   * processed. False when the batch stopped being ours while a transient
+   * failure was waited out (the record is read again by whoever owns it).
+   */
+  private async handle(
+    partition: number,
+    offset: number,
+    message: KafkaMessage,
+    head: PartitionHead,
+    ctx: RetryContext,
+    letters: DeadLetter[],
+  ): Promise<boolean> {
+    if (message.value === null) return true;
+    const value = message.value;
+    const decoded = await tryRecord(() => this.options.decoder.decode(value), this.retry, ctx);
+    if (!decoded.ok) {
+      if (!('error' in decoded)) return false;
+      this.letter(partition, offset, message, decoded.error, decoded.attempts, letters);
+      return true;
+    }
+    const batch = decoded.value;
+    const refused = checkRecordTenant(batch.tenant);
+    if (refused !== undefined) {
+      this.letter(partition, offset, message, refused, 1, letters, batch.tenant);
+      return true;
+    }
+    let appended = 0;
+    for (const s of batch.series) {
+      const dropped = head.append(offset, batch.tenant, s.labels, s.t, s.v);
+      appended += s.t.length - dropped;
+    }
+    this.metrics.samples.inc(appended);
+    if (batch.skippedHistograms > 0) this.metrics.skippedHistograms.inc(batch.skippedHistograms);
+    return true;
+  }
+
+  /** Queues a dead letter for a record, unless a run before a restart already wrote it. */
+  private letter(
+    partition: number,
+    offset: number,
+    message: KafkaMessage,
+    error: StreamError,
+    attempts: number,
+    letters: DeadLetter[],
+    tenant?: string,
+  ): void {
+    if (offset <= (this.handled.get(partition) ?? -1)) return;
+    const letter = letterFor({
+      topic: this.options.topic,
+      partition,
+      offset,
+      message,
+      processor: BLOCK_BUILDER,
+      error,
+      attempts,
+      now: this.now(),
+      tenant,
+    });
+    letters.push(letter);
+    this.options.logger.warn(
+      { partition, offset, reason: error.reason, err: error, attempts, tenant },
+      'dead-letter a record',
+    );
+  }
+
+  /** Makes the batch's dead letters durable (waiting out a broker that does not answer), then counts them. */
+  private async writeLetters(partition: number, letters: DeadLetter[], ctx: RetryContext): Promise<void> {
+    if (letters.length === 0) return;
+    const sent = await tryRecord(() => this.deadLetters.send(letters), this.retry, ctx);
+    if (!sent.ok)
+      throw 'error' in sent
+        ? sent.error
+        : new StreamError('LOG', `partition ${partition} was given up before its dead letters were written`);
+    for (const l of letters) {
+      this.letterMetrics.records.inc({ processor: BLOCK_BUILDER, reason: l.info.reason });
+      if (l.info.samples !== undefined)
+        this.letterMetrics.samples.inc({ processor: BLOCK_BUILDER, reason: l.info.reason }, l.info.samples);
+    }
+  }
+
+  /** Runs a store or log call, waiting out transient failures; throws when the batch is given up. */
+  private async must<T>(what: string, fn: () => Promise<T>, ctx: RetryContext): Promise<T> {
+    const r = await tryRecord(fn, this.retry, ctx);
+    if (r.ok) return r.value;
+    throw 'error' in r ? r.error : new StreamError('LOG', `${what}: the partition was given up meanwhile`);
+  }
+
+  private async cut(
+    partition: number,
+    head: PartitionHead,
+    heartbeat: () => Promise<void>,
+    ctx: RetryContext,
+    lettered: boolean,
+  ): Promise<void> {
     const { topic, sink, state } = this.options;
     const due = head.dueRanges();
     for (const start of due) {
@@ -276,12 +425,17 @@ class BuilderLoop {
           lastOffset: block.lastOffset,
           minTime: block.rangeStart,
         });
-        await sink.write(ulid, block, {
-          topic,
-          partition,
-          firstOffset: block.firstOffset,
-          lastOffset: block.lastOffset,
-        });
+        await this.must(
+          `write block ${ulid}`,
+          () =>
+            sink.write(ulid, block, {
+              topic,
+              partition,
+              firstOffset: block.firstOffset,
+              lastOffset: block.lastOffset,
+            }),
+          ctx,
+        );
         await heartbeat();
         this.metrics.blocks.inc();
         this.metrics.blockSamples.inc(block.samples);
@@ -300,13 +454,26 @@ class BuilderLoop {
     this.syncDropped(head);
     const next = head.commitOffset();
     this.metrics.headSamples.labels(String(partition)).set(head.samples());
-    if (due.length === 0 && next === this.committed.get(partition)) return;
-    await state.save(topic, partition, { boundary: head.boundary, nextOffset: next });
-    try {
-      await this.consumer.commitOffsets([{ topic, partition, offset: String(next) }]);
-    } catch (err) {
-      throw new StreamError('LOG', `commit offset ${next} on partition ${partition}`, { cause: err });
-    }
+    if (due.length === 0 && !lettered && next === this.committed.get(partition)) return;
+    // Every record read so far had its dead letters written (writeLetters ran first): the
+    // state says so, and a restart that reads them again does not write them twice.
+    const handledThrough = Math.max(head.lastRead(), this.handled.get(partition) ?? -1);
+    await this.must(
+      `save the state of partition ${partition}`,
+      () => state.save(topic, partition, { boundary: head.boundary, nextOffset: next, handledThrough }),
+      ctx,
+    );
+    await this.must(
+      `commit offset ${next} on partition ${partition}`,
+      async () => {
+        try {
+          await this.consumer.commitOffsets([{ topic, partition, offset: String(next) }]);
+        } catch (err) {
+          throw new StreamError('LOG', `commit offset ${next} on partition ${partition}`, { cause: err });
+        }
+      },
+      ctx,
+    );
     this.committed.set(partition, next);
     this.metrics.committed.labels(String(partition)).set(next);
     for (const wake of this.waiters) wake();

@@ -46,6 +46,12 @@ export interface PartitionState {
   boundary: number;
   /** The offset the builder committed with this state. */
   nextOffset: number;
+  /**
+   * Records up to this offset had their dead letters written; a restart
+   * that reads them again does not write them twice. Absent in states of
+   * version 1 (then nextOffset - 1).
+   */
+  handledThrough?: number;
 }
 
 /** Keeps each partition's state beside the blocks, so a restart knows what is covered. */

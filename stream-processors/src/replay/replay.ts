@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { blockUlid } from '../block-builder/block-id.js';
 import { DEFAULT_BLOCK_DURATION, DEFAULT_OUT_OF_ORDER_WINDOW } from '../block-builder/builder.js';
 import { PartitionHead } from '../block-builder/partition-head.js';
+import { checkRecordTenant } from '../block-builder/record-rules.js';
 import type { BlockSink, PartitionStateStore, RecordDecoder } from '../block-builder/seams.js';
 import { StreamError } from '../errors.js';
 
@@ -43,6 +44,11 @@ export interface ReplayProgress {
 /** What a replay did. */
 export interface ReplayResult extends ReplayProgress {
   dropped: number;
+  /**
+   * Records that could not be processed, by dead-letter reason. Replay only
+   * counts them: the block builder is the processor that dead-letters them.
+   */
+  unprocessable: Record<string, number>;
   seconds: number;
   partitions: { partition: number; from: number; to: number; boundary: number; nextOffset: number }[];
 }
@@ -94,9 +100,9 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
     samples: 0,
     blocks: 0,
   };
-  const result: ReplayResult = { ...progress, dropped: 0, seconds: 0, partitions: [] };
+  const result: ReplayResult = { ...progress, dropped: 0, unprocessable: {}, seconds: 0, partitions: [] };
   try {
-    const outcomes = await replayPartitions(kafka, options, plan, progress);
+    const outcomes = await replayPartitions(kafka, options, plan, progress, result.unprocessable);
     for (const part of plan) {
       const outcome = outcomes.get(part.partition)!;
       result.partitions.push({ ...part, ...outcome.state });
@@ -121,6 +127,7 @@ async function replayPartitions(
   options: ReplayOptions,
   plan: { partition: number; from: number; to: number }[],
   progress: ReplayProgress,
+  unprocessable: Record<string, number>,
 ): Promise<Map<number, { state: { boundary: number; nextOffset: number }; dropped: number }>> {
   const { topic } = options;
   const runs = new Map<number, PartitionRun>();
@@ -179,15 +186,19 @@ async function replayPartitions(
                   if (message.value !== null) {
                     try {
                       const decoded = await options.decoder.decode(message.value);
+                      const refused = checkRecordTenant(decoded.tenant);
+                      if (refused !== undefined) throw refused;
                       for (const s of decoded.series) {
                         const dropped = head.append(offset, decoded.tenant, s.labels, s.t, s.v);
                         progress.samples += s.t.length - dropped;
                       }
                     } catch (err) {
                       if (err instanceof StreamError && err.retryable) throw err;
+                      const reason = err instanceof StreamError ? err.reason : 'bad_record';
+                      unprocessable[reason] = (unprocessable[reason] ?? 0) + 1;
                       options.logger.warn(
-                        { partition: part.partition, offset, err },
-                        'skip a record that does not decode',
+                        { partition: part.partition, offset, reason, err },
+                        'a record that cannot be processed (the block builder dead-letters it)',
                       );
                     }
                   }
@@ -226,8 +237,12 @@ async function replayPartitions(
     };
     if (options.state !== undefined) {
       const existing = await options.state.load(topic, part.partition);
+      // A replay writes no dead letters: it keeps what the builder recorded about them.
       if (existing === undefined || existing.boundary < state.boundary)
-        await options.state.save(topic, part.partition, state);
+        await options.state.save(topic, part.partition, {
+          ...state,
+          handledThrough: existing?.handledThrough ?? -1,
+        });
     }
     out.set(part.partition, { state, dropped: head.dropped.too_old + head.dropped.covered });
   }

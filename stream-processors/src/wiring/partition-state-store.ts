@@ -37,21 +37,24 @@ export class ObjectPartitionStateStore implements PartitionStateStore {
       throw new StreamError('STATE_FORMAT', `parse partition state ${key}`, { cause: err });
     }
     const d = doc as Record<string, unknown>;
-    if (d.version !== 1 || typeof d.nextOffset !== 'number')
-      throw new StreamError('STATE_FORMAT', `partition state ${key}: not a version 1 state`);
+    if ((d.version !== 1 && d.version !== 2) || typeof d.nextOffset !== 'number')
+      throw new StreamError('STATE_FORMAT', `partition state ${key}: not a version 1 or 2 state`);
     // JSON has no -Infinity: null means no block yet.
     const boundary = typeof d.boundary === 'number' ? d.boundary : Number.NEGATIVE_INFINITY;
-    return { boundary, nextOffset: d.nextOffset };
+    const state: PartitionState = { boundary, nextOffset: d.nextOffset };
+    if (typeof d.handledThrough === 'number') state.handledThrough = d.handledThrough;
+    return state;
   }
 
   async save(topic: string, partition: number, state: PartitionState): Promise<void> {
     const key = partitionStateKey(topic, partition);
     const doc = {
-      version: 1,
+      version: 2,
       topic,
       partition,
       boundary: Number.isFinite(state.boundary) ? state.boundary : null,
       nextOffset: state.nextOffset,
+      handledThrough: state.handledThrough ?? state.nextOffset - 1,
     };
     try {
       await this.objects.put(key, Buffer.from(`${JSON.stringify(doc, null, 2)}\n`));

@@ -97,6 +97,11 @@ export const replayRole: Role = {
           `replayed ${result.records} records, ${result.samples} samples into ${result.blocks} blocks in ${result.seconds.toFixed(1)} s ` +
             `(${Math.round(result.samples / Math.max(result.seconds, 0.001))} samples/s); ${result.dropped} late samples dropped`,
         );
+        const bad = Object.entries(result.unprocessable);
+        if (bad.length > 0)
+          console.log(
+            `records that cannot be processed (the block builder dead-letters them): ${bad.map(([r, n]) => `${n} ${r}`).join(', ')}`,
+          );
       });
   },
 };
