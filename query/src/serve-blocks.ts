@@ -1,4 +1,4 @@
-import { type ObjectStore, objectStoreFromUrl } from '@promstream/storage';
+import { type ObjectStore, objectStoreFromUrl, type PlacementRules } from '@promstream/storage';
 import { type Logger, pino } from 'pino';
 import { Counter, collectDefaultMetrics, Registry } from 'prom-client';
 import { SelectionCache } from './blocks/selection-cache.js';
@@ -33,6 +33,8 @@ export interface ServeBlocksOptions {
   registryUrl?: string;
   /** The samples topic the head tails (default promstream.samples.v1). */
   samplesTopic?: string;
+  /** The block builder's placement rules, for the head until the builder's state names them. */
+  headRules?: PlacementRules;
   /** How long `X-Read-Consistency: strong` waits for the head, milliseconds (default 10 s). */
   readConsistencyTimeoutMs?: number;
   /**
@@ -85,6 +87,7 @@ export async function serveBlocks(options: ServeBlocksOptions): Promise<QuerySer
       topic: options.samplesTopic,
       logger: options.logger ?? pino({ level: 'silent' }),
       registry,
+      rules: options.headRules,
     });
   }
   const live = head;

@@ -6,9 +6,19 @@ export {
   type BlockBuilderOptions,
   DEFAULT_BLOCK_DURATION,
   DEFAULT_OUT_OF_ORDER_WINDOW,
+  placementRules,
   startBlockBuilder,
 } from './block-builder/builder.js';
-export { type BlockSeries, type CutBlock, PartitionHead } from './block-builder/partition-head.js';
+export {
+  type AppendResult,
+  type BackfillCut,
+  type BlockSeries,
+  type CutBlock,
+  type DropReason,
+  PartitionHead,
+  type PartitionHeadOptions,
+  type RestoredHead,
+} from './block-builder/partition-head.js';
 export { parseDuration, rangeStart } from './block-builder/ranges.js';
 export type {
   BlockProvenance,

@@ -28,8 +28,9 @@ const backends: { name: string; enabled: boolean; start: () => Promise<LogBacken
 ];
 
 const up = [{ name: '__name__', value: 'up' }];
+const T0 = Math.floor((Date.now() - 60_000) / 1000) * 1000;
 const record = (tenant: string, t: number) =>
-  JSON.stringify({ tenant, series: [{ labels: up, t: [t], v: [t / 10] }] });
+  JSON.stringify({ tenant, series: [{ labels: up, t: [T0 + t], v: [t / 10] }] });
 
 for (const backend of backends) {
   describe.skipIf(!backend.enabled)(`query head on ${backend.name}`, () => {
@@ -96,16 +97,16 @@ for (const backend of backends) {
       const got: [number, number][] = [];
       for (const s of await head
         .querier('t')
-        .select({ mint: 0, maxt: 100 }, [newMatcher('=', '__name__', 'up')])) {
+        .select({ mint: T0, maxt: T0 + 100 }, [newMatcher('=', '__name__', 'up')])) {
         const it = s.iterator();
-        while (it.next() === ValueType.Float) got.push([it.atT(), it.at()]);
+        while (it.next() === ValueType.Float) got.push([it.atT() - T0, it.at()]);
       }
       expect(got).toEqual([
         [10, 1],
         [25, 2.5],
         [30, 3],
       ]);
-      expect(await head.querier('.').labelNames({ mint: 0, maxt: 100 }, [])).toEqual([]);
+      expect(await head.querier('.').labelNames({ mint: T0, maxt: T0 + 100 }, [])).toEqual([]);
       const skipped = await registry.getSingleMetricAsString('promstream_head_records_skipped_total');
       expect(skipped).toContain('promstream_head_records_skipped_total{reason="bad_record"} 1');
       expect(skipped).toContain('promstream_head_records_skipped_total{reason="invalid_tenant"} 1');

@@ -1,12 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { readFailure, registerZstdCodec } from '@promstream/schemas';
-import { type Labels, tenantIdProblem } from '@promstream/storage';
+import { backfillSource, type HeaderValue, readFailure, registerZstdCodec } from '@promstream/schemas';
+import {
+  DEFAULT_FUTURE_GRACE,
+  defaultBackfillIdle,
+  type Labels,
+  type PlacementRules,
+  tenantIdProblem,
+} from '@promstream/storage';
 import { type Admin, type Consumer, Kafka, logLevel } from 'kafkajs';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { ApiError } from '../api/errors.js';
+import { MergeQuerier } from '../merge-querier.js';
 import type { Querier } from '../querier.js';
 import { HeadStore } from './head-store.js';
+import { type BlockWatermark, PartitionTail, type TailRecord } from './partition-tail.js';
 
 /** One `SampleBatch` record decoded to float samples (the block builder's decoder fits). */
 export interface HeadRecordDecoder {
@@ -18,7 +26,7 @@ export interface HeadRecordDecoder {
 
 /** Where the blocks of a partition end, as the block builder records it. */
 export interface BlockWatermarks {
-  load(topic: string, partition: number): Promise<{ boundary: number; nextOffset: number } | undefined>;
+  load(topic: string, partition: number): Promise<BlockWatermark | undefined>;
 }
 
 /** Options of the log-tail head. */
@@ -41,15 +49,28 @@ export interface LogHeadOptions {
   recheckDelayMs?: number;
   /** Longest wait for a registry that does not answer, ms (default 5000). */
   maxRetryDelayMs?: number;
+  /**
+   * The placement rules, when the builder's state does not name them yet
+   * (give the builder's own: block duration, window, grace, backfill idle).
+   */
+  rules?: PlacementRules;
 }
 
+/** The builder's default rules: 2 h blocks, a 10 min window and grace. */
+export const DEFAULT_HEAD_RULES: PlacementRules = {
+  blockDuration: 7_200_000,
+  outOfOrderWindow: 600_000,
+  futureGrace: DEFAULT_FUTURE_GRACE,
+  backfillIdle: defaultBackfillIdle(600_000),
+};
+
 interface PartitionCursor {
-  /** Samples before this time are in blocks. */
-  boundary: number;
   /** The first offset to read. */
   start: number;
   /** The next offset to read. */
   next: number;
+  /** Where the partition's samples go, by the builder's rules. */
+  tail: PartitionTail;
 }
 
 /**
@@ -144,7 +165,7 @@ export class LogHead {
         const mark = await this.options.watermarks.load(topic, p.partition);
         const start = Math.max(Number(p.low), mark?.nextOffset ?? 0);
         this.cursors.set(p.partition, {
-          boundary: mark?.boundary ?? Number.NEGATIVE_INFINITY,
+          tail: this.tail(p.partition, mark),
           start,
           next: start,
         });
@@ -184,9 +205,17 @@ export class LogHead {
     await this.admin?.disconnect();
   }
 
-  /** A querier over one tenant's head. */
+  /** A querier over one tenant's head: live samples and backfill ranges not yet in blocks. */
   querier(tenant: string): Querier {
-    return this.store.querier(tenant);
+    const backfill: Querier[] = [];
+    for (const c of this.cursors.values()) backfill.push(...c.tail.backfillQueriers(tenant));
+    const live = this.store.querier(tenant);
+    return backfill.length === 0 ? live : new MergeQuerier([live, ...backfill]);
+  }
+
+  /** A partition's tail, restored from the builder's state when there is one. */
+  private tail(partition: number, mark: BlockWatermark | undefined): PartitionTail {
+    return new PartitionTail(partition, this.store, this.options.rules ?? DEFAULT_HEAD_RULES, mark);
   }
 
   /**
@@ -230,8 +259,13 @@ export class LogHead {
   }
 
   /** Where each partition is: its boundary and next offset. */
-  status(): { partition: number; boundary: number; next: number }[] {
-    return [...this.cursors].map(([partition, c]) => ({ partition, boundary: c.boundary, next: c.next }));
+  status(): { partition: number; boundary: number; clock: number; next: number }[] {
+    return [...this.cursors].map(([partition, c]) => ({
+      partition,
+      boundary: c.tail.boundary,
+      clock: c.tail.clock.clock,
+      next: c.next,
+    }));
   }
 
   /**
@@ -247,29 +281,33 @@ export class LogHead {
    */
   private async onBatch(
     partition: number,
-    messages: { offset: string; value: Buffer | null }[],
+    messages: {
+      offset: string;
+      value: Buffer | null;
+      timestamp: string;
+      headers?: Record<string, HeaderValue>;
+    }[],
     heartbeat: () => Promise<void>,
     keepGoing: () => boolean,
   ): Promise<void> {
     let cursor = this.cursors.get(partition);
     if (cursor === undefined)
-      this.cursors.set(partition, (cursor = { boundary: -Infinity, start: 0, next: 0 }));
+      this.cursors.set(partition, (cursor = { tail: this.tail(partition, undefined), start: 0, next: 0 }));
     for (const message of messages) {
       const offset = Number(message.offset);
       if (offset < cursor.next) continue;
+      let batch: TailRecord | undefined;
       if (message.value !== null) {
-        const batch = await this.read(partition, offset, message.value, heartbeat, keepGoing);
+        const read = await this.read(partition, offset, message.value, heartbeat, keepGoing);
         // The batch is no longer this consumer's: whoever owns it reads the record again.
-        if (batch === 'stopped') break;
-        if (batch !== undefined) {
-          let kept = 0;
-          for (const s of batch.series)
-            kept += this.store.append(partition, batch.tenant, s.labels, s.t, s.v, cursor.boundary);
-          this.metrics.samples.inc(kept);
-        }
+        if (read === 'stopped') break;
+        batch = read;
       }
+      const isBackfill = backfillSource(message.headers) !== undefined;
+      this.metrics.samples.inc(cursor.tail.add(offset, Number(message.timestamp), isBackfill, batch));
       cursor.next = offset + 1;
     }
+    cursor.tail.endBatch();
     for (const wake of [...this.progress]) wake();
   }
 
@@ -323,10 +361,7 @@ export class LogHead {
     for (const [partition, cursor] of this.cursors) {
       try {
         const mark = await this.options.watermarks.load(this.options.topic, partition);
-        if (mark !== undefined && mark.boundary > cursor.boundary) {
-          cursor.boundary = mark.boundary;
-          this.store.truncate(partition, mark.boundary);
-        }
+        if (mark !== undefined) cursor.tail.applyWatermark(mark);
       } catch (err) {
         this.options.logger.warn({ partition, err }, 'read block watermark');
       }

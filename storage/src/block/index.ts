@@ -9,6 +9,7 @@ export * from './index-writer.js';
 export * from './labels.js';
 export * from './meta.js';
 export * from './openmetrics.js';
+export * from './placement.js';
 export * from './postings.js';
 export * from './reader.js';
 export * from './ulid.js';

@@ -1,4 +1,10 @@
-import { registerZstdCodec } from '@promstream/schemas';
+import { backfillSource, registerZstdCodec } from '@promstream/schemas';
+import {
+  checkPlacementRules,
+  DEFAULT_FUTURE_GRACE,
+  defaultBackfillIdle,
+  type PlacementRules,
+} from '@promstream/storage';
 import { type Consumer, type EachBatchPayload, Kafka, type KafkaMessage, logLevel } from 'kafkajs';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
@@ -9,9 +15,9 @@ import { StreamError } from '../errors.js';
 import { type RetryContext, type RetryPolicy, tryRecord } from '../retry.js';
 import { blockUlid } from './block-id.js';
 import { type BlockBuilderMetrics, blockBuilderMetrics } from './metrics.js';
-import { PartitionHead } from './partition-head.js';
+import { type DropReason, PartitionHead } from './partition-head.js';
 import { checkRecordTenant, letterFor } from './record-rules.js';
-import type { BlockSink, PartitionStateStore, RecordDecoder } from './seams.js';
+import type { BlockSink, PartitionState, PartitionStateStore, RecordDecoder } from './seams.js';
 
 /** Options of the block builder. */
 export interface BlockBuilderOptions {
@@ -25,6 +31,10 @@ export interface BlockBuilderOptions {
   blockDuration?: number;
   /** Out-of-order window in ms (default 10 minutes). */
   outOfOrderWindow?: number;
+  /** How far past its record's timestamp a sample may be, ms (default 10 minutes). */
+  futureGrace?: number;
+  /** Log time a backfill range stays open after its last sample, ms (default the window, at least 1 minute). */
+  backfillIdle?: number;
   decoder: RecordDecoder;
   sink: BlockSink;
   state: PartitionStateStore;
@@ -61,6 +71,8 @@ export interface BlockBuilder {
     committed: number;
     lastRead: number;
     boundary: number;
+    /** The partition clock: the newest record timestamp read. */
+    clock: number;
     headSamples: number;
   }[];
   /** Resolves once the builder has committed at least `offset` on `partition`. */
@@ -185,11 +197,8 @@ export async function waitForTopic(kafka: Kafka, topic: string, signal: AbortSig
 class BuilderLoop {
   private readonly heads = new Map<number, PartitionHead>();
   private readonly committed = new Map<number, number>();
-  /** Per partition: records up to this offset had their dead letters written (from the state at start). */
-  private readonly handled = new Map<number, number>();
   private readonly waiters = new Set<() => void>();
-  private readonly blockDuration: number;
-  private readonly outOfOrderWindow: number;
+  private readonly rules: PlacementRules;
   private readonly retry: RetryPolicy;
   private readonly now: () => number;
   private readonly sleep: (ms: number) => Promise<void>;
@@ -201,21 +210,10 @@ class BuilderLoop {
     private readonly letterMetrics: DeadLetterMetrics,
     private readonly deadLetters: DeadLetterSink,
   ) {
-    this.blockDuration = options.blockDuration ?? DEFAULT_BLOCK_DURATION;
-    this.outOfOrderWindow = options.outOfOrderWindow ?? DEFAULT_OUT_OF_ORDER_WINDOW;
+    this.rules = placementRules(options);
     this.retry = options.retry ?? {};
     this.now = options.now ?? Date.now;
     this.sleep = options.sleep ?? ((ms) => new Promise((r) => setTimeout(r, ms)));
-    if (!(this.blockDuration >= 1000))
-      throw new StreamError(
-        'BAD_OPTIONS',
-        `block duration must be at least 1s, got ${this.blockDuration} ms`,
-      );
-    if (!(this.outOfOrderWindow >= 0))
-      throw new StreamError(
-        'BAD_OPTIONS',
-        `out-of-order window must be >= 0, got ${this.outOfOrderWindow} ms`,
-      );
   }
 
   /** After a rebalance the consumer resumes from committed offsets: heads start over. */
@@ -230,6 +228,7 @@ class BuilderLoop {
         committed: this.committed.get(partition) ?? -1,
         lastRead: head.lastRead(),
         boundary: head.boundary,
+        clock: head.time,
         headSamples: head.samples(),
       }))
       .sort((a, b) => a.partition - b.partition);
@@ -283,12 +282,15 @@ class BuilderLoop {
       if (!loaded.ok) throw 'error' in loaded ? loaded.error : new StreamError('LOG', 'stopped');
       const state = loaded.value;
       head = new PartitionHead({
-        blockDuration: this.blockDuration,
-        outOfOrderWindow: this.outOfOrderWindow,
-        boundary: state?.boundary ?? Number.NEGATIVE_INFINITY,
+        rules: this.rules,
+        restored: {
+          clock: state?.clock ?? Number.NEGATIVE_INFINITY,
+          boundary: state?.boundary ?? Number.NEGATIVE_INFINITY,
+          backfillCuts: state?.backfillCuts ?? [],
+          handledThrough: state?.handledThrough ?? (state?.nextOffset ?? 0) - 1,
+        },
       });
       this.heads.set(partition, head);
-      this.handled.set(partition, state?.handledThrough ?? (state?.nextOffset ?? 0) - 1);
       log.info({ partition, state, firstOffset: batch.firstOffset() }, 'partition head started');
     }
     const letters: DeadLetter[] = [];
@@ -330,32 +332,47 @@ class BuilderLoop {
     ctx: RetryContext,
     letters: DeadLetter[],
   ): Promise<boolean> {
+    // Every record moves the clock, whether it decodes or not: the clock is the log's alone.
+    head.beginRecord(offset, Number(message.timestamp), backfillSource(message.headers) !== undefined);
     if (message.value === null) return true;
     const value = message.value;
     const decoded = await tryRecord(() => this.options.decoder.decode(value), this.retry, ctx);
     if (!decoded.ok) {
       if (!('error' in decoded)) return false;
-      this.letter(partition, offset, message, decoded.error, decoded.attempts, letters);
+      this.letter(head, partition, offset, message, decoded.error, decoded.attempts, letters);
       return true;
     }
     const batch = decoded.value;
     const refused = checkRecordTenant(batch.tenant);
     if (refused !== undefined) {
-      this.letter(partition, offset, message, refused, 1, letters, batch.tenant);
+      this.letter(head, partition, offset, message, refused, 1, letters, batch.tenant);
       return true;
     }
-    let appended = 0;
+    let placed = 0;
+    let tooOld = 0;
+    let tooFarFuture = 0;
     for (const s of batch.series) {
-      const dropped = head.append(offset, batch.tenant, s.labels, s.t, s.v);
-      appended += s.t.length - dropped;
+      const r = head.append(batch.tenant, s.labels, s.t, s.v);
+      placed += r.placed;
+      tooOld += r.tooOld;
+      tooFarFuture += r.tooFarFuture;
     }
-    this.metrics.samples.inc(appended);
+    this.metrics.samples.inc(placed);
     if (batch.skippedHistograms > 0) this.metrics.skippedHistograms.inc(batch.skippedHistograms);
+    if (tooOld + tooFarFuture > 0) {
+      // The placeable samples are in the head; the record goes to the dead-letter topic whole.
+      const error = new StreamError(
+        tooFarFuture > 0 ? 'SAMPLE_TOO_FAR_FUTURE' : 'SAMPLE_TOO_OLD',
+        refusedSamples(tooOld, tooFarFuture, head, Number(message.timestamp), this.rules),
+      );
+      this.letter(head, partition, offset, message, error, 1, letters, batch.tenant, tooOld + tooFarFuture);
+    }
     return true;
   }
 
   /** Queues a dead letter for a record, unless a run before a restart already wrote it. */
   private letter(
+    head: PartitionHead,
     partition: number,
     offset: number,
     message: KafkaMessage,
@@ -363,8 +380,9 @@ class BuilderLoop {
     attempts: number,
     letters: DeadLetter[],
     tenant?: string,
+    samples?: number,
   ): void {
-    if (offset <= (this.handled.get(partition) ?? -1)) return;
+    if (offset <= head.handledThrough) return;
     const letter = letterFor({
       topic: this.options.topic,
       partition,
@@ -375,10 +393,11 @@ class BuilderLoop {
       attempts,
       now: this.now(),
       tenant,
+      samples,
     });
     letters.push(letter);
     this.options.logger.warn(
-      { partition, offset, reason: error.reason, err: error, attempts, tenant },
+      { partition, offset, reason: error.reason, err: error, attempts, tenant, samples },
       'dead-letter a record',
     );
   }
@@ -413,54 +432,59 @@ class BuilderLoop {
     lettered: boolean,
   ): Promise<void> {
     const { topic, sink, state } = this.options;
-    const due = head.dueRanges();
-    for (const start of due) {
-      for (const block of head.take(start)) {
-        if (block.samples === 0) continue;
-        const ulid = blockUlid({
-          topic,
+    const blocks = head.cut();
+    for (const block of blocks) {
+      if (block.samples === 0) continue;
+      const ulid = blockUlid({
+        topic,
+        partition,
+        tenant: block.tenant,
+        firstOffset: block.firstOffset,
+        lastOffset: block.lastOffset,
+        minTime: block.rangeStart,
+      });
+      await this.must(
+        `write block ${ulid}`,
+        () =>
+          sink.write(ulid, block, {
+            topic,
+            partition,
+            firstOffset: block.firstOffset,
+            lastOffset: block.lastOffset,
+          }),
+        ctx,
+      );
+      await heartbeat();
+      this.metrics.blocks.inc({ kind: block.backfill ? 'backfill' : 'live' });
+      this.metrics.blockSamples.inc(block.samples);
+      this.options.logger.info(
+        {
           partition,
           tenant: block.tenant,
-          firstOffset: block.firstOffset,
-          lastOffset: block.lastOffset,
-          minTime: block.rangeStart,
-        });
-        await this.must(
-          `write block ${ulid}`,
-          () =>
-            sink.write(ulid, block, {
-              topic,
-              partition,
-              firstOffset: block.firstOffset,
-              lastOffset: block.lastOffset,
-            }),
-          ctx,
-        );
-        await heartbeat();
-        this.metrics.blocks.inc();
-        this.metrics.blockSamples.inc(block.samples);
-        this.options.logger.info(
-          {
-            partition,
-            tenant: block.tenant,
-            ulid,
-            range: [block.rangeStart, block.rangeEnd],
-            samples: block.samples,
-          },
-          'block uploaded',
-        );
-      }
+          ulid,
+          range: [block.rangeStart, block.rangeEnd],
+          samples: block.samples,
+          backfill: block.backfill,
+        },
+        'block uploaded',
+      );
     }
     this.syncDropped(head);
     const next = head.commitOffset();
     this.metrics.headSamples.labels(String(partition)).set(head.samples());
-    if (due.length === 0 && !lettered && next === this.committed.get(partition)) return;
+    if (blocks.length === 0 && !lettered && next === this.committed.get(partition)) return;
     // Every record read so far had its dead letters written (writeLetters ran first): the
     // state says so, and a restart that reads them again does not write them twice.
-    const handledThrough = Math.max(head.lastRead(), this.handled.get(partition) ?? -1);
+    const saved: PartitionState = {
+      boundary: head.boundary,
+      nextOffset: next,
+      handledThrough: Math.max(head.lastRead(), head.handledThrough),
+      ...head.restoreState(),
+      rules: this.rules,
+    };
     await this.must(
       `save the state of partition ${partition}`,
-      () => state.save(topic, partition, { boundary: head.boundary, nextOffset: next, handledThrough }),
+      () => state.save(topic, partition, saved),
       ctx,
     );
     await this.must(
@@ -480,15 +504,54 @@ class BuilderLoop {
     this.waiters.clear();
   }
 
-  private readonly reportedDrops = new WeakMap<PartitionHead, { too_old: number; covered: number }>();
+  private readonly reportedDrops = new WeakMap<PartitionHead, Record<DropReason, number>>();
 
   private syncDropped(head: PartitionHead): void {
-    const before = this.reportedDrops.get(head) ?? { too_old: 0, covered: 0 };
-    const now = head.dropped;
-    if (now.too_old > before.too_old)
-      this.metrics.dropped.labels('too_old').inc(now.too_old - before.too_old);
-    if (now.covered > before.covered)
-      this.metrics.dropped.labels('covered').inc(now.covered - before.covered);
-    this.reportedDrops.set(head, { ...now });
+    const before = this.reportedDrops.get(head) ?? { too_old: 0, too_far_future: 0, covered: 0 };
+    for (const reason of ['too_old', 'too_far_future', 'covered'] as const) {
+      const n = head.dropped[reason] - before[reason];
+      if (n > 0) this.metrics.dropped.labels(reason).inc(n);
+    }
+    this.reportedDrops.set(head, { ...head.dropped });
   }
+}
+
+/** The placement rules of a builder's options, checked; a bad value is a BAD_OPTIONS error. */
+export function placementRules(options: {
+  blockDuration?: number;
+  outOfOrderWindow?: number;
+  futureGrace?: number;
+  backfillIdle?: number;
+}): PlacementRules {
+  const outOfOrderWindow = options.outOfOrderWindow ?? DEFAULT_OUT_OF_ORDER_WINDOW;
+  try {
+    return checkPlacementRules({
+      blockDuration: options.blockDuration ?? DEFAULT_BLOCK_DURATION,
+      outOfOrderWindow,
+      futureGrace: options.futureGrace ?? DEFAULT_FUTURE_GRACE,
+      backfillIdle: options.backfillIdle ?? defaultBackfillIdle(outOfOrderWindow),
+    });
+  } catch (err) {
+    throw new StreamError('BAD_OPTIONS', (err as Error).message, { cause: err });
+  }
+}
+
+/** The message of a dead letter for samples that could not be placed. */
+function refusedSamples(
+  tooOld: number,
+  tooFarFuture: number,
+  head: PartitionHead,
+  recordTime: number,
+  rules: PlacementRules,
+): string {
+  const parts: string[] = [];
+  if (tooOld > 0)
+    parts.push(
+      `${tooOld} samples before ${new Date(head.boundary).toISOString()}, where the partition's blocks are cut`,
+    );
+  if (tooFarFuture > 0)
+    parts.push(
+      `${tooFarFuture} samples more than ${rules.futureGrace} ms past the record's time ${new Date(recordTime).toISOString()}`,
+    );
+  return `samples that cannot be placed: ${parts.join('; ')}`;
 }

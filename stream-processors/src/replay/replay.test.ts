@@ -28,15 +28,18 @@ describe.skipIf(!kafka.ok)('replay on the real Kafka', () => {
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 3 }], waitForLeaders: true });
     await producer.connect();
-    const messages: { partition: number; value: string }[] = [];
+    // Records stamped with their last sample's time, as the gateway stamps them at ingest.
+    const T0 = Math.floor((Date.now() - 3_600_000) / 2000) * 2000;
+    const messages: { partition: number; value: string; timestamp?: string }[] = [];
     for (let start = 0; start < 8000; start += 500) {
       for (let i = 0; i < 9; i++) {
-        const t = Array.from({ length: 5 }, (_, k) => start + k * 100);
+        const t = Array.from({ length: 5 }, (_, k) => T0 + start + k * 100);
         messages.push({
           partition: i % 3,
+          timestamp: String(t[4]),
           value: JSON.stringify({
             tenant: i < 6 ? 'a' : 'b',
-            series: [{ labels: [{ name: '__name__', value: `m${i}` }], t, v: t }],
+            series: [{ labels: [{ name: '__name__', value: `m${i}` }], t, v: t.map((x) => x - T0) }],
           }),
         });
       }

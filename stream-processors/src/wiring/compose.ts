@@ -22,6 +22,10 @@ export interface DataPathOptions {
   topic?: string;
   blockDuration: number;
   outOfOrderWindow: number;
+  /** How far past its record's timestamp a sample may be, ms (default 10 minutes). */
+  futureGrace?: number;
+  /** Log time a backfill range stays open after its last sample, ms. */
+  backfillIdle?: number;
   logger: Logger;
   /** Dead-letter topic (default promstream.deadletter.v1). */
   deadLetterTopic?: string;
@@ -79,6 +83,8 @@ export async function runBlockBuilder(
     groupId: options.groupId,
     blockDuration: options.blockDuration,
     outOfOrderWindow: options.outOfOrderWindow,
+    futureGrace: options.futureGrace,
+    backfillIdle: options.backfillIdle,
     decoder: parts.decoder,
     sink: parts.sink,
     state: parts.state,
@@ -101,6 +107,8 @@ export async function runReplay(
     partitions: options.partitions,
     blockDuration: options.blockDuration,
     outOfOrderWindow: options.outOfOrderWindow,
+    futureGrace: options.futureGrace,
+    backfillIdle: options.backfillIdle,
     decoder: parts.decoder,
     sink: parts.sink,
     state: parts.state,

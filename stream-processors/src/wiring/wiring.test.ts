@@ -24,10 +24,33 @@ describe('partition state store', () => {
     expect(await store.load('t', 0)).toBeUndefined();
     await store.save('t', 0, { boundary: 7_200_000, nextOffset: 42 });
     await store.save('t', 1, { boundary: -Infinity, nextOffset: 0 });
-    expect(await store.load('t', 0)).toEqual({ boundary: 7_200_000, nextOffset: 42, handledThrough: 41 });
-    expect(await store.load('t', 1)).toEqual({ boundary: -Infinity, nextOffset: 0, handledThrough: -1 });
-    await store.save('t', 3, { boundary: 0, nextOffset: 5, handledThrough: 9 });
-    expect(await store.load('t', 3)).toEqual({ boundary: 0, nextOffset: 5, handledThrough: 9 });
+    expect(await store.load('t', 0)).toEqual({
+      boundary: 7_200_000,
+      nextOffset: 42,
+      handledThrough: 41,
+      backfillCuts: [],
+    });
+    expect(await store.load('t', 1)).toEqual({
+      boundary: -Infinity,
+      nextOffset: 0,
+      handledThrough: -1,
+      backfillCuts: [],
+    });
+    const full = {
+      boundary: 0,
+      nextOffset: 5,
+      handledThrough: 9,
+      clock: 1_764_000_000_000,
+      backfillCuts: [{ tenant: 'a', start: 7_200_000, through: 7 }],
+      rules: {
+        blockDuration: 7_200_000,
+        outOfOrderWindow: 600_000,
+        futureGrace: 600_000,
+        backfillIdle: 600_000,
+      },
+    };
+    await store.save('t', 3, full);
+    expect(await store.load('t', 3)).toEqual(full);
     // A version 1 state, as builders before dead letters wrote it, still loads.
     objects.map.set(partitionStateKey('t', 4), Buffer.from('{"version":1,"boundary":null,"nextOffset":3}'));
     expect(await store.load('t', 4)).toEqual({ boundary: -Infinity, nextOffset: 3 });
