@@ -1,4 +1,4 @@
-import type { SampleBatch, SeriesChunk } from '@promstream/schemas';
+import { BACKFILL_HEADER, type SampleBatch, type SeriesChunk } from '@promstream/schemas';
 import type { Label } from '@promstream/storage';
 import type { WriteSeries } from '../remote-write/types.js';
 import type { LogProducer, LogRecord } from './producer.js';
@@ -61,6 +61,12 @@ export interface LogSampleSinkOptions {
   /** Series per record at most, so a record stays well under the log's message size limit. */
   maxSeriesPerRecord?: number;
   now?: () => number;
+  /**
+   * Marks every record as backfill, naming the tool (`import`): old data
+   * carried onto the log on purpose, which the block builder places by its
+   * backfill rules. The gateway and the agent never set it.
+   */
+  backfill?: string;
 }
 
 /**
@@ -75,11 +81,14 @@ export class LogSampleSink implements SampleBatchSink {
   private readonly options: LogSampleSinkOptions;
   private readonly maxSeries: number;
   private readonly now: () => number;
+  private readonly headers: Record<string, Buffer> | undefined;
 
   constructor(options: LogSampleSinkOptions) {
     this.options = options;
     this.maxSeries = options.maxSeriesPerRecord ?? 2000;
     this.now = options.now ?? Date.now;
+    this.headers =
+      options.backfill === undefined ? undefined : { [BACKFILL_HEADER]: Buffer.from(options.backfill) };
   }
 
   write(tenant: string, series: readonly WriteSeries[]): Promise<SinkResult> {
@@ -97,7 +106,10 @@ export class LogSampleSink implements SampleBatchSink {
       const { partition, key, record } = built[i]!;
       const value = await codec.serialize(topic, record);
       bytes += value.length;
-      records[i] = { key, value, partition };
+      records[i] =
+        this.headers === undefined
+          ? { key, value, partition }
+          : { key, value, partition, headers: this.headers };
     }
     built.length = 0;
     await producer.send(topic, records);

@@ -20,6 +20,8 @@ export interface LogWritersOptions {
   eventsTopic?: string;
   /** Idempotent producers sending side by side (the KafkaLogProducer's option). */
   producers?: number;
+  /** Marks every samples record as backfill, naming the tool (imports onto the log). */
+  backfill?: string;
 }
 
 /** The producer and the two sinks the gateway and the agent write through. */
@@ -53,6 +55,7 @@ export function createLogWriters(options: LogWritersOptions): LogWriters {
       producer,
       codec: sampleBatchCodec(serdes.sampleBatch),
       topic: samplesTopic,
+      backfill: options.backfill,
     }),
     events: new LogEventSink(producer, serdes.event, eventsTopic),
   };
