@@ -179,3 +179,43 @@ describe('the agent’s configured tenant', () => {
     }
   });
 });
+
+describe('samples the buffer held through an outage', () => {
+  it('go through the backfill sink once they are late, the fresh ones through the live sink, in order', async () => {
+    const live = new Log();
+    const backfill = new Log();
+    const dir = mkdtempSync(path.join(tmpdir(), 'ingest-agent-late-'));
+    let clock = 1_764_000_000_000;
+    const agent = await startAgent({
+      samples: live,
+      backfillSamples: backfill,
+      backfillAfterMs: 60_000,
+      events: live,
+      dataDir: dir,
+      host: 'node-2',
+      intervalMs: 0,
+      port: 0,
+      kernelLog: false,
+      now: () => clock,
+      logger: pino({ level: 'silent' }),
+    });
+    try {
+      live.down = true;
+      await agent.collect();
+      clock += 20_000;
+      await agent.collect();
+      clock += 70_000;
+      await agent.collect();
+      live.down = false;
+      expect(await agent.flush()).toBeGreaterThanOrEqual(3);
+      const loads = (l: Log) =>
+        l.series.filter((s) => s.labels.some((x) => x.value === 'node_load1')).map((s) => s.timestamps[0]);
+      // Collected 90 s and 70 s before the send: late; the last one is fresh.
+      expect(loads(backfill)).toEqual([1_764_000_000_000, 1_764_000_020_000]);
+      expect(loads(live)).toEqual([1_764_000_090_000]);
+    } finally {
+      await agent.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -24,10 +24,12 @@ export interface LogWritersOptions {
   backfill?: string;
 }
 
-/** The producer and the two sinks the gateway and the agent write through. */
+/** The producer and the sinks the gateway and the agent write through. */
 export interface LogWriters {
   producer: KafkaLogProducer;
   samples: LogSampleSink;
+  /** The same samples topic, every record marked as backfill (`agent-buffer`): for samples sent late. */
+  backfillSamples: LogSampleSink;
   events: LogEventSink;
 }
 
@@ -56,6 +58,12 @@ export function createLogWriters(options: LogWritersOptions): LogWriters {
       codec: sampleBatchCodec(serdes.sampleBatch),
       topic: samplesTopic,
       backfill: options.backfill,
+    }),
+    backfillSamples: new LogSampleSink({
+      producer,
+      codec: sampleBatchCodec(serdes.sampleBatch),
+      topic: samplesTopic,
+      backfill: 'agent-buffer',
     }),
     events: new LogEventSink(producer, serdes.event, eventsTopic),
   };
