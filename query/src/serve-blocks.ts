@@ -88,6 +88,8 @@ export async function serveBlocks(options: ServeBlocksOptions): Promise<QuerySer
       logger: options.logger ?? pino({ level: 'silent' }),
       registry,
       rules: options.headRules,
+      // Keep what new blocks hold until the block list, re-read every catalogRefreshMs, shows them.
+      holdMs: (options.catalogRefreshMs ?? 30_000) + 1000,
     });
   }
   const live = head;

@@ -147,4 +147,36 @@ describe.skipIf(!kafka.ok)('LogHead on the real Kafka', () => {
     await app.close();
     await app2.close();
   });
+
+  test('keeps what new blocks hold for holdMs, until the block list can show them', async () => {
+    let now = 1_000_000;
+    const held = new LogHead({
+      brokers,
+      topic,
+      logger: pino({ level: 'silent' }),
+      refreshMs: 60_000,
+      holdMs: 30_000,
+      now: () => now,
+      decoder: { decode: async (value) => JSON.parse(value.toString()) },
+      watermarks: { load: async (_topic, partition) => marks.get(partition) },
+      rules: { blockDuration: 1000, outOfOrderWindow: 1000, futureGrace: 600_000, backfillIdle: 60_000 },
+    });
+    marks.set(0, { boundary: T0 + 35, nextOffset: 2 });
+    await held.start();
+    try {
+      await held.waitForLatest(20_000);
+      const before = await read(held.querier('t'));
+      expect(before['up,a']!.length).toBe(3);
+      marks.set(0, { boundary: T0 + 55, nextOffset: 4 });
+      await held.refresh();
+      now += 29_999;
+      await held.refresh();
+      expect(await read(held.querier('t'))).toEqual(before);
+      now += 1;
+      await held.refresh();
+      expect(await read(held.querier('t'))).toEqual({ 'up,a': at([[60, 6]]) });
+    } finally {
+      await held.stop();
+    }
+  });
 });

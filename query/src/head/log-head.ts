@@ -40,6 +40,12 @@ export interface LogHeadOptions {
   registry?: Registry;
   /** How often the block watermarks are read again (default 5 s). */
   refreshMs?: number;
+  /**
+   * How long the head keeps samples after the builder's state says blocks
+   * hold them, ms (default 0): the block list of the query tier is read again
+   * only so often, and until it lists the new blocks, the head answers.
+   */
+  holdMs?: number;
   now?: () => number;
   /** Waits between two reads of a record that failed (injected for tests). */
   sleep?: (ms: number) => Promise<void>;
@@ -71,6 +77,10 @@ interface PartitionCursor {
   next: number;
   /** Where the partition's samples go, by the builder's rules. */
   tail: PartitionTail;
+  /** States of the builder read but not applied yet (see holdMs). */
+  pending: { mark: BlockWatermark; seen: number }[];
+  /** The last state read, to queue each once. */
+  lastMark: string;
 }
 
 /**
@@ -166,6 +176,8 @@ export class LogHead {
         const start = Math.max(Number(p.low), mark?.nextOffset ?? 0);
         this.cursors.set(p.partition, {
           tail: this.tail(p.partition, mark),
+          pending: [],
+          lastMark: '',
           start,
           next: start,
         });
@@ -292,7 +304,10 @@ export class LogHead {
   ): Promise<void> {
     let cursor = this.cursors.get(partition);
     if (cursor === undefined)
-      this.cursors.set(partition, (cursor = { tail: this.tail(partition, undefined), start: 0, next: 0 }));
+      this.cursors.set(
+        partition,
+        (cursor = { tail: this.tail(partition, undefined), pending: [], lastMark: '', start: 0, next: 0 }),
+      );
     for (const message of messages) {
       const offset = Number(message.offset);
       if (offset < cursor.next) continue;
@@ -358,10 +373,20 @@ export class LogHead {
 
   /** Reads the block watermarks again and drops what new blocks cover. */
   async refresh(): Promise<void> {
+    const now = (this.options.now ?? Date.now)();
+    const hold = this.options.holdMs ?? 0;
     for (const [partition, cursor] of this.cursors) {
       try {
         const mark = await this.options.watermarks.load(this.options.topic, partition);
-        if (mark !== undefined) cursor.tail.applyWatermark(mark);
+        const key =
+          mark === undefined ? '' : JSON.stringify([mark.boundary, mark.nextOffset, mark.backfillCuts]);
+        if (mark !== undefined && key !== cursor.lastMark) {
+          cursor.lastMark = key;
+          cursor.pending.push({ mark, seen: now });
+        }
+        // A state is applied once the query tier's block list has had time to list its blocks.
+        while (cursor.pending.length > 0 && cursor.pending[0]!.seen + hold <= now)
+          cursor.tail.applyWatermark(cursor.pending.shift()!.mark);
       } catch (err) {
         this.options.logger.warn({ partition, err }, 'read block watermark');
       }

@@ -25,6 +25,8 @@ export interface StartHeadOptions {
   refreshMs?: number;
   /** The block builder's placement rules, used until its state names them. */
   rules?: PlacementRules;
+  /** How long samples stay after blocks hold them (LogHeadOptions.holdMs). */
+  holdMs?: number;
 }
 
 /** Decodes `promstream.samples.v1` records (Confluent wire format, XOR chunks) for the head. */
@@ -92,6 +94,7 @@ export async function startLogHead(options: StartHeadOptions): Promise<LogHead> 
     registry: options.registry,
     refreshMs: options.refreshMs,
     rules: options.rules,
+    holdMs: options.holdMs,
   });
   await head.start();
   return head;
