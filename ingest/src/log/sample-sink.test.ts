@@ -133,4 +133,16 @@ describe('LogSampleSink', () => {
     expect(records).toHaveLength(2);
     for (const r of records) expect(r.headers?.['promstream.backfill']?.toString()).toBe('import');
   });
+
+  it('refuses a tenant the tenant rule refuses, and sends nothing', async () => {
+    const producer = new MemoryProducer();
+    const sink = new LogSampleSink({ producer, codec, topic: 'samples' });
+    for (const tenant of ['.', '..', 'a/b', '']) {
+      await expect(sink.write(tenant, [s(0, 0)])).rejects.toMatchObject({
+        code: 'invalid_tenant',
+        status: 400,
+      });
+    }
+    expect(producer.sent).toHaveLength(0);
+  });
 });

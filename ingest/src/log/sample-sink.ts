@@ -1,5 +1,6 @@
 import { BACKFILL_HEADER, type SampleBatch, type SeriesChunk } from '@promstream/schemas';
-import type { Label } from '@promstream/storage';
+import { type Label, tenantIdProblem } from '@promstream/storage';
+import { IngestError, IngestErrorCode } from '../errors.js';
 import type { WriteSeries } from '../remote-write/types.js';
 import type { LogProducer, LogRecord } from './producer.js';
 
@@ -92,6 +93,9 @@ export class LogSampleSink implements SampleBatchSink {
   }
 
   write(tenant: string, series: readonly WriteSeries[]): Promise<SinkResult> {
+    // Every writer checks its tenant first; this keeps a caller that did not from reaching the log.
+    const problem = tenantIdProblem(tenant);
+    if (problem !== undefined) return Promise.reject(new IngestError(IngestErrorCode.InvalidTenant, problem));
     const { producer, topic } = this.options;
     // Only the built records are kept once the partition count is known:
     // nothing of the decoded request stays reachable while the log is awaited.
