@@ -70,6 +70,7 @@ export interface BlockBuilder {
     partition: number;
     committed: number;
     lastRead: number;
+    /** Live samples before this time are in written blocks (the last state saved). */
     boundary: number;
     /** The partition clock: the newest record timestamp read. */
     clock: number;
@@ -197,6 +198,8 @@ export async function waitForTopic(kafka: Kafka, topic: string, signal: AbortSig
 class BuilderLoop {
   private readonly heads = new Map<number, PartitionHead>();
   private readonly committed = new Map<number, number>();
+  /** Per partition: the boundary of the last state saved, so blocks before it are written. */
+  private readonly saved = new Map<number, number>();
   private readonly waiters = new Set<() => void>();
   private readonly rules: PlacementRules;
   private readonly retry: RetryPolicy;
@@ -227,7 +230,7 @@ class BuilderLoop {
         partition,
         committed: this.committed.get(partition) ?? -1,
         lastRead: head.lastRead(),
-        boundary: head.boundary,
+        boundary: this.saved.get(partition) ?? Number.NEGATIVE_INFINITY,
         clock: head.time,
         headSamples: head.samples(),
       }))
@@ -499,6 +502,7 @@ class BuilderLoop {
       ctx,
     );
     this.committed.set(partition, next);
+    this.saved.set(partition, saved.boundary);
     this.metrics.committed.labels(String(partition)).set(next);
     for (const wake of this.waiters) wake();
     this.waiters.clear();
