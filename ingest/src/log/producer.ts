@@ -11,6 +11,8 @@ export interface LogRecord {
   partition?: number;
   /** Record headers (the backfill mark of schemas/docs/dead-letter.md). */
   headers?: Record<string, Buffer>;
+  /** The record timestamp, ms; absent means the time of the write (ingest time). */
+  timestamp?: number;
 }
 
 /**
@@ -193,6 +195,7 @@ export class KafkaLogProducer implements LogProducer {
               value: r.value,
               partition: r.partition,
               ...(r.headers === undefined ? {} : { headers: r.headers }),
+              ...(r.timestamp === undefined ? {} : { timestamp: String(r.timestamp) }),
             })),
           })),
         });
