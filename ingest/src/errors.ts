@@ -10,6 +10,8 @@ export const IngestErrorCode = {
   MalformedRequest: 'malformed_request',
   /** The request decodes but breaks a rule: label syntax, order, limits. */
   InvalidSeries: 'invalid_series',
+  /** The tenant ID (`X-Scope-OrgID`, or a configured tenant) breaks the tenant-ID rule. */
+  InvalidTenant: 'invalid_tenant',
   /** The request carries more samples, series or bytes than allowed. */
   LimitExceeded: 'limit_exceeded',
   /** The body, compressed or as its declared decompressed size, is larger than allowed. */
@@ -34,6 +36,7 @@ export type IngestErrorCode = (typeof IngestErrorCode)[keyof typeof IngestErrorC
 const statusByCode: Record<IngestErrorCode, number> = {
   malformed_request: 400,
   invalid_series: 400,
+  invalid_tenant: 400,
   limit_exceeded: 400,
   payload_too_large: 413,
   out_of_bounds: 400,

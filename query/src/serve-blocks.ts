@@ -1,4 +1,9 @@
-import { BucketCatalog, type ObjectStore, objectStoreFromUrl } from '@promstream/storage';
+import {
+  BucketCatalog,
+  type ObjectStore,
+  objectStoreFromUrl,
+  type PlacementRules,
+} from '@promstream/storage';
 import { type Logger, pino } from 'pino';
 import { Counter, collectDefaultMetrics, Registry } from 'prom-client';
 import { type BlockOpener, catalogBlockLister } from './blocks/catalog-lister.js';
@@ -33,6 +38,8 @@ export interface ServeBlocksOptions {
   registryUrl?: string;
   /** The samples topic the head tails (default promstream.samples.v1). */
   samplesTopic?: string;
+  /** The block builder's placement rules, for the head until the builder's state names them. */
+  headRules?: PlacementRules;
   /** How long `X-Read-Consistency: strong` waits for the head, milliseconds (default 10 s). */
   readConsistencyTimeoutMs?: number;
   /**
@@ -94,6 +101,9 @@ export async function serveBlocks(options: ServeBlocksOptions): Promise<QuerySer
       topic: options.samplesTopic,
       logger: options.logger ?? pino({ level: 'silent' }),
       registry,
+      rules: options.headRules,
+      // Keep what new blocks hold until the block list, re-read every catalogRefreshMs, shows them.
+      holdMs: (options.catalogRefreshMs ?? 30_000) + 1000,
     });
   }
   const live = head;

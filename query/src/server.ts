@@ -1,3 +1,4 @@
+import { checkTenantId } from '@promstream/storage';
 import Fastify, { type FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
@@ -66,6 +67,9 @@ const DEFAULT_BUILD_INFO: BuildInfo = {
  * listening (tests inject requests into it).
  */
 export async function buildQueryApp(options: QueryServerOptions): Promise<FastifyInstance> {
+  const defaultTenant = options.defaultTenant ?? 'anonymous';
+  // A default tenant the rule refuses would be a bucket prefix no entry point accepts: refuse it at start.
+  checkTenantId(defaultTenant);
   const registry = options.registry ?? defaultRegistry();
   const gate = new QueryGate(options.maxConcurrentQueries ?? 20);
   const duration = new Histogram({
@@ -100,7 +104,7 @@ export async function buildQueryApp(options: QueryServerOptions): Promise<Fastif
     syntax: options.syntax ?? promqlSyntax(formatExpr),
     gate,
     timeoutMs: options.timeoutMs ?? 120_000,
-    defaultTenant: options.defaultTenant ?? 'anonymous',
+    defaultTenant,
     buildInfo: { ...DEFAULT_BUILD_INFO, ...options.buildInfo },
     instruments: {
       observeQuery: (endpoint, outcome, seconds) => duration.observe({ endpoint, outcome }, seconds),

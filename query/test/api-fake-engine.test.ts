@@ -7,6 +7,7 @@ import {
   StorageErrorCode,
   ValueType,
 } from '@promstream/storage';
+import { BAD_TENANT_IDS } from '@promstream/testkit';
 import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { PromqlSyntax } from '../src/api/index.js';
@@ -386,6 +387,40 @@ describe('/api/v1/query', () => {
     expect(r.status).toBe(400);
     expect(r.body.errorType).toBe('bad_data');
   });
+});
+
+describe('a bad X-Scope-OrgID on every query endpoint', () => {
+  it('a default tenant the rule refuses stops the app from being built', async () => {
+    await expect(
+      buildQueryApp({ engine, syntax, querierFor: () => querier, defaultTenant: '.' }),
+    ).rejects.toMatchObject({
+      code: 'invalid_tenant',
+    });
+  });
+
+  const endpoints = [
+    '/api/v1/query?query=up',
+    '/api/v1/query_range?query=up&start=0&end=30&step=15',
+    '/api/v1/series?match[]=up',
+    '/api/v1/labels',
+    '/api/v1/label/job/values',
+  ];
+  it.each(BAD_TENANT_IDS)(
+    '$name gets a 400 in Prometheus’ error format and reaches no querier',
+    async ({ id }) => {
+      for (const url of endpoints) {
+        seen.tenants.length = 0;
+        const r = await get(url, { 'X-Scope-OrgID': id });
+        expect(r.status, url).toBe(400);
+        expect(r.body).toEqual({
+          status: 'error',
+          errorType: 'bad_data',
+          error: expect.stringMatching(/^X-Scope-OrgID: (the )?tenant ID/),
+        });
+        expect(seen.tenants, url).toEqual([]);
+      }
+    },
+  );
 });
 
 describe('/api/v1/query_range', () => {

@@ -4,8 +4,19 @@ export const SchemaErrorCode = {
   InvalidRecord: 'SCHEMA_INVALID_RECORD',
   /** A buffer is not in the Confluent wire format (magic 0, 4-byte id, body). */
   BadWireFormat: 'SCHEMA_BAD_WIRE_FORMAT',
-  /** The writer's schema cannot be resolved to the reader's. */
+  /**
+   * The writer's schema cannot be resolved to the reader's. The cached
+   * resolution is dropped, so reading again asks the registry again.
+   */
   Unresolvable: 'SCHEMA_UNRESOLVABLE',
+  /** The registry has no schema with the record's id (HTTP 404). */
+  UnknownSchemaId: 'SCHEMA_UNKNOWN_ID',
+  /**
+   * The body does not decode with the schema its id resolved to: a wrong
+   * schema under that id, or a corrupt body. The cached resolution is
+   * dropped, so reading again asks the registry again.
+   */
+  BodyMismatch: 'SCHEMA_BODY_MISMATCH',
   /** The registry could not be reached or answered with an error. */
   Registry: 'SCHEMA_REGISTRY',
   /** The registry's log (the `_schemas` topic) could not be read or written. */

@@ -1,6 +1,19 @@
 export { avroType, type RecordKind, schemaJson, schemaText } from './avro-schemas.js';
+export {
+  BACKFILL_HEADER,
+  backfillSource,
+  DEAD_LETTER_HEADER_PREFIX,
+  DEAD_LETTER_HEADERS,
+  DEAD_LETTER_MESSAGE_BYTES,
+  type DeadLetterInfo,
+  deadLetterHeaders,
+  type HeaderValue,
+  originalHeaders,
+  readDeadLetterHeaders,
+} from './deadletter.js';
 export { SchemaError, SchemaErrorCode } from './errors.js';
 export { registerZstdCodec } from './kafka-codecs.js';
+export { type ReadFailure, readFailure } from './read-failure.js';
 export {
   COMPATIBILITY_LEVELS,
   type CompatibilityLevel,

@@ -113,20 +113,31 @@ export class RecordSerde<T> {
     }
     const id = payload.readUInt32BE(1);
     const resolver = await this.resolverFor(topic, id);
+    let value: T;
     try {
       const body = payload.subarray(5);
-      const value = (
+      value = (
         resolver === null ? this.reader.fromBuffer(body) : this.reader.fromBuffer(body, resolver)
       ) as T;
-      return this.afterRead(value);
     } catch (err) {
-      if (err instanceof SchemaError) throw err;
+      // The schema the id resolved to may be the wrong one (a registry that
+      // answered wrongly and was fixed since): forget it, so the next read
+      // asks the registry again instead of failing on the cached answer.
+      this.forget(topic, id);
       throw new SchemaError(
-        SchemaErrorCode.BadWireFormat,
+        SchemaErrorCode.BodyMismatch,
         `decode a record of ${topic} with schema ${id}: ${(err as Error).message}`,
         { cause: err },
       );
     }
+    return this.afterRead(value);
+  }
+
+  /** Drops what is cached about schema `id` of `topic`, here and in the registry client. */
+  forget(topic: string, id: number): void {
+    this.resolvers.delete(`${topic}\u0000${id}`);
+    // The client caches schemas by subject and id with no way to drop one entry.
+    this.client.clearCaches();
   }
 
   private writer(topic: string): Promise<Buffer> {
@@ -175,18 +186,20 @@ export class RecordSerde<T> {
     try {
       writerSchema = (await this.client.getBySubjectAndId(valueSubject(topic), id)).schema;
     } catch (err) {
+      // A 404 is an answer (no such id); anything else (no connection, 5xx) may pass.
+      const status = (err as { status?: unknown }).status;
       throw new SchemaError(
-        SchemaErrorCode.Registry,
+        status === 404 ? SchemaErrorCode.UnknownSchemaId : SchemaErrorCode.Registry,
         `fetch schema ${id} for ${topic}: ${(err as Error).message}`,
-        {
-          cause: err,
-        },
+        { cause: err },
       );
     }
     try {
       const writer = avro.Type.forSchema(JSON.parse(writerSchema) as avro.Schema);
       return writer.equals(this.reader) ? null : this.reader.createResolver(writer);
     } catch (err) {
+      // The registry's answer is kept by its client: drop it, so a fixed registry is asked again.
+      this.client.clearCaches();
       throw new SchemaError(
         SchemaErrorCode.Unresolvable,
         `resolve schema ${id} of ${topic} to the reader's schema: ${(err as Error).message}`,

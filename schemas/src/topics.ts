@@ -4,6 +4,8 @@ export const TOPICS = {
   events: 'promstream.events.v1',
   derived: 'promstream.derived.v1',
   anomalies: 'promstream.anomalies.v1',
+  /** Records a processor could not process, with why (docs/dead-letter.md). */
+  deadletter: 'promstream.deadletter.v1',
   schemas: '_schemas',
 } as const;
 

@@ -17,6 +17,8 @@ export const StorageErrorCode = {
   InvalidArgument: 'invalid_argument',
   /** A regex that RE2 syntax does not allow; the message is Go's (`error parsing regexp: ...`). */
   InvalidRegex: 'invalid_regex',
+  /** A tenant ID breaks the tenant-ID rule (tenant.ts); the message says which part. */
+  InvalidTenant: 'invalid_tenant',
   /** Samples arrived with a time before the previous one. */
   OutOfOrder: 'out_of_order',
   /** A chunk holds as many samples as its header can count. */

@@ -6,4 +6,5 @@ export * from './errors.js';
 export * from './model.js';
 export * from './objstore/index.js';
 export * from './regex/index.js';
+export * from './tenant.js';
 export * from './tsz/xor.js';

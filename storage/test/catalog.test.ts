@@ -110,7 +110,7 @@ function catalogSuite(name: string, make: () => Promise<ObjectStore>): void {
       expect(snap.skipped).toEqual([]);
       expect((await catalog.tenant('tenant-b').refresh()).blocks.map((m) => m.ulid)).toEqual([m3.ulid]);
       expect((await catalog.tenant('nobody').refresh()).all).toEqual([]);
-      expect(() => catalog.tenant('a/b')).toThrowError(expect.objectContaining({ code: 'invalid_argument' }));
+      expect(() => catalog.tenant('a/b')).toThrowError(expect.objectContaining({ code: 'invalid_tenant' }));
     });
 
     it('tells partial blocks from corrupt and unsupported ones, and reports them', async () => {

@@ -20,7 +20,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { createLogWriters, encodeV1, startGateway, type WriteSeries } from '@promstream/ingest';
+import {
+  createLogWriters,
+  encodeV1,
+  type LogProducer,
+  LogSampleSink,
+  sampleBatchCodec,
+  startGateway,
+  type WriteSeries,
+} from '@promstream/ingest';
 import { serveBlocks } from '@promstream/query';
 import { createSerdes, startRegistry } from '@promstream/schemas';
 import { objectStoreFromUrl, ValueType, XorIterator } from '@promstream/storage';
@@ -49,6 +57,8 @@ const PER_WRITE = 12;
 const STEP = 15_000;
 const PARTITIONS = 2;
 const TENANT = 'anonymous';
+/** Block duration of the builder and replay. */
+const BLOCK = 15 * 60_000;
 
 const logger = pino({ level: process.env.BENCH_LOG ?? 'silent' });
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -195,7 +205,21 @@ async function fillLog(brokers: string[], registryUrl: string, topic: string): P
     samplePartitions: PARTITIONS,
     logger,
   });
-  const start = Date.UTC(2026, 0, 1);
+  // The hour of samples ends now, and each write is stamped with its newest sample's time, as if
+  // the log had been written as the samples came (the block builder's clock is the record time).
+  const start = Math.floor((Date.now() - SAMPLES * STEP) / BLOCK) * BLOCK;
+  let stamp = start;
+  const stamped: LogProducer = {
+    send: (t, records) =>
+      writers.producer.send(
+        t,
+        records.map((r) => ({ ...r, timestamp: stamp })),
+      ),
+    partitions: (t) => writers.producer.partitions(t),
+    close: () => writers.producer.close(),
+  };
+  const serdes = createSerdes({ registryUrl });
+  const sink = new LogSampleSink({ producer: stamped, codec: sampleBatchCodec(serdes.sampleBatch), topic });
   let total = 0;
   for (let from = 0; from < SAMPLES; from += PER_WRITE) {
     const n = Math.min(PER_WRITE, SAMPLES - from);
@@ -220,7 +244,8 @@ async function fillLog(brokers: string[], registryUrl: string, topic: string): P
       });
       total += n;
     }
-    await writers.samples.write(TENANT, series);
+    stamp = start + (from + n - 1) * STEP;
+    await sink.write(TENANT, series);
   }
   await writers.producer.close();
   return total;
@@ -235,8 +260,6 @@ async function endOffsets(brokers: string[], topic: string): Promise<Map<number,
     await admin.disconnect();
   }
 }
-
-const BLOCK = 15 * 60_000;
 
 /** (3) The block builder over the whole topic: samples per CPU second of this process. */
 async function builderThroughput(brokers: string[], registryUrl: string, topic: string, samples: number) {

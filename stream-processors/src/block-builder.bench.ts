@@ -36,34 +36,36 @@ const total = chunks.length * SERIES * PER_RECORD;
 
 const store = new MemoryObjectStore();
 const sink = new ObjectStoreBlockSink(store);
-const head = new PartitionHead({ blockDuration: 7_200_000, outOfOrderWindow: 600_000, boundary: -Infinity });
+const head = new PartitionHead({
+  rules: { blockDuration: 7_200_000, outOfOrderWindow: 600_000, futureGrace: 600_000, backfillIdle: 600_000 },
+});
 const started = process.hrtime.bigint();
 let offset = 0;
 let blocks = 0;
 for (const round of chunks) {
   for (const c of round) {
     const { ts, vs } = decodeXorChunk(c.bytes);
-    head.append(offset++, 'bench', c.labels, ts, vs);
-    head.endRecord(offset - 1);
+    // Each record stamped as the gateway would at ingest: the time of its last sample.
+    head.beginRecord(offset, ts[ts.length - 1]!, false);
+    head.append('bench', c.labels, ts, vs);
+    head.endRecord(offset++);
   }
-  for (const start of head.dueRanges()) {
-    for (const block of head.take(start)) {
-      const ulid = blockUlid({
-        topic: 'bench',
-        partition: 0,
-        tenant: block.tenant,
-        firstOffset: block.firstOffset,
-        lastOffset: block.lastOffset,
-        minTime: start,
-      });
-      await sink.write(ulid, block, {
-        topic: 'bench',
-        partition: 0,
-        firstOffset: block.firstOffset,
-        lastOffset: block.lastOffset,
-      });
-      blocks++;
-    }
+  for (const block of head.cut()) {
+    const ulid = blockUlid({
+      topic: 'bench',
+      partition: 0,
+      tenant: block.tenant,
+      firstOffset: block.firstOffset,
+      lastOffset: block.lastOffset,
+      minTime: block.rangeStart,
+    });
+    await sink.write(ulid, block, {
+      topic: 'bench',
+      partition: 0,
+      firstOffset: block.firstOffset,
+      lastOffset: block.lastOffset,
+    });
+    blocks++;
   }
 }
 const seconds = Number(process.hrtime.bigint() - started) / 1e9;

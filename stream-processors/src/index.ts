@@ -1,13 +1,24 @@
-/** The stream processors: block builder and replay. */
+/** The stream processors: block builder, replay and the dead-letter tool. */
 export { type BlockOrigin, blockUlid } from './block-builder/block-id.js';
 export {
+  BLOCK_BUILDER,
   type BlockBuilder,
   type BlockBuilderOptions,
   DEFAULT_BLOCK_DURATION,
   DEFAULT_OUT_OF_ORDER_WINDOW,
+  placementRules,
   startBlockBuilder,
 } from './block-builder/builder.js';
-export { type BlockSeries, type CutBlock, PartitionHead } from './block-builder/partition-head.js';
+export {
+  type AppendResult,
+  type BackfillCut,
+  type BlockSeries,
+  type CutBlock,
+  type DropReason,
+  PartitionHead,
+  type PartitionHeadOptions,
+  type RestoredHead,
+} from './block-builder/partition-head.js';
 export { parseDuration, rangeStart } from './block-builder/ranges.js';
 export type {
   BlockProvenance,
@@ -18,6 +29,22 @@ export type {
   PartitionStateStore,
   RecordDecoder,
 } from './block-builder/seams.js';
+export {
+  type DeadLetterEvents,
+  deadLetterEvent,
+  KafkaDeadLetterSink,
+  type KafkaDeadLetterSinkOptions,
+} from './deadletter/kafka-sink.js';
+export { type DeadLetterMetrics, deadLetterMetrics } from './deadletter/metrics.js';
+export type { DeadLetter, DeadLetterSink } from './deadletter/seams.js';
+export {
+  type DeadLetterFilter,
+  type DeadLetterReplayResult,
+  type DeadLetterToolOptions,
+  listDeadLetters,
+  replayDeadLetters,
+  type StoredDeadLetter,
+} from './deadletter/tool.js';
 export { STREAM_ERROR_CODES, StreamError, type StreamErrorCode } from './errors.js';
 export {
   type ReplayOptions,
@@ -26,10 +53,12 @@ export {
   type ReplayResult,
   replay,
 } from './replay/replay.js';
+export { type Attempt, type RetryContext, type RetryPolicy, tryRecord } from './retry.js';
 export { ObjectStoreBlockSink, SAMPLES_PER_CHUNK } from './wiring/block-sink.js';
 export {
   type DataPathOptions,
   dataPath,
+  deadLetterEvents,
   runBlockBuilder,
   runReplay,
   samplesDecoder,

@@ -55,3 +55,19 @@ export class MemoryState implements PartitionStateStore {
     this.states.set(`${topic}/${partition}`, { ...state });
   }
 }
+
+/**
+ * Block contents without their ids: tenant, range and the samples of each
+ * series, sorted, so two runs over logs that differ only in offsets compare.
+ */
+export function blockContents(sink: MemorySink): string[] {
+  const out: string[] = [];
+  for (const { block } of sink.blocks.values()) {
+    const series = block.series.map(
+      (s) =>
+        `${s.labels.map((l) => `${l.name}=${l.value}`).join(',')}:${Array.from(s.t).join(',')}/${Array.from(s.v).join(',')}`,
+    );
+    out.push(`${block.tenant}|${block.rangeStart}-${block.rangeEnd}|${series.join(';')}`);
+  }
+  return out.sort();
+}

@@ -29,7 +29,8 @@ else if (!real.ok) announceSkip('block builder crash test on Apache Kafka', real
 
 const PARTITIONS = 3;
 const SERIES = 9;
-const T0 = 1_700_000_000_000;
+/** An hour ago: records are stamped with their samples' times, as the gateway stamps them at ingest. */
+const T0 = Math.floor((Date.now() - 3_600_000) / 5000) * 5000;
 
 interface Backend {
   name: string;
@@ -141,7 +142,12 @@ for (const backend of backends) {
               },
             ],
           });
-          messages.push({ key: seriesKey(labels), value, partition: partitionFor(labels, PARTITIONS) });
+          messages.push({
+            key: seriesKey(labels),
+            value,
+            partition: partitionFor(labels, PARTITIONS),
+            timestamp: String(ts[2]),
+          });
         }
         await logProducer.send({ topic, acks: -1, messages });
         for (let i = 0; i < SERIES; i++)

@@ -42,7 +42,8 @@ const logger = pino({ level: 'silent' });
 const BLOCK = 10_000;
 const OOO = 2_000;
 const PARTITIONS = 3;
-const T0 = 1_700_000_000_000;
+/** An hour ago on a block boundary: records are stamped with their samples' times, as at ingest. */
+const T0 = Math.floor((Date.now() - 3_600_000) / BLOCK) * BLOCK;
 
 function seriesLabels(i: number): Labels {
   return [
@@ -129,7 +130,12 @@ describe.skipIf(!kafka.ok)('block builder on real Kafka with the registry', () =
             },
           ],
         });
-        messages.push({ key: seriesKey(labels), value, partition: partitionFor(labels, PARTITIONS) });
+        messages.push({
+          key: seriesKey(labels),
+          value,
+          partition: partitionFor(labels, PARTITIONS),
+          timestamp: String(t[4]),
+        });
       }
       await producer.send({ topic, acks: -1, messages });
     }
@@ -151,7 +157,7 @@ describe.skipIf(!kafka.ok)('block builder on real Kafka with the registry', () =
     await producer.send({
       topic,
       acks: -1,
-      messages: [0, 1, 2].map((partition) => ({ value: tick, partition })),
+      messages: [0, 1, 2].map((partition) => ({ value: tick, partition, timestamp: String(T0 + 60_000) })),
     });
     for (const p of await admin.fetchTopicOffsets(topic)) lastOffsets.set(p.partition, Number(p.high) - 1);
   });

@@ -36,6 +36,10 @@ export interface PromstreamConfig {
     blockDuration: number;
     /** Out-of-order window in ms. */
     outOfOrderWindow: number;
+    /** How far past its record's timestamp a sample may be, ms (Mimir's creation grace period). */
+    futureGrace: number;
+    /** Log time a backfill range stays open after its last sample, ms. */
+    backfillIdle: number;
   };
   query: {
     host: string;
@@ -94,6 +98,8 @@ export function defaultConfig(): PromstreamConfig {
       groupId: 'promstream-block-builder',
       blockDuration: 7_200_000,
       outOfOrderWindow: 600_000,
+      futureGrace: 600_000,
+      backfillIdle: 600_000,
     },
     query: { host: '127.0.0.1', port: 9090, readConsistencyTimeout: 10_000, defaultTenant: 'anonymous' },
     broker: { host: '127.0.0.1', port: 9092 },
@@ -122,6 +128,8 @@ export const ENV_OVERRIDES: Record<string, string> = {
   S3_SECRET_ACCESS_KEY: 's3.secretAccessKey',
   PROMSTREAM_BLOCK_DURATION: 'blockBuilder.blockDuration',
   PROMSTREAM_OUT_OF_ORDER_WINDOW: 'blockBuilder.outOfOrderWindow',
+  PROMSTREAM_FUTURE_GRACE: 'blockBuilder.futureGrace',
+  PROMSTREAM_BACKFILL_IDLE: 'blockBuilder.backfillIdle',
 };
 
 /** Where a config comes from, for `loadConfig`. */
@@ -298,6 +306,8 @@ function validate(raw: Record<string, unknown>, problems: string[]): PromstreamC
       groupId: str('blockBuilder.groupId'),
       blockDuration: dur('blockBuilder.blockDuration', 1000),
       outOfOrderWindow: dur('blockBuilder.outOfOrderWindow', 0),
+      futureGrace: dur('blockBuilder.futureGrace', 0),
+      backfillIdle: dur('blockBuilder.backfillIdle', 1),
     },
     query: {
       host: str('query.host'),

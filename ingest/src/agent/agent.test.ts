@@ -2,6 +2,7 @@ import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { SchemaError, SchemaErrorCode } from '@promstream/schemas';
+import { BAD_TENANT_IDS } from '@promstream/testkit';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IngestError, IngestErrorCode } from '../errors.js';
@@ -151,5 +152,70 @@ describe('node agent', () => {
     };
     expect(body.data).toHaveLength(1);
     expect(body.data[0]!.samples.length).toBeGreaterThanOrEqual(3);
+  });
+});
+
+describe('the agent’s configured tenant', () => {
+  it.each(BAD_TENANT_IDS)('refuses to start with $name, before anything reaches the log', async ({ id }) => {
+    const log = new Log();
+    const dir = mkdtempSync(path.join(tmpdir(), 'ingest-agent-tenant-'));
+    try {
+      await expect(
+        startAgent({
+          samples: log,
+          events: log,
+          dataDir: dir,
+          tenant: id,
+          intervalMs: 0,
+          port: 0,
+          kernelLog: false,
+          logger: pino({ level: 'silent' }),
+        }),
+      ).rejects.toMatchObject({ code: 'invalid_config', message: expect.stringMatching(/agent's tenant/) });
+      expect(log.series).toHaveLength(0);
+      expect(log.events).toHaveLength(0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('samples the buffer held through an outage', () => {
+  it('go through the backfill sink once they are late, the fresh ones through the live sink, in order', async () => {
+    const live = new Log();
+    const backfill = new Log();
+    const dir = mkdtempSync(path.join(tmpdir(), 'ingest-agent-late-'));
+    let clock = 1_764_000_000_000;
+    const agent = await startAgent({
+      samples: live,
+      backfillSamples: backfill,
+      backfillAfterMs: 60_000,
+      events: live,
+      dataDir: dir,
+      host: 'node-2',
+      intervalMs: 0,
+      port: 0,
+      kernelLog: false,
+      now: () => clock,
+      logger: pino({ level: 'silent' }),
+    });
+    try {
+      live.down = true;
+      await agent.collect();
+      clock += 20_000;
+      await agent.collect();
+      clock += 70_000;
+      await agent.collect();
+      live.down = false;
+      expect(await agent.flush()).toBeGreaterThanOrEqual(3);
+      const loads = (l: Log) =>
+        l.series.filter((s) => s.labels.some((x) => x.value === 'node_load1')).map((s) => s.timestamps[0]);
+      // Collected 90 s and 70 s before the send: late; the last one is fresh.
+      expect(loads(backfill)).toEqual([1_764_000_000_000, 1_764_000_020_000]);
+      expect(loads(live)).toEqual([1_764_000_090_000]);
+    } finally {
+      await agent.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -3,10 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { SchemaError, SchemaErrorCode } from '@promstream/schemas';
+import { tenantIdProblem } from '@promstream/storage';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { Counter, Gauge, Registry } from 'prom-client';
-import { isIngestError } from '../errors.js';
+import { IngestError, IngestErrorCode, isIngestError } from '../errors.js';
 import type { SampleBatchSink, SinkResult } from '../log/sample-sink.js';
 import type { WriteSeries } from '../remote-write/types.js';
 import { defaultLimits, knownNames, validateSeries } from '../remote-write/validate.js';
@@ -34,6 +35,15 @@ export interface EventSink {
 /** Options of the node agent. */
 export interface AgentOptions {
   samples: SampleBatchSink;
+  /**
+   * Where samples go that are sent more than `backfillAfterMs` after they
+   * were collected (the buffer held them through a log outage): a sink that
+   * marks its records as backfill, so the block builder places them however
+   * old they are by now. Without it, late samples go to `samples`.
+   */
+  backfillSamples?: SampleBatchSink;
+  /** How late a sample may be sent through `samples`, ms (default 60 s). */
+  backfillAfterMs?: number;
   events: EventSink;
   /** Directory for the disk buffer and the agent's state. */
   dataDir: string;
@@ -89,6 +99,10 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
   const host = options.host ?? os.hostname();
   const job = options.job ?? 'node';
   const tenant = options.tenant ?? 'anonymous';
+  // The agent writes for one configured tenant: a bad one is refused at start, before anything is buffered.
+  const tenantProblem = tenantIdProblem(tenant);
+  if (tenantProblem !== undefined)
+    throw new IngestError(IngestErrorCode.InvalidConfig, `the agent's tenant: ${tenantProblem}`);
   const paths = options.paths ?? hostPaths;
   const collectors = options.collectors ?? hostCollectors;
   const intervalMs = options.intervalMs ?? 15_000;
@@ -245,6 +259,22 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
     for (const p of plugins) p.collect();
   }
 
+  /**
+   * Sends buffered sample entries, oldest first: those collected longer than
+   * `backfillAfterMs` ago through the backfill sink (a live range of their
+   * time may be cut by now), the rest through the live one.
+   */
+  async function writeSamples(entries: WriteSeries[][]): Promise<void> {
+    const lateBefore = now() - (options.backfillAfterMs ?? 60_000);
+    const newest = (series: WriteSeries[]) =>
+      series.reduce((m, s) => Math.max(m, s.timestamps[s.timestamps.length - 1] ?? -Infinity), -Infinity);
+    let late = 0;
+    if (options.backfillSamples !== undefined)
+      while (late < entries.length && newest(entries[late]!) < lateBefore) late++;
+    if (late > 0) await options.backfillSamples!.write(tenant, entries.slice(0, late).flat());
+    if (late < entries.length) await options.samples.write(tenant, entries.slice(late).flat());
+  }
+
   let flushing: Promise<number> | undefined;
   async function flushOnce(): Promise<number> {
     let delivered = 0;
@@ -265,10 +295,7 @@ export async function startAgent(options: AgentOptions): Promise<Agent> {
         }
         try {
           if (first.kind === 'samples') {
-            await options.samples.write(
-              tenant,
-              decoded.flatMap((e) => (e.kind === 'samples' ? e.series : [])),
-            );
+            await writeSamples(decoded.flatMap((e) => (e.kind === 'samples' ? [e.series] : [])));
           } else {
             await options.events.write(decoded.flatMap((e) => (e.kind === 'event' ? [e.event] : [])));
           }

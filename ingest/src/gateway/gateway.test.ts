@@ -1,4 +1,5 @@
 import { SchemaError, SchemaErrorCode } from '@promstream/schemas';
+import { BAD_TENANT_IDS } from '@promstream/testkit';
 import pino from 'pino';
 import snappy from 'snappy';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -84,6 +85,34 @@ describe('gateway', () => {
     expect(res.status).toBe(204);
     expect(res.headers.get('x-prometheus-remote-write-samples-written')).toBe('2');
     expect(sink.writes[0]!.tenant).toBe('team-a');
+  });
+
+  describe.each([
+    ['1.0', () => encodeV1(series), 'application/x-protobuf'],
+    ['2.0', () => encodeV2(series), 'application/x-protobuf;proto=io.prometheus.write.v2.Request'],
+  ])('remote write %s refuses a bad X-Scope-OrgID with 400 and writes nothing', (_v, body, type) => {
+    it.each(BAD_TENANT_IDS)('$name', async ({ id, http }) => {
+      sink.writes = [];
+      const payload = snappy.compressSync(Buffer.from(body()));
+      const headers = { 'content-type': type, 'content-encoding': 'snappy', 'x-scope-orgid': id };
+      // Characters no HTTP client sends in a header go through fastify's injection instead of a socket.
+      const { status, text } = http
+        ? await fetch(`${gw.url}/api/v1/write`, { method: 'POST', body: payload, headers }).then(
+            async (r) => ({ status: r.status, text: await r.text() }),
+          )
+        : await gw.app
+            .inject({ method: 'POST', url: '/api/v1/write', payload, headers })
+            .then((r) => ({ status: r.statusCode, text: r.body }));
+      expect(status).toBe(400);
+      expect(text).toMatch(/^invalid_tenant: X-Scope-OrgID: (the )?tenant ID/);
+      expect(sink.writes).toHaveLength(0);
+    });
+  });
+
+  it('refuses to start with a default tenant the rule refuses', async () => {
+    await expect(
+      startGateway({ sink, port: 0, logger: pino({ level: 'silent' }), defaultTenant: '..' }),
+    ).rejects.toMatchObject({ code: 'invalid_config' });
   });
 
   it('answers 415 for an unsupported content type', async () => {

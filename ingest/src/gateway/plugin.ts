@@ -1,5 +1,6 @@
 import type { IncomingMessage } from 'node:http';
 import { SchemaError, SchemaErrorCode } from '@promstream/schemas';
+import { tenantIdProblem } from '@promstream/storage';
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
 import type { Logger } from 'pino';
 import { Counter, Histogram, type Registry } from 'prom-client';
@@ -42,8 +43,21 @@ export const WRITTEN_HEADERS = {
   exemplars: 'X-Prometheus-Remote-Write-Exemplars-Written',
 } as const;
 
-// Tenant ids become object-store prefixes downstream, so keep them to a safe alphabet.
-const tenantPattern = /^[a-zA-Z0-9_.-]{1,150}$/;
+/**
+ * The tenant of a request: `X-Scope-OrgID` when sent (checked with the one
+ * tenant-ID rule of the storage package, as tenants become bucket prefixes),
+ * the default tenant when absent. A header that is sent empty is refused,
+ * not taken as absent.
+ */
+export function requestTenant(header: string | string[] | undefined, defaultTenant: string): string {
+  if (header === undefined) return defaultTenant;
+  const tenant = Array.isArray(header) ? header.join(',') : header;
+  const problem = tenantIdProblem(tenant);
+  if (problem !== undefined) {
+    throw new IngestError(IngestErrorCode.InvalidTenant, `X-Scope-OrgID: ${problem}`);
+  }
+  return tenant;
+}
 
 function metrics(registry: Registry) {
   return {
@@ -168,6 +182,9 @@ export const remoteWritePlugin: FastifyPluginAsync<RemoteWritePluginOptions> = a
   const defaultTenant = opts.defaultTenant ?? 'anonymous';
   const now = opts.now ?? Date.now;
   const windowOf = opts.sampleWindow ?? (() => undefined);
+  const problem = tenantIdProblem(defaultTenant);
+  if (problem !== undefined)
+    throw new IngestError(IngestErrorCode.InvalidConfig, `the gateway's default tenant: ${problem}`);
   const m = metrics(opts.registry);
 
   // fastify refuses a body over its limit before the route runs; answer it in the route's format.
@@ -248,11 +265,7 @@ export const remoteWritePlugin: FastifyPluginAsync<RemoteWritePluginOptions> = a
     const started = process.hrtime.bigint();
     let version = 'unknown';
     try {
-      const tenantHeader = request.headers['x-scope-orgid'];
-      const tenant = typeof tenantHeader === 'string' && tenantHeader !== '' ? tenantHeader : defaultTenant;
-      if (!tenantPattern.test(tenant)) {
-        throw new IngestError(IngestErrorCode.InvalidSeries, `invalid tenant id ${JSON.stringify(tenant)}`);
-      }
+      const tenant = requestTenant(request.headers['x-scope-orgid'], defaultTenant);
       const v = wireVersion(request.headers['content-type']);
       version = v;
       const body = request.body;

@@ -9,6 +9,10 @@ export interface LogRecord {
   value: Buffer;
   /** Explicit partition; when absent the producer's partitioner picks one from the key. */
   partition?: number;
+  /** Record headers (the backfill mark of schemas/docs/dead-letter.md). */
+  headers?: Record<string, Buffer>;
+  /** The record timestamp, ms; absent means the time of the write (ingest time). */
+  timestamp?: number;
 }
 
 /**
@@ -186,7 +190,13 @@ export class KafkaLogProducer implements LogProducer {
           compression: kafkajs.CompressionTypes.ZSTD,
           topicMessages: [...byTopic].map(([topic, records]) => ({
             topic,
-            messages: records.map((r) => ({ key: r.key, value: r.value, partition: r.partition })),
+            messages: records.map((r) => ({
+              key: r.key,
+              value: r.value,
+              partition: r.partition,
+              ...(r.headers === undefined ? {} : { headers: r.headers }),
+              ...(r.timestamp === undefined ? {} : { timestamp: String(r.timestamp) }),
+            })),
           })),
         });
         for (const p of pending) p.resolve();

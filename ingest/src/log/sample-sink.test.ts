@@ -119,4 +119,30 @@ describe('LogSampleSink', () => {
     expect(result.records).toBe(0);
     expect(producer.sent.flatMap((x) => x.records)).toHaveLength(0);
   });
+
+  it('marks every record as backfill when the sink is an import’s, and no record otherwise', async () => {
+    const producer = new MemoryProducer();
+    await new LogSampleSink({ producer, codec, topic: 'samples' }).write('t', [s(0, 0), s(1, 1)]);
+    expect(producer.sent.flatMap((x) => x.records).every((r) => r.headers === undefined)).toBe(true);
+    const imports = new MemoryProducer();
+    await new LogSampleSink({ producer: imports, codec, topic: 'samples', backfill: 'import' }).write('t', [
+      s(0, 0),
+      s(1, 1),
+    ]);
+    const records = imports.sent.flatMap((x) => x.records);
+    expect(records).toHaveLength(2);
+    for (const r of records) expect(r.headers?.['promstream.backfill']?.toString()).toBe('import');
+  });
+
+  it('refuses a tenant the tenant rule refuses, and sends nothing', async () => {
+    const producer = new MemoryProducer();
+    const sink = new LogSampleSink({ producer, codec, topic: 'samples' });
+    for (const tenant of ['.', '..', 'a/b', '']) {
+      await expect(sink.write(tenant, [s(0, 0)])).rejects.toMatchObject({
+        code: 'invalid_tenant',
+        status: 400,
+      });
+    }
+    expect(producer.sent).toHaveLength(0);
+  });
 });

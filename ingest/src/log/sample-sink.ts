@@ -1,5 +1,6 @@
-import type { SampleBatch, SeriesChunk } from '@promstream/schemas';
-import type { Label } from '@promstream/storage';
+import { BACKFILL_HEADER, type SampleBatch, type SeriesChunk } from '@promstream/schemas';
+import { type Label, tenantIdProblem } from '@promstream/storage';
+import { IngestError, IngestErrorCode } from '../errors.js';
 import type { WriteSeries } from '../remote-write/types.js';
 import type { LogProducer, LogRecord } from './producer.js';
 
@@ -61,6 +62,12 @@ export interface LogSampleSinkOptions {
   /** Series per record at most, so a record stays well under the log's message size limit. */
   maxSeriesPerRecord?: number;
   now?: () => number;
+  /**
+   * Marks every record as backfill, naming the tool (`import`): old data
+   * carried onto the log on purpose, which the block builder places by its
+   * backfill rules. The gateway and the agent never set it.
+   */
+  backfill?: string;
 }
 
 /**
@@ -75,14 +82,20 @@ export class LogSampleSink implements SampleBatchSink {
   private readonly options: LogSampleSinkOptions;
   private readonly maxSeries: number;
   private readonly now: () => number;
+  private readonly headers: Record<string, Buffer> | undefined;
 
   constructor(options: LogSampleSinkOptions) {
     this.options = options;
     this.maxSeries = options.maxSeriesPerRecord ?? 2000;
     this.now = options.now ?? Date.now;
+    this.headers =
+      options.backfill === undefined ? undefined : { [BACKFILL_HEADER]: Buffer.from(options.backfill) };
   }
 
   write(tenant: string, series: readonly WriteSeries[]): Promise<SinkResult> {
+    // Every writer checks its tenant first; this keeps a caller that did not from reaching the log.
+    const problem = tenantIdProblem(tenant);
+    if (problem !== undefined) return Promise.reject(new IngestError(IngestErrorCode.InvalidTenant, problem));
     const { producer, topic } = this.options;
     // Only the built records are kept once the partition count is known:
     // nothing of the decoded request stays reachable while the log is awaited.
@@ -97,7 +110,10 @@ export class LogSampleSink implements SampleBatchSink {
       const { partition, key, record } = built[i]!;
       const value = await codec.serialize(topic, record);
       bytes += value.length;
-      records[i] = { key, value, partition };
+      records[i] =
+        this.headers === undefined
+          ? { key, value, partition }
+          : { key, value, partition, headers: this.headers };
     }
     built.length = 0;
     await producer.send(topic, records);

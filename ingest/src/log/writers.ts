@@ -20,12 +20,16 @@ export interface LogWritersOptions {
   eventsTopic?: string;
   /** Idempotent producers sending side by side (the KafkaLogProducer's option). */
   producers?: number;
+  /** Marks every samples record as backfill, naming the tool (imports onto the log). */
+  backfill?: string;
 }
 
-/** The producer and the two sinks the gateway and the agent write through. */
+/** The producer and the sinks the gateway and the agent write through. */
 export interface LogWriters {
   producer: KafkaLogProducer;
   samples: LogSampleSink;
+  /** The same samples topic, every record marked as backfill (`agent-buffer`): for samples sent late. */
+  backfillSamples: LogSampleSink;
   events: LogEventSink;
 }
 
@@ -53,6 +57,13 @@ export function createLogWriters(options: LogWritersOptions): LogWriters {
       producer,
       codec: sampleBatchCodec(serdes.sampleBatch),
       topic: samplesTopic,
+      backfill: options.backfill,
+    }),
+    backfillSamples: new LogSampleSink({
+      producer,
+      codec: sampleBatchCodec(serdes.sampleBatch),
+      topic: samplesTopic,
+      backfill: 'agent-buffer',
     }),
     events: new LogEventSink(producer, serdes.event, eventsTopic),
   };

@@ -17,7 +17,10 @@ import type { Querier, SelectHints, Series } from '../querier.js';
 export class HeadStore {
   private readonly tenants = new Map<string, Map<string, HeadSeries>>();
 
-  /** Appends samples of one series read from `partition`; drops those before `lowerBound`. */
+  /**
+   * Appends samples of one series read from `partition`; drops those before
+   * `lowerBound` and after `upperBound`. Returns how many were kept.
+   */
   append(
     partition: number,
     tenant: string,
@@ -25,6 +28,7 @@ export class HeadStore {
     t: ArrayLike<number>,
     v: ArrayLike<number>,
     lowerBound: number,
+    upperBound = Number.POSITIVE_INFINITY,
   ): number {
     let series = this.tenants.get(tenant);
     if (series === undefined) this.tenants.set(tenant, (series = new Map()));
@@ -33,9 +37,10 @@ export class HeadStore {
     if (s === undefined) series.set(key, (s = new HeadSeries(labels, partition)));
     let kept = 0;
     for (let i = 0; i < t.length; i++) {
-      if (t[i]! < lowerBound) continue;
+      if (t[i]! < lowerBound || t[i]! > upperBound) continue;
       if (s.add(t[i]!, v[i]!)) kept++;
     }
+    if (s.length === 0) series.delete(key);
     return kept;
   }
 

@@ -74,10 +74,17 @@ describe.skipIf(!kafka.ok)('LogHead on the real Kafka', () => {
     await admin.disconnect();
   });
 
-  const record = (t: number[]) => ({
+  // Records stamped with their last sample's time, as the gateway stamps them at ingest.
+  const T0 = Math.floor((Date.now() - 3_600_000) / 1000) * 1000;
+  const record = (dt: number[]) => ({
     partition: 0,
-    value: JSON.stringify({ tenant: 't', series: [{ labels: up, t, v: t.map((x) => x / 10) }] }),
+    timestamp: String(T0 + dt[dt.length - 1]!),
+    value: JSON.stringify({
+      tenant: 't',
+      series: [{ labels: up, t: dt.map((x) => T0 + x), v: dt.map((x) => x / 10) }],
+    }),
   });
+  const at = (pts: [number, number][]) => pts.map(([t, v]) => [T0 + t, v]);
 
   test('starts at the block watermark, reads after write, and drops what new blocks cover', async () => {
     await admin.connect();
@@ -85,7 +92,7 @@ describe.skipIf(!kafka.ok)('LogHead on the real Kafka', () => {
     await producer.connect();
     await producer.send({ topic, acks: -1, messages: [record([10, 20]), record([30]), record([40, 50])] });
     // A block holds offsets 0 and 1 (times before 35).
-    marks.set(0, { boundary: 35, nextOffset: 2 });
+    marks.set(0, { boundary: T0 + 35, nextOffset: 2 });
     head = new LogHead({
       brokers,
       topic,
@@ -93,14 +100,15 @@ describe.skipIf(!kafka.ok)('LogHead on the real Kafka', () => {
       refreshMs: 60_000,
       decoder: { decode: async (value) => JSON.parse(value.toString()) },
       watermarks: { load: async (_topic, partition) => marks.get(partition) },
+      rules: { blockDuration: 1000, outOfOrderWindow: 1000, futureGrace: 600_000, backfillIdle: 60_000 },
     });
     await head.start();
     await head.waitForLatest(20_000);
     expect(await read(head.querier('t'))).toEqual({
-      'up,a': [
+      'up,a': at([
         [40, 4],
         [50, 5],
-      ],
+      ]),
     });
 
     // Strong reads see a write acknowledged just before them.
@@ -110,16 +118,16 @@ describe.skipIf(!kafka.ok)('LogHead on the real Kafka', () => {
     await producer.send({ topic, acks: -1, messages: [record([60])] });
     const res = await app.inject({ url: '/q', headers: { 'x-read-consistency': 'strong' } });
     expect(res.json()).toEqual({
-      'up,a': [
+      'up,a': at([
         [40, 4],
         [50, 5],
         [60, 6],
-      ],
+      ]),
     });
 
-    marks.set(0, { boundary: 55, nextOffset: 4 });
+    marks.set(0, { boundary: T0 + 55, nextOffset: 4 });
     await head.refresh();
-    expect(await read(head.querier('t'))).toEqual({ 'up,a': [[60, 6]] });
+    expect(await read(head.querier('t'))).toEqual({ 'up,a': at([[60, 6]]) });
 
     // A head that cannot catch up answers 503 in Prometheus' error format.
     const slow = readConsistencyHook(
@@ -138,5 +146,37 @@ describe.skipIf(!kafka.ok)('LogHead on the real Kafka', () => {
     expect(late.json()).toEqual({ status: 'error', errorType: 'unavailable', error: 'behind' });
     await app.close();
     await app2.close();
+  });
+
+  test('keeps what new blocks hold for holdMs, until the block list can show them', async () => {
+    let now = 1_000_000;
+    const held = new LogHead({
+      brokers,
+      topic,
+      logger: pino({ level: 'silent' }),
+      refreshMs: 60_000,
+      holdMs: 30_000,
+      now: () => now,
+      decoder: { decode: async (value) => JSON.parse(value.toString()) },
+      watermarks: { load: async (_topic, partition) => marks.get(partition) },
+      rules: { blockDuration: 1000, outOfOrderWindow: 1000, futureGrace: 600_000, backfillIdle: 60_000 },
+    });
+    marks.set(0, { boundary: T0 + 35, nextOffset: 2 });
+    await held.start();
+    try {
+      await held.waitForLatest(20_000);
+      const before = await read(held.querier('t'));
+      expect(before['up,a']!.length).toBe(3);
+      marks.set(0, { boundary: T0 + 55, nextOffset: 4 });
+      await held.refresh();
+      now += 29_999;
+      await held.refresh();
+      expect(await read(held.querier('t'))).toEqual(before);
+      now += 1;
+      await held.refresh();
+      expect(await read(held.querier('t'))).toEqual({ 'up,a': at([[60, 6]]) });
+    } finally {
+      await held.stop();
+    }
   });
 });

@@ -1,12 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { registerZstdCodec } from '@promstream/schemas';
-import type { Labels } from '@promstream/storage';
+import { backfillSource, type HeaderValue, readFailure, registerZstdCodec } from '@promstream/schemas';
+import {
+  DEFAULT_FUTURE_GRACE,
+  defaultBackfillIdle,
+  type Labels,
+  type PlacementRules,
+  tenantIdProblem,
+} from '@promstream/storage';
 import { type Admin, type Consumer, Kafka, logLevel } from 'kafkajs';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { ApiError } from '../api/errors.js';
+import { MergeQuerier } from '../merge-querier.js';
 import type { Querier } from '../querier.js';
 import { HeadStore } from './head-store.js';
+import { type BlockWatermark, PartitionTail, type TailRecord } from './partition-tail.js';
 
 /** One `SampleBatch` record decoded to float samples (the block builder's decoder fits). */
 export interface HeadRecordDecoder {
@@ -18,7 +26,7 @@ export interface HeadRecordDecoder {
 
 /** Where the blocks of a partition end, as the block builder records it. */
 export interface BlockWatermarks {
-  load(topic: string, partition: number): Promise<{ boundary: number; nextOffset: number } | undefined>;
+  load(topic: string, partition: number): Promise<BlockWatermark | undefined>;
 }
 
 /** Options of the log-tail head. */
@@ -32,16 +40,47 @@ export interface LogHeadOptions {
   registry?: Registry;
   /** How often the block watermarks are read again (default 5 s). */
   refreshMs?: number;
+  /**
+   * How long the head keeps samples after the builder's state says blocks
+   * hold them, ms (default 0): the block list of the query tier is read again
+   * only so often, and until it lists the new blocks, the head answers.
+   */
+  holdMs?: number;
   now?: () => number;
+  /** Waits between two reads of a record that failed (injected for tests). */
+  sleep?: (ms: number) => Promise<void>;
+  /** Reads of a record whose schema the registry did not resolve, before it is skipped (default 3). */
+  recheckAttempts?: number;
+  /** Wait between those reads, ms (default 1000). */
+  recheckDelayMs?: number;
+  /** Longest wait for a registry that does not answer, ms (default 5000). */
+  maxRetryDelayMs?: number;
+  /**
+   * The placement rules, when the builder's state does not name them yet
+   * (give the builder's own: block duration, window, grace, backfill idle).
+   */
+  rules?: PlacementRules;
 }
 
+/** The builder's default rules: 2 h blocks, a 10 min window and grace. */
+export const DEFAULT_HEAD_RULES: PlacementRules = {
+  blockDuration: 7_200_000,
+  outOfOrderWindow: 600_000,
+  futureGrace: DEFAULT_FUTURE_GRACE,
+  backfillIdle: defaultBackfillIdle(600_000),
+};
+
 interface PartitionCursor {
-  /** Samples before this time are in blocks. */
-  boundary: number;
   /** The first offset to read. */
   start: number;
   /** The next offset to read. */
   next: number;
+  /** Where the partition's samples go, by the builder's rules. */
+  tail: PartitionTail;
+  /** States of the builder read but not applied yet (see holdMs). */
+  pending: { mark: BlockWatermark; seen: number }[];
+  /** The last state read, to queue each once. */
+  lastMark: string;
 }
 
 /**
@@ -76,9 +115,16 @@ export class LogHead {
         help: 'Samples read from the log into the query head.',
         registers,
       }),
-      badRecords: new Counter({
-        name: 'promstream_head_bad_records_total',
-        help: 'Log records the query head could not decode.',
+      skipped: new Counter({
+        name: 'promstream_head_records_skipped_total',
+        help: 'Log records the query head skipped (the block builder dead-letters them), by reason.',
+        labelNames: ['reason'],
+        registers,
+      }),
+      waits: new Counter({
+        name: 'promstream_head_read_retries_total',
+        help: 'Waits before reading a record again (registry unavailable, or its schema rechecked), by reason.',
+        labelNames: ['reason'],
         registers,
       }),
       held: new Gauge({
@@ -129,7 +175,9 @@ export class LogHead {
         const mark = await this.options.watermarks.load(topic, p.partition);
         const start = Math.max(Number(p.low), mark?.nextOffset ?? 0);
         this.cursors.set(p.partition, {
-          boundary: mark?.boundary ?? Number.NEGATIVE_INFINITY,
+          tail: this.tail(p.partition, mark),
+          pending: [],
+          lastMark: '',
           start,
           next: start,
         });
@@ -149,7 +197,8 @@ export class LogHead {
       await consumer.subscribe({ topic, fromBeginning: true });
       await consumer.run({
         autoCommit: false,
-        eachBatch: async ({ batch }) => this.onBatch(batch.partition, batch.messages),
+        eachBatch: async ({ batch, heartbeat, isRunning, isStale }) =>
+          this.onBatch(batch.partition, batch.messages, heartbeat, () => isRunning() && !isStale()),
       });
       for (const [partition, cursor] of this.cursors)
         consumer.seek({ topic, partition, offset: String(cursor.start) });
@@ -168,9 +217,17 @@ export class LogHead {
     await this.admin?.disconnect();
   }
 
-  /** A querier over one tenant's head. */
+  /** A querier over one tenant's head: live samples and backfill ranges not yet in blocks. */
   querier(tenant: string): Querier {
-    return this.store.querier(tenant);
+    const backfill: Querier[] = [];
+    for (const c of this.cursors.values()) backfill.push(...c.tail.backfillQueriers(tenant));
+    const live = this.store.querier(tenant);
+    return backfill.length === 0 ? live : new MergeQuerier([live, ...backfill]);
+  }
+
+  /** A partition's tail, restored from the builder's state when there is one. */
+  private tail(partition: number, mark: BlockWatermark | undefined): PartitionTail {
+    return new PartitionTail(partition, this.store, this.options.rules ?? DEFAULT_HEAD_RULES, mark);
   }
 
   /**
@@ -214,48 +271,122 @@ export class LogHead {
   }
 
   /** Where each partition is: its boundary and next offset. */
-  status(): { partition: number; boundary: number; next: number }[] {
-    return [...this.cursors].map(([partition, c]) => ({ partition, boundary: c.boundary, next: c.next }));
+  status(): { partition: number; boundary: number; clock: number; next: number }[] {
+    return [...this.cursors].map(([partition, c]) => ({
+      partition,
+      boundary: c.tail.boundary,
+      clock: c.tail.clock.clock,
+      next: c.next,
+    }));
   }
 
+  /**
+   * Reads a batch into the store. A record that can never be read (not a
+   * SampleBatch, a tenant the rule refuses, a schema the registry does not
+   * resolve after a few tries) is skipped and counted by reason. The head does
+   * not write it to the dead-letter topic: the block builder, one consumer
+   * group over the log, owns durability and dead-letters each such record
+   * once, while every query replica tails every partition in a group of its
+   * own and would write one copy each. A registry that does not answer is
+   * waited out here, the same record read again, never skipped: the builder
+   * will place that record, so the head must not leave it out.
+   */
   private async onBatch(
     partition: number,
-    messages: { offset: string; value: Buffer | null }[],
+    messages: {
+      offset: string;
+      value: Buffer | null;
+      timestamp: string;
+      headers?: Record<string, HeaderValue>;
+    }[],
+    heartbeat: () => Promise<void>,
+    keepGoing: () => boolean,
   ): Promise<void> {
     let cursor = this.cursors.get(partition);
     if (cursor === undefined)
-      this.cursors.set(partition, (cursor = { boundary: -Infinity, start: 0, next: 0 }));
+      this.cursors.set(
+        partition,
+        (cursor = { tail: this.tail(partition, undefined), pending: [], lastMark: '', start: 0, next: 0 }),
+      );
     for (const message of messages) {
       const offset = Number(message.offset);
       if (offset < cursor.next) continue;
+      let batch: TailRecord | undefined;
       if (message.value !== null) {
-        try {
-          const batch = await this.options.decoder.decode(message.value);
-          let kept = 0;
-          for (const s of batch.series)
-            kept += this.store.append(partition, batch.tenant, s.labels, s.t, s.v, cursor.boundary);
-          this.metrics.samples.inc(kept);
-        } catch (err) {
-          // The registry not answering is not a bad record: stop here and read it again.
-          if ((err as { retryable?: unknown }).retryable === true) throw err;
-          this.metrics.badRecords.inc();
-          this.options.logger.warn({ partition, offset, err }, 'skip a record the head cannot decode');
-        }
+        const read = await this.read(partition, offset, message.value, heartbeat, keepGoing);
+        // The batch is no longer this consumer's: whoever owns it reads the record again.
+        if (read === 'stopped') break;
+        batch = read;
       }
+      const isBackfill = backfillSource(message.headers) !== undefined;
+      this.metrics.samples.inc(cursor.tail.add(offset, Number(message.timestamp), isBackfill, batch));
       cursor.next = offset + 1;
     }
+    cursor.tail.endBatch();
     for (const wake of [...this.progress]) wake();
+  }
+
+  /** Decodes one record, waiting out transient failures; undefined when it is skipped for good. */
+  private async read(
+    partition: number,
+    offset: number,
+    value: Buffer,
+    heartbeat: () => Promise<void>,
+    keepGoing: () => boolean,
+  ): Promise<Awaited<ReturnType<HeadRecordDecoder['decode']>> | undefined | 'stopped'> {
+    const sleep = this.options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+    const rechecks = this.options.recheckAttempts ?? 3;
+    let delay = 100;
+    let rechecked = 0;
+    for (;;) {
+      let reason: string;
+      let wait: number | undefined;
+      try {
+        const batch = await this.options.decoder.decode(value);
+        const problem = tenantIdProblem(batch.tenant);
+        if (problem === undefined) return batch;
+        reason = 'invalid_tenant';
+      } catch (err) {
+        const failure = readFailure(err);
+        reason = failure.reason;
+        if (failure.retryable) {
+          wait = delay;
+          delay = Math.min(this.options.maxRetryDelayMs ?? 5000, delay * 2);
+        } else if (failure.recheck && ++rechecked < rechecks) {
+          wait = this.options.recheckDelayMs ?? 1000;
+        }
+        if (wait !== undefined)
+          this.options.logger.warn({ partition, offset, reason, err, wait }, 'read a record again');
+      }
+      if (wait === undefined) {
+        this.metrics.skipped.inc({ reason });
+        this.options.logger.warn({ partition, offset, reason }, 'skip a record the head cannot read');
+        return undefined;
+      }
+      this.metrics.waits.inc({ reason });
+      await heartbeat();
+      if (!keepGoing()) return 'stopped';
+      await sleep(wait);
+      if (!keepGoing()) return 'stopped';
+    }
   }
 
   /** Reads the block watermarks again and drops what new blocks cover. */
   async refresh(): Promise<void> {
+    const now = (this.options.now ?? Date.now)();
+    const hold = this.options.holdMs ?? 0;
     for (const [partition, cursor] of this.cursors) {
       try {
         const mark = await this.options.watermarks.load(this.options.topic, partition);
-        if (mark !== undefined && mark.boundary > cursor.boundary) {
-          cursor.boundary = mark.boundary;
-          this.store.truncate(partition, mark.boundary);
+        const key =
+          mark === undefined ? '' : JSON.stringify([mark.boundary, mark.nextOffset, mark.backfillCuts]);
+        if (mark !== undefined && key !== cursor.lastMark) {
+          cursor.lastMark = key;
+          cursor.pending.push({ mark, seen: now });
         }
+        // A state is applied once the query tier's block list has had time to list its blocks.
+        while (cursor.pending.length > 0 && cursor.pending[0]!.seen + hold <= now)
+          cursor.tail.applyWatermark(cursor.pending.shift()!.mark);
       } catch (err) {
         this.options.logger.warn({ partition, err }, 'read block watermark');
       }

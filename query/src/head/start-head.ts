@@ -2,6 +2,7 @@ import { createSerdes, TOPICS } from '@promstream/schemas';
 import {
   decodeXorChunk,
   type ObjectStore,
+  type PlacementRules,
   StorageError,
   StorageErrorCode,
   XorIterator,
@@ -10,6 +11,7 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { BlockWatermarks, HeadRecordDecoder } from './log-head.js';
 import { LogHead } from './log-head.js';
+import type { BlockWatermark } from './partition-tail.js';
 
 /** Options of a head over a real log and bucket. */
 export interface StartHeadOptions {
@@ -21,6 +23,10 @@ export interface StartHeadOptions {
   logger: Logger;
   registry?: Registry;
   refreshMs?: number;
+  /** The block builder's placement rules, used until its state names them. */
+  rules?: PlacementRules;
+  /** How long samples stay after blocks hold them (LogHeadOptions.holdMs). */
+  holdMs?: number;
 }
 
 /** Decodes `promstream.samples.v1` records (Confluent wire format, XOR chunks) for the head. */
@@ -59,8 +65,19 @@ export function bucketWatermarks(store: ObjectStore): BlockWatermarks {
       const doc = JSON.parse(Buffer.from(bytes).toString('utf8')) as {
         boundary: number | null;
         nextOffset: number;
+        clock?: number | null;
+        backfillCuts?: BlockWatermark['backfillCuts'];
+        rules?: BlockWatermark['rules'];
       };
-      return { boundary: doc.boundary ?? Number.NEGATIVE_INFINITY, nextOffset: doc.nextOffset };
+      const mark: BlockWatermark = {
+        boundary: doc.boundary ?? Number.NEGATIVE_INFINITY,
+        nextOffset: doc.nextOffset,
+      };
+      // Version 2 states (stream-processors/src/block-builder/FORMAT.md) also carry the clock and rules.
+      if (typeof doc.clock === 'number') mark.clock = doc.clock;
+      if (Array.isArray(doc.backfillCuts)) mark.backfillCuts = doc.backfillCuts;
+      if (doc.rules !== undefined && typeof doc.rules?.blockDuration === 'number') mark.rules = doc.rules;
+      return mark;
     },
   };
 }
@@ -76,6 +93,8 @@ export async function startLogHead(options: StartHeadOptions): Promise<LogHead> 
     logger: options.logger,
     registry: options.registry,
     refreshMs: options.refreshMs,
+    rules: options.rules,
+    holdMs: options.holdMs,
   });
   await head.start();
   return head;

@@ -4,24 +4,27 @@
  */
 import type { ObjectStore } from '../objstore/object-store.js';
 import { tenantStore } from '../objstore/prefixed.js';
+import { isValidTenantId, RESERVED_TENANT_ID } from '../tenant.js';
 import { type BadMark, BlockCatalog, type SkippedBlock } from './catalog.js';
-import { isUlid } from './ulid.js';
 
 /**
  * The top-level prefix promstream keeps its own state under (partition
  * states, leases); never a tenant.
  */
-export const RESERVED_PREFIX = '_promstream';
+export const RESERVED_PREFIX = RESERVED_TENANT_ID;
 
-/** Tenants of a bucket: top-level prefixes that are neither block ULIDs nor the reserved prefix, sorted. */
+/**
+ * Tenants of a bucket, sorted: the top-level prefixes that are valid tenant
+ * IDs, which excludes block ULIDs and the reserved prefix (tenant.ts).
+ */
 export async function listTenants(store: ObjectStore): Promise<string[]> {
   const out: string[] = [];
   for await (const o of store.list('')) {
     if (!o.isPrefix) continue;
     const name = o.key.slice(0, -1);
-    if (!isUlid(name) && name !== RESERVED_PREFIX) out.push(name);
+    if (isValidTenantId(name)) out.push(name);
   }
-  return out;
+  return out.sort();
 }
 
 /** Options of a bucket catalog. */

@@ -11,6 +11,7 @@ export * from './labels.js';
 export * from './marks.js';
 export * from './meta.js';
 export * from './openmetrics.js';
+export * from './placement.js';
 export * from './postings.js';
 export * from './reader.js';
 export * from './resolution.js';

@@ -1,4 +1,5 @@
 import { StorageError, StorageErrorCode } from '../errors.js';
+import { checkTenantId } from '../tenant.js';
 import type { ByteRange, ListOptions, ObjectInfo, ObjectStore, PutOptions } from './object-store.js';
 
 /**
@@ -47,10 +48,7 @@ export class PrefixedObjectStore implements ObjectStore {
   }
 }
 
-/** The store of one tenant: `<tenant>/` under the bucket. */
+/** The store of one tenant: `<tenant>/` under the bucket; throws `invalid_tenant` for an ID the tenant rule refuses. */
 export function tenantStore(store: ObjectStore, tenant: string): ObjectStore {
-  if (tenant === '' || tenant.includes('/')) {
-    throw new StorageError(StorageErrorCode.InvalidArgument, `tenant ${JSON.stringify(tenant)} is not valid`);
-  }
-  return new PrefixedObjectStore(store, tenant);
+  return new PrefixedObjectStore(store, checkTenantId(tenant));
 }

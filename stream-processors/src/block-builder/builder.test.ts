@@ -4,6 +4,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { pino } from 'pino';
 import { afterAll, describe, expect, test } from 'vitest';
 import { jsonDecoder, MemorySink, MemoryState } from '../../test/support.js';
+import { listDeadLetters } from '../deadletter/tool.js';
 import { type BlockBuilder, startBlockBuilder } from './builder.js';
 
 // The builder loop on a real Kafka, with the record format and the block
@@ -25,12 +26,16 @@ describe.skipIf(!kafka.ok)('block builder loop on the real Kafka', () => {
   afterAll(async () => {
     for (const b of running) await b.stop().catch(() => {});
     await producer.disconnect();
-    await admin.deleteTopics({ topics: [topic] }).catch(() => {});
+    await admin.deleteTopics({ topics: [topic, deadLetterTopic] }).catch(() => {});
     await admin.disconnect();
   });
 
-  // Series s0..s5, one sample every 100 ms from t=0 to 5.9 s, in records of
-  // ten samples; a last record at 10 s pushes every range before 9 s out.
+  // Series s0..s5, one sample every 100 ms from T0 to T0 + 5.9 s, in records
+  // of ten samples stamped with their last sample's time (as the gateway
+  // stamps records at ingest); a last record at T0 + 10 s moves the
+  // partition clock past every range before T0 + 9 s.
+  const T0 = Math.floor((Date.now() - 3_600_000) / 1000) * 1000;
+  const deadLetterTopic = `bb-test-dlq-${randomUUID()}`;
   const series = Array.from({ length: 6 }, (_, i) => [
     { name: '__name__', value: 'm' },
     { name: 's', value: `s${i}` },
@@ -41,25 +46,27 @@ describe.skipIf(!kafka.ok)('block builder loop on the real Kafka', () => {
     await admin.connect();
     await admin.createTopics({ topics: [{ topic, numPartitions: 2 }], waitForLeaders: true });
     await producer.connect();
-    const messages: { partition: number; value: string }[] = [];
+    const messages: { partition: number; value: string; timestamp: string }[] = [];
     for (let start = 0; start < 6000; start += 1000) {
       for (let i = 0; i < series.length; i++) {
         const labels = series[i]!;
         const key = `t|__name__=m,s=s${i}`;
-        const t = Array.from({ length: 10 }, (_, k) => start + k * 100);
+        const t = Array.from({ length: 10 }, (_, k) => T0 + start + k * 100);
         expected.set(key, [...(expected.get(key) ?? []), ...t]);
         messages.push({
           partition: i % 2,
-          value: JSON.stringify({ tenant: 't', series: [{ labels, t, v: t.map((x) => x / 100) }] }),
+          timestamp: String(t[9]),
+          value: JSON.stringify({ tenant: 't', series: [{ labels, t, v: t.map((x) => (x - T0) / 100) }] }),
         });
       }
     }
     for (const partition of [0, 1]) {
       messages.push({
         partition,
+        timestamp: String(T0 + 10_000),
         value: JSON.stringify({
           tenant: 't',
-          series: [{ labels: [{ name: '__name__', value: 'tick' }], t: [10_000], v: [1] }],
+          series: [{ labels: [{ name: '__name__', value: 'tick' }], t: [T0 + 10_000], v: [1] }],
         }),
       });
     }
@@ -78,6 +85,7 @@ describe.skipIf(!kafka.ok)('block builder loop on the real Kafka', () => {
       sink,
       state,
       logger,
+      deadLetterTopic,
     });
     running.push(builder);
     // 36 series records and one tick per partition: 19 records each.
@@ -89,7 +97,14 @@ describe.skipIf(!kafka.ok)('block builder loop on the real Kafka', () => {
     for (const [key, times] of expected) expect(got.get(key), key).toEqual(times);
     // Six one-second ranges per partition, one block each; the tick stays in the head.
     expect(sink.blocks.size).toBe(12);
-    expect(state.states.get(`${topic}/0`)).toEqual({ boundary: 6000, nextOffset: 18 });
+    expect(state.states.get(`${topic}/0`)).toMatchObject({
+      boundary: T0 + 9000,
+      nextOffset: 18,
+      handledThrough: 18,
+      clock: T0 + 5900,
+      backfillCuts: [],
+      rules: { blockDuration: 1000, outOfOrderWindow: 1000 },
+    });
     const offsets = await admin.fetchOffsets({ groupId, topics: [topic] });
     expect(offsets[0]!.partitions.map((p) => p.offset).sort()).toEqual(['18', '18']);
 
@@ -105,6 +120,7 @@ describe.skipIf(!kafka.ok)('block builder loop on the real Kafka', () => {
       sink: again,
       state: new MemoryState(),
       logger,
+      deadLetterTopic,
     });
     running.push(second);
     await second.waitForCommit(0, 18, 30_000);
@@ -126,6 +142,7 @@ describe.skipIf(!kafka.ok)('block builder loop on the real Kafka', () => {
       outOfOrderWindow: 1000,
       decoder: jsonDecoder,
       logger,
+      deadLetterTopic,
     };
     const first = await startBlockBuilder({ ...opts, sink, state });
     running.push(first);
@@ -144,17 +161,27 @@ describe.skipIf(!kafka.ok)('block builder loop on the real Kafka', () => {
       messages: [
         {
           partition: 0,
-          value: JSON.stringify({ tenant: 't', series: [{ labels: series[0], t: [100], v: [7] }] }),
+          timestamp: String(T0 + 100),
+          value: JSON.stringify({ tenant: 't', series: [{ labels: series[0], t: [T0 + 100], v: [7] }] }),
         },
       ],
     });
-    const deadline = Date.now() + 30_000;
-    while ((second.status().find((p) => p.partition === 0)?.lastRead ?? -1) < 19 && Date.now() < deadline)
+    // The late record is dead-lettered (and counted) at the end of its batch.
+    let metrics = '';
+    for (
+      const deadline = Date.now() + 30_000;
+      !/reason="too_old"} 1/.test(metrics) && Date.now() < deadline;
+    ) {
       await new Promise((r) => setTimeout(r, 100));
-    const metrics = await second.registry.getSingleMetricAsString(
-      'promstream_block_builder_samples_dropped_total',
-    );
+      metrics = await second.registry.getSingleMetricAsString(
+        'promstream_block_builder_samples_dropped_total',
+      );
+    }
     await second.stop();
+    const letters = await listDeadLetters({ brokers, topic: deadLetterTopic });
+    expect(letters.map((l) => [l.info.partition, l.info.offset, l.info.reason, l.info.samples])).toEqual([
+      [0, 19, 'sample_too_old', 1],
+    ]);
     // Six blocks of partition 0 written again, byte for byte (the sink throws otherwise).
     expect(sink.writes - writesBefore).toBeGreaterThanOrEqual(6);
     expect(sink.blocks.size).toBeGreaterThanOrEqual(6);

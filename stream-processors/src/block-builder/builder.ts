@@ -1,11 +1,14 @@
 import { registerZstdCodec } from '@promstream/schemas';
-import { type Consumer, type EachBatchPayload, Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel } from 'kafkajs';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
-import { StreamError } from '../errors.js';
-import { blockUlid } from './block-id.js';
-import { type BlockBuilderMetrics, blockBuilderMetrics } from './metrics.js';
-import { PartitionHead } from './partition-head.js';
+import { type DeadLetterEvents, KafkaDeadLetterSink } from '../deadletter/kafka-sink.js';
+import { deadLetterMetrics } from '../deadletter/metrics.js';
+import type { DeadLetterSink } from '../deadletter/seams.js';
+import type { RetryPolicy } from '../retry.js';
+import { BuilderLoop } from './builder-loop.js';
+import { blockBuilderMetrics } from './metrics.js';
+import { BLOCK_BUILDER } from './rules.js';
 import type { BlockSink, PartitionStateStore, RecordDecoder } from './seams.js';
 
 /** Options of the block builder. */
@@ -20,6 +23,10 @@ export interface BlockBuilderOptions {
   blockDuration?: number;
   /** Out-of-order window in ms (default 10 minutes). */
   outOfOrderWindow?: number;
+  /** How far past its record's timestamp a sample may be, ms (default 10 minutes). */
+  futureGrace?: number;
+  /** Log time a backfill range stays open after its last sample, ms (default the window, at least 1 minute). */
+  backfillIdle?: number;
   decoder: RecordDecoder;
   sink: BlockSink;
   state: PartitionStateStore;
@@ -27,6 +34,20 @@ export interface BlockBuilderOptions {
   registry?: Registry;
   /** Called when the consumer stops for good after an error (kafkajs will not restart it). */
   onCrash?: (err: Error) => void;
+  /**
+   * Where records the builder gives up on go (default: the dead-letter topic
+   * through the builder's own client, `deadLetterTopic`).
+   */
+  deadLetters?: DeadLetterSink;
+  /** The dead-letter topic of the default sink (promstream.deadletter.v1). */
+  deadLetterTopic?: string;
+  /** Reports each dead letter on the events topic too (default sink only). */
+  deadLetterEvents?: DeadLetterEvents;
+  /** How records, uploads and commits are tried again. */
+  retry?: RetryPolicy;
+  /** Injected clock (ms) and wait, for tests. */
+  now?: () => number;
+  sleep?: (ms: number) => Promise<void>;
 }
 
 /** A running block builder. */
@@ -38,7 +59,10 @@ export interface BlockBuilder {
     partition: number;
     committed: number;
     lastRead: number;
+    /** Live samples before this time are in written blocks (the last state saved). */
     boundary: number;
+    /** The partition clock: the newest record timestamp read. */
+    clock: number;
     headSamples: number;
   }[];
   /** Resolves once the builder has committed at least `offset` on `partition`. */
@@ -46,11 +70,6 @@ export interface BlockBuilder {
   /** Stops consuming and leaves the group; uncommitted head data is rebuilt by the next builder. */
   stop(): Promise<void>;
 }
-
-/** The default block duration, 2 hours, as Prometheus' head. */
-export const DEFAULT_BLOCK_DURATION = 7_200_000;
-/** The default out-of-order window. */
-export const DEFAULT_OUT_OF_ORDER_WINDOW = 600_000;
 
 /**
  * Starts the block builder: a consumer group on the samples topic that keeps
@@ -76,7 +95,24 @@ export async function startBlockBuilder(options: BlockBuilderOptions): Promise<B
     // The producers create the topic with its partition count; a consumer must not create it first.
     allowAutoTopicCreation: false,
   });
-  const loop = new BuilderLoop(options, consumer, metrics);
+  const defaultSink =
+    options.deadLetters === undefined
+      ? new KafkaDeadLetterSink({
+          kafka,
+          topic: options.deadLetterTopic,
+          events: options.deadLetterEvents,
+          onEventFailure: () => letterMetrics.events.inc({ processor: BLOCK_BUILDER }),
+          logger: options.logger,
+        })
+      : undefined;
+  const letterMetrics = deadLetterMetrics(registry);
+  const loop = new BuilderLoop(
+    options,
+    consumer,
+    metrics,
+    letterMetrics,
+    options.deadLetters ?? (defaultSink as DeadLetterSink),
+  );
   consumer.on(consumer.events.GROUP_JOIN, () => loop.reset());
   consumer.on(consumer.events.CRASH, (event) => {
     const { error, restart } = event.payload as { error: Error; restart: boolean };
@@ -116,6 +152,7 @@ export async function startBlockBuilder(options: BlockBuilderOptions): Promise<B
       stopped.abort();
       await running.catch(() => {});
       await consumer.disconnect();
+      await defaultSink?.close();
     },
   };
 }
@@ -142,186 +179,9 @@ export async function waitForTopic(kafka: Kafka, topic: string, signal: AbortSig
   return false;
 }
 
-class BuilderLoop {
-  private readonly heads = new Map<number, PartitionHead>();
-  private readonly committed = new Map<number, number>();
-  private readonly waiters = new Set<() => void>();
-  private readonly blockDuration: number;
-  private readonly outOfOrderWindow: number;
-
-  constructor(
-    private readonly options: BlockBuilderOptions,
-    private readonly consumer: Consumer,
-    private readonly metrics: BlockBuilderMetrics,
-  ) {
-    this.blockDuration = options.blockDuration ?? DEFAULT_BLOCK_DURATION;
-    this.outOfOrderWindow = options.outOfOrderWindow ?? DEFAULT_OUT_OF_ORDER_WINDOW;
-    if (!(this.blockDuration >= 1000))
-      throw new StreamError(
-        'BAD_OPTIONS',
-        `block duration must be at least 1s, got ${this.blockDuration} ms`,
-      );
-    if (!(this.outOfOrderWindow >= 0))
-      throw new StreamError(
-        'BAD_OPTIONS',
-        `out-of-order window must be >= 0, got ${this.outOfOrderWindow} ms`,
-      );
-  }
-
-  /** After a rebalance the consumer resumes from committed offsets: heads start over. */
-  reset(): void {
-    this.heads.clear();
-  }
-
-  status() {
-    return [...this.heads.entries()]
-      .map(([partition, head]) => ({
-        partition,
-        committed: this.committed.get(partition) ?? -1,
-        lastRead: head.lastRead(),
-        boundary: head.boundary,
-        headSamples: head.samples(),
-      }))
-      .sort((a, b) => a.partition - b.partition);
-  }
-
-  async waitForCommit(partition: number, offset: number, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    while ((this.committed.get(partition) ?? -1) < offset) {
-      const left = deadline - Date.now();
-      if (left <= 0)
-        throw new StreamError(
-          'LOG',
-          `wait for commit of offset ${offset} on partition ${partition}: at ${this.committed.get(partition) ?? -1} after ${timeoutMs} ms`,
-        );
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, Math.min(left, 200));
-        function done() {
-          clearTimeout(timer);
-          resolve();
-        }
-        this.waiters.add(done);
-      });
-    }
-  }
-
-  async onBatch({ batch, resolveOffset, heartbeat, isRunning, isStale }: EachBatchPayload): Promise<void> {
-    const { topic } = this.options;
-    const partition = batch.partition;
-    const log = this.options.logger;
-    let head = this.heads.get(partition);
-    if (head === undefined) {
-      const state = await this.options.state.load(topic, partition);
-      head = new PartitionHead({
-        blockDuration: this.blockDuration,
-        outOfOrderWindow: this.outOfOrderWindow,
-        boundary: state?.boundary ?? Number.NEGATIVE_INFINITY,
-      });
-      this.heads.set(partition, head);
-      log.info({ partition, state, firstOffset: batch.firstOffset() }, 'partition head started');
-    }
-    try {
-      for (const message of batch.messages) {
-        if (!isRunning() || isStale()) break;
-        const offset = Number(message.offset);
-        if (offset <= head.lastRead()) continue;
-        if (message.value === null) {
-          head.endRecord(offset);
-          continue;
-        }
-        try {
-          const decoded = await this.options.decoder.decode(message.value);
-          let appended = 0;
-          for (const s of decoded.series) {
-            const dropped = head.append(offset, decoded.tenant, s.labels, s.t, s.v);
-            appended += s.t.length - dropped;
-          }
-          this.metrics.samples.inc(appended);
-          if (decoded.skippedHistograms > 0) this.metrics.skippedHistograms.inc(decoded.skippedHistograms);
-        } catch (err) {
-          if (err instanceof StreamError && err.retryable) throw err;
-          // A record that does not decode can never decode; skipping it keeps the partition moving.
-          this.metrics.badRecords.inc();
-          log.warn({ partition, offset, err }, 'skip a record that does not decode as a SampleBatch');
-        }
-        head.endRecord(offset);
-        resolveOffset(message.offset);
-      }
-      await this.cut(partition, head, heartbeat);
-      await heartbeat();
-    } catch (err) {
-      // The head may have lost ranges it could not upload: start the partition over from the commit.
-      this.heads.delete(partition);
-      const from = this.committed.get(partition);
-      log.error(
-        { partition, err, from },
-        'block cut did not complete; restart the partition from its commit',
-      );
-      if (from !== undefined) this.consumer.seek({ topic, partition, offset: String(from) });
-      throw err;
-    }
-  }
-
-  private async cut(partition: number, head: PartitionHead, heartbeat: () => Promise<void>): Promise<void> {
-    const { topic, sink, state } = this.options;
-    const due = head.dueRanges();
-    for (const start of due) {
-      for (const block of head.take(start)) {
-        if (block.samples === 0) continue;
-        const ulid = blockUlid({
-          topic,
-          partition,
-          tenant: block.tenant,
-          firstOffset: block.firstOffset,
-          lastOffset: block.lastOffset,
-          minTime: block.rangeStart,
-        });
-        await sink.write(ulid, block, {
-          topic,
-          partition,
-          firstOffset: block.firstOffset,
-          lastOffset: block.lastOffset,
-        });
-        await heartbeat();
-        this.metrics.blocks.inc();
-        this.metrics.blockSamples.inc(block.samples);
-        this.options.logger.info(
-          {
-            partition,
-            tenant: block.tenant,
-            ulid,
-            range: [block.rangeStart, block.rangeEnd],
-            samples: block.samples,
-          },
-          'block uploaded',
-        );
-      }
-    }
-    this.syncDropped(head);
-    const next = head.commitOffset();
-    this.metrics.headSamples.labels(String(partition)).set(head.samples());
-    if (due.length === 0 && next === this.committed.get(partition)) return;
-    await state.save(topic, partition, { boundary: head.boundary, nextOffset: next });
-    try {
-      await this.consumer.commitOffsets([{ topic, partition, offset: String(next) }]);
-    } catch (err) {
-      throw new StreamError('LOG', `commit offset ${next} on partition ${partition}`, { cause: err });
-    }
-    this.committed.set(partition, next);
-    this.metrics.committed.labels(String(partition)).set(next);
-    for (const wake of this.waiters) wake();
-    this.waiters.clear();
-  }
-
-  private readonly reportedDrops = new WeakMap<PartitionHead, { too_old: number; covered: number }>();
-
-  private syncDropped(head: PartitionHead): void {
-    const before = this.reportedDrops.get(head) ?? { too_old: 0, covered: 0 };
-    const now = head.dropped;
-    if (now.too_old > before.too_old)
-      this.metrics.dropped.labels('too_old').inc(now.too_old - before.too_old);
-    if (now.covered > before.covered)
-      this.metrics.dropped.labels('covered').inc(now.covered - before.covered);
-    this.reportedDrops.set(head, { ...now });
-  }
-}
+export {
+  BLOCK_BUILDER,
+  DEFAULT_BLOCK_DURATION,
+  DEFAULT_OUT_OF_ORDER_WINDOW,
+  placementRules,
+} from './rules.js';

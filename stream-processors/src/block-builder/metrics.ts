@@ -11,13 +11,8 @@ export function blockBuilderMetrics(registry: Registry) {
     }),
     dropped: new Counter({
       name: 'promstream_block_builder_samples_dropped_total',
-      help: 'Late samples not written: too_old (behind the out-of-order window) or covered (range already in a block).',
+      help: 'Samples not placed in a block: too_old (their live range is cut) and too_far_future (past the grace period) are dead-lettered with their record; covered ones were read again after a restart and are in a block or the dead-letter topic already.',
       labelNames: ['reason'],
-      registers,
-    }),
-    badRecords: new Counter({
-      name: 'promstream_block_builder_bad_records_total',
-      help: 'Log records that did not decode as a SampleBatch and were skipped.',
       registers,
     }),
     skippedHistograms: new Counter({
@@ -27,7 +22,8 @@ export function blockBuilderMetrics(registry: Registry) {
     }),
     blocks: new Counter({
       name: 'promstream_block_builder_blocks_uploaded_total',
-      help: 'Blocks written to the object store.',
+      help: 'Blocks written to the object store, live or backfill.',
+      labelNames: ['kind'],
       registers,
     }),
     blockSamples: new Counter({

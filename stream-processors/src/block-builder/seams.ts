@@ -1,5 +1,5 @@
-import type { Labels } from '@promstream/storage';
-import type { CutBlock } from './partition-head.js';
+import type { Labels, PlacementRules } from '@promstream/storage';
+import type { BackfillCut, CutBlock } from './partition-head.js';
 
 /**
  * The narrow seams the block builder runs against, so its loop can be tested
@@ -46,6 +46,18 @@ export interface PartitionState {
   boundary: number;
   /** The offset the builder committed with this state. */
   nextOffset: number;
+  /**
+   * Records up to this offset had their dead letters written; a restart
+   * that reads them again does not write them twice. Absent in states of
+   * version 1 (then nextOffset - 1).
+   */
+  handledThrough?: number;
+  /** The partition clock before the record at nextOffset (absent in version 1: unknown). */
+  clock?: number;
+  /** Backfill ranges cut through an offset at or after nextOffset (a restart reads those records again). */
+  backfillCuts?: BackfillCut[];
+  /** The placement rules the builder ran with; the query head applies the same. */
+  rules?: PlacementRules;
 }
 
 /** Keeps each partition's state beside the blocks, so a restart knows what is covered. */

@@ -7,7 +7,14 @@
  */
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
-import { type BlockMeta, encodeMeta, isUlid, type ObjectStore, parseMeta } from '@promstream/storage';
+import {
+  type BlockMeta,
+  encodeMeta,
+  isUlid,
+  type ObjectStore,
+  parseMeta,
+  tenantIdProblem,
+} from '@promstream/storage';
 import { MigrateError } from './errors.js';
 import type { MigrateResult, OnProgress } from './progress.js';
 
@@ -27,14 +34,10 @@ interface LocalBlock {
   metaSize: number;
 }
 
-/** The tenant prefix, checked: one path segment that is not a ULID. */
+/** The tenant of an import or export, checked with the storage package's tenant-ID rule. */
 export function checkTenant(tenant: string): string {
-  if (tenant === '' || tenant.includes('/') || tenant === '.' || tenant === '..' || isUlid(tenant)) {
-    throw new MigrateError(
-      'BAD_OPTIONS',
-      `tenant ${JSON.stringify(tenant)}: expected one path segment that is not a ULID`,
-    );
-  }
+  const problem = tenantIdProblem(tenant);
+  if (problem !== undefined) throw new MigrateError('BAD_OPTIONS', problem);
   return tenant;
 }
 

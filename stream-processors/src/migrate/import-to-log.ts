@@ -1,9 +1,13 @@
 /**
  * Imports onto the log instead of the bucket: samples become SampleBatch
  * records on promstream.samples.v1 through the ingest writers (passed in as
- * a sink), so the block builder builds them like any other write. The log
- * keeps what is written twice, but a block holds one sample per series and
- * timestamp, so importing the same data again adds nothing to the blocks.
+ * a sink). The sink must mark its records as backfill (ingest's writers with
+ * `backfill: 'import'`, as `promstream import --to-log` creates them): the
+ * samples are old, and the block builder places backfill records in ranges
+ * of their own, per tenant, cut once the import stops adding to them, as
+ * Prometheus places backfilled blocks beside its own. The log keeps what is
+ * written twice, and an import run twice gives overlapping blocks with the
+ * same samples, which queries read once.
  */
 import { readFile } from 'node:fs/promises';
 import { DEFAULT_BLOCK_DURATION, formatLabels, type Label, parseOpenMetrics } from '@promstream/storage';
@@ -20,7 +24,7 @@ export interface LogSeries {
   exemplars: number;
 }
 
-/** Where series go: ingest's LogSampleSink; resolves once the log holds them. */
+/** Where series go: ingest's LogSampleSink marking records as backfill; resolves once the log holds them. */
 export interface SeriesSink {
   write(tenant: string, series: readonly LogSeries[]): Promise<{ records: number; bytes: number }>;
 }

@@ -1,11 +1,17 @@
 import { randomUUID } from 'node:crypto';
-import { registerZstdCodec } from '@promstream/schemas';
+import { backfillSource, registerZstdCodec } from '@promstream/schemas';
 import { Kafka, logLevel } from 'kafkajs';
 import type { Logger } from 'pino';
 import { blockUlid } from '../block-builder/block-id.js';
-import { DEFAULT_BLOCK_DURATION, DEFAULT_OUT_OF_ORDER_WINDOW } from '../block-builder/builder.js';
+import { placementRules } from '../block-builder/builder.js';
 import { PartitionHead } from '../block-builder/partition-head.js';
-import type { BlockSink, PartitionStateStore, RecordDecoder } from '../block-builder/seams.js';
+import { checkRecordTenant } from '../block-builder/record-rules.js';
+import type {
+  BlockSink,
+  PartitionState,
+  PartitionStateStore,
+  RecordDecoder,
+} from '../block-builder/seams.js';
 import { StreamError } from '../errors.js';
 
 /** Where a replay starts or ends: a log offset (the same on every partition) or a time. */
@@ -23,6 +29,8 @@ export interface ReplayOptions {
   partitions?: number[];
   blockDuration?: number;
   outOfOrderWindow?: number;
+  futureGrace?: number;
+  backfillIdle?: number;
   decoder: RecordDecoder;
   sink: BlockSink;
   /** Saved per partition at the end, unless it would move an existing state back. */
@@ -43,6 +51,11 @@ export interface ReplayProgress {
 /** What a replay did. */
 export interface ReplayResult extends ReplayProgress {
   dropped: number;
+  /**
+   * Records that could not be processed, by dead-letter reason. Replay only
+   * counts them: the block builder is the processor that dead-letters them.
+   */
+  unprocessable: Record<string, number>;
   seconds: number;
   partitions: { partition: number; from: number; to: number; boundary: number; nextOffset: number }[];
 }
@@ -94,9 +107,9 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
     samples: 0,
     blocks: 0,
   };
-  const result: ReplayResult = { ...progress, dropped: 0, seconds: 0, partitions: [] };
+  const result: ReplayResult = { ...progress, dropped: 0, unprocessable: {}, seconds: 0, partitions: [] };
   try {
-    const outcomes = await replayPartitions(kafka, options, plan, progress);
+    const outcomes = await replayPartitions(kafka, options, plan, progress, result.unprocessable);
     for (const part of plan) {
       const outcome = outcomes.get(part.partition)!;
       result.partitions.push({ ...part, ...outcome.state });
@@ -121,37 +134,33 @@ async function replayPartitions(
   options: ReplayOptions,
   plan: { partition: number; from: number; to: number }[],
   progress: ReplayProgress,
-): Promise<Map<number, { state: { boundary: number; nextOffset: number }; dropped: number }>> {
+  unprocessable: Record<string, number>,
+): Promise<Map<number, { state: PartitionState; dropped: number }>> {
   const { topic } = options;
   const runs = new Map<number, PartitionRun>();
+  const rules = placementRules(options);
   for (const part of plan) {
-    const head = new PartitionHead({
-      blockDuration: options.blockDuration ?? DEFAULT_BLOCK_DURATION,
-      outOfOrderWindow: options.outOfOrderWindow ?? DEFAULT_OUT_OF_ORDER_WINDOW,
-      boundary: Number.NEGATIVE_INFINITY,
-    });
+    const head = new PartitionHead({ rules });
     runs.set(part.partition, { part, head, done: part.to <= part.from });
   }
   const cut = async (partition: number, head: PartitionHead) => {
-    for (const start of head.dueRanges()) {
-      for (const block of head.take(start)) {
-        if (block.samples === 0) continue;
-        const ulid = blockUlid({
-          topic,
-          partition,
-          tenant: block.tenant,
-          firstOffset: block.firstOffset,
-          lastOffset: block.lastOffset,
-          minTime: block.rangeStart,
-        });
-        await options.sink.write(ulid, block, {
-          topic,
-          partition,
-          firstOffset: block.firstOffset,
-          lastOffset: block.lastOffset,
-        });
-        progress.blocks++;
-      }
+    for (const block of head.cut()) {
+      if (block.samples === 0) continue;
+      const ulid = blockUlid({
+        topic,
+        partition,
+        tenant: block.tenant,
+        firstOffset: block.firstOffset,
+        lastOffset: block.lastOffset,
+        minTime: block.rangeStart,
+      });
+      await options.sink.write(ulid, block, {
+        topic,
+        partition,
+        firstOffset: block.firstOffset,
+        lastOffset: block.lastOffset,
+      });
+      progress.blocks++;
     }
   };
   if ([...runs.values()].some((r) => !r.done)) {
@@ -176,18 +185,32 @@ async function replayPartitions(
                   const offset = Number(message.offset);
                   if (offset < part.from || offset <= head.lastRead()) continue;
                   if (offset >= part.to) break;
+                  // Every record moves the clock, as in the block builder.
+                  head.beginRecord(
+                    offset,
+                    Number(message.timestamp),
+                    backfillSource(message.headers) !== undefined,
+                  );
                   if (message.value !== null) {
                     try {
                       const decoded = await options.decoder.decode(message.value);
+                      const refused = checkRecordTenant(decoded.tenant);
+                      if (refused !== undefined) throw refused;
+                      let unplaced = 0;
                       for (const s of decoded.series) {
-                        const dropped = head.append(offset, decoded.tenant, s.labels, s.t, s.v);
-                        progress.samples += s.t.length - dropped;
+                        const r = head.append(decoded.tenant, s.labels, s.t, s.v);
+                        progress.samples += r.placed;
+                        unplaced += r.tooOld + r.tooFarFuture;
                       }
+                      if (unplaced > 0)
+                        throw new StreamError('SAMPLE_TOO_OLD', `${unplaced} samples cannot be placed`);
                     } catch (err) {
                       if (err instanceof StreamError && err.retryable) throw err;
+                      const reason = err instanceof StreamError ? err.reason : 'bad_record';
+                      unprocessable[reason] = (unprocessable[reason] ?? 0) + 1;
                       options.logger.warn(
-                        { partition: part.partition, offset, err },
-                        'skip a record that does not decode',
+                        { partition: part.partition, offset, reason, err },
+                        'a record that cannot be processed (the block builder dead-letters it)',
                       );
                     }
                   }
@@ -217,19 +240,28 @@ async function replayPartitions(
       await consumer.disconnect();
     }
   }
-  const out = new Map<number, { state: { boundary: number; nextOffset: number }; dropped: number }>();
+  const out = new Map<number, { state: PartitionState; dropped: number }>();
   for (const { part, head } of runs.values()) {
     await cut(part.partition, head);
     const state = {
       boundary: head.boundary,
       nextOffset: head.lastRead() < 0 ? part.from : head.commitOffset(),
+      ...head.restoreState(),
+      rules,
     };
     if (options.state !== undefined) {
       const existing = await options.state.load(topic, part.partition);
+      // A replay writes no dead letters: it keeps what the builder recorded about them.
       if (existing === undefined || existing.boundary < state.boundary)
-        await options.state.save(topic, part.partition, state);
+        await options.state.save(topic, part.partition, {
+          ...state,
+          handledThrough: existing?.handledThrough ?? -1,
+        });
     }
-    out.set(part.partition, { state, dropped: head.dropped.too_old + head.dropped.covered });
+    out.set(part.partition, {
+      state,
+      dropped: head.dropped.too_old + head.dropped.too_far_future + head.dropped.covered,
+    });
   }
   return out;
 }

@@ -4,7 +4,9 @@ import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { type BlockBuilder, startBlockBuilder } from '../block-builder/builder.js';
 import type { RecordDecoder } from '../block-builder/seams.js';
+import type { DeadLetterEvents } from '../deadletter/kafka-sink.js';
 import { type ReplayOptions, type ReplayResult, replay } from '../replay/replay.js';
+import type { RetryPolicy } from '../retry.js';
 import { ObjectStoreBlockSink } from './block-sink.js';
 import { ObjectPartitionStateStore } from './partition-state-store.js';
 import { sampleBatchDecoder } from './sample-batch-decoder.js';
@@ -20,7 +22,15 @@ export interface DataPathOptions {
   topic?: string;
   blockDuration: number;
   outOfOrderWindow: number;
+  /** How far past its record's timestamp a sample may be, ms (default 10 minutes). */
+  futureGrace?: number;
+  /** Log time a backfill range stays open after its last sample, ms. */
+  backfillIdle?: number;
   logger: Logger;
+  /** Dead-letter topic (default promstream.deadletter.v1). */
+  deadLetterTopic?: string;
+  /** Events topic dead letters are reported on (default promstream.events.v1). */
+  eventsTopic?: string;
 }
 
 /** The record decoder of the samples topic against a registry. */
@@ -48,17 +58,33 @@ export function dataPath(options: DataPathOptions): {
   };
 }
 
+/** Reports dead letters as Events on the events topic, registering the Event schema when needed. */
+export function deadLetterEvents(registryUrl: string, topic: string = TOPICS.events): DeadLetterEvents {
+  const serdes = createSerdes({ registryUrl });
+  return { topic, serialize: (event) => serdes.event.serialize(topic, event) };
+}
+
 /** Starts the block builder role against real Kafka, the registry and a bucket. */
 export async function runBlockBuilder(
-  options: DataPathOptions & { groupId: string; registry?: Registry; onCrash?: (err: Error) => void },
+  options: DataPathOptions & {
+    groupId: string;
+    registry?: Registry;
+    onCrash?: (err: Error) => void;
+    retry?: RetryPolicy;
+  },
 ): Promise<BlockBuilder> {
   const parts = dataPath(options);
   return startBlockBuilder({
+    deadLetterTopic: options.deadLetterTopic,
+    deadLetterEvents: deadLetterEvents(options.registryUrl, options.eventsTopic),
+    retry: options.retry,
     brokers: options.brokers,
     topic: parts.topic,
     groupId: options.groupId,
     blockDuration: options.blockDuration,
     outOfOrderWindow: options.outOfOrderWindow,
+    futureGrace: options.futureGrace,
+    backfillIdle: options.backfillIdle,
     decoder: parts.decoder,
     sink: parts.sink,
     state: parts.state,
@@ -81,6 +107,8 @@ export async function runReplay(
     partitions: options.partitions,
     blockDuration: options.blockDuration,
     outOfOrderWindow: options.outOfOrderWindow,
+    futureGrace: options.futureGrace,
+    backfillIdle: options.backfillIdle,
     decoder: parts.decoder,
     sink: parts.sink,
     state: parts.state,

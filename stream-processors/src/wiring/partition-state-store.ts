@@ -37,21 +37,53 @@ export class ObjectPartitionStateStore implements PartitionStateStore {
       throw new StreamError('STATE_FORMAT', `parse partition state ${key}`, { cause: err });
     }
     const d = doc as Record<string, unknown>;
-    if (d.version !== 1 || typeof d.nextOffset !== 'number')
-      throw new StreamError('STATE_FORMAT', `partition state ${key}: not a version 1 state`);
+    if ((d.version !== 1 && d.version !== 2) || typeof d.nextOffset !== 'number')
+      throw new StreamError('STATE_FORMAT', `partition state ${key}: not a version 1 or 2 state`);
     // JSON has no -Infinity: null means no block yet.
     const boundary = typeof d.boundary === 'number' ? d.boundary : Number.NEGATIVE_INFINITY;
-    return { boundary, nextOffset: d.nextOffset };
+    const state: PartitionState = { boundary, nextOffset: d.nextOffset };
+    if (typeof d.handledThrough === 'number') state.handledThrough = d.handledThrough;
+    if (typeof d.clock === 'number') state.clock = d.clock;
+    if (Array.isArray(d.backfillCuts)) {
+      state.backfillCuts = [];
+      for (const c of d.backfillCuts as Record<string, unknown>[]) {
+        if (typeof c?.tenant !== 'string' || typeof c.start !== 'number' || typeof c.through !== 'number')
+          throw new StreamError(
+            'STATE_FORMAT',
+            `partition state ${key}: a backfill cut is not {tenant, start, through}`,
+          );
+        state.backfillCuts.push({ tenant: c.tenant, start: c.start, through: c.through });
+      }
+    }
+    const r = d.rules as Record<string, unknown> | undefined;
+    if (
+      typeof r?.blockDuration === 'number' &&
+      typeof r.outOfOrderWindow === 'number' &&
+      typeof r.futureGrace === 'number' &&
+      typeof r.backfillIdle === 'number'
+    )
+      state.rules = {
+        blockDuration: r.blockDuration,
+        outOfOrderWindow: r.outOfOrderWindow,
+        futureGrace: r.futureGrace,
+        backfillIdle: r.backfillIdle,
+      };
+    return state;
   }
 
   async save(topic: string, partition: number, state: PartitionState): Promise<void> {
     const key = partitionStateKey(topic, partition);
     const doc = {
-      version: 1,
+      version: 2,
       topic,
       partition,
       boundary: Number.isFinite(state.boundary) ? state.boundary : null,
       nextOffset: state.nextOffset,
+      handledThrough: state.handledThrough ?? state.nextOffset - 1,
+      // JSON has no -Infinity either: null means no record read yet.
+      clock: state.clock !== undefined && Number.isFinite(state.clock) ? state.clock : null,
+      backfillCuts: state.backfillCuts ?? [],
+      ...(state.rules === undefined ? {} : { rules: state.rules }),
     };
     try {
       await this.objects.put(key, Buffer.from(`${JSON.stringify(doc, null, 2)}\n`));

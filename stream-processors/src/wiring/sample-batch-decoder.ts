@@ -1,3 +1,4 @@
+import { readFailure } from '@promstream/schemas';
 import type { Label } from '@promstream/storage';
 import { decodeXorChunk, XorIterator } from '@promstream/storage';
 import type { DecodedBatch, RecordDecoder } from '../block-builder/seams.js';
@@ -14,6 +15,18 @@ export interface SampleBatchLike {
   }[];
 }
 
+/** A failed deserialization as the stream processors' error, classified by the schemas package's `readFailure`. */
+export function decodeError(err: unknown): StreamError {
+  const message = `decode a SampleBatch record: ${(err as Error)?.message ?? String(err)}`;
+  const code = {
+    registry_unavailable: 'DECODE_UNAVAILABLE',
+    schema_unknown_id: 'SCHEMA_UNKNOWN_ID',
+    schema_mismatch: 'SCHEMA_MISMATCH',
+    bad_record: 'BAD_RECORD',
+  } as const;
+  return new StreamError(code[readFailure(err).reason], message, { cause: err });
+}
+
 /**
  * A record decoder for `promstream.samples.v1`: the Confluent wire format to
  * a SampleBatch through `deserialize`, then each XOR chunk to samples.
@@ -27,10 +40,7 @@ export function sampleBatchDecoder(deserialize: (value: Buffer) => Promise<Sampl
       try {
         batch = await deserialize(value);
       } catch (err) {
-        // A registry that does not answer is not a bad record: the caller must retry, not skip it.
-        if ((err as { retryable?: unknown }).retryable === true)
-          throw new StreamError('DECODE_UNAVAILABLE', 'decode a SampleBatch record', { cause: err });
-        throw new StreamError('BAD_RECORD', 'decode a SampleBatch record', { cause: err });
+        throw decodeError(err);
       }
       const out: DecodedBatch = { tenant: batch.tenant, series: [], skippedHistograms: 0 };
       for (const s of batch.series) {

@@ -57,6 +57,10 @@ export const agentRole: Role = {
         });
         const agent = await startAgent({
           samples: writers.samples,
+          // Samples the buffer held through an outage go as backfill once a live range may be cut:
+          // after half the builder's out-of-order window, a minute at most.
+          backfillSamples: writers.backfillSamples,
+          backfillAfterMs: Math.min(60_000, Math.floor(config.blockBuilder.outOfOrderWindow / 2)),
           events: writers.events,
           dataDir: path.join(config.dataDir, 'agent'),
           tenant: String(opts.tenant),

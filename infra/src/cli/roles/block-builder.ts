@@ -9,6 +9,11 @@ export const blockBuilderRole: Role = {
     command
       .option('--block-duration <duration>', 'aligned block range, e.g. 2h (down to 1s for tests)')
       .option('--out-of-order-window <duration>', 'how late a sample may be and still be kept, e.g. 10m')
+      .option('--future-grace <duration>', 'how far past its record time a sample may be, e.g. 10m')
+      .option(
+        '--backfill-idle <duration>',
+        'log time a backfill range stays open after its last sample, e.g. 10m',
+      )
       .option('--group-id <id>', 'consumer group of the builders of one deployment')
       .option('--topic <topic>', 'samples topic', 'promstream.samples.v1')
       .option('--metrics-port <port>', 'serve Prometheus /metrics on this port');
@@ -28,6 +33,8 @@ export const blockBuilderRole: Role = {
       const config = roleConfig(opts, {
         blockDuration: 'blockBuilder.blockDuration',
         outOfOrderWindow: 'blockBuilder.outOfOrderWindow',
+        futureGrace: 'blockBuilder.futureGrace',
+        backfillIdle: 'blockBuilder.backfillIdle',
         groupId: 'blockBuilder.groupId',
       });
       const logger = pino({ name: 'block-builder', level: config.logLevel });
@@ -41,6 +48,8 @@ export const blockBuilderRole: Role = {
         groupId: config.blockBuilder.groupId,
         blockDuration: config.blockBuilder.blockDuration,
         outOfOrderWindow: config.blockBuilder.outOfOrderWindow,
+        futureGrace: config.blockBuilder.futureGrace,
+        backfillIdle: config.blockBuilder.backfillIdle,
         logger,
         registry,
         // A consumer that gave up leaves nothing running: exit so the supervisor restarts the role.

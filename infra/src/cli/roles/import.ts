@@ -250,7 +250,13 @@ async function toLog(
     import('@promstream/ingest'),
   ]);
   const config = roleConfig(opts as unknown as Record<string, unknown>);
-  const writers = createLogWriters({ brokers: config.kafka.brokers, registryUrl: config.registryUrl });
+  // Imported samples are old on purpose: the records carry the backfill mark, so the block
+  // builder places them by its backfill rules instead of refusing them as too old.
+  const writers = createLogWriters({
+    brokers: config.kafka.brokers,
+    registryUrl: config.registryUrl,
+    backfill: 'import',
+  });
   const started = Date.now();
   let shown = 0;
   const onProgress = (p: LogProgress): void => {

@@ -3,6 +3,7 @@ import { agentRole } from './agent.js';
 import { blockRole } from './block.js';
 import { blockBuilderRole } from './block-builder.js';
 import { brokerRole } from './broker.js';
+import { deadletterRole } from './deadletter.js';
 import { exportRole } from './export.js';
 import { gatewayRole } from './gateway.js';
 import { importRole } from './import.js';
@@ -24,6 +25,7 @@ export const roles: Role[] = [
   blockBuilderRole,
   queryRole,
   replayRole,
+  deadletterRole,
   blockRole,
   importRole,
   exportRole,

@@ -2,6 +2,17 @@ import type { Command } from 'commander';
 import { parseDuration, parseNonNegativeInt, parsePort, parsePositiveInt } from '../parse.js';
 import type { Role } from '../role.js';
 
+/** The placement rules given by flags, the builder's defaults for the others. */
+function headRules(opts: Record<string, unknown>) {
+  const window = (opts.outOfOrderWindow as number | undefined) ?? 600_000;
+  return {
+    blockDuration: (opts.blockDuration as number | undefined) ?? 7_200_000,
+    outOfOrderWindow: window,
+    futureGrace: (opts.futureGrace as number | undefined) ?? 600_000,
+    backfillIdle: (opts.backfillIdle as number | undefined) ?? Math.max(window, 60_000),
+  };
+}
+
 /** `promstream query`: the Prometheus HTTP API over the blocks of an object store. */
 export const queryRole: Role = {
   name: 'query',
@@ -32,6 +43,14 @@ export const queryRole: Role = {
         256 * 1024 * 1024,
       )
       .option('--catalog-refresh <duration>', 'how often the block list is read again', parseDuration, 30_000)
+      .option(
+        '--block-duration <duration>',
+        "the block builder's block duration (for the log tail)",
+        parseDuration,
+      )
+      .option('--out-of-order-window <duration>', "the block builder's out-of-order window", parseDuration)
+      .option('--future-grace <duration>', "the block builder's future grace period", parseDuration)
+      .option('--backfill-idle <duration>', "the block builder's backfill idle time", parseDuration)
       .action(async (opts: Record<string, unknown>) => {
         const [{ serveBlocks }, { default: pino }] = await Promise.all([
           import('@promstream/query'),
@@ -56,6 +75,8 @@ export const queryRole: Role = {
                   .map((b) => b.trim())
                   .filter((b) => b !== ''),
           registryUrl: opts.registry as string | undefined,
+          // The head places samples by the builder's rules; its state names them once it saved one.
+          headRules: headRules(opts),
           logger,
         });
         logger.info({ url: running.url, store: String(opts.store) }, 'serving the Prometheus API');

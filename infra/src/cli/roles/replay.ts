@@ -29,6 +29,8 @@ export const replayRole: Role = {
       .option('--partitions <list>', 'only these partitions, e.g. 0,3')
       .option('--block-duration <duration>', 'aligned block range; must match the block builder')
       .option('--out-of-order-window <duration>', 'must match the block builder')
+      .option('--future-grace <duration>', 'must match the block builder')
+      .option('--backfill-idle <duration>', 'must match the block builder')
       .option('--topic <topic>', 'samples topic', 'promstream.samples.v1')
       .option('--no-progress', 'no progress bar')
       .option('--config <file>', 'YAML configuration file (PROMSTREAM_CONFIG)')
@@ -51,6 +53,8 @@ export const replayRole: Role = {
         const config = roleConfig(opts, {
           blockDuration: 'blockBuilder.blockDuration',
           outOfOrderWindow: 'blockBuilder.outOfOrderWindow',
+          futureGrace: 'blockBuilder.futureGrace',
+          backfillIdle: 'blockBuilder.backfillIdle',
         });
         const logger = pino({ name: 'replay', level: config.logLevel === 'info' ? 'warn' : config.logLevel });
         const bar =
@@ -73,6 +77,8 @@ export const replayRole: Role = {
           topic: String(opts.topic),
           blockDuration: config.blockBuilder.blockDuration,
           outOfOrderWindow: config.blockBuilder.outOfOrderWindow,
+          futureGrace: config.blockBuilder.futureGrace,
+          backfillIdle: config.blockBuilder.backfillIdle,
           from: opts.from as { offset: number } | { time: number } | undefined,
           to: opts.to as { offset: number } | { time: number } | undefined,
           partitions:
@@ -97,6 +103,11 @@ export const replayRole: Role = {
           `replayed ${result.records} records, ${result.samples} samples into ${result.blocks} blocks in ${result.seconds.toFixed(1)} s ` +
             `(${Math.round(result.samples / Math.max(result.seconds, 0.001))} samples/s); ${result.dropped} late samples dropped`,
         );
+        const bad = Object.entries(result.unprocessable);
+        if (bad.length > 0)
+          console.log(
+            `records that cannot be processed (the block builder dead-letters them): ${bad.map(([r, n]) => `${n} ${r}`).join(', ')}`,
+          );
       });
   },
 };

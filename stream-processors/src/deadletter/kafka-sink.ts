@@ -1,0 +1,144 @@
+import { hostname } from 'node:os';
+import { deadLetterHeaders, type Event, TOPICS } from '@promstream/schemas';
+import type { Kafka, Producer } from 'kafkajs';
+import type { Logger } from 'pino';
+import { StreamError } from '../errors.js';
+import type { DeadLetter, DeadLetterSink } from './seams.js';
+
+/** How dead letters are also reported on the events topic. */
+export interface DeadLetterEvents {
+  /** The events topic (promstream.events.v1). */
+  topic: string;
+  /** The Event value in the Confluent wire format. */
+  serialize(event: Event): Promise<Buffer>;
+}
+
+/** Options of the Kafka dead-letter sink. */
+export interface KafkaDeadLetterSinkOptions {
+  /** The client of the processor that owns the sink (no client of its own). */
+  kafka: Kafka;
+  /** The dead-letter topic (default promstream.deadletter.v1); created with one partition when missing. */
+  topic?: string;
+  /** Each letter is also reported as an Event here, when given; a failed report is logged, not fatal. */
+  events?: DeadLetterEvents;
+  /** Called when an event could not be written. */
+  onEventFailure?: () => void;
+  logger: Logger;
+}
+
+/** The Event that reports one dead letter. */
+export function deadLetterEvent(letter: DeadLetter, host: string): Event {
+  const i = letter.info;
+  const attributes: Record<string, string> = {
+    processor: i.processor,
+    reason: i.reason,
+    topic: i.topic,
+    partition: String(i.partition),
+    offset: String(i.offset),
+  };
+  if (i.tenant !== undefined) attributes.tenant = i.tenant;
+  if (i.samples !== undefined) attributes.samples = String(i.samples);
+  return {
+    time: i.deadLetteredAt,
+    host,
+    source: 'app',
+    kind: 'dead_letter',
+    severity: 'warning',
+    message: `${i.processor} dead-lettered ${i.topic}/${i.partition}@${i.offset} (${i.reason}): ${i.message}`,
+    attributes,
+  };
+}
+
+/**
+ * A DeadLetterSink on the processor's own Kafka client: an idempotent
+ * producer writes each letter (the original key, value and headers plus the
+ * dead-letter headers) with acks from every in-sync replica, then reports it
+ * on the events topic.
+ */
+export class KafkaDeadLetterSink implements DeadLetterSink {
+  private readonly topic: string;
+  private readonly host = hostname();
+  private producer: Producer | undefined;
+  private ready: Promise<Producer> | undefined;
+
+  constructor(private readonly options: KafkaDeadLetterSinkOptions) {
+    this.topic = options.topic ?? TOPICS.deadletter;
+  }
+
+  private connect(): Promise<Producer> {
+    this.ready ??= (async () => {
+      const admin = this.options.kafka.admin();
+      await admin.connect();
+      try {
+        const existing = await admin.listTopics();
+        if (!existing.includes(this.topic))
+          await admin
+            .createTopics({ topics: [{ topic: this.topic, numPartitions: 1 }], waitForLeaders: true })
+            .catch((err: unknown) => {
+              // Another processor created it first.
+              if ((err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw err;
+            });
+      } finally {
+        await admin.disconnect();
+      }
+      const producer = this.options.kafka.producer({
+        idempotent: true,
+        maxInFlightRequests: 1,
+        allowAutoTopicCreation: false,
+      });
+      await producer.connect();
+      this.producer = producer;
+      return producer;
+    })().catch((err: unknown) => {
+      this.ready = undefined;
+      throw err;
+    });
+    return this.ready;
+  }
+
+  async send(letters: readonly DeadLetter[]): Promise<void> {
+    if (letters.length === 0) return;
+    try {
+      const producer = await this.connect();
+      await producer.send({
+        topic: this.topic,
+        acks: -1,
+        messages: letters.map((l) => ({
+          key: l.key,
+          value: l.value,
+          headers: { ...originalOnly(l.headers), ...deadLetterHeaders(l.info) },
+        })),
+      });
+    } catch (err) {
+      throw new StreamError('LOG', `write ${letters.length} dead letters to ${this.topic}`, { cause: err });
+    }
+    await this.report(letters);
+  }
+
+  private async report(letters: readonly DeadLetter[]): Promise<void> {
+    const events = this.options.events;
+    if (events === undefined || this.producer === undefined) return;
+    try {
+      const messages = [];
+      for (const l of letters) {
+        messages.push({ key: this.host, value: await events.serialize(deadLetterEvent(l, this.host)) });
+      }
+      await this.producer.send({ topic: events.topic, acks: -1, messages });
+    } catch (err) {
+      this.options.onEventFailure?.();
+      this.options.logger.warn({ err, letters: letters.length }, 'report dead letters on the events topic');
+    }
+  }
+
+  /** Disconnects the producer. */
+  async close(): Promise<void> {
+    await this.producer?.disconnect();
+  }
+}
+
+/** kafkajs headers without undefined entries. */
+function originalOnly(headers: DeadLetter['headers']): Record<string, Buffer | string | (Buffer | string)[]> {
+  const out: Record<string, Buffer | string | (Buffer | string)[]> = {};
+  for (const [k, v] of Object.entries(headers)) if (v !== undefined) out[k] = v;
+  return out;
+}
