@@ -373,6 +373,12 @@ export class Broker {
       return fail(KafkaCode.KAFKA_STORAGE_ERROR);
     }
     const maxBatch = Number(topic.configs['max.message.bytes'] ?? TOPIC_CONFIG_DEFAULTS['max.message.bytes']);
+    const aheadLimit =
+      this.config.now() +
+      Number(
+        topic.configs['message.timestamp.after.max.ms'] ??
+          TOPIC_CONFIG_DEFAULTS['message.timestamp.after.max.ms'],
+      );
     const headers: Array<{ at: number; header: BatchHeader }> = [];
     for (let at = 0; at < records.length; ) {
       const h = checkBatch(records, at);
@@ -381,6 +387,11 @@ export class Broker {
         return fail(h === 'bad-magic' ? KafkaCode.UNSUPPORTED_FOR_MESSAGE_FORMAT : KafkaCode.CORRUPT_MESSAGE);
       }
       if (h.size > maxBatch) return fail(KafkaCode.MESSAGE_TOO_LARGE);
+      // The batch's maxTimestamp bounds every record in it, so one check covers the batch.
+      if (h.maxTimestamp > aheadLimit) {
+        this.metrics?.timestampRefusals.inc();
+        return fail(KafkaCode.INVALID_TIMESTAMP);
+      }
       headers.push({ at, header: h });
       at += h.size;
     }

@@ -12,6 +12,7 @@ export interface BrokerMetrics {
   corruptBatches: Counter;
   badFrames: Counter;
   storageRefusals: Counter;
+  timestampRefusals: Counter;
 }
 
 export function createMetrics(): BrokerMetrics {
@@ -59,6 +60,11 @@ export function createMetrics(): BrokerMetrics {
     storageRefusals: new Counter({
       name: 'promstream_broker_storage_refusals_total',
       help: 'Partition appends refused with KAFKA_STORAGE_ERROR because the log failed a write and has not recovered yet.',
+      registers: [registry],
+    }),
+    timestampRefusals: new Counter({
+      name: 'promstream_broker_timestamp_refusals_total',
+      help: 'Produced batches refused with INVALID_TIMESTAMP: a record stamped further ahead than message.timestamp.after.max.ms.',
       registers: [registry],
     }),
     badFrames: new Counter({

@@ -15,6 +15,8 @@ export const TOPIC_CONFIG_DEFAULTS: Readonly<Record<string, string>> = {
   'min.insync.replicas': '1',
   'compression.type': 'producer',
   'message.timestamp.type': 'CreateTime',
+  // Kafka's default since 3.6: a CreateTime record more than an hour ahead of the broker's clock is refused.
+  'message.timestamp.after.max.ms': '3600000',
   'min.cleanable.dirty.ratio': '0.5',
   'delete.retention.ms': '86400000',
 };
@@ -59,7 +61,11 @@ export function checkConfig(key: string, value: string | null): string | null {
       ? null
       : `cleanup.policy ${value}: not delete or compact`;
   }
-  if (key === 'compression.type' || key === 'message.timestamp.type') return null;
+  if (key === 'compression.type') return null;
+  if (key === 'message.timestamp.type') {
+    // The broker keeps the producer's timestamps; it never rewrites them to append time.
+    return value === 'CreateTime' ? null : `message.timestamp.type ${value}: only CreateTime is supported`;
+  }
   if (!/^-?\d+(\.\d+)?$/.test(value)) return `config ${key}=${value}: not a number`;
   // Index positions are 32-bit, and Kafka bounds segment.bytes the same way.
   if (key === 'segment.bytes' && (Number(value) < 14 || Number(value) > 2147483647)) {
