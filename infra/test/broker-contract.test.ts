@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { announceSkip, realKafka } from '@promstream/testkit';
-import { CompressionCodecs, CompressionTypes, type Consumer, Kafka, logLevel } from 'kafkajs';
+import { type Admin, CompressionCodecs, CompressionTypes, type Consumer, Kafka, logLevel } from 'kafkajs';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { lz4Codec, type RunningBroker, snappyCodec, startBroker, zstdCodec } from '../src/broker/index.js';
@@ -57,6 +57,39 @@ function collect(consumer: Consumer, want: number, timeoutMs = 30_000): Promise<
   });
 }
 
+/**
+ * Creates topics and waits until every partition has a leader. Apache Kafka answers CreateTopics
+ * before its metadata cache knows the topic; kafkajs' own wait gives up on UNKNOWN_TOPIC_OR_PARTITION
+ * when that lag is long (a loaded machine), so the wait here retries it.
+ */
+async function createTopics(admin: Admin, options: Parameters<Admin['createTopics']>[0]): Promise<boolean> {
+  const created = await admin.createTopics({ ...options, waitForLeaders: false });
+  const names = options.topics.map((t) => t.topic);
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const meta = await admin.fetchTopicMetadata({ topics: names });
+      if (meta.topics.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0))) {
+        return created;
+      }
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+    }
+    if (Date.now() > deadline) throw new Error(`topics ${names.join(', ')} have no leaders after 30 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** Reads until the answer satisfies `done` or 30 s pass, and returns the last answer for the test to check. */
+async function settle<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<T> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const value = await read();
+    if (done(value) || Date.now() > deadline) return value;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 async function until(check: () => boolean, timeoutMs: number, what: string): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
@@ -84,7 +117,7 @@ describe.each(backends)('broker contract: $name', (backend) => {
     const topic = fresh('order');
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+    await createTopics(admin, { topics: [{ topic, numPartitions: 1 }] });
     await admin.disconnect();
     const producer = kafka.producer();
     await producer.connect();
@@ -114,7 +147,7 @@ describe.each(backends)('broker contract: $name', (backend) => {
       const values = Array.from({ length: 100 }, (_, i) => `${name}-${i}-${'x'.repeat(i)}`);
       const admin = kafka.admin();
       await admin.connect();
-      await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+      await createTopics(admin, { topics: [{ topic, numPartitions: 1 }] });
       await admin.disconnect();
       await producer.send({
         topic,
@@ -137,7 +170,7 @@ describe.each(backends)('broker contract: $name', (backend) => {
     const small = fresh('small');
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({
+    await createTopics(admin, {
       topics: [
         {
           topic: big,
@@ -180,7 +213,7 @@ describe.each(backends)('broker contract: $name', (backend) => {
     const groupId = fresh('g');
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 2 }] });
+    await createTopics(admin, { topics: [{ topic, numPartitions: 2 }] });
     const producer = kafka.producer();
     await producer.connect();
     const first = Array.from({ length: 20 }, (_, i) => `a${i}`);
@@ -221,7 +254,7 @@ describe.each(backends)('broker contract: $name', (backend) => {
     const groupId = fresh('g');
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 6 }] });
+    await createTopics(admin, { topics: [{ topic, numPartitions: 6 }] });
     const assignments = new Map<string, number[]>();
     const members: Consumer[] = [];
     const join = async (name: string) => {
@@ -267,7 +300,7 @@ describe.each(backends)('broker contract: $name', (backend) => {
     const topic = fresh('idem');
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+    await createTopics(admin, { topics: [{ topic, numPartitions: 1 }] });
     await admin.disconnect();
     const c = await RawClient.connect(brokers[0] as string);
     // A freshly started Kafka answers COORDINATOR_LOAD_IN_PROGRESS (14) or
@@ -312,11 +345,11 @@ describe.each(backends)('broker contract: $name', (backend) => {
     const admin = kafka.admin();
     await admin.connect();
     expect(
-      await admin.createTopics({
+      await createTopics(admin, {
         topics: [{ topic, numPartitions: 2, configEntries: [{ name: 'cleanup.policy', value: 'compact' }] }],
       }),
     ).toBe(true);
-    expect(await admin.createTopics({ topics: [{ topic, numPartitions: 2 }] })).toBe(false); // already exists
+    expect(await createTopics(admin, { topics: [{ topic, numPartitions: 2 }] })).toBe(false); // already exists
     expect(await admin.listTopics()).toContain(topic);
     const configs = await admin.describeConfigs({
       resources: [{ type: 2, name: topic, configNames: ['cleanup.policy', 'retention.ms'] }],
@@ -326,15 +359,17 @@ describe.each(backends)('broker contract: $name', (backend) => {
     expect(entries.find((e) => e.configName === 'cleanup.policy')?.configValue).toBe('compact');
     expect(entries.find((e) => e.configName === 'retention.ms')?.configValue).toBe('604800000');
     await admin.createPartitions({ topicPartitions: [{ topic, count: 4 }] });
-    const meta = await admin.fetchTopicMetadata({ topics: [topic] });
+    // Kafka's controller answers before its metadata cache has caught up; the answers settle.
+    const meta = await settle(
+      () => admin.fetchTopicMetadata({ topics: [topic] }),
+      (m) => m.topics[0]?.partitions.length === 4,
+    );
     expect(meta.topics[0]?.partitions.length).toBe(4);
     await admin.deleteTopics({ topics: [topic] });
-    // Kafka's controller answers the delete before every broker's metadata has caught up.
-    let listed = await admin.listTopics();
-    for (let tries = 0; listed.includes(topic) && tries < 50; tries++) {
-      await new Promise((r) => setTimeout(r, 100));
-      listed = await admin.listTopics();
-    }
+    const listed = await settle(
+      () => admin.listTopics(),
+      (names) => !names.includes(topic),
+    );
     expect(listed).not.toContain(topic);
     await admin.disconnect();
   });
@@ -343,7 +378,7 @@ describe.each(backends)('broker contract: $name', (backend) => {
     const topic = fresh('delrec');
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+    await createTopics(admin, { topics: [{ topic, numPartitions: 1 }] });
     const producer = kafka.producer();
     await producer.connect();
     for (let i = 0; i < 10; i++) await producer.send({ topic, acks: -1, messages: [{ value: `r${i}` }] });
@@ -364,7 +399,7 @@ describe.each(backends)('broker contract: $name', (backend) => {
     const topic = fresh('bytime');
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+    await createTopics(admin, { topics: [{ topic, numPartitions: 1 }] });
     const producer = kafka.producer();
     await producer.connect();
     const t0 = Date.now() - 60_000;
@@ -389,7 +424,7 @@ describe.each(backends)('broker contract: $name', (backend) => {
     const topic = fresh('future');
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({
+    await createTopics(admin, {
       topics: [
         {
           topic,
@@ -428,7 +463,7 @@ describe.each(backends)('broker contract: $name', (backend) => {
     const topic = fresh('known');
     const admin = kafka.admin();
     await admin.connect();
-    await admin.createTopics({ topics: [{ topic, numPartitions: 1 }] });
+    await createTopics(admin, { topics: [{ topic, numPartitions: 1 }] });
     await admin.disconnect();
     const c = await RawClient.connect(brokers[0] as string);
     expect((await produceRaw(c, topic, 7, buildBatch(['x']))).errorCode).toBe(3);
