@@ -63,7 +63,8 @@ export interface ServeBlocksOptions {
  * each tenant (`<tenant>/<ULID>/`), the tenant chosen by `X-Scope-OrgID`.
  */
 export async function serveBlocks(options: ServeBlocksOptions): Promise<QueryServer> {
-  const store = typeof options.store === 'string' ? objectStoreFromUrl(options.store, options.s3) : options.store;
+  const store =
+    typeof options.store === 'string' ? objectStoreFromUrl(options.store, options.s3) : options.store;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const badBlocks = new Counter({

@@ -260,5 +260,7 @@ export function objectStoreUrl(config: PromstreamConfig): string {
 
 /** The broker's segment directory: broker.dataDir, else `<dataDir>/log`. */
 export function brokerDataDir(config: PromstreamConfig): string {
-  return config.broker.dataDir !== '' ? path.resolve(config.broker.dataDir) : path.join(config.dataDir, 'log');
+  return config.broker.dataDir !== ''
+    ? path.resolve(config.broker.dataDir)
+    : path.join(config.dataDir, 'log');
 }

@@ -32,7 +32,8 @@ export function onShutdown(
   options: ShutdownOptions = {},
 ): void {
   const host: ShutdownHost = options.host ?? process;
-  const list: readonly ShutdownStep[] = typeof steps === 'function' ? [{ name: 'role', close: steps }] : steps;
+  const list: readonly ShutdownStep[] =
+    typeof steps === 'function' ? [{ name: 'role', close: steps }] : steps;
   const timeoutMs = options.timeoutMs ?? 10_000;
   let stopping = false;
   const handler = (signal: string) => {

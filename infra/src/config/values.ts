@@ -7,7 +7,14 @@ export interface Problem {
 }
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'];
-const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, kib: 1024, mib: 1024 ** 2, gib: 1024 ** 3, tib: 1024 ** 4 };
+const BYTE_UNITS: Record<string, number> = {
+  '': 1,
+  b: 1,
+  kib: 1024,
+  mib: 1024 ** 2,
+  gib: 1024 ** 3,
+  tib: 1024 ** 4,
+};
 
 /**
  * Reads one value of a setting from a YAML value or a string (environment,
@@ -30,20 +37,35 @@ export function parseValue(s: Setting, raw: unknown): unknown {
     case 'store-url':
       return text === '' ? '' : url(text, ['file', 'mem', 's3'], got);
     case 'port':
-      return inRange(text === undefined ? undefined : Number(text), 0, 65535, true) ??
-        { problem: `expected a port from 0 to 65535, ${got}` };
+      return (
+        inRange(text === undefined ? undefined : Number(text), 0, 65535, true) ?? {
+          problem: `expected a port from 0 to 65535, ${got}`,
+        }
+      );
     case 'int':
-      return inRange(text === undefined ? undefined : Number(text), s.min ?? 0, s.max ?? 2 ** 53, true) ??
-        { problem: `expected a whole number from ${s.min} to ${s.max}, ${got}` };
+      return (
+        inRange(text === undefined ? undefined : Number(text), s.min ?? 0, s.max ?? 2 ** 53, true) ?? {
+          problem: `expected a whole number from ${s.min} to ${s.max}, ${got}`,
+        }
+      );
     case 'number':
-      return inRange(text === undefined ? undefined : Number(text), s.min ?? 0, s.max ?? 2 ** 53, false) ??
-        { problem: `expected a number above 0, ${got}` };
+      return (
+        inRange(text === undefined ? undefined : Number(text), s.min ?? 0, s.max ?? 2 ** 53, false) ?? {
+          problem: `expected a number above 0, ${got}`,
+        }
+      );
     case 'bytes':
-      return inRange(text === undefined ? undefined : bytes(text), s.min ?? 0, s.max ?? 2 ** 53, true) ??
-        { problem: `expected a size from ${s.min} to ${s.max} bytes such as 256MiB, ${got}` };
+      return (
+        inRange(text === undefined ? undefined : bytes(text), s.min ?? 0, s.max ?? 2 ** 53, true) ?? {
+          problem: `expected a size from ${s.min} to ${s.max} bytes such as 256MiB, ${got}`,
+        }
+      );
     case 'duration':
-      return inRange(duration(text), s.min ?? 0, s.max ?? 2 ** 53, true) ??
-        { problem: `expected a duration from ${s.min} ms such as 2h, 15m, 30s, 500ms, ${got}` };
+      return (
+        inRange(duration(text), s.min ?? 0, s.max ?? 2 ** 53, true) ?? {
+          problem: `expected a duration from ${s.min} ms such as 2h, 15m, 30s, 500ms, ${got}`,
+        }
+      );
     case 'bool':
       if (raw === true || text === 'true') return true;
       if (raw === false || text === 'false') return false;
@@ -95,7 +117,11 @@ function bytes(text: string): number | undefined {
 }
 
 function list(raw: unknown): string[] | undefined {
-  if (typeof raw === 'string') return raw.split(',').map((b) => b.trim()).filter((b) => b !== '');
+  if (typeof raw === 'string')
+    return raw
+      .split(',')
+      .map((b) => b.trim())
+      .filter((b) => b !== '');
   if (Array.isArray(raw) && raw.every((b) => typeof b === 'string' || typeof b === 'number'))
     return raw.map((b) => String(b).trim()).filter((b) => b !== '');
   return undefined;
@@ -118,11 +144,7 @@ function pairs(raw: unknown, got: string): string[] | Problem {
 const TENANT_SETTINGS = ['samplesPerSecond', 'burst', 'pastWindow', 'creationGracePeriod'] as const;
 
 /** Validates `gateway.tenants`: a mapping of tenant id to overrides. */
-export function checkTenants(
-  raw: unknown,
-  key: string,
-  problems: string[],
-): Record<string, TenantOverrides> {
+export function checkTenants(raw: unknown, key: string, problems: string[]): Record<string, TenantOverrides> {
   const out: Record<string, TenantOverrides> = {};
   if (raw === undefined || raw === null) return out;
   if (typeof raw !== 'object' || Array.isArray(raw)) {
@@ -144,12 +166,15 @@ export function checkTenants(
       const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
       if (name === 'samplesPerSecond' || name === 'burst') {
         const n = text === '' ? Number.NaN : Number(text);
-        if (!(n > 0)) problems.push(`${where}.${name}: expected a positive number, got ${JSON.stringify(value)}`);
+        if (!(n > 0))
+          problems.push(`${where}.${name}: expected a positive number, got ${JSON.stringify(value)}`);
         else o[name] = n;
       } else {
         const n = duration(text);
         if (n === undefined)
-          problems.push(`${where}.${name}: expected a duration such as 10m, 1h, got ${JSON.stringify(value)}`);
+          problems.push(
+            `${where}.${name}: expected a duration such as 10m, 1h, got ${JSON.stringify(value)}`,
+          );
         else o[name as 'pastWindow' | 'creationGracePeriod'] = n;
       }
     }

@@ -41,7 +41,9 @@ export const blockBuilderRole: Role = {
         onCrash: () => process.exit(1),
       });
       const closeMetrics =
-        b.metricsPort === undefined ? async () => {} : await serveMetrics(registry, '127.0.0.1', b.metricsPort);
+        b.metricsPort === undefined
+          ? async () => {}
+          : await serveMetrics(registry, '127.0.0.1', b.metricsPort);
       logger.info({ store: objectStoreUrl(config), brokers: config.kafka.brokers }, 'block builder running');
       onShutdown(logger, [
         { name: 'block builder', close: () => builder.stop() },

@@ -63,20 +63,21 @@ export const blockRole: Role = {
       .option('--match <selector>', 'series selector, e.g. up{job="api"}')
       .action(
         async (dir: string, opts: { minTime?: number; maxTime?: number; match?: string }, cmd: Command) => {
-        await guarded(async () => {
-          const { dumpCommand, parseSelector } = await import('@promstream/storage');
-          await dumpCommand(
-            dir,
-            {
-              minTime: opts.minTime,
-              maxTime: opts.maxTime,
-              match: opts.match === undefined ? undefined : parseSelector(opts.match),
-              s3: await s3(cmd),
-            },
-            write,
-          );
-        });
-      });
+          await guarded(async () => {
+            const { dumpCommand, parseSelector } = await import('@promstream/storage');
+            await dumpCommand(
+              dir,
+              {
+                minTime: opts.minTime,
+                maxTime: opts.maxTime,
+                match: opts.match === undefined ? undefined : parseSelector(opts.match),
+                s3: await s3(cmd),
+              },
+              write,
+            );
+          });
+        },
+      );
     addConfigFlags(command.command('analyze'), 'block')
       .description('Show cardinality and size of a block (the newest in DIR by default)')
       .argument('<dir>', 'directory of blocks, a block directory, or a store URL')

@@ -18,7 +18,10 @@ interface ExportFlags {
 }
 
 /** Blocks overlapping [from, to) from one bucket to another. */
-async function exportToStore(config: PromstreamConfig, opts: ExportFlags & { toStore: string }): Promise<void> {
+async function exportToStore(
+  config: PromstreamConfig,
+  opts: ExportFlags & { toStore: string },
+): Promise<void> {
   const [{ openStore }, { exportBlocks }] = await Promise.all([
     import('../../config/index.js'),
     import('@promstream/stream-processors/migrate'),

@@ -12,11 +12,7 @@ export const gatewayRole: Role = {
         { roleConfig, onShutdown, tenantLimits },
         { startGateway, createLogWriters, defaultLimits },
         { default: pino },
-      ] = await Promise.all([
-        import('../../config/index.js'),
-        import('@promstream/ingest'),
-        import('pino'),
-      ]);
+      ] = await Promise.all([import('../../config/index.js'), import('@promstream/ingest'), import('pino')]);
       const config = roleConfig(cmd, 'gateway');
       const logger = pino({ name: 'gateway', level: config.logLevel });
       const writers = createLogWriters({

@@ -99,7 +99,9 @@ export const importRole: Role = {
     addConfigFlags(
       command
         .command('blocks <dir>')
-        .description('copy TSDB block directories (promtool output, a Prometheus data dir) to <tenant>/<ULID>/'),
+        .description(
+          'copy TSDB block directories (promtool output, a Prometheus data dir) to <tenant>/<ULID>/',
+        ),
       'import',
     )
       .option('--tenant <name>', 'tenant prefix in the bucket', 'anonymous')

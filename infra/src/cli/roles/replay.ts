@@ -36,11 +36,11 @@ export const replayRole: Role = {
           { default: pino },
           { default: progress },
         ] = await Promise.all([
-            import('../../config/index.js'),
-            import('@promstream/stream-processors'),
-            import('pino'),
-            import('cli-progress'),
-          ]);
+          import('../../config/index.js'),
+          import('@promstream/stream-processors'),
+          import('pino'),
+          import('cli-progress'),
+        ]);
         const config = roleConfig(cmd, 'replay');
         const logger = pino({ name: 'replay', level: config.logLevel === 'info' ? 'warn' : config.logLevel });
         const bar =
