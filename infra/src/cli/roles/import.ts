@@ -91,134 +91,149 @@ export function failWith(err: unknown): never {
   process.exit(1);
 }
 
+/** `import blocks DIR`: TSDB block directories into the bucket. */
+function blocksCommand(command: Command): void {
+  addConfigFlags(
+    command
+      .command('blocks <dir>')
+      .description(
+        'copy TSDB block directories (promtool output, a Prometheus data dir) to <tenant>/<ULID>/',
+      ),
+    'import',
+  )
+    .option('--tenant <name>', 'tenant prefix in the bucket', 'anonymous')
+    .option('--no-progress', 'no progress bar')
+    .action(async (dir: string, opts: ImportFlags, cmd: Command) => {
+      const config = await importConfig(cmd);
+      const [{ openStore }, { importBlocks }] = await Promise.all([
+        import('../../config/index.js'),
+        import('@promstream/stream-processors/migrate'),
+      ]);
+      const store = openStore(config, requireStore(config));
+      const bar = await progressBar('import', opts.progress);
+      try {
+        const r = await importBlocks(dir, store, {
+          tenant: opts.tenant,
+          onProgress: bar.onProgress,
+        });
+        bar.stop();
+        console.log(summary('imported', r));
+      } catch (err) {
+        bar.stop();
+        failWith(err);
+      }
+    });
+}
+
+/** `import openmetrics FILE`: an OpenMetrics file into the bucket or onto the log. */
+function openMetricsCommand(command: Command): void {
+  addConfigFlags(
+    command
+      .command('openmetrics <file>')
+      .description(
+        'build blocks from an OpenMetrics text file into the bucket (--store) or write it onto the log (--to-log)',
+      ),
+    'import',
+  )
+    .option(
+      '--to-log',
+      'write SampleBatch records onto promstream.samples.v1 instead; the block builder builds them',
+    )
+    .option('--tenant <name>', 'tenant', 'anonymous')
+    .option('--block-duration <ms>', 'block range in milliseconds (default two hours)', Number)
+    .option('--no-progress', 'no progress bar')
+    .action(async (file: string, opts: ImportFlags, cmd: Command) => {
+      const config = await importConfig(cmd);
+      if (opts.toLog === true) {
+        await toLog(config, opts, (sink, onProgress) =>
+          import('@promstream/stream-processors/migrate').then(({ importOpenMetricsToLog }) =>
+            importOpenMetricsToLog(file, sink, { tenant: opts.tenant, onProgress }),
+          ),
+        );
+        return;
+      }
+      const [{ openStore }, { importOpenMetrics }] = await Promise.all([
+        import('../../config/index.js'),
+        import('@promstream/stream-processors/migrate'),
+      ]);
+      const store = openStore(config, requireStore(config));
+      const bar = await progressBar('import', opts.progress);
+      try {
+        const r = await importOpenMetrics(file, store, {
+          tenant: opts.tenant,
+          blockDuration: opts.blockDuration,
+          onProgress: bar.onProgress,
+        });
+        bar.stop();
+        console.log(summary('imported', r));
+      } catch (err) {
+        bar.stop();
+        failWith(err);
+      }
+    });
+}
+
+/** `import remote-read URL`: a range of a running Prometheus into the bucket or onto the log. */
+function remoteReadCommand(command: Command): void {
+  addConfigFlags(
+    command
+      .command('remote-read <url>')
+      .description(
+        'read a range from a running Prometheus (remote read, e.g. http://host:9090/api/v1/read) into the bucket or onto the log',
+      ),
+    'import',
+  )
+    .option('--to-log', 'write SampleBatch records onto promstream.samples.v1 instead')
+    .requiredOption(
+      '--from <time>',
+      'start, inclusive: Unix seconds (1700000000s), ms or RFC 3339',
+      parseTime,
+    )
+    .requiredOption('--to <time>', 'end, exclusive, same forms', parseTime)
+    .requiredOption('--match <selector...>', 'series selectors, e.g. up{job="node"}')
+    .option('--tenant <name>', 'tenant', 'anonymous')
+    .option('--block-duration <ms>', 'block range in milliseconds (default two hours)', Number)
+    .option('--no-progress', 'no progress bar')
+    .action(async (url: string, opts: RemoteReadFlags, cmd: Command) => {
+      const config = await importConfig(cmd);
+      const range = { from: opts.from, to: opts.to, match: opts.match, tenant: opts.tenant };
+      if (opts.toLog === true) {
+        await toLog(config, opts, (sink, onProgress) =>
+          import('@promstream/stream-processors/migrate').then(({ importRemoteReadToLog }) =>
+            importRemoteReadToLog(url, sink, { ...range, onProgress }),
+          ),
+        );
+        return;
+      }
+      const [{ openStore }, { importRemoteRead }] = await Promise.all([
+        import('../../config/index.js'),
+        import('@promstream/stream-processors/migrate'),
+      ]);
+      const store = openStore(config, requireStore(config));
+      const bar = await progressBar('import', opts.progress);
+      try {
+        const r = await importRemoteRead(url, store, {
+          ...range,
+          blockDuration: opts.blockDuration,
+          onProgress: bar.onProgress,
+        });
+        bar.stop();
+        console.log(summary('imported', r));
+      } catch (err) {
+        bar.stop();
+        failWith(err);
+      }
+    });
+}
+
 /** `promstream import`: Prometheus blocks and OpenMetrics files into the bucket. */
 export const importRole: Role = {
   name: 'import',
   summary: 'Import Prometheus TSDB blocks or OpenMetrics files into the bucket',
   configure(command: Command): void {
-    addConfigFlags(
-      command
-        .command('blocks <dir>')
-        .description(
-          'copy TSDB block directories (promtool output, a Prometheus data dir) to <tenant>/<ULID>/',
-        ),
-      'import',
-    )
-      .option('--tenant <name>', 'tenant prefix in the bucket', 'anonymous')
-      .option('--no-progress', 'no progress bar')
-      .action(async (dir: string, opts: ImportFlags, cmd: Command) => {
-        const config = await importConfig(cmd);
-        const [{ openStore }, { importBlocks }] = await Promise.all([
-          import('../../config/index.js'),
-          import('@promstream/stream-processors/migrate'),
-        ]);
-        const store = openStore(config, requireStore(config));
-        const bar = await progressBar('import', opts.progress);
-        try {
-          const r = await importBlocks(dir, store, {
-            tenant: opts.tenant,
-            onProgress: bar.onProgress,
-          });
-          bar.stop();
-          console.log(summary('imported', r));
-        } catch (err) {
-          bar.stop();
-          failWith(err);
-        }
-      });
-    addConfigFlags(
-      command
-        .command('openmetrics <file>')
-        .description(
-          'build blocks from an OpenMetrics text file into the bucket (--store) or write it onto the log (--to-log)',
-        ),
-      'import',
-    )
-      .option(
-        '--to-log',
-        'write SampleBatch records onto promstream.samples.v1 instead; the block builder builds them',
-      )
-      .option('--tenant <name>', 'tenant', 'anonymous')
-      .option('--block-duration <ms>', 'block range in milliseconds (default two hours)', Number)
-      .option('--no-progress', 'no progress bar')
-      .action(async (file: string, opts: ImportFlags, cmd: Command) => {
-        const config = await importConfig(cmd);
-        if (opts.toLog === true) {
-          await toLog(config, opts, (sink, onProgress) =>
-            import('@promstream/stream-processors/migrate').then(({ importOpenMetricsToLog }) =>
-              importOpenMetricsToLog(file, sink, { tenant: opts.tenant, onProgress }),
-            ),
-          );
-          return;
-        }
-        const [{ openStore }, { importOpenMetrics }] = await Promise.all([
-          import('../../config/index.js'),
-          import('@promstream/stream-processors/migrate'),
-        ]);
-        const store = openStore(config, requireStore(config));
-        const bar = await progressBar('import', opts.progress);
-        try {
-          const r = await importOpenMetrics(file, store, {
-            tenant: opts.tenant,
-            blockDuration: opts.blockDuration,
-            onProgress: bar.onProgress,
-          });
-          bar.stop();
-          console.log(summary('imported', r));
-        } catch (err) {
-          bar.stop();
-          failWith(err);
-        }
-      });
-    addConfigFlags(
-      command
-        .command('remote-read <url>')
-        .description(
-          'read a range from a running Prometheus (remote read, e.g. http://host:9090/api/v1/read) into the bucket or onto the log',
-        ),
-      'import',
-    )
-      .option('--to-log', 'write SampleBatch records onto promstream.samples.v1 instead')
-      .requiredOption(
-        '--from <time>',
-        'start, inclusive: Unix seconds (1700000000s), ms or RFC 3339',
-        parseTime,
-      )
-      .requiredOption('--to <time>', 'end, exclusive, same forms', parseTime)
-      .requiredOption('--match <selector...>', 'series selectors, e.g. up{job="node"}')
-      .option('--tenant <name>', 'tenant', 'anonymous')
-      .option('--block-duration <ms>', 'block range in milliseconds (default two hours)', Number)
-      .option('--no-progress', 'no progress bar')
-      .action(async (url: string, opts: RemoteReadFlags, cmd: Command) => {
-        const config = await importConfig(cmd);
-        const range = { from: opts.from, to: opts.to, match: opts.match, tenant: opts.tenant };
-        if (opts.toLog === true) {
-          await toLog(config, opts, (sink, onProgress) =>
-            import('@promstream/stream-processors/migrate').then(({ importRemoteReadToLog }) =>
-              importRemoteReadToLog(url, sink, { ...range, onProgress }),
-            ),
-          );
-          return;
-        }
-        const [{ openStore }, { importRemoteRead }] = await Promise.all([
-          import('../../config/index.js'),
-          import('@promstream/stream-processors/migrate'),
-        ]);
-        const store = openStore(config, requireStore(config));
-        const bar = await progressBar('import', opts.progress);
-        try {
-          const r = await importRemoteRead(url, store, {
-            ...range,
-            blockDuration: opts.blockDuration,
-            onProgress: bar.onProgress,
-          });
-          bar.stop();
-          console.log(summary('imported', r));
-        } catch (err) {
-          bar.stop();
-          failWith(err);
-        }
-      });
+    blocksCommand(command);
+    openMetricsCommand(command);
+    remoteReadCommand(command);
   },
 };
 
