@@ -1,14 +1,12 @@
 import { CONFIG_FILE_ENV } from './config.js';
-import { SETTINGS, type Setting } from './schema.js';
+import { SETTINGS, type Setting, shownValue } from './schema.js';
 
 function cell(text: string): string {
   return text.replace(/\|/g, '\\|').replace(/</g, '&lt;');
 }
 
 function shownDefault(s: Setting): string {
-  if (s.default === undefined) return 'unset';
-  if (s.kind === 'duration' && typeof s.default === 'number') return `\`${s.default}\` ms`;
-  return `\`${JSON.stringify(s.default)}\``;
+  return s.default === undefined ? 'unset' : `\`${shownValue(s, s.default)}\``;
 }
 
 /**

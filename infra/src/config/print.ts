@@ -1,6 +1,6 @@
 import { stringify } from 'yaml';
 import type { PromstreamConfig } from './config.js';
-import { SETTINGS } from './schema.js';
+import { SETTINGS, shownValue } from './schema.js';
 
 /** What `config print` shows for a secret that is set. */
 export const REDACTED = '<redacted>';
@@ -23,12 +23,27 @@ export function redacted(config: PromstreamConfig): Record<string, unknown> {
   return copy;
 }
 
+/** A copy with durations and sizes written as people write them (`2h`, `256MiB`). */
+function readable(config: Record<string, unknown>): Record<string, unknown> {
+  for (const s of SETTINGS) {
+    if (s.kind !== 'duration' && s.kind !== 'bytes') continue;
+    const parts = s.key.split('.');
+    const parent = parts
+      .slice(0, -1)
+      .reduce<Record<string, unknown>>((node, part) => node[part] as Record<string, unknown>, config);
+    const leaf = parts.at(-1)!;
+    if (typeof parent[leaf] === 'number') parent[leaf] = shownValue(s, parent[leaf]);
+  }
+  return config;
+}
+
 /**
  * The effective configuration as YAML that `--config` reads back (secrets
- * aside): every setting, unset optional ones as comments, durations in ms.
+ * aside): every setting, unset optional ones as comments, durations and
+ * sizes with their units.
  */
 export function printConfig(config: PromstreamConfig): string {
-  const shown = redacted(config);
+  const shown = readable(redacted(config));
   const unset = SETTINGS.filter((s) => {
     const v = s.key
       .split('.')

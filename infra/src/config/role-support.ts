@@ -3,14 +3,14 @@ import type { Command } from 'commander';
 import type { Registry } from 'prom-client';
 import { CONFIG_FILE_ENV, loadConfig, type PromstreamConfig } from './config.js';
 import { ConfigError } from './errors.js';
-import { type ConfigRole, flagAttribute, roleSettings, type Setting } from './schema.js';
+import { type ConfigRole, flagAttribute, roleSettings, type Setting, shownValue } from './schema.js';
 
 function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];
 }
 
 function describe(s: Setting): string {
-  const shown = s.default === undefined || s.default === '' ? [] : [`default ${JSON.stringify(s.default)}`];
+  const shown = s.default === undefined || s.default === '' ? [] : [`default ${shownValue(s, s.default)}`];
   const env = s.env === undefined ? [] : [s.env];
   const extra = [...env, ...shown].join(', ');
   return extra === '' ? s.help : `${s.help} (${extra})`;

@@ -581,3 +581,27 @@ export function flagAttribute(flag: string): string {
   const name = flag.split(' ')[0]!.replace(/^--(no-)?/, '');
   return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }
+
+/** A default as people write it: durations as `10m`, sizes as `256MiB`, the rest as JSON. */
+export function shownValue(s: Setting, value: unknown): string {
+  if (typeof value === 'number' && s.kind === 'duration') {
+    const units: [number, string][] = [
+      [86_400_000, 'd'],
+      [3_600_000, 'h'],
+      [60_000, 'm'],
+      [1000, 's'],
+    ];
+    const [size, unit] = units.find(([size]) => value > 0 && value % size === 0) ?? [1, 'ms'];
+    return `${value / size}${unit}`;
+  }
+  if (typeof value === 'number' && s.kind === 'bytes') {
+    const units: [number, string][] = [
+      [1024 ** 3, 'GiB'],
+      [1024 ** 2, 'MiB'],
+      [1024, 'KiB'],
+    ];
+    const [size, unit] = units.find(([size]) => value > 0 && value % size === 0) ?? [1, ''];
+    return `${value / size}${unit}`;
+  }
+  return JSON.stringify(value);
+}
