@@ -70,6 +70,6 @@ export function createLogWriters(options: LogWritersOptions): LogWriters {
 }
 
 function requireUrl(url: string | undefined): string {
-  if (url === undefined || url === '') throw new Error('a schema registry URL is required (--registry)');
+  if (url === undefined || url === '') throw new Error('a schema registry URL is required (registryUrl)');
   return url;
 }

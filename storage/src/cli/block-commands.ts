@@ -11,7 +11,7 @@ import { BlockReader } from '../block/reader.js';
 import { isUlid } from '../block/ulid.js';
 import { StorageError, StorageErrorCode } from '../errors.js';
 import { type Matcher, newMatcher, ValueType } from '../model.js';
-import { objectStoreFromUrl } from '../objstore/from-url.js';
+import { objectStoreFromUrl, type S3Settings } from '../objstore/from-url.js';
 import type { ObjectStore } from '../objstore/object-store.js';
 import { formatGoFloat } from './go-float.js';
 
@@ -59,8 +59,8 @@ async function blockDirs(store: ObjectStore): Promise<string[]> {
  * meta.json) is read through its parent; anything else (a directory or a
  * store URL) through its ULID children.
  */
-async function openDir(dir: string): Promise<{ store: ObjectStore; blocks: string[] }> {
-  const store = objectStoreFromUrl(dir);
+async function openDir(dir: string, s3?: S3Settings): Promise<{ store: ObjectStore; blocks: string[] }> {
+  const store = objectStoreFromUrl(dir, s3);
   if ((await store.head('meta.json')) !== undefined && !/^[a-z][a-z0-9+.-]*:\/\//i.test(dir)) {
     const abs = resolve(dir);
     return { store: objectStoreFromUrl(dirname(abs)), blocks: [basename(abs)] };
@@ -74,13 +74,13 @@ async function openDir(dir: string): Promise<{ store: ObjectStore; blocks: strin
 export async function createFromOpenMetricsCommand(
   file: string,
   dir: string,
-  options: { blockDuration?: string },
+  options: { blockDuration?: string; s3?: S3Settings },
   out: Out,
 ): Promise<void> {
   const text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
   const duration =
     options.blockDuration === undefined ? DEFAULT_BLOCK_DURATION : parseDuration(options.blockDuration);
-  const metas = await createBlocksFromOpenMetrics(text, objectStoreFromUrl(dir), '', {
+  const metas = await createBlocksFromOpenMetrics(text, objectStoreFromUrl(dir, options.s3), '', {
     blockDuration: duration,
   });
   out('BLOCK ULID                  MIN TIME       MAX TIME       NUM SAMPLES  NUM CHUNKS   NUM SERIES\n');
@@ -100,10 +100,10 @@ async function readStdin(): Promise<string> {
 /** `block dump DIR`: every sample as `{labels} value timestamp`, as promtool tsdb dump prints. */
 export async function dumpCommand(
   dir: string,
-  options: { minTime?: number; maxTime?: number; match?: Matcher[] },
+  options: { minTime?: number; maxTime?: number; match?: Matcher[]; s3?: S3Settings },
   out: Out,
 ): Promise<void> {
-  const { store, blocks } = await openDir(dir);
+  const { store, blocks } = await openDir(dir, options.s3);
   const mint = options.minTime ?? Number.NEGATIVE_INFINITY;
   const maxt = options.maxTime ?? Number.POSITIVE_INFINITY;
   const matchers = options.match ?? [newMatcher('=~', '__name__', '.+')];
@@ -126,10 +126,10 @@ export async function dumpCommand(
 export async function analyzeCommand(
   dir: string,
   ulid: string | undefined,
-  options: { limit?: number },
+  options: { limit?: number; s3?: S3Settings },
   out: Out,
 ): Promise<void> {
-  const { store, blocks: all } = await openDir(dir);
+  const { store, blocks: all } = await openDir(dir, options.s3);
   let chosen: string;
   if (ulid !== undefined) {
     if (!all.includes(ulid))

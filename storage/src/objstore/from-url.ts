@@ -7,14 +7,28 @@ import { PrefixedObjectStore } from './prefixed.js';
 import { S3ObjectStore } from './s3.js';
 
 /**
+ * How to reach S3 for `s3://` URLs, where the URL does not say. The caller
+ * passes these from its configuration; the store never reads the environment.
+ * Without credentials the AWS SDK's default provider chain finds them.
+ */
+export interface S3Settings {
+  endpoint?: string;
+  region?: string;
+  accessKeyId?: string;
+  secretAccessKey?: string;
+  /** Path-style addressing (default true). */
+  forcePathStyle?: boolean;
+}
+
+/**
  * Opens a store from a URL:
  * - `file:///var/lib/promstream/blocks` (or a plain path): a directory;
  * - `mem://`: a new in-memory store;
  * - `s3://bucket/prefix?endpoint=http://host:port&region=us-east-1&path-style=true`:
- *   an S3 bucket; credentials come from S3_ACCESS_KEY_ID / S3_SECRET_ACCESS_KEY
- *   (or the AWS_* names), the endpoint and region also from S3_ENDPOINT / S3_REGION.
+ *   an S3 bucket; what the query leaves out comes from `s3` (endpoint, region,
+ *   path style, credentials), the region defaulting to us-east-1.
  */
-export function objectStoreFromUrl(url: string, env: NodeJS.ProcessEnv = process.env): ObjectStore {
+export function objectStoreFromUrl(url: string, s3: S3Settings = {}): ObjectStore {
   if (!/^[a-z][a-z0-9+.-]*:/i.test(url)) return new FsObjectStore(url);
   let u: URL;
   try {
@@ -36,11 +50,11 @@ export function objectStoreFromUrl(url: string, env: NodeJS.ProcessEnv = process
       const q = u.searchParams;
       const store = new S3ObjectStore({
         bucket: u.hostname,
-        endpoint: q.get('endpoint') ?? nonEmpty(env.S3_ENDPOINT),
-        region: q.get('region') ?? nonEmpty(env.S3_REGION) ?? nonEmpty(env.AWS_REGION) ?? 'us-east-1',
-        forcePathStyle: q.get('path-style') !== 'false',
-        accessKeyId: nonEmpty(env.S3_ACCESS_KEY_ID) ?? nonEmpty(env.AWS_ACCESS_KEY_ID),
-        secretAccessKey: nonEmpty(env.S3_SECRET_ACCESS_KEY) ?? nonEmpty(env.AWS_SECRET_ACCESS_KEY),
+        endpoint: q.get('endpoint') ?? nonEmpty(s3.endpoint),
+        region: q.get('region') ?? nonEmpty(s3.region) ?? 'us-east-1',
+        forcePathStyle: q.has('path-style') ? q.get('path-style') !== 'false' : (s3.forcePathStyle ?? true),
+        accessKeyId: nonEmpty(s3.accessKeyId),
+        secretAccessKey: nonEmpty(s3.secretAccessKey),
       });
       const prefix = decodeURIComponent(u.pathname).replace(/^\/+|\/+$/g, '');
       return prefix === '' ? store : new PrefixedObjectStore(store, prefix);

@@ -1,5 +1,5 @@
 import { createSerdes, TOPICS } from '@promstream/schemas';
-import { type ObjectStore, objectStoreFromUrl } from '@promstream/storage';
+import { type ObjectStore, objectStoreFromUrl, type S3Settings } from '@promstream/storage';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { type BlockBuilder, startBlockBuilder } from '../block-builder/builder.js';
@@ -18,6 +18,8 @@ export interface DataPathOptions {
   registryUrl: string;
   /** Object store URL (file://, mem://, s3://). */
   storeUrl: string;
+  /** S3 endpoint, region and credentials for an s3:// URL that does not name them. */
+  s3?: S3Settings;
   /** Samples topic (default promstream.samples.v1). */
   topic?: string;
   blockDuration: number;
@@ -48,7 +50,7 @@ export function dataPath(options: DataPathOptions): {
   state: ObjectPartitionStateStore;
 } {
   const topic = options.topic ?? TOPICS.samples;
-  const store = objectStoreFromUrl(options.storeUrl);
+  const store = objectStoreFromUrl(options.storeUrl, options.s3);
   return {
     store,
     topic,

@@ -3,6 +3,7 @@ import { agentRole } from './agent.js';
 import { blockRole } from './block.js';
 import { blockBuilderRole } from './block-builder.js';
 import { brokerRole } from './broker.js';
+import { configRole } from './config.js';
 import { deadletterRole } from './deadletter.js';
 import { exportRole } from './export.js';
 import { gatewayRole } from './gateway.js';
@@ -29,4 +30,5 @@ export const roles: Role[] = [
   blockRole,
   importRole,
   exportRole,
+  configRole,
 ];

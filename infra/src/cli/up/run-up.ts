@@ -101,6 +101,7 @@ export function upChildren(options: UpOptions, ports: UpPorts, cli: string): Chi
       [
         '--store',
         store,
+        '--tail-log',
         '--brokers',
         brokers,
         '--registry',
