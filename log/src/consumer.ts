@@ -199,6 +199,7 @@ export class KafkaLogConsumer implements LogConsumer {
     if (this.closed) return;
     this.closed = true;
     this.parts.open.delete(this);
+    this.parts.state.closing = true;
     await this.consumer.disconnect().catch(() => {});
     // A group of its own leaves nothing behind.
     if (this.options.group === undefined && this.running) await this.deleteGroup();

@@ -175,6 +175,8 @@ export class KafkaLogProducer implements LogProducer {
 
   async close(): Promise<void> {
     this.parts.open.delete(this);
+    // The process is stopping: a broker that goes away now is expected (logging.ts).
+    this.parts.state.closing = true;
     const wasConnected = this.connecting !== undefined;
     this.connecting = undefined;
     if (!wasConnected) return;

@@ -1,7 +1,7 @@
+import type { LogProducer } from '@promstream/log';
 import type { Event } from '@promstream/schemas';
 import type { EventSink } from '../agent/agent.js';
 import type { AgentEvent } from '../agent/events/event.js';
-import type { LogProducer } from './producer.js';
 import type { SinkResult } from './sample-sink.js';
 
 /** The serializing half of the schemas package's Event serde. */
