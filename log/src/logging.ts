@@ -25,7 +25,7 @@ type Level = 'error' | 'warn' | 'info' | 'debug';
  */
 function normalLevel(message: string): Level | undefined {
   if (message.startsWith('Limiting retries for the idempotent producer')) return 'debug';
-  if (message.startsWith('Response ')) return 'debug';
+  if (/^Response \w+\(key: \d+/.test(message)) return 'debug';
   if (message.startsWith('The group is rebalancing')) return 'info';
   return undefined;
 }
