@@ -1,5 +1,5 @@
 import { checkTenantId } from '@promstream/storage';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { ApiError, errorBody } from './api/errors.js';
@@ -116,7 +116,7 @@ export async function buildQueryApp(options: QueryServerOptions): Promise<Fastif
     // Long PromQL expressions and many match[] values arrive in URLs.
     routerOptions: { maxParamLength: 8192 },
     // Every query at info drowns the log of a busy server: requests are logged at debug below.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   }) as unknown as FastifyInstance;
   app.addHook('onResponse', async (request, reply) => {
     request.log.debug(
