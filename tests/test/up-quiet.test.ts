@@ -21,7 +21,8 @@ function loudLines(output: string): string[] {
     try {
       level = (JSON.parse(line) as { level?: unknown }).level;
     } catch {
-      if (/\b(warn|warning|error)\b/i.test(line)) loud.push(line);
+      // Node's own warnings start with `(node:<pid>)` (a deprecation, an experimental feature).
+      if (/\b(warn|warning|error)\b/i.test(line) || /^\(node:\d+\)/.test(line)) loud.push(line);
       continue;
     }
     if (typeof level === 'number' && level >= 40) loud.push(line);
