@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { LogError } from '@promstream/log';
 import { SchemaError, SchemaErrorCode } from '@promstream/schemas';
 import { tenantIdProblem } from '@promstream/storage';
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
@@ -107,6 +108,9 @@ function metrics(registry: Registry) {
 // The schema refusing a record is the request's fault and will not change on
 // retry; anything else from the write path is treated as the log being unavailable.
 function asIngestError(err: unknown): IngestError {
+  // The log names its own action ("connect to the log", "write 3 records to ...").
+  if (err instanceof LogError)
+    return new IngestError(IngestErrorCode.LogUnavailable, err.message, { cause: err });
   if (err instanceof SchemaError && err.code === SchemaErrorCode.InvalidRecord) {
     return new IngestError(
       IngestErrorCode.InvalidSeries,

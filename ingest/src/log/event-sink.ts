@@ -1,5 +1,5 @@
+import type { LogProducer } from '@promstream/log';
 import type { Event } from '@promstream/schemas';
-import type { LogProducer } from './producer.js';
 import type { SinkResult } from './sample-sink.js';
 
 /**

@@ -11,12 +11,12 @@
  */
 import { randomUUID } from 'node:crypto';
 import { realKafka } from '@promstream/testkit';
-import { avroType } from './avro-schemas.js';
-import { startRegistry } from './registry/server.js';
-import { createSerdes } from './serde.js';
-import { seriesKey } from './series-key.js';
-import { TOPICS } from './topics.js';
-import type { SampleBatch, SeriesChunk } from './types.js';
+import { avroType } from '../src/avro-schemas.js';
+import { startRegistry } from '../src/registry/server.js';
+import { createSerdes } from '../src/serde.js';
+import { seriesKey } from '../src/series-key.js';
+import { TOPICS } from '../src/topics.js';
+import type { SampleBatch, SeriesChunk } from '../src/types.js';
 
 const SERIES_PER_BATCH = 2000;
 const BATCHES = 50;
@@ -99,6 +99,7 @@ async function main(): Promise<void> {
     console.log(`  value bytes per series           ${(bytes / total).toFixed(1)} (before the log's zstd)`);
   } finally {
     await registry.close();
+    // kafkajs straight, outside the log seam: the bench only deletes its topic afterwards.
     const { default: kafkajs } = await import('kafkajs');
     const admin = new kafkajs.Kafka({
       brokers: kafka.backend.brokers,

@@ -19,8 +19,9 @@ const codec = () => ({
  * Registers a zstd codec with kafkajs, which ships only a placeholder that
  * throws. Every producer and consumer of the log needs it: the log's batches
  * are zstd-compressed. kafkajs keeps its codecs in a process-wide table, so
- * this is idempotent, and a working codec registered by someone else first is
- * left in place.
+ * only the client factory calls this (every client passes through it); it is
+ * idempotent, and a working codec registered by someone else first is left
+ * in place.
  */
 export function registerZstdCodec(): void {
   const current = CompressionCodecs[CompressionTypes.ZSTD] as unknown as (() => unknown) | undefined;

@@ -1,23 +1,26 @@
-import { registerZstdCodec } from '@promstream/schemas';
-import kafkajs, { type Admin, type Kafka, type Producer } from 'kafkajs';
-import type { Logger } from 'pino';
-import { IngestError, IngestErrorCode } from '../errors.js';
+import kafkajs, { type Admin, type Producer } from 'kafkajs';
+import { ensureTopics, type TopicSpec } from './admin.js';
+import type { ClientParts } from './client.js';
+import { LogError, LogErrorCode, unavailable } from './errors.js';
+
+/** A record header value: one value or several under one key. */
+export type LogHeaderValue = Buffer | string | (Buffer | string)[];
 
 /** One record for the log. */
 export interface LogRecord {
-  key: Buffer;
-  value: Buffer;
+  key: Buffer | null;
+  value: Buffer | null;
   /** Explicit partition; when absent the producer's partitioner picks one from the key. */
   partition?: number;
   /** Record headers (the backfill mark of schemas/docs/dead-letter.md). */
-  headers?: Record<string, Buffer>;
+  headers?: Record<string, LogHeaderValue>;
   /** The record timestamp, ms; absent means the time of the write (ingest time). */
   timestamp?: number;
 }
 
 /**
  * The write side of the log: a send resolves only once every record is
- * acknowledged by all in-sync replicas, and rejects with `log_unavailable`
+ * acknowledged by all in-sync replicas, and rejects with LOG_UNAVAILABLE
  * otherwise, so callers acknowledge their own clients only after the log did.
  */
 export interface LogProducer {
@@ -27,40 +30,25 @@ export interface LogProducer {
   close(): Promise<void>;
 }
 
-/** Options of the Kafka producer. */
-export interface KafkaLogProducerOptions {
-  brokers: string[];
-  clientId?: string;
-  logger?: Logger;
-  /** Topics to create when missing, with their partition count. */
-  ensureTopics?: { topic: string; partitions: number }[];
-  /** How long one send may take before the caller gets log_unavailable. */
-  requestTimeoutMs?: number;
+/** Options of a producer. */
+export interface LogProducerOptions {
+  /** Topics to create when missing, on first connect. */
+  ensureTopics?: TopicSpec[];
   /**
    * Idempotent producers sending side by side (default 3), each with one
    * request in flight: while one waits for the log's acknowledgement the
    * other carries the sends that arrived meanwhile.
    */
   producers?: number;
+  /** zstd batches (default) or none, for records already compressed. */
+  compression?: 'zstd' | 'none';
 }
 
-function unavailable(action: string, cause: unknown): IngestError {
-  return new IngestError(
-    IngestErrorCode.LogUnavailable,
-    `${action}: ${(cause as Error)?.message ?? String(cause)}`,
-    { cause },
-  );
-}
-
-function kafkaLogCreator(logger: Logger | undefined) {
-  return () =>
-    ({ level, log }: { level: number; log: { message: string; [k: string]: unknown } }) => {
-      if (logger === undefined) return;
-      const { message, ...rest } = log;
-      if (level <= kafkajs.logLevel.ERROR) logger.error(rest, `kafka: ${message}`);
-      else if (level === kafkajs.logLevel.WARN) logger.warn(rest, `kafka: ${message}`);
-      else logger.debug(rest, `kafka: ${message}`);
-    };
+interface Pending {
+  topic: string;
+  records: readonly LogRecord[];
+  resolve: () => void;
+  reject: (err: unknown) => void;
 }
 
 /**
@@ -69,49 +57,36 @@ function kafkaLogCreator(logger: Logger | undefined) {
  * a gateway can start while the log is down and answer 503 until it is back.
  */
 export class KafkaLogProducer implements LogProducer {
-  private readonly kafka: Kafka;
   private readonly producers: Producer[];
   private readonly admin: Admin;
-  private readonly options: KafkaLogProducerOptions;
   private connecting: Promise<void> | undefined;
   private readonly partitionCounts = new Map<string, number>();
-  private readonly queue: {
-    topic: string;
-    records: readonly LogRecord[];
-    resolve: () => void;
-    reject: (err: unknown) => void;
-  }[] = [];
+  private readonly queue: Pending[] = [];
   /** Producers with no send out: each idempotent producer keeps one request in flight. */
   private idle: Producer[] = [];
+  private readonly compression: kafkajs.CompressionTypes;
 
-  constructor(options: KafkaLogProducerOptions) {
-    registerZstdCodec();
-    this.options = options;
-    const timeout = options.requestTimeoutMs ?? 10_000;
-    this.kafka = new kafkajs.Kafka({
-      clientId: options.clientId ?? 'promstream-ingest',
-      brokers: options.brokers,
-      connectionTimeout: Math.min(timeout, 3000),
-      requestTimeout: timeout,
-      retry: { retries: 3, initialRetryTime: 100, maxRetryTime: timeout },
-      logLevel: kafkajs.logLevel.WARN,
-      logCreator: kafkaLogCreator(options.logger),
-    });
+  constructor(
+    private readonly parts: ClientParts,
+    private readonly options: LogProducerOptions,
+  ) {
     const count = options.producers ?? 3;
-    if (!Number.isInteger(count) || count < 1) {
-      throw new RangeError(`producers must be a positive integer, got ${count}`);
-    }
+    if (!Number.isInteger(count) || count < 1)
+      throw new LogError(LogErrorCode.BadOptions, `producers must be a positive integer, got ${count}`);
+    this.compression =
+      options.compression === 'none' ? kafkajs.CompressionTypes.None : kafkajs.CompressionTypes.ZSTD;
     this.producers = Array.from({ length: count }, () =>
-      this.kafka.producer({
+      parts.kafka.producer({
         idempotent: true,
         maxInFlightRequests: 1,
         allowAutoTopicCreation: false,
-        // Every record carries an explicit partition, so the partitioner is never asked.
+        // Records without a partition go where Kafka's default (murmur2 of the key) puts them.
         createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
       }),
     );
     this.idle = [...this.producers];
-    this.admin = this.kafka.admin();
+    this.admin = parts.kafka.admin();
+    parts.open.add(this);
   }
 
   private connect(): Promise<void> {
@@ -119,17 +94,7 @@ export class KafkaLogProducer implements LogProducer {
       this.connecting = (async () => {
         await Promise.all(this.producers.map((p) => p.connect()));
         await this.admin.connect();
-        const wanted = this.options.ensureTopics ?? [];
-        if (wanted.length > 0) {
-          const existing = new Set(await this.admin.listTopics());
-          const missing = wanted.filter((t) => !existing.has(t.topic));
-          if (missing.length > 0) {
-            await this.admin.createTopics({
-              waitForLeaders: true,
-              topics: missing.map((t) => ({ topic: t.topic, numPartitions: t.partitions })),
-            });
-          }
-        }
+        await ensureTopics(this.admin, this.options.ensureTopics ?? []);
       })().catch((err) => {
         this.connecting = undefined;
         throw unavailable('connect to the log', err);
@@ -173,7 +138,7 @@ export class KafkaLogProducer implements LogProducer {
   // Order: all records of one send go in one request of one producer, in
   // order. Two sends can only overtake each other while both are waiting,
   // that is when neither caller has been answered; a sender that waits for
-  // its answer before sending the next samples of a series (as remote-write
+  // its answer before sending the next records of a key (as remote-write
   // senders do per shard) finds them on the log in its order.
   private async drain(producer: Producer): Promise<void> {
     while (this.queue.length > 0) {
@@ -187,7 +152,7 @@ export class KafkaLogProducer implements LogProducer {
       try {
         await producer.sendBatch({
           acks: -1,
-          compression: kafkajs.CompressionTypes.ZSTD,
+          compression: this.compression,
           topicMessages: [...byTopic].map(([topic, records]) => ({
             topic,
             messages: records.map((r) => ({
@@ -209,6 +174,9 @@ export class KafkaLogProducer implements LogProducer {
   }
 
   async close(): Promise<void> {
+    this.parts.open.delete(this);
+    // The process is stopping: a broker that goes away now is expected (logging.ts).
+    this.parts.state.closing = true;
     const wasConnected = this.connecting !== undefined;
     this.connecting = undefined;
     if (!wasConnected) return;

@@ -1,7 +1,7 @@
 import kafkajs from 'kafkajs';
 import { describe, expect, it } from 'vitest';
 import { decompress } from 'zstd-napi';
-import { registerZstdCodec } from './kafka-codecs.js';
+import { registerZstdCodec } from './codecs.js';
 
 describe('kafkajs zstd codec', () => {
   it('replaces kafkajs placeholder and round-trips a batch as a zstd frame', async () => {
