@@ -20,7 +20,7 @@ export const brokerRole: Role = {
       )
       .action(async (opts: Record<string, unknown>) => {
         const [{ startBroker }, { default: pino }] = await Promise.all([
-          import('../../broker/index.js'),
+          import('@promstream/broker'),
           import('pino'),
         ]);
         const logger = pino({ name: 'broker' });

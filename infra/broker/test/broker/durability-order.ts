@@ -1,4 +1,4 @@
-import type { DurabilityProbe } from '../../src/broker/log/durability-probe.js';
+import type { DurabilityProbe } from '../../src/log/durability-probe.js';
 
 interface Write {
   seq: number;

@@ -7,9 +7,9 @@ import { announceSkip } from '@promstream/testkit';
 import { Kafka, logLevel } from 'kafkajs';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningBroker, startBroker } from '../../src/broker/index.js';
-import { type LogConfig, PartitionLog } from '../../src/broker/log/partition-log.js';
-import { checkBatch } from '../../src/broker/log/record-batch.js';
+import { type RunningBroker, startBroker } from '../../src/index.js';
+import { type LogConfig, PartitionLog } from '../../src/log/partition-log.js';
+import { checkBatch } from '../../src/log/record-batch.js';
 import { buildBatch } from './raw-client.js';
 import { readBack } from './read-back.js';
 

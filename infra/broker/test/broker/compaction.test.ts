@@ -4,7 +4,7 @@ import path from 'node:path';
 import { CompressionCodecs, CompressionTypes, Kafka, logLevel } from 'kafkajs';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningBroker, startBroker, zstdCodec } from '../../src/broker/index.js';
+import { type RunningBroker, startBroker, zstdCodec } from '../../src/index.js';
 
 CompressionCodecs[CompressionTypes.ZSTD] = zstdCodec();
 

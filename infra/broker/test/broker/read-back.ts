@@ -1,5 +1,5 @@
-import type { PartitionLog } from '../../src/broker/log/partition-log.js';
-import { checkBatch } from '../../src/broker/log/record-batch.js';
+import type { PartitionLog } from '../../src/log/partition-log.js';
+import { checkBatch } from '../../src/log/record-batch.js';
 
 /** Reads every batch of a partition log from `from` on: [baseOffset, recordCount] per batch. */
 export async function readBack(log: PartitionLog, from = 0): Promise<Array<[number, number]>> {

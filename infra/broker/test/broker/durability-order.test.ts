@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type RunningBroker, startBroker } from '../../src/broker/server.js';
+import { type RunningBroker, startBroker } from '../../src/server.js';
 import { DurabilityOrder } from './durability-order.js';
 import { buildBatch, produceRaw, RawClient } from './raw-client.js';
 

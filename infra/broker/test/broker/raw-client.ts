@@ -1,7 +1,7 @@
 import net from 'node:net';
-import { crc32c } from '../../src/broker/protocol/crc32c.js';
-import { Reader } from '../../src/broker/protocol/reader.js';
-import { Writer } from '../../src/broker/protocol/writer.js';
+import { crc32c } from '../../src/protocol/crc32c.js';
+import { Reader } from '../../src/protocol/reader.js';
+import { Writer } from '../../src/protocol/writer.js';
 
 /**
  * A bare Kafka-protocol connection for tests: sends one request frame at a

@@ -4,9 +4,9 @@ import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningBroker, startBroker } from '../../src/broker/index.js';
-import { Reader } from '../../src/broker/protocol/reader.js';
-import { Writer } from '../../src/broker/protocol/writer.js';
+import { type RunningBroker, startBroker } from '../../src/index.js';
+import { Reader } from '../../src/protocol/reader.js';
+import { Writer } from '../../src/protocol/writer.js';
 import { buildBatch, produceRaw, RawClient } from './raw-client.js';
 
 describe('embedded broker with kafkajs', () => {

@@ -2,14 +2,14 @@ import fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { KafkaCode } from '../../src/broker/errors.js';
-import { GroupCoordinator } from '../../src/broker/group/coordinator.js';
-import { OffsetStore } from '../../src/broker/group/offset-store.js';
-import { Flusher } from '../../src/broker/log/flusher.js';
-import { ProducerStates } from '../../src/broker/producer-state.js';
-import { crc32c, crc32cTable, nativeCrc32c } from '../../src/broker/protocol/crc32c.js';
-import { Reader } from '../../src/broker/protocol/reader.js';
-import { Writer } from '../../src/broker/protocol/writer.js';
+import { KafkaCode } from '../../src/errors.js';
+import { GroupCoordinator } from '../../src/group/coordinator.js';
+import { OffsetStore } from '../../src/group/offset-store.js';
+import { Flusher } from '../../src/log/flusher.js';
+import { ProducerStates } from '../../src/producer-state.js';
+import { crc32c, crc32cTable, nativeCrc32c } from '../../src/protocol/crc32c.js';
+import { Reader } from '../../src/protocol/reader.js';
+import { Writer } from '../../src/protocol/writer.js';
 
 describe('crc32c', () => {
   it('matches the standard check value and a bytewise reference on random data', () => {

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type LogConfig, PartitionLog } from '../../src/broker/log/partition-log.js';
-import { checkBatch } from '../../src/broker/log/record-batch.js';
+import { type LogConfig, PartitionLog } from '../../src/log/partition-log.js';
+import { checkBatch } from '../../src/log/record-batch.js';
 import { buildBatch } from './raw-client.js';
 import { readBack } from './read-back.js';
 

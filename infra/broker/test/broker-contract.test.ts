@@ -6,7 +6,7 @@ import { announceSkip, realKafka } from '@promstream/testkit';
 import { CompressionCodecs, CompressionTypes, type Consumer, Kafka, logLevel } from 'kafkajs';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lz4Codec, type RunningBroker, snappyCodec, startBroker, zstdCodec } from '../src/broker/index.js';
+import { lz4Codec, type RunningBroker, snappyCodec, startBroker, zstdCodec } from '../src/index.js';
 import { buildBatch, produceRaw, RawClient } from './broker/raw-client.js';
 
 CompressionCodecs[CompressionTypes.Snappy] = snappyCodec();

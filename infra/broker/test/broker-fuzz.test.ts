@@ -4,9 +4,9 @@ import path from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type RunningBroker, startBroker } from '../src/broker/index.js';
-import { SUPPORTED_VERSIONS } from '../src/broker/protocol/api-keys.js';
-import { Writer } from '../src/broker/protocol/writer.js';
+import { type RunningBroker, startBroker } from '../src/index.js';
+import { SUPPORTED_VERSIONS } from '../src/protocol/api-keys.js';
+import { Writer } from '../src/protocol/writer.js';
 import { buildBatch, RawClient } from './broker/raw-client.js';
 
 /** A small deterministic generator, so a failing case can be replayed from its seed. */

@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { seededRandom } from '@promstream/testkit';
 import { describe, expect, it } from 'vitest';
-import { FrameParser, FramePool, readFrames } from '../../src/broker/frames.js';
+import { FrameParser, FramePool, readFrames } from '../../src/frames.js';
 
 /** Frames of the given body sizes, each body filled with bytes that tell it apart. */
 function framesOf(sizes: number[], random: () => number): { bodies: Buffer[]; wire: Buffer } {

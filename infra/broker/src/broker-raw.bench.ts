@@ -9,7 +9,7 @@
  * broker.bench.ts (BENCH_RAW=0 leaves it out).
  */
 import net from 'node:net';
-import { buildBatch } from '../../test/broker/raw-client.js';
+import { buildBatch } from '../test/broker/raw-client.js';
 import { Reader } from './protocol/reader.js';
 import { Writer } from './protocol/writer.js';
 

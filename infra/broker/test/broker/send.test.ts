@@ -3,11 +3,11 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { type LogConfig, PartitionLog } from '../../src/broker/log/partition-log.js';
-import { checkBatch } from '../../src/broker/log/record-batch.js';
-import { Segment } from '../../src/broker/log/segment.js';
-import type { FileRange, ResponsePart } from '../../src/broker/protocol/writer.js';
-import { SEND_CHUNK, sendParts } from '../../src/broker/send.js';
+import { type LogConfig, PartitionLog } from '../../src/log/partition-log.js';
+import { checkBatch } from '../../src/log/record-batch.js';
+import { Segment } from '../../src/log/segment.js';
+import type { FileRange, ResponsePart } from '../../src/protocol/writer.js';
+import { SEND_CHUNK, sendParts } from '../../src/send.js';
 import { buildBatch } from './raw-client.js';
 
 /** A connected socket pair: what `sendParts` writes on `a` arrives on `b`. */
