@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import { parseDurationSetting } from '@promstream/storage';
 import { parse as parseYaml } from 'yaml';
 import { ConfigError } from './errors.js';
 
@@ -244,7 +245,7 @@ function validate(raw: Record<string, unknown>, problems: string[]): PromstreamC
   };
   const dur = (key: string, min: number): number => {
     const v = get(key);
-    const n = typeof v === 'number' ? v : typeof v === 'string' ? durationMs(v) : undefined;
+    const n = typeof v === 'number' ? v : typeof v === 'string' ? parseDurationSetting(v) : undefined;
     if (n === undefined || !(n >= min)) {
       problems.push(
         `${key}: expected a duration of at least ${min} ms such as 2h, 15m, 30s, got ${JSON.stringify(v)}`,
@@ -358,7 +359,11 @@ function tenantOverrides(raw: unknown, problems: string[]): Record<string, Tenan
         else o[key] = n;
       } else {
         const n =
-          typeof value === 'number' ? value : typeof value === 'string' ? durationMs(value) : undefined;
+          typeof value === 'number'
+            ? value
+            : typeof value === 'string'
+              ? parseDurationSetting(value)
+              : undefined;
         if (n === undefined || !(n >= 0))
           problems.push(`${where}.${key}: expected a duration such as 10m, 1h, got ${JSON.stringify(value)}`);
         else o[key as 'pastWindow' | 'creationGracePeriod'] = n;
@@ -367,14 +372,6 @@ function tenantOverrides(raw: unknown, problems: string[]): Record<string, Tenan
     out[tenant] = o;
   }
   return out;
-}
-
-/** Parses `2h`, `15m`, `30s`, `500ms`, `1d` or a number of milliseconds; undefined when it is none. */
-export function durationMs(text: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
-  if (m === null) return undefined;
-  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 'ms') as 'ms'];
-  return Math.round(Number(m[1]) * factor);
 }
 
 /** The object store URL a config means: the explicit one, else the data directory's blocks folder. */

@@ -2,7 +2,6 @@
 export {
   type ConfigSources,
   defaultConfig,
-  durationMs,
   ENV_OVERRIDES,
   type GatewayConfig,
   loadConfig,

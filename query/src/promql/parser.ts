@@ -1,6 +1,6 @@
 import type { SyntaxNode } from '@lezer/common';
 import { parser } from '@prometheus-io/lezer-promql';
-import { type Matcher, type MatchType, newMatcher } from '@promstream/storage';
+import { type Matcher, type MatchType, newMatcher, parseDuration } from '@promstream/storage';
 import { EngineError } from '../engine-types.js';
 import {
   type AggregateOp,
@@ -36,38 +36,6 @@ function posOf(text: string, pos: number): string {
     } else col++;
   }
   return `${line}:${col}`;
-}
-
-const DURATION_UNITS: Record<string, number> = {
-  y: 365 * 24 * 3600 * 1000,
-  w: 7 * 24 * 3600 * 1000,
-  d: 24 * 3600 * 1000,
-  h: 3600 * 1000,
-  m: 60 * 1000,
-  s: 1000,
-  ms: 1,
-};
-
-/** Parses a Prometheus duration such as `1h30m` to milliseconds, or undefined. */
-export function parseDuration(text: string): number | undefined {
-  if (text === '0') return 0;
-  const re = /(\d+)(ms|y|w|d|h|m|s)/y;
-  let pos = 0;
-  let total = 0;
-  let last = -1;
-  const order = ['y', 'w', 'd', 'h', 'm', 's', 'ms'];
-  while (pos < text.length) {
-    re.lastIndex = pos;
-    const m = re.exec(text);
-    if (!m) return undefined;
-    const unit = m[2] as string;
-    const rank = order.indexOf(unit);
-    if (rank <= last) return undefined;
-    last = rank;
-    total += Number(m[1]) * (DURATION_UNITS[unit] as number);
-    pos = re.lastIndex;
-  }
-  return pos === 0 ? undefined : total;
 }
 
 /** Parses a PromQL number literal (decimal, hex, Inf, NaN or a duration, in seconds). */

@@ -3,9 +3,10 @@
  * Prometheus' index writer does: symbols, series, label indices, postings,
  * label offset table, postings offset table, table of contents.
  */
+
+import { crc32c } from '../checksum/crc32c.js';
 import { StorageError, StorageErrorCode } from '../errors.js';
 import type { Labels } from '../model.js';
-import { crc32c } from './crc32c.js';
 import { compareUtf8, Encbuf } from './encoding.js';
 import {
   type ChunkMeta,

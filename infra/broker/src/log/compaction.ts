@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { crc32c } from '../protocol/crc32c.js';
+import { crc32c } from '@promstream/storage/checksum';
 import type { PartitionLog } from './partition-log.js';
 import { BATCH_HEADER_SIZE, checkBatch, isTransactionalOrControl } from './record-batch.js';
 import { type RecordRef, readRecords } from './records.js';
@@ -25,7 +25,7 @@ function rebuildBatch(batch: Buffer, records: RecordRef[]): Buffer {
   out.writeInt16BE(batch.readInt16BE(21) & ~7, 21); // no compression
   out.writeInt32BE(records.length, 57);
   body.copy(out, BATCH_HEADER_SIZE);
-  out.writeUInt32BE(crc32c(out, 21), 17);
+  out.writeUInt32BE(crc32c(out.subarray(21)), 17);
   return out;
 }
 

@@ -1,4 +1,4 @@
-import { crc32c } from '../protocol/crc32c.js';
+import { crc32c } from '@promstream/storage/checksum';
 
 /**
  * The header fields of a Kafka record batch (magic 2) that the broker needs.
@@ -45,7 +45,7 @@ export function checkBatch(buf: Buffer, at: number, verifyCrc = true): BatchHead
   if (buf.length - at < size) return 'truncated';
   const magic = buf.readInt8(at + 16);
   if (magic !== 2) return 'bad-magic';
-  if (verifyCrc && buf.readUInt32BE(at + 17) !== crc32c(buf, at + 21, at + size)) return 'bad-crc';
+  if (verifyCrc && buf.readUInt32BE(at + 17) !== crc32c(buf.subarray(at + 21, at + size))) return 'bad-crc';
   const lastOffsetDelta = buf.readInt32BE(at + 23);
   const recordCount = buf.readInt32BE(at + 57);
   if (lastOffsetDelta < 0 || recordCount < 0 || recordCount > lastOffsetDelta + 1) return 'bad-count';

@@ -1,5 +1,5 @@
 import net from 'node:net';
-import { crc32c } from '../../src/protocol/crc32c.js';
+import { crc32c } from '@promstream/storage/checksum';
 import { Reader } from '../../src/protocol/reader.js';
 import { Writer } from '../../src/protocol/writer.js';
 
@@ -128,7 +128,7 @@ export function buildBatch(
   b.writeInt32BE(options.baseSequence ?? -1, 53);
   b.writeInt32BE(values.length, 57);
   recs.copy(b, 61);
-  b.writeUInt32BE(crc32c(b, 21), 17);
+  b.writeUInt32BE(crc32c(b.subarray(21)), 17);
   return b;
 }
 

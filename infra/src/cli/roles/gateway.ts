@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { parseDuration, parsePort, parsePositiveInt, parsePositiveNumber } from '../parse.js';
+import { parseDurationFlag, parsePort, parsePositiveInt, parsePositiveNumber } from '../parse.js';
 import type { Role } from '../role.js';
 
 /** `promstream gateway`: the Prometheus remote-write gateway (1.0 and 2.0) in front of the log. */
@@ -29,7 +29,7 @@ export const gatewayRole: Role = {
       .option(
         '--creation-grace-period <duration>',
         'how far into the future a sample may be (default 10m)',
-        parseDuration,
+        parseDurationFlag,
       )
       .option(
         '--max-decompressed-bytes <bytes>',

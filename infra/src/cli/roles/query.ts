@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { parseDuration, parseNonNegativeInt, parsePort, parsePositiveInt } from '../parse.js';
+import { parseDurationFlag, parseNonNegativeInt, parsePort, parsePositiveInt } from '../parse.js';
 import type { Role } from '../role.js';
 
 /** The placement rules given by flags, the builder's defaults for the others. */
@@ -32,7 +32,7 @@ export const queryRole: Role = {
         parsePositiveInt,
         20,
       )
-      .option('--query-timeout <duration>', 'longest a query may run', parseDuration, 120_000)
+      .option('--query-timeout <duration>', 'longest a query may run', parseDurationFlag, 120_000)
       .option('--max-samples <n>', 'samples one query may load at once', parsePositiveInt, 50_000_000)
       .option('--brokers <list>', 'Kafka brokers (host:port,...): also serve the log tail not yet in blocks')
       .option('--registry <url>', 'schema registry URL, to decode the log (with --brokers)')
@@ -42,15 +42,24 @@ export const queryRole: Role = {
         parseNonNegativeInt,
         256 * 1024 * 1024,
       )
-      .option('--catalog-refresh <duration>', 'how often the block list is read again', parseDuration, 30_000)
+      .option(
+        '--catalog-refresh <duration>',
+        'how often the block list is read again',
+        parseDurationFlag,
+        30_000,
+      )
       .option(
         '--block-duration <duration>',
         "the block builder's block duration (for the log tail)",
-        parseDuration,
+        parseDurationFlag,
       )
-      .option('--out-of-order-window <duration>', "the block builder's out-of-order window", parseDuration)
-      .option('--future-grace <duration>', "the block builder's future grace period", parseDuration)
-      .option('--backfill-idle <duration>', "the block builder's backfill idle time", parseDuration)
+      .option(
+        '--out-of-order-window <duration>',
+        "the block builder's out-of-order window",
+        parseDurationFlag,
+      )
+      .option('--future-grace <duration>', "the block builder's future grace period", parseDurationFlag)
+      .option('--backfill-idle <duration>', "the block builder's backfill idle time", parseDurationFlag)
       .action(async (opts: Record<string, unknown>) => {
         const [{ serveBlocks }, { default: pino }] = await Promise.all([
           import('@promstream/query'),

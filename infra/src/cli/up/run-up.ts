@@ -2,8 +2,8 @@ import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseDurationSetting } from '@promstream/storage';
 import { pino } from 'pino';
-import { durationMs } from '../../config/config.js';
 import { startFront } from '../../supervisor/front.js';
 import { type ChildSpec, Supervisor } from '../../supervisor/supervisor.js';
 
@@ -144,7 +144,7 @@ export async function runUp(options: UpOptions): Promise<void> {
     ['--block-duration', options.blockDuration],
     ['--out-of-order-window', options.outOfOrderWindow],
   ] as const) {
-    if (durationMs(value) === undefined) {
+    if (parseDurationSetting(value) === undefined) {
       console.error(`${what} ${JSON.stringify(value)}: expected a duration such as 2h, 15m, 30s`);
       process.exit(2);
     }
