@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { parsePort, parsePositiveNumber } from '../parse.js';
+import { refuseBusyPorts } from '../preflight.js';
 import type { Role } from '../role.js';
 
 function collect(value: string, previous: string[] = []): string[] {
@@ -38,6 +39,7 @@ export const agentRole: Role = {
             import('node:path'),
           ]);
         const config = roleConfig(opts);
+        await refuseBusyPorts([{ host: String(opts.host), port: opts.port as number, flag: '--port' }]);
         const logger = pino({ name: 'agent', level: config.logLevel });
         const pairs = (list: unknown, what: string) =>
           ((list as string[] | undefined) ?? []).map((s) => {

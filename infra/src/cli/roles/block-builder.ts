@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { refuseBusyPorts } from '../preflight.js';
 import type { Role } from '../role.js';
 
 /** `promstream block-builder`: the consumer group that turns the samples topic into blocks. */
@@ -37,6 +38,13 @@ export const blockBuilderRole: Role = {
         backfillIdle: 'blockBuilder.backfillIdle',
         groupId: 'blockBuilder.groupId',
       });
+      await refuseBusyPorts([
+        {
+          host: '127.0.0.1',
+          port: opts.metricsPort === undefined ? undefined : Number(opts.metricsPort),
+          flag: '--metrics-port',
+        },
+      ]);
       const logger = pino({ name: 'block-builder', level: config.logLevel });
       const registry = new prom.Registry();
       prom.collectDefaultMetrics({ register: registry });

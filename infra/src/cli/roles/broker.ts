@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { parsePort, parsePositiveInt } from '../parse.js';
+import { refuseBadDataDir, refuseBusyPorts } from '../preflight.js';
 import type { Role } from '../role.js';
 
 /** `promstream broker`: the embedded single-node Kafka-protocol broker. */
@@ -19,6 +20,11 @@ export const brokerRole: Role = {
         'answer UNKNOWN_TOPIC_OR_PARTITION instead of creating topics on first use',
       )
       .action(async (opts: Record<string, unknown>) => {
+        refuseBadDataDir('--data', String(opts.data));
+        await refuseBusyPorts([
+          { host: String(opts.host), port: opts.port as number, flag: '--port' },
+          { host: '127.0.0.1', port: opts.metricsPort as number | undefined, flag: '--metrics-port' },
+        ]);
         const [{ startBroker }, { default: pino }] = await Promise.all([
           import('@promstream/broker'),
           import('pino'),

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { parseDurationFlag, parsePort, parsePositiveInt, parsePositiveNumber } from '../parse.js';
+import { refuseBusyPorts } from '../preflight.js';
 import type { Role } from '../role.js';
 
 /** `promstream gateway`: the Prometheus remote-write gateway (1.0 and 2.0) in front of the log. */
@@ -56,6 +57,7 @@ export const gatewayRole: Role = {
           maxDecompressedBytes: 'gateway.maxDecompressedBytes',
           maxSeriesPerRequest: 'gateway.maxSeriesPerRequest',
         });
+        await refuseBusyPorts([{ host: config.gateway.host, port: config.gateway.port, flag: '--port' }]);
         const logger = pino({ name: 'gateway', level: config.logLevel });
         const writers = createLogWriters({
           brokers: config.kafka.brokers,

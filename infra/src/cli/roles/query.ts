@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { parseDurationFlag, parseNonNegativeInt, parsePort, parsePositiveInt } from '../parse.js';
+import { refuseBusyPorts } from '../preflight.js';
 import type { Role } from '../role.js';
 
 /** The placement rules given by flags, the builder's defaults for the others. */
@@ -61,6 +62,7 @@ export const queryRole: Role = {
       .option('--future-grace <duration>', "the block builder's future grace period", parseDurationFlag)
       .option('--backfill-idle <duration>', "the block builder's backfill idle time", parseDurationFlag)
       .action(async (opts: Record<string, unknown>) => {
+        await refuseBusyPorts([{ host: String(opts.host), port: opts.port as number, flag: '--port' }]);
         const [{ serveBlocks }, { default: pino }] = await Promise.all([
           import('@promstream/query'),
           import('pino'),

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { parsePort } from '../parse.js';
+import { refuseBusyPorts } from '../preflight.js';
 import type { Role } from '../role.js';
 
 function brokers(value: string): string[] {
@@ -28,6 +29,7 @@ export const registryRole: Role = {
         "let the pipeline's own subjects (promstream.*-value) be deleted and changed; by default they are read-only",
       )
       .action(async (opts: Record<string, unknown>) => {
+        await refuseBusyPorts([{ host: String(opts.host), port: opts.port as number, flag: '--port' }]);
         const [{ startRegistry }, { default: pino }] = await Promise.all([
           import('@promstream/schemas'),
           import('pino'),
