@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import { KafkaCode } from './errors.js';
 import { GroupCoordinator } from './group/coordinator.js';
 import { OffsetStore } from './group/offset-store.js';
-import { compactPartition } from './log/compaction.js';
+import { enforceCleanup } from './log/cleanup.js';
 import type { DurabilityProbe } from './log/durability-probe.js';
 import { Flusher } from './log/flusher.js';
 import type { PartitionLog } from './log/partition-log.js';
@@ -662,29 +662,7 @@ export class Broker {
    * and compacts those with the compact policy; the server calls it on a timer.
    */
   enforceRetention(): void {
-    const now = this.config.now();
-    for (const t of this.topics.topics.values()) {
-      const policy = (t.configs['cleanup.policy'] ?? 'delete').split(',').map((s) => s.trim());
-      const deleteRetentionMs = Number(
-        t.configs['delete.retention.ms'] ?? TOPIC_CONFIG_DEFAULTS['delete.retention.ms'],
-      );
-      for (const [i, p] of t.partitions.entries()) {
-        if (policy.includes('delete')) {
-          const removed = p.enforceRetention();
-          if (removed > 0)
-            this.log.info({ topic: t.name, partition: i, removed }, 'retention removed segments');
-        }
-        // Compaction runs again only when something was appended since the last pass.
-        if (policy.includes('compact') && this.compactedAt.get(p) !== p.nextOffset) {
-          this.compactedAt.set(p, p.nextOffset);
-          // Compaction reads the files: everything appended must be in them.
-          p.drainSync();
-          const removed = compactPartition(p, deleteRetentionMs, now);
-          if (removed > 0)
-            this.log.info({ topic: t.name, partition: i, removed }, 'compaction removed records');
-        }
-      }
-    }
+    enforceCleanup(this.topics, this.compactedAt, this.config.now(), this.log);
   }
 
   /** Wakes waiting fetches and group requests, flushes and closes every file. */

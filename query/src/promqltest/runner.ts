@@ -6,7 +6,8 @@ import { Engine } from '../promql/engine.js';
 import { formatExpr } from '../promql/format.js';
 import { bucketMap } from '../promql/histogram.js';
 import { compareLabels, labelsKey, labelValue } from '../promql/labels.js';
-import { parseExpr, parseNumber, unquoteString } from '../promql/parser.js';
+import { parseNumber, unquoteString } from '../promql/literals.js';
+import { parseExpr } from '../promql/parser.js';
 import { parseLabelSet, parseSeriesValues, parseTime, type SeriesPoint } from './series.js';
 
 /**
