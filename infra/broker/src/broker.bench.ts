@@ -320,43 +320,10 @@ async function run(
   const rates: number[] = [];
   let consumeCpu = '';
   for (let pass = 0; pass < CONSUME_PASSES; pass++) {
-    const consumer = kafka.consumer({
-      groupId: `bench-${randomUUID()}`,
-      maxBytesPerPartition: 8 << 20,
-      maxBytes: 16 << 20,
-    });
-    if (TRACE) consumer.on(consumer.events.REQUEST, consumeTrace.on);
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    // The clock starts when the first batch arrives (group join and the first
-    // fetch are left out), so that batch's records are left out of the count too.
-    let got = 0;
-    let first = 0;
-    let t1 = 0n;
-    // Kept by reference while timing, checked after.
-    const received: { offset: string; value: Buffer | null }[][] = [];
-    let cpu1 = process.cpuUsage();
-    let loop1 = loopMark();
-    await new Promise<void>((resolve) => {
-      void consumer.run({
-        eachBatch: async ({ batch }) => {
-          if (t1 === 0n) {
-            t1 = process.hrtime.bigint();
-            cpu1 = process.cpuUsage();
-            loop1 = loopMark();
-            first = batch.messages.length;
-          }
-          got += batch.messages.length;
-          received.push(batch.messages);
-          if (got >= sent) resolve();
-        },
-      });
-    });
-    const consumeSec = Number(process.hrtime.bigint() - t1) / 1e9;
-    consumeCpu += `${consumeCpu === '' ? '' : ' / '}${cpuShare(cpu1, consumeSec)} busy ${busyShare(loop1)}`;
-    rates.push((sent - first) / consumeSec);
-    await consumer.disconnect();
-    checkConsumed(`${side} ${recordSize} B pass ${pass + 1}`, received, sent, recordSize);
+    const done = await consumePass(kafka, topic, sent, consumeTrace);
+    consumeCpu += `${consumeCpu === '' ? '' : ' / '}${done.cpu}`;
+    rates.push(done.rate);
+    checkConsumed(`${side} ${recordSize} B pass ${pass + 1}`, done.received, sent, recordSize);
   }
   const consumeRate = median(rates);
   const b2 = TRACE ? await brokerTimes(metricsPort) : new Map();
@@ -380,6 +347,53 @@ async function run(
     consumeRecordsPerSec: consumeRate,
     consumeMBPerSec: (consumeRate * recordSize) / (1 << 20),
   };
+}
+
+/**
+ * Reads the whole topic once with a new consumer group. The clock starts when
+ * the first batch arrives (group join and the first fetch are left out), so
+ * that batch's records are left out of the rate too.
+ */
+async function consumePass(
+  kafka: Kafka,
+  topic: string,
+  sent: number,
+  consumeTrace: ReturnType<typeof tracer>,
+): Promise<{ rate: number; cpu: string; received: { offset: string; value: Buffer | null }[][] }> {
+  const consumer = kafka.consumer({
+    groupId: `bench-${randomUUID()}`,
+    maxBytesPerPartition: 8 << 20,
+    maxBytes: 16 << 20,
+  });
+  if (TRACE) consumer.on(consumer.events.REQUEST, consumeTrace.on);
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  let got = 0;
+  let first = 0;
+  let t1 = 0n;
+  // Kept by reference while timing, checked after.
+  const received: { offset: string; value: Buffer | null }[][] = [];
+  let cpu1 = process.cpuUsage();
+  let loop1 = loopMark();
+  await new Promise<void>((resolve) => {
+    void consumer.run({
+      eachBatch: async ({ batch }) => {
+        if (t1 === 0n) {
+          t1 = process.hrtime.bigint();
+          cpu1 = process.cpuUsage();
+          loop1 = loopMark();
+          first = batch.messages.length;
+        }
+        got += batch.messages.length;
+        received.push(batch.messages);
+        if (got >= sent) resolve();
+      },
+    });
+  });
+  const consumeSec = Number(process.hrtime.bigint() - t1) / 1e9;
+  const cpu = `${cpuShare(cpu1, consumeSec)} busy ${busyShare(loop1)}`;
+  await consumer.disconnect();
+  return { rate: (sent - first) / consumeSec, cpu, received };
 }
 
 /** A record's value: its index in the first four bytes, then filler. */

@@ -206,11 +206,7 @@ function serveConnection(
     }
     const { apiKey, apiVersion, correlationId } = header;
     if (apiKey === ApiKey.ApiVersions && apiVersion > 2) {
-      // Answer in the v0 format with UNSUPPORTED_VERSION and the list, as Kafka does.
-      const w = new Writer();
-      w.int32(correlationId);
-      encodeApiVersionsResponse(w, 0, KafkaCode.UNSUPPORTED_VERSION, SUPPORTED_VERSIONS);
-      pending.push(Promise.resolve(frameOf(w)));
+      pending.push(Promise.resolve(unsupportedApiVersions(correlationId)));
       void drain();
       return;
     }
@@ -233,14 +229,7 @@ function serveConnection(
     const done = broker.handle({ apiKey, apiVersion, clientId, clientHost, release }, r).then(
       (body) => {
         end();
-        if (body === null) return null;
-        const w = new Writer(8);
-        w.int32(correlationId);
-        const head = w.finish();
-        const rest = body.parts();
-        const size = Buffer.allocUnsafe(4);
-        size.writeInt32BE(4 + body.length);
-        return [size, ...head, ...rest];
+        return body === null ? null : responseFrame(correlationId, body);
       },
       (err: unknown) => {
         end();
@@ -276,6 +265,25 @@ function serveConnection(
     dead = true;
     void drain();
   });
+}
+
+/** A response: its size, the correlation id, then the body's parts (buffers and file ranges). */
+function responseFrame(correlationId: number, body: Writer): ResponsePart[] {
+  const w = new Writer(8);
+  w.int32(correlationId);
+  const head = w.finish();
+  const rest = body.parts();
+  const size = Buffer.allocUnsafe(4);
+  size.writeInt32BE(4 + body.length);
+  return [size, ...head, ...rest];
+}
+
+/** The answer to an ApiVersions request newer than v2: v0 format, UNSUPPORTED_VERSION and the list, as Kafka does. */
+function unsupportedApiVersions(correlationId: number): Buffer[] {
+  const w = new Writer();
+  w.int32(correlationId);
+  encodeApiVersionsResponse(w, 0, KafkaCode.UNSUPPORTED_VERSION, SUPPORTED_VERSIONS);
+  return frameOf(w);
 }
 
 function frameOf(w: Writer): Buffer[] {
