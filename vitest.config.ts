@@ -11,6 +11,7 @@ export default defineConfig({
       'ingest',
       'stream-processors',
       'query',
+      'infra/broker',
       'infra',
       'testkit',
       'tests',

@@ -1,11 +1,2 @@
-export {
-  type BrokerOptions,
-  type KafkajsCodec,
-  lz4Codec,
-  type RunningBroker,
-  snappyCodec,
-  startBroker,
-  zstdCodec,
-} from './broker/index.js';
 export { buildProgram, main } from './cli/main.js';
 export type { Role } from './cli/role.js';

@@ -30,7 +30,14 @@ export {
 } from './sample-batch-reader.js';
 export { decimalScale, expandColumns, SampleBatchBuilder } from './sample-columns.js';
 export { createSerdes, RecordSerde, type Serdes, type SerdesOptions, type TopicValues } from './serde.js';
-export { partitionFor, partitionForKey, seriesHash, seriesKey } from './series-key.js';
+export {
+  FNV1A64_BASIS_LOW,
+  fnv1a64LabelLowBits,
+  partitionFor,
+  partitionForKey,
+  seriesHash,
+  seriesKey,
+} from './series-key.js';
 export { TOPICS, type TopicName, valueSubject } from './topics.js';
 export type {
   Anomaly,

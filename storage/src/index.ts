@@ -1,7 +1,9 @@
 /** The storage package: TSZ codec, blocks, object stores, and the shared data model. */
 
 export * from './block/index.js';
+export * from './checksum/crc32c.js';
 export * from './cli/index.js';
+export * from './duration.js';
 export * from './errors.js';
 export * from './model.js';
 export * from './objstore/index.js';

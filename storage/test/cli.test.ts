@@ -6,7 +6,6 @@ import {
   analyzeCommand,
   createFromOpenMetricsCommand,
   dumpCommand,
-  parseDuration,
   parseSelector,
 } from '../src/cli/block-commands.js';
 import { formatGoFloat } from '../src/cli/go-float.js';
@@ -71,7 +70,7 @@ describe('block commands', () => {
     for (const [v, s] of cases) expect(formatGoFloat(v)).toBe(s);
   });
 
-  it('parses selectors and durations, rejecting bad ones', () => {
+  it('parses selectors, rejecting bad ones', () => {
     const m = parseSelector('up{job="api", instance=~"10\\\\..*",x!=""}');
     expect(m.map((x) => [x.type, x.name, x.value])).toEqual([
       ['=', '__name__', 'up'],
@@ -81,8 +80,16 @@ describe('block commands', () => {
     ]);
     expect(() => parseSelector('up{job=api}')).toThrowError(/selector/);
     expect(() => parseSelector('{a=~"("}')).toThrowError(/regex/);
-    expect(parseDuration('2h')).toBe(7_200_000);
-    expect(parseDuration('1h30m')).toBe(5_400_000);
-    expect(() => parseDuration('2 hours')).toThrowError(/duration/);
+  });
+
+  it('refuses a block duration that is not a positive duration', async () => {
+    const d = await mkdtemp(join(tmpdir(), 'promstream-cli-'));
+    dirs.push(d);
+    await writeFile(join(d, 'in.om'), 'up 1 1\n# EOF\n');
+    for (const bad of ['2 hours', '0s']) {
+      await expect(
+        createFromOpenMetricsCommand(join(d, 'in.om'), join(d, 'blocks'), { blockDuration: bad }, () => {}),
+      ).rejects.toThrowError(/duration .* is not like 2h/);
+    }
   });
 });

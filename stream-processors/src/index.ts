@@ -19,7 +19,7 @@ export {
   type PartitionHeadOptions,
   type RestoredHead,
 } from './block-builder/partition-head.js';
-export { parseDuration, rangeStart } from './block-builder/ranges.js';
+export { rangeStart } from './block-builder/ranges.js';
 export type {
   BlockProvenance,
   BlockSink,

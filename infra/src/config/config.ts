@@ -5,8 +5,6 @@ import { ConfigError } from './errors.js';
 import { SETTINGS, type Setting } from './schema.js';
 import { checkTenants, parseValue } from './values.js';
 
-export { durationMs } from './values.js';
-
 /**
  * The configuration of every role, as `SETTINGS` (schema.ts) describes it.
  * Sources, later ones winning: the built-in defaults, a YAML file (`--config`

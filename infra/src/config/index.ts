@@ -5,7 +5,6 @@ export {
   CONFIG_FILE_ENV,
   type ConfigSources,
   defaultConfig,
-  durationMs,
   type GatewayConfig,
   loadConfig,
   objectStoreUrl,

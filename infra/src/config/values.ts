@@ -1,3 +1,4 @@
+import { parseDurationSetting } from '@promstream/storage';
 import type { TenantOverrides } from './config.js';
 import type { Setting } from './schema.js';
 
@@ -99,15 +100,7 @@ function url(text: string | undefined, schemes: string[], got: string): string |
 }
 
 function duration(text: string | undefined): number | undefined {
-  return text === undefined ? undefined : durationMs(text);
-}
-
-/** Parses `2h`, `15m`, `30s`, `500ms`, `1d` or a number of milliseconds; undefined when it is none. */
-export function durationMs(text: string): number | undefined {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(text.trim());
-  if (m === null) return undefined;
-  const factor = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[(m[2] ?? 'ms') as 'ms'];
-  return Math.round(Number(m[1]) * factor);
+  return text === undefined ? undefined : parseDurationSetting(text);
 }
 
 function bytes(text: string): number | undefined {

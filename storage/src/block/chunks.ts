@@ -3,8 +3,9 @@
  * chunks as `len <uvarint> | encoding <1b> | data | CRC32C(encoding, data) <4b>`.
  * A chunk ref is (file sequence from 0) * 2^32 + byte offset.
  */
+
+import { crc32c } from '../checksum/crc32c.js';
 import { corrupt, StorageError, StorageErrorCode, type StorageErrorContext } from '../errors.js';
-import { crc32c } from './crc32c.js';
 import { Encbuf } from './encoding.js';
 
 /** First four bytes of a segment file. */

@@ -3,7 +3,7 @@ export * from './bucket-catalog.js';
 export * from './catalog.js';
 export * from './chunker.js';
 export * from './chunks.js';
-export * from './crc32c.js';
+
 export * from './index-format.js';
 export * from './index-reader.js';
 export * from './index-writer.js';

@@ -9,6 +9,7 @@ import { createBlocksFromOpenMetrics, DEFAULT_BLOCK_DURATION } from '../block/ba
 import { formatLabels } from '../block/labels.js';
 import { BlockReader } from '../block/reader.js';
 import { isUlid } from '../block/ulid.js';
+import { parseDuration } from '../duration.js';
 import { StorageError, StorageErrorCode } from '../errors.js';
 import { type Matcher, newMatcher, ValueType } from '../model.js';
 import { objectStoreFromUrl, type S3Settings } from '../objstore/from-url.js';
@@ -18,31 +19,16 @@ import { formatGoFloat } from './go-float.js';
 /** Where command output goes. */
 export type Out = (text: string) => void;
 
-/** Parses durations such as 2h, 90m, 3600s, 1h30m into milliseconds. */
-export function parseDuration(s: string): number {
-  const re = /(\d+)(ms|s|m|h|d|w)/g;
-  let total = 0;
-  let consumed = 0;
-  const unit: Record<string, number> = {
-    ms: 1,
-    s: 1000,
-    m: 60_000,
-    h: 3_600_000,
-    d: 86_400_000,
-    w: 604_800_000,
-  };
-  for (let m = re.exec(s); m !== null; m = re.exec(s)) {
-    if (m.index !== consumed) break;
-    total += Number(m[1]) * unit[m[2]!]!;
-    consumed += m[0].length;
-  }
-  if (s === '' || consumed !== s.length || total <= 0) {
+/** The block duration of `create-blocks-from openmetrics --block-duration`, above 0. */
+function blockDuration(text: string): number {
+  const ms = parseDuration(text);
+  if (ms === undefined || ms <= 0) {
     throw new StorageError(
       StorageErrorCode.InvalidArgument,
-      `duration ${JSON.stringify(s)} is not like 2h or 90m`,
+      `duration ${JSON.stringify(text)} is not like 2h or 90m`,
     );
   }
-  return total;
+  return ms;
 }
 
 /** The block directories under `dir`: itself when it holds meta.json, else its ULID children. */
@@ -79,7 +65,7 @@ export async function createFromOpenMetricsCommand(
 ): Promise<void> {
   const text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
   const duration =
-    options.blockDuration === undefined ? DEFAULT_BLOCK_DURATION : parseDuration(options.blockDuration);
+    options.blockDuration === undefined ? DEFAULT_BLOCK_DURATION : blockDuration(options.blockDuration);
   const metas = await createBlocksFromOpenMetrics(text, objectStoreFromUrl(dir, options.s3), '', {
     blockDuration: duration,
   });

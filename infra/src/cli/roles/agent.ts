@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { addConfigFlags } from '../../config/role-support.js';
+import { refuseBusyPorts } from '../preflight.js';
 import type { Role } from '../role.js';
 
 /** Splits `name=value` pairs (the loader checked their shape). */
@@ -24,6 +25,7 @@ export const agentRole: Role = {
           import('node:path'),
         ]);
       const config = roleConfig(cmd, 'agent');
+      await refuseBusyPorts([{ host: config.agent.host, port: config.agent.port, flag: '--port' }]);
       const logger = pino({ name: 'agent', level: config.logLevel });
       const writers = createLogWriters({
         brokers: config.kafka.brokers,

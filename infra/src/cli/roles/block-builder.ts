@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { addConfigFlags } from '../../config/role-support.js';
+import { refuseBusyPorts } from '../preflight.js';
 import type { Role } from '../role.js';
 
 /** `promstream block-builder`: the consumer group that turns the samples topic into blocks. */
@@ -20,6 +21,9 @@ export const blockBuilderRole: Role = {
         import('prom-client'),
       ]);
       const config = roleConfig(cmd, 'block-builder');
+      await refuseBusyPorts([
+        { host: '127.0.0.1', port: config.blockBuilder.metricsPort, flag: '--metrics-port' },
+      ]);
       const logger = pino({ name: 'block-builder', level: config.logLevel });
       const registry = new prom.Registry();
       prom.collectDefaultMetrics({ register: registry });

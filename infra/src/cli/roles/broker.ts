@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { addConfigFlags } from '../../config/role-support.js';
+import { refuseBadDataDir, refuseBusyPorts } from '../preflight.js';
 import type { Role } from '../role.js';
 
 /** `promstream broker`: the embedded single-node Kafka-protocol broker. */
@@ -9,8 +10,13 @@ export const brokerRole: Role = {
   configure(command: Command): void {
     addConfigFlags(command, 'broker').action(async (_opts: unknown, cmd: Command) => {
       const [{ roleConfig, onShutdown, brokerDataDir }, { startBroker }, { default: pino }] =
-        await Promise.all([import('../../config/index.js'), import('../../broker/index.js'), import('pino')]);
+        await Promise.all([import('../../config/index.js'), import('@promstream/broker'), import('pino')]);
       const config = roleConfig(cmd, 'broker');
+      refuseBadDataDir('--data', brokerDataDir(config));
+      await refuseBusyPorts([
+        { host: config.broker.host, port: config.broker.port, flag: '--port' },
+        { host: '127.0.0.1', port: config.broker.metricsPort, flag: '--metrics-port' },
+      ]);
       const logger = pino({ name: 'broker', level: config.logLevel });
       const running = await startBroker({
         dataDir: brokerDataDir(config),

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { addConfigFlags } from '../../config/role-support.js';
+import { refuseBusyPorts } from '../preflight.js';
 import type { Role } from '../role.js';
 
 /** `promstream gateway`: the Prometheus remote-write gateway (1.0 and 2.0) in front of the log. */
@@ -14,6 +15,7 @@ export const gatewayRole: Role = {
         { default: pino },
       ] = await Promise.all([import('../../config/index.js'), import('@promstream/ingest'), import('pino')]);
       const config = roleConfig(cmd, 'gateway');
+      await refuseBusyPorts([{ host: config.gateway.host, port: config.gateway.port, flag: '--port' }]);
       const logger = pino({ name: 'gateway', level: config.logLevel });
       const writers = createLogWriters({
         brokers: config.kafka.brokers,

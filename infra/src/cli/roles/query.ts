@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { addConfigFlags } from '../../config/role-support.js';
+import { refuseBusyPorts } from '../preflight.js';
 import type { Role } from '../role.js';
 
 /** `promstream query`: the Prometheus HTTP API over the blocks of an object store. */
@@ -11,6 +12,7 @@ export const queryRole: Role = {
       const [{ roleConfig, onShutdown, openStore, objectStoreUrl }, { serveBlocks }, { default: pino }] =
         await Promise.all([import('../../config/index.js'), import('@promstream/query'), import('pino')]);
       const config = roleConfig(cmd, 'query');
+      await refuseBusyPorts([{ host: config.query.host, port: config.query.port, flag: '--port' }]);
       const { query: q, blockBuilder: b } = config;
       const logger = pino({ name: 'query', level: config.logLevel });
       const running = await serveBlocks({

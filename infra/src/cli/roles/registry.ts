@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
 import { addConfigFlags } from '../../config/role-support.js';
+import { refuseBusyPorts } from '../preflight.js';
 import type { Role } from '../role.js';
 
 /** `promstream registry`: the embedded Confluent-compatible schema registry. */
@@ -14,6 +15,7 @@ export const registryRole: Role = {
         import('pino'),
       ]);
       const config = roleConfig(cmd, 'registry');
+      await refuseBusyPorts([{ host: config.registry.host, port: config.registry.port, flag: '--port' }]);
       const logger = pino({ name: 'registry', level: config.logLevel });
       const running = await startRegistry({
         brokers: config.kafka.brokers,
