@@ -36,6 +36,11 @@ export class SeriesChunker {
 
   constructor(private readonly chunkRange: number) {}
 
+  /** Time of the last sample appended, or undefined before the first. */
+  get lastTime(): number | undefined {
+    return this.app === undefined && this.chunks.length === 0 ? undefined : this.maxTime;
+  }
+
   /** Appends one sample; a time not after the previous one is dropped (false). */
   append(t: number, v: number): boolean {
     let app = this.app;

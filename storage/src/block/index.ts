@@ -17,3 +17,4 @@ export * from './reader.js';
 export * from './resolution.js';
 export * from './ulid.js';
 export * from './writer.js';
+export * from './text-parser.js';
