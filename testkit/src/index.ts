@@ -7,6 +7,7 @@ export {
   repoRoot,
   startEmbeddedBroker,
 } from './log-backend.js';
+export { type GeneratedFile, type OpenMetricsShape, writeOpenMetricsFile } from './openmetrics-gen.js';
 export { freePort, waitForPort } from './ports.js';
 export {
   PROMETHEUS_REFERENCE_VERSION,

@@ -123,7 +123,13 @@ export async function backfillText(
   checkDuration(duration);
   const parser = new TextSampleParser({ format: options.format, skipBadLines: options.skipBadLines });
   const spillDir = mkdtempSync(join(options.tmpDir ?? tmpdir(), 'promstream-backfill-'));
-  const progress: BackfillProgress = { phase: 'read', bytesRead: 0, samplesRead: 0, samplesOut: 0, blocks: 0 };
+  const progress: BackfillProgress = {
+    phase: 'read',
+    bytesRead: 0,
+    samplesRead: 0,
+    samplesOut: 0,
+    blocks: 0,
+  };
   const blocks: BlockMeta[] = [];
   let spills = new Map<number, RangeSpill>();
   try {

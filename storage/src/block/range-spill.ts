@@ -23,7 +23,10 @@ export class RangeSpill {
   /** Records added so far. */
   records = 0;
 
-  constructor(dir: string, readonly start: number) {
+  constructor(
+    dir: string,
+    readonly start: number,
+  ) {
     this.path = join(dir, `range-${start}.bin`);
   }
 

@@ -288,7 +288,8 @@ export class TextSampleParser {
     if (this.format === undefined) this.format = guessFromTimestamp(b, ts, te);
     if (ts === te || (b[ts] === HASH && this.format === 'openmetrics'))
       return 'sample has no timestamp (backfilling needs one)';
-    if (p < e && !(this.format === 'openmetrics' && b[p] === HASH)) return 'unexpected text after the timestamp';
+    if (p < e && !(this.format === 'openmetrics' && b[p] === HASH))
+      return 'unexpected text after the timestamp';
     const v = parseFloatToken(b, vs, ve);
     if (v === undefined) return `value ${JSON.stringify(latin1(b, vs, ve))} is not a number`;
     let t: number | undefined;

@@ -121,7 +121,7 @@ export const importRole: Role = {
     command
       .command('openmetrics <file>')
       .description(
-        'build blocks from an OpenMetrics text file into the bucket (--store) or write it onto the log (--to-log)',
+        'build blocks from an OpenMetrics or Prometheus text file (- for stdin) into the bucket (--store), streaming it, or write it onto the log (--to-log)',
       )
       .option('--store <url>', 'object store: file:///path, mem://, s3://bucket/prefix')
       .option(
@@ -132,8 +132,11 @@ export const importRole: Role = {
       .option('--registry <url>', 'schema registry URL (SCHEMA_REGISTRY_URL), with --to-log')
       .option('--tenant <name>', 'tenant', 'anonymous')
       .option('--block-duration <ms>', 'block range in milliseconds (default two hours)', Number)
+      .option('--format <format>', 'openmetrics, prometheus (ms timestamps) or auto', 'auto')
+      .option('--skip-bad-lines', 'skip and count malformed lines instead of stopping at the first')
+      .option('--tmp-dir <dir>', 'where block ranges spill while the input is read')
       .option('--no-progress', 'no progress bar')
-      .action(async (file: string, opts: ImportFlags) => {
+      .action(async (file: string, opts: ImportFlags & TextFlags) => {
         if (opts.toLog === true) {
           await toLog(opts, (sink, onProgress) =>
             import('@promstream/stream-processors/migrate').then(({ importOpenMetricsToLog }) =>
@@ -142,75 +145,104 @@ export const importRole: Role = {
           );
           return;
         }
-        const store = requireStore(opts);
-        const [{ objectStoreFromUrl }, { importOpenMetrics }] = await Promise.all([
-          import('@promstream/storage'),
-          import('@promstream/stream-processors/migrate'),
-        ]);
-        const bar = await progressBar('import', opts.progress);
-        try {
-          const r = await importOpenMetrics(file, objectStoreFromUrl(store), {
-            tenant: opts.tenant,
-            blockDuration: opts.blockDuration,
-            onProgress: bar.onProgress,
-          });
-          bar.stop();
-          console.log(summary('imported', r));
-        } catch (err) {
-          bar.stop();
-          failWith(err);
-        }
+        await importText(file, requireStore(opts), opts);
       });
-    command
-      .command('remote-read <url>')
-      .description(
-        'read a range from a running Prometheus (remote read, e.g. http://host:9090/api/v1/read) into the bucket or onto the log',
-      )
-      .option('--store <url>', 'object store: file:///path, mem://, s3://bucket/prefix')
-      .option('--to-log', 'write SampleBatch records onto promstream.samples.v1 instead')
-      .option('--brokers <list>', 'Kafka bootstrap brokers, host:port,... (KAFKA_BROKERS), with --to-log')
-      .option('--registry <url>', 'schema registry URL (SCHEMA_REGISTRY_URL), with --to-log')
-      .requiredOption(
-        '--from <time>',
-        'start, inclusive: Unix seconds (1700000000s), ms or RFC 3339',
-        parseTime,
-      )
-      .requiredOption('--to <time>', 'end, exclusive, same forms', parseTime)
-      .requiredOption('--match <selector...>', 'series selectors, e.g. up{job="node"}')
-      .option('--tenant <name>', 'tenant', 'anonymous')
-      .option('--block-duration <ms>', 'block range in milliseconds (default two hours)', Number)
-      .option('--no-progress', 'no progress bar')
-      .action(async (url: string, opts: ImportFlags & { from: number; to: number; match: string[] }) => {
-        const range = { from: opts.from, to: opts.to, match: opts.match, tenant: opts.tenant };
-        if (opts.toLog === true) {
-          await toLog(opts, (sink, onProgress) =>
-            import('@promstream/stream-processors/migrate').then(({ importRemoteReadToLog }) =>
-              importRemoteReadToLog(url, sink, { ...range, onProgress }),
-            ),
-          );
-          return;
-        }
-        const store = requireStore(opts);
-        const [{ objectStoreFromUrl }, { importRemoteRead }] = await Promise.all([
-          import('@promstream/storage'),
-          import('@promstream/stream-processors/migrate'),
-        ]);
-        const bar = await progressBar('import', opts.progress);
-        try {
-          const r = await importRemoteRead(url, objectStoreFromUrl(store), {
-            ...range,
-            blockDuration: opts.blockDuration,
-            onProgress: bar.onProgress,
-          });
-          bar.stop();
-          console.log(summary('imported', r));
-        } catch (err) {
-          bar.stop();
-          failWith(err);
-        }
-      });
+    configureRemoteRead(command);
   },
 };
+
+/** `import openmetrics FILE --store URL`: streams the text into blocks, uploading each as it is built. */
+async function importText(file: string, store: string, opts: ImportFlags & TextFlags): Promise<void> {
+  const [storage, { importOpenMetrics }, { stat }] = await Promise.all([
+    import('@promstream/storage'),
+    import('@promstream/stream-processors/migrate'),
+    import('node:fs/promises'),
+  ]);
+  const size =
+    file === '-'
+      ? undefined
+      : await stat(file).then(
+          (s) => s.size,
+          () => undefined,
+        );
+  const bar = opts.progress ? storage.textProgress({ totalBytes: size }) : undefined;
+  try {
+    const r = await importOpenMetrics(file, storage.objectStoreFromUrl(store), {
+      tenant: opts.tenant,
+      blockDuration: opts.blockDuration,
+      format: storage.parseTextFormat(opts.format),
+      skipBadLines: opts.skipBadLines,
+      tmpDir: opts.tmpDir,
+      onProgress: bar?.update,
+    });
+    bar?.done();
+    process.stderr.write(storage.badLinesReport(r.text));
+    console.log(summary('imported', r));
+    console.log(storage.backfillSummary(r.text, r.seconds));
+  } catch (err) {
+    bar?.done();
+    failWith(err);
+  }
+}
+
+/** Flags of text imports. */
+interface TextFlags {
+  format?: string;
+  skipBadLines?: boolean;
+  tmpDir?: string;
+}
+
+/** The remote-read import. */
+function configureRemoteRead(command: Command): void {
+  command
+    .command('remote-read <url>')
+    .description(
+      'read a range from a running Prometheus (remote read, e.g. http://host:9090/api/v1/read) into the bucket or onto the log',
+    )
+    .option('--store <url>', 'object store: file:///path, mem://, s3://bucket/prefix')
+    .option('--to-log', 'write SampleBatch records onto promstream.samples.v1 instead')
+    .option('--brokers <list>', 'Kafka bootstrap brokers, host:port,... (KAFKA_BROKERS), with --to-log')
+    .option('--registry <url>', 'schema registry URL (SCHEMA_REGISTRY_URL), with --to-log')
+    .requiredOption(
+      '--from <time>',
+      'start, inclusive: Unix seconds (1700000000s), ms or RFC 3339',
+      parseTime,
+    )
+    .requiredOption('--to <time>', 'end, exclusive, same forms', parseTime)
+    .requiredOption('--match <selector...>', 'series selectors, e.g. up{job="node"}')
+    .option('--tenant <name>', 'tenant', 'anonymous')
+    .option('--block-duration <ms>', 'block range in milliseconds (default two hours)', Number)
+    .option('--no-progress', 'no progress bar')
+    .action(async (url: string, opts: ImportFlags & { from: number; to: number; match: string[] }) => {
+      const range = { from: opts.from, to: opts.to, match: opts.match, tenant: opts.tenant };
+      if (opts.toLog === true) {
+        await toLog(opts, (sink, onProgress) =>
+          import('@promstream/stream-processors/migrate').then(({ importRemoteReadToLog }) =>
+            importRemoteReadToLog(url, sink, { ...range, onProgress }),
+          ),
+        );
+        return;
+      }
+      const store = requireStore(opts);
+      const [{ objectStoreFromUrl }, { importRemoteRead }] = await Promise.all([
+        import('@promstream/storage'),
+        import('@promstream/stream-processors/migrate'),
+      ]);
+      const bar = await progressBar('import', opts.progress);
+      try {
+        const r = await importRemoteRead(url, objectStoreFromUrl(store), {
+          ...range,
+          blockDuration: opts.blockDuration,
+          onProgress: bar.onProgress,
+        });
+        bar.stop();
+        console.log(summary('imported', r));
+      } catch (err) {
+        bar.stop();
+        failWith(err);
+      }
+    });
+}
 
 /** Flags of the openmetrics and remote-read imports. */
 interface ImportFlags {
