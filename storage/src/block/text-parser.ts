@@ -240,6 +240,10 @@ export class TextSampleParser {
   /** Reads one line; true when it is a sample. */
   private takeLine(b: Buffer, s: number, e: number): boolean {
     this.lines++;
+    if (e - s > this.maxLine) {
+      this.bad(`line is longer than ${this.maxLine} bytes`);
+      return false;
+    }
     if (e > s && b[e - 1] === CR) e--;
     const why = this.parseLine(b, s, e);
     if (why === true) return true;
@@ -288,8 +292,6 @@ export class TextSampleParser {
     if (this.format === undefined) this.format = guessFromTimestamp(b, ts, te);
     if (ts === te || (b[ts] === HASH && this.format === 'openmetrics'))
       return 'sample has no timestamp (backfilling needs one)';
-    if (p < e && !(this.format === 'openmetrics' && b[p] === HASH))
-      return 'unexpected text after the timestamp';
     const v = parseFloatToken(b, vs, ve);
     if (v === undefined) return `value ${JSON.stringify(latin1(b, vs, ve))} is not a number`;
     let t: number | undefined;
@@ -303,6 +305,8 @@ export class TextSampleParser {
       const unit = this.format === 'openmetrics' ? 'seconds' : 'integer milliseconds';
       return `timestamp ${JSON.stringify(latin1(b, ts, te))} is not ${unit}`;
     }
+    if (p < e && !(this.format === 'openmetrics' && b[p] === HASH))
+      return 'unexpected text after the timestamp';
     this.ref = ref;
     this.t = t;
     this.v = v;
@@ -387,6 +391,7 @@ function parseSeries(b: Buffer, s: number, e: number): Label[] | string {
       if (typeof value === 'string') return value;
       p = value.end;
       if (value.text !== '') labels.push({ name, value: value.text });
+      if (p >= e) return 'label set does not end with }';
       if (b[p] === COMMA) p++;
       else if (b[p] !== RBRACE) return `expected , or } at column ${p - s + 1}`;
     }
