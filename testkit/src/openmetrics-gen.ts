@@ -39,7 +39,7 @@ const MODES = ['idle', 'user', 'system', 'iowait', 'irq', 'softirq', 'steal', 'n
 function seriesText(i: number): string {
   const family = Math.floor(i / METRICS_PER_FAMILY);
   const k = i % METRICS_PER_FAMILY;
-  return `node_gen_${family}_total{instance="host-${String(k).padStart(3, '0')}:9100",job="node",mode="${MODES[k % MODES.length]}"}`;
+  return `node_gen_${family}_total{instance="h${String(k).padStart(3, '0')}",job="node",mode="${MODES[k % MODES.length]}"}`;
 }
 
 /** Writes a generated file to `path`; the same shape and seed give the same bytes. */
