@@ -7,8 +7,7 @@
  * equal those of promtool's blocks from the same file. The file is generated
  * in the test's temporary directory and deleted after.
  */
-import { execFile, spawn } from 'node:child_process';
-import { createReadStream, readFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -26,6 +25,7 @@ import {
   prometheusReference,
   realS3,
   repoRoot,
+  runMeasured,
   seededRandom,
   writeOpenMetricsFile,
 } from '@promstream/testkit';
@@ -40,43 +40,6 @@ const FAMILIES = 100;
 
 if (!reference.ok) announceSkip('600 MB OpenMetrics import against promtool', reference.reason);
 if (!s3.ok) announceSkip('600 MB OpenMetrics import against promtool', s3.reason);
-
-/** Runs a command, sampling its VmHWM until it exits; resolves with its output and peak RSS in bytes. */
-function measured(
-  command: string,
-  args: string[],
-  stdinFile?: string,
-): Promise<{ code: number | null; stdout: string; stderr: string; peak: number }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(command, args, {
-      stdio: [stdinFile === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    let peak = 0;
-    child.stdout?.on('data', (d: Buffer) => {
-      stdout += d.toString();
-    });
-    child.stderr?.on('data', (d: Buffer) => {
-      stderr += d.toString();
-    });
-    if (stdinFile !== undefined) createReadStream(stdinFile).pipe(child.stdin!);
-    const sample = (): void => {
-      try {
-        const m = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
-        if (m !== null) peak = Math.max(peak, Number(m[1]) * 1024);
-      } catch {
-        // The process has just exited; the last reading stands (VmHWM only grows).
-      }
-    };
-    const timer = setInterval(sample, 50);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearInterval(timer);
-      resolve({ code, stdout, stderr, peak });
-    });
-  });
-}
 
 /** `{labels} value t` lines of `promtool tsdb dump` for the selected series of the blocks in `dir`. */
 async function promtoolDump(dir: string, selector: string): Promise<string[]> {
@@ -128,7 +91,7 @@ describe.skipIf(!reference.ok || !s3.ok)('600 MB OpenMetrics file in bounded mem
 
   it('block create-from-openmetrics stays under 512 MB and writes promtool’s samples', async () => {
     const ours = path.join(work, 'ours');
-    const r = await measured(process.execPath, [
+    const r = await runMeasured(process.execPath, [
       path.join(repoRoot, 'bin', 'promstream.js'),
       'block',
       'create-from-openmetrics',
@@ -141,15 +104,15 @@ describe.skipIf(!reference.ok || !s3.ok)('600 MB OpenMetrics file in bounded mem
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/6912000 samples.*peak RSS \d+\.\d MiB/);
-    console.log(`block create-from-openmetrics: peak RSS ${(r.peak / MB).toFixed(1)} MiB`);
-    expect(r.peak).toBeGreaterThan(0);
-    expect(r.peak).toBeLessThan(RSS_LIMIT);
+    console.log(`block create-from-openmetrics: peak RSS ${(r.peakRss / MB).toFixed(1)} MiB`);
+    expect(r.peakRss).toBeGreaterThan(0);
+    expect(r.peakRss).toBeLessThan(RSS_LIMIT);
     expect((await readdir(ours)).filter((n) => n.length === 26).length).toBe(4);
     expect(await promtoolDump(ours, selector)).toEqual(expected);
   }, 180_000);
 
   it('import openmetrics from stdin into S3 stays under 512 MB and holds promtool’s samples', async () => {
-    const r = await measured(
+    const r = await runMeasured(
       process.execPath,
       [
         path.join(repoRoot, 'bin', 'promstream.js'),
@@ -164,16 +127,16 @@ describe.skipIf(!reference.ok || !s3.ok)('600 MB OpenMetrics file in bounded mem
         '--tmp-dir',
         work,
       ],
-      file,
+      { stdinFile: file },
     );
     // The AWS SDK may warn about the Node version on stderr; nothing else may be there.
     expect(r.stderr).not.toMatch(/error|bad lines/i);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/imported 4 blocks \(0 already present\), 6912000 samples/);
     expect(r.stdout).toMatch(/peak RSS \d+\.\d MiB/);
-    console.log(`import openmetrics - (S3): peak RSS ${(r.peak / MB).toFixed(1)} MiB`);
-    expect(r.peak).toBeGreaterThan(0);
-    expect(r.peak).toBeLessThan(RSS_LIMIT);
+    console.log(`import openmetrics - (S3): peak RSS ${(r.peakRss / MB).toFixed(1)} MiB`);
+    expect(r.peakRss).toBeGreaterThan(0);
+    expect(r.peakRss).toBeLessThan(RSS_LIMIT);
     const store = tenantStore(objectStoreFromUrl(`s3://${s3.ok ? s3.backend.bucket : ''}/${prefix}`), 'big');
     const names: string[] = [];
     for await (const o of store.list('')) if (o.isPrefix) names.push(o.key.slice(0, -1));
