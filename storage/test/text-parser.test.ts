@@ -1,6 +1,7 @@
 import { seededRandom } from '@promstream/testkit';
 import { describe, expect, it } from 'vitest';
 import { formatLabels } from '../src/block/labels.js';
+import { parseFloatToken } from '../src/block/text-numbers.js';
 import { type TextParserOptions, TextSampleParser } from '../src/block/text-parser.js';
 
 interface Out {
@@ -121,5 +122,38 @@ describe('streaming text parser', () => {
       '{__name__="a"} 1 1',
       '{__name__="b"} 2 2',
     ]);
+  });
+});
+
+describe('text numbers', () => {
+  it('reads decimals exactly as Number() does, on the fast path and off it', () => {
+    const random = seededRandom(5);
+    const cases = [
+      '0',
+      '-0',
+      '-0.0',
+      '1.',
+      '.5',
+      '+3',
+      '007.250',
+      '123456789012345',
+      '1234567890123456',
+      '9007199254740993',
+    ];
+    for (let i = 0; i < 20_000; i++) {
+      const digits = 1 + Math.floor(random() * 18);
+      let d = '';
+      for (let k = 0; k < digits; k++) d += Math.floor(random() * 10);
+      const dot = Math.floor(random() * (digits + 1));
+      cases.push(`${random() < 0.3 ? '-' : ''}${d.slice(0, dot)}.${d.slice(dot)}`);
+      cases.push(String(random() * 10 ** Math.floor(random() * 30 - 10)));
+    }
+    for (const c of cases) {
+      const b = Buffer.from(c);
+      expect(Object.is(parseFloatToken(b, 0, b.length), Number(c)), c).toBe(true);
+    }
+    for (const bad of ['', '-', '.', '1.2.3', '1e', 'abc', '0x']) {
+      expect(parseFloatToken(Buffer.from(bad), 0, bad.length), bad).toBeUndefined();
+    }
   });
 });

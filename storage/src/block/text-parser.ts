@@ -72,9 +72,29 @@ function isBlank(c: number): boolean {
   return c === SPACE || c === TAB;
 }
 
-/** The series met so far, by ref. */
+/** FNV-1a over bytes: the key of a raw series text. */
+function hashBytes(b: Uint8Array, s: number, e: number): number {
+  let h = 0x811c9dc5;
+  for (let i = s; i < e; i++) h = Math.imul(h ^ b[i]!, 0x01000193);
+  return h;
+}
+
+function sameBytes(key: Uint8Array, b: Uint8Array, s: number, e: number): boolean {
+  if (key.length !== e - s) return false;
+  for (let i = 0; i < key.length; i++) if (key[i] !== b[s + i]) return false;
+  return true;
+}
+
+/**
+ * The series met so far, by ref. A raw series text (`name{labels}` as
+ * written) is found by its hash and a byte comparison, so a repeated series
+ * costs no string; texts whose hash another text took go to a map by string.
+ */
 export class SeriesTable {
-  private readonly byRaw = new Map<string, number>();
+  private readonly byHash = new Map<number, number>();
+  private readonly rawKeys: Uint8Array[] = [];
+  private readonly rawRefs: number[] = [];
+  private readonly collided = new Map<string, number>();
   private readonly byCanonical = new Map<string, number>();
   private readonly list: Label[][] = [];
 
@@ -88,13 +108,16 @@ export class SeriesTable {
     return this.list[ref]!;
   }
 
-  /** The ref of a raw series text seen before, or undefined. */
-  lookup(raw: string): number | undefined {
-    return this.byRaw.get(raw);
+  /** The ref of the raw series text b[s, e) seen before, or undefined. */
+  lookup(b: Buffer, s: number, e: number): number | undefined {
+    const at = this.byHash.get(hashBytes(b, s, e));
+    if (at === undefined) return undefined;
+    if (sameBytes(this.rawKeys[at]!, b, s, e)) return this.rawRefs[at];
+    return this.collided.size === 0 ? undefined : this.collided.get(latin1(b, s, e));
   }
 
-  /** Adds sorted labels under their raw text; equal label sets spelled differently share a ref. */
-  add(raw: string, labels: Label[]): number {
+  /** Adds sorted labels under the raw text b[s, e); equal label sets spelled differently share a ref. */
+  add(b: Buffer, s: number, e: number, labels: Label[]): number {
     const key = formatLabels(labels);
     let ref = this.byCanonical.get(key);
     if (ref === undefined) {
@@ -102,7 +125,14 @@ export class SeriesTable {
       this.list.push(labels);
       this.byCanonical.set(key, ref);
     }
-    this.byRaw.set(raw, ref);
+    const h = hashBytes(b, s, e);
+    if (this.byHash.has(h)) {
+      this.collided.set(latin1(b, s, e), ref);
+    } else {
+      this.byHash.set(h, this.rawKeys.length);
+      this.rawKeys.push(Uint8Array.prototype.slice.call(b, s, e));
+      this.rawRefs.push(ref);
+    }
     return ref;
   }
 }
@@ -271,12 +301,11 @@ export class TextSampleParser {
       if (p < 0) return this.labelError(b, s, e);
     }
     const seriesEnd = p;
-    const raw = latin1(b, s, seriesEnd);
-    let ref = this.series.lookup(raw);
+    let ref = this.series.lookup(b, s, seriesEnd);
     if (ref === undefined) {
       const labels = parseSeries(b, s, seriesEnd);
       if (typeof labels === 'string') return labels;
-      ref = this.series.add(raw, labels);
+      ref = this.series.add(b, s, seriesEnd, labels);
     }
     if (p >= e || !isBlank(b[p]!)) return 'expected a space and a value after the series';
     while (p < e && isBlank(b[p]!)) p++;
