@@ -138,9 +138,21 @@ export const importRole: Role = {
       .option('--no-progress', 'no progress bar')
       .action(async (file: string, opts: ImportFlags & TextFlags) => {
         if (opts.toLog === true) {
+          const { parseTextFormat } = await import('@promstream/storage');
+          let format: ReturnType<typeof parseTextFormat>;
+          try {
+            format = parseTextFormat(opts.format);
+          } catch (err) {
+            failWith(err);
+          }
           await toLog(opts, (sink, onProgress) =>
             import('@promstream/stream-processors/migrate').then(({ importOpenMetricsToLog }) =>
-              importOpenMetricsToLog(file, sink, { tenant: opts.tenant, onProgress }),
+              importOpenMetricsToLog(file, sink, {
+                tenant: opts.tenant,
+                onProgress,
+                format,
+                skipBadLines: opts.skipBadLines,
+              }),
             ),
           );
           return;
