@@ -20,6 +20,7 @@ import {
 import { MigrateError } from './errors.js';
 import { checkTenant } from './import-blocks.js';
 import type { MigrateResult } from './progress.js';
+import { uploadBlock } from './upload-block.js';
 
 /** Options of importOpenMetrics. */
 export interface ImportOpenMetricsOptions {
@@ -58,34 +59,13 @@ export async function importOpenMetrics(
   const result: MigrateResult = { copied: [], skipped: [], bytes: 0, samples: 0, seconds: 0 };
   let text: BackfillResult;
   try {
-    text = await backfillText(
-      input,
-      async (block) => {
-        const base = `${tenant}/${block.meta.ulid}`;
-        result.samples += block.meta.stats.numSamples;
-        if ((await store.head(`${base}/meta.json`)) !== undefined) {
-          result.skipped.push(block.meta.ulid);
-          return;
-        }
-        // Files come index and chunks first, meta.json last: a block cut off mid-upload stays invisible.
-        for (const [name, bytes] of block.files) {
-          try {
-            await store.put(`${base}/${name}`, bytes);
-          } catch (e) {
-            throw new MigrateError('DESTINATION_WRITE', `write ${base}/${name}`, { cause: e });
-          }
-          result.bytes += bytes.length;
-        }
-        result.copied.push(block.meta.ulid);
-      },
-      {
-        blockDuration: options.blockDuration ?? DEFAULT_BLOCK_DURATION,
-        format: options.format,
-        skipBadLines: options.skipBadLines,
-        tmpDir: options.tmpDir,
-        onProgress: options.onProgress,
-      },
-    );
+    text = await backfillText(input, (block) => uploadBlock(store, tenant, block, result), {
+      blockDuration: options.blockDuration ?? DEFAULT_BLOCK_DURATION,
+      format: options.format,
+      skipBadLines: options.skipBadLines,
+      tmpDir: options.tmpDir,
+      onProgress: options.onProgress,
+    });
   } catch (e) {
     if (e instanceof MigrateError) throw e;
     if (e instanceof StorageError && e.code === 'invalid_argument') {
