@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import type { Role } from '../role.js';
-import { failWith, parseTime, progressBar, summary } from './import.js';
+import { failWith, parseTime, peakRssText, progressBar, summary } from './import.js';
 import { parsePoint } from './replay.js';
 
 interface ExportFlags {
@@ -80,7 +80,7 @@ async function exportToBrokers(opts: ExportFlags & { brokers: string; toBrokers:
     });
     if (begun) bar?.stop();
     console.log(
-      `exported ${r.records} records, ${(r.bytes / 1048576).toFixed(1)} MiB in ${r.seconds.toFixed(1)} s; ` +
+      `exported ${r.records} records, ${(r.bytes / 1048576).toFixed(1)} MiB in ${r.seconds.toFixed(1)} s, ${peakRssText()}; ` +
         `to resume, per partition next offset: ${JSON.stringify(r.next)}`,
     );
   } catch (err) {

@@ -69,6 +69,11 @@ export async function progressBar(
   };
 }
 
+/** The peak resident set size of this process, for the summaries (getrusage's maxrss). */
+export function peakRssText(): string {
+  return `peak RSS ${((process.resourceUsage().maxRSS * 1024) / 1048576).toFixed(1)} MiB`;
+}
+
 /** One line that says what a migration did. */
 export function summary(
   verb: string,
@@ -77,7 +82,7 @@ export function summary(
   return (
     `${verb} ${r.copied.length} blocks (${r.skipped.length} already present), ${r.samples} samples, ` +
     `${(r.bytes / 1048576).toFixed(1)} MiB in ${r.seconds.toFixed(1)} s ` +
-    `(${Math.round(r.samples / Math.max(r.seconds, 0.001))} samples/s)`
+    `(${Math.round(r.samples / Math.max(r.seconds, 0.001))} samples/s), ${peakRssText()}`
   );
 }
 
@@ -313,7 +318,7 @@ async function toLog(
     const r = await run(writers.samples, onProgress);
     console.log(
       `wrote ${r.samples} samples in ${r.records} records (${(r.bytes / 1048576).toFixed(1)} MiB) onto the log in ` +
-        `${r.seconds.toFixed(1)} s (${Math.round(r.samples / Math.max(r.seconds, 0.001))} samples/s)`,
+        `${r.seconds.toFixed(1)} s (${Math.round(r.samples / Math.max(r.seconds, 0.001))} samples/s), ${peakRssText()}`,
     );
   } catch (err) {
     failWith(err);
