@@ -236,6 +236,13 @@ export class TextSampleParser {
     }
   }
 
+  /** Reads past every sample of the chunk (checking each line); returns how many there were. */
+  skipAll(): number {
+    let n = 0;
+    while (this.next()) n++;
+    return n;
+  }
+
   /** Keeps the unfinished last line of the chunk for the next one. */
   private keepTail(): void {
     if (this.pos < this.buf.length) this.append(this.buf, this.pos, this.buf.length);
