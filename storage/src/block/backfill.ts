@@ -137,8 +137,9 @@ export async function backfillText(
     progress.phase = 'write';
     for (const start of [...spills.keys()].sort((a, b) => a - b)) {
       // The backfill head's chunk range is twice the block size.
-      const builder = new RangeBuilder(2 * duration);
-      spills.get(start)!.drain((records, count) => builder.addRecords(records, count));
+      const spill = spills.get(start)!;
+      const builder = new RangeBuilder(2 * duration, !spill.interleaved);
+      spill.drain((records, count) => builder.addRecords(records, count));
       const block = encodeBlock(builder.series((ref) => parser.series.labels(ref)));
       await sink(block);
       blocks.push(block.meta);

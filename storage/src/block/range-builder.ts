@@ -8,6 +8,7 @@
  */
 import { type Label, ValueType } from '../model.js';
 import { XorIterator } from '../tsz/xor.js';
+import { ByteArena } from './byte-arena.js';
 import { SeriesChunker } from './chunker.js';
 import type { SeriesInput } from './writer.js';
 
@@ -23,8 +24,20 @@ interface Stray {
 export class RangeBuilder {
   private readonly chunkers = new Map<number, SeriesChunker>();
   private readonly strays = new Map<number, Stray>();
+  // Finished chunks are packed in slabs: a chunk costs its bytes, not the appender's grown buffer.
+  private readonly arena = new ByteArena();
+  private readonly finished: { ref: number; chunks: SeriesInput['chunks'] }[] = [];
+  private current = -1;
 
-  constructor(private readonly chunkRange: number) {}
+  /**
+   * `grouped` says each series' samples come in one run (RangeSpill's
+   * `interleaved` is false): a series is then cut as soon as the next one
+   * starts, so one chunker is open at a time instead of one per series.
+   */
+  constructor(
+    private readonly chunkRange: number,
+    private readonly grouped = false,
+  ) {}
 
   /** Adds the interleaved (ref, t, v) records of a spill batch. */
   addRecords(records: Float64Array, count: number): void {
@@ -33,9 +46,13 @@ export class RangeBuilder {
 
   /** Adds one sample. */
   add(ref: number, t: number, v: number): void {
+    if (this.grouped && ref !== this.current) {
+      if (this.current >= 0) this.finish(this.current);
+      this.current = ref;
+    }
     let c = this.chunkers.get(ref);
     if (c === undefined) {
-      c = new SeriesChunker(this.chunkRange);
+      c = new SeriesChunker(this.chunkRange, this.arena.copy);
       this.chunkers.set(ref, c);
     }
     const last = c.lastTime;
@@ -55,18 +72,21 @@ export class RangeBuilder {
     s.vs[s.n++] = v;
   }
 
+  /** Closes a series: its chunks are final. */
+  private finish(ref: number): void {
+    const c = this.chunkers.get(ref);
+    if (c === undefined) return;
+    c.flush();
+    const stray = this.strays.get(ref);
+    this.finished.push({ ref, chunks: stray === undefined ? c.chunks : this.resort(c, stray) });
+    this.chunkers.delete(ref);
+    this.strays.delete(ref);
+  }
+
   /** The series with their chunks; the builder is spent afterwards. */
   series(labels: (ref: number) => Label[]): SeriesInput[] {
-    const out: SeriesInput[] = [];
-    for (const [ref, c] of this.chunkers) {
-      c.flush();
-      const stray = this.strays.get(ref);
-      const chunks = stray === undefined ? c.chunks : this.resort(c, stray);
-      out.push({ labels: labels(ref), chunks });
-    }
-    this.chunkers.clear();
-    this.strays.clear();
-    return out;
+    for (const ref of [...this.chunkers.keys()]) this.finish(ref);
+    return this.finished.map((f) => ({ labels: labels(f.ref), chunks: f.chunks }));
   }
 
   /** Cuts a series again from its chunks and its out-of-order samples, in time order. */
@@ -90,7 +110,7 @@ export class RangeBuilder {
       vs[k++] = stray.vs[i]!;
     }
     const order = Array.from({ length: k }, (_, i) => i).sort((a, b) => ts[a]! - ts[b]! || a - b);
-    const again = new SeriesChunker(this.chunkRange);
+    const again = new SeriesChunker(this.chunkRange, this.arena.copy);
     for (const i of order) again.append(ts[i]!, vs[i]!);
     again.flush();
     return again.chunks;

@@ -22,6 +22,14 @@ export class RangeSpill {
   private readonly path: string;
   /** Records added so far. */
   records = 0;
+  /**
+   * Whether a series came back after another one: false means each series'
+   * samples are contiguous (the usual export order), so the range can be cut
+   * one series at a time.
+   */
+  interleaved = false;
+  private seen = new Uint8Array(1024);
+  private lastRef = -1;
 
   constructor(
     dir: string,
@@ -32,6 +40,7 @@ export class RangeSpill {
 
   /** Adds one sample. */
   add(ref: number, t: number, v: number): void {
+    if (ref !== this.lastRef) this.enter(ref);
     const i = this.n * 3;
     const buf = this.buf;
     buf[i] = ref;
@@ -39,6 +48,18 @@ export class RangeSpill {
     buf[i + 2] = v;
     this.records++;
     if (++this.n === BUFFER_RECORDS) this.flush();
+  }
+
+  /** Notes that a run of `ref`'s samples starts. */
+  private enter(ref: number): void {
+    if (ref >= this.seen.length) {
+      const grown = new Uint8Array(Math.max(ref + 1, this.seen.length * 2));
+      grown.set(this.seen);
+      this.seen = grown;
+    }
+    if (this.seen[ref] === 1) this.interleaved = true;
+    this.seen[ref] = 1;
+    this.lastRef = ref;
   }
 
   private flush(): void {

@@ -19,6 +19,7 @@
  */
 import { StorageError, StorageErrorCode } from '../errors.js';
 import type { Label } from '../model.js';
+import { ByteArena } from './byte-arena.js';
 import { formatLabels } from './labels.js';
 import { parseFloatToken, parseIntToken } from './text-numbers.js';
 
@@ -97,6 +98,9 @@ export class SeriesTable {
   private readonly collided = new Map<string, number>();
   private readonly byCanonical = new Map<string, number>();
   private readonly list: Label[][] = [];
+  private readonly keyArena = new ByteArena();
+  /** Label names and values, each kept once: series share most of them. */
+  private readonly strings = new Map<string, string>();
 
   /** Number of series. */
   get size(): number {
@@ -108,6 +112,13 @@ export class SeriesTable {
     return this.list[ref]!;
   }
 
+  private intern(s: string): string {
+    const had = this.strings.get(s);
+    if (had !== undefined) return had;
+    this.strings.set(s, s);
+    return s;
+  }
+
   /** The ref of the raw series text b[s, e) seen before, or undefined. */
   lookup(b: Buffer, s: number, e: number): number | undefined {
     const at = this.byHash.get(hashBytes(b, s, e));
@@ -117,7 +128,8 @@ export class SeriesTable {
   }
 
   /** Adds sorted labels under the raw text b[s, e); equal label sets spelled differently share a ref. */
-  add(b: Buffer, s: number, e: number, labels: Label[]): number {
+  add(b: Buffer, s: number, e: number, parsed: Label[]): number {
+    const labels = parsed.map((l) => ({ name: this.intern(l.name), value: this.intern(l.value) }));
     const key = formatLabels(labels);
     let ref = this.byCanonical.get(key);
     if (ref === undefined) {
@@ -130,7 +142,7 @@ export class SeriesTable {
       this.collided.set(latin1(b, s, e), ref);
     } else {
       this.byHash.set(h, this.rawKeys.length);
-      this.rawKeys.push(Uint8Array.prototype.slice.call(b, s, e));
+      this.rawKeys.push(this.keyArena.copy(b.subarray(s, e)));
       this.rawRefs.push(ref);
     }
     return ref;
