@@ -4,7 +4,13 @@ import { FsObjectStore } from './fs.js';
 import { MemoryObjectStore } from './memory.js';
 import type { ObjectStore } from './object-store.js';
 import { PrefixedObjectStore } from './prefixed.js';
-import { S3ObjectStore } from './s3.js';
+import { S3ObjectStore, type S3ObjectStoreOptions } from './s3.js';
+
+/** Options of the stores a URL opens that a URL cannot carry. */
+export interface StoreUrlOptions {
+  /** Passed to an S3 store (see S3ObjectStoreOptions.onPartUploaded). */
+  onPartUploaded?: S3ObjectStoreOptions['onPartUploaded'];
+}
 
 /**
  * Opens a store from a URL:
@@ -12,9 +18,14 @@ import { S3ObjectStore } from './s3.js';
  * - `mem://`: a new in-memory store;
  * - `s3://bucket/prefix?endpoint=http://host:port&region=us-east-1&path-style=true`:
  *   an S3 bucket; credentials come from S3_ACCESS_KEY_ID / S3_SECRET_ACCESS_KEY
- *   (or the AWS_* names), the endpoint and region also from S3_ENDPOINT / S3_REGION.
+ *   (or the AWS_* names), the endpoint and region also from S3_ENDPOINT / S3_REGION;
+ *   `multipart-threshold` and `part-size` (bytes) tune multipart uploads.
  */
-export function objectStoreFromUrl(url: string, env: NodeJS.ProcessEnv = process.env): ObjectStore {
+export function objectStoreFromUrl(
+  url: string,
+  env: NodeJS.ProcessEnv = process.env,
+  options: StoreUrlOptions = {},
+): ObjectStore {
   if (!/^[a-z][a-z0-9+.-]*:/i.test(url)) return new FsObjectStore(url);
   let u: URL;
   try {
@@ -41,6 +52,9 @@ export function objectStoreFromUrl(url: string, env: NodeJS.ProcessEnv = process
         forcePathStyle: q.get('path-style') !== 'false',
         accessKeyId: nonEmpty(env.S3_ACCESS_KEY_ID) ?? nonEmpty(env.AWS_ACCESS_KEY_ID),
         secretAccessKey: nonEmpty(env.S3_SECRET_ACCESS_KEY) ?? nonEmpty(env.AWS_SECRET_ACCESS_KEY),
+        multipartThreshold: byteCount(url, q, 'multipart-threshold'),
+        partSize: byteCount(url, q, 'part-size'),
+        onPartUploaded: options.onPartUploaded,
       });
       const prefix = decodeURIComponent(u.pathname).replace(/^\/+|\/+$/g, '');
       return prefix === '' ? store : new PrefixedObjectStore(store, prefix);
@@ -51,6 +65,19 @@ export function objectStoreFromUrl(url: string, env: NodeJS.ProcessEnv = process
         `object store URL scheme ${u.protocol} is not one of file:, mem:, s3:`,
       );
   }
+}
+
+/** A positive whole number of bytes from a query parameter, or undefined when it is absent. */
+function byteCount(url: string, q: URLSearchParams, name: string): number | undefined {
+  const text = q.get(name);
+  if (text === null) return undefined;
+  const n = Number(text);
+  if (!Number.isSafeInteger(n) || n <= 0)
+    throw new StorageError(
+      StorageErrorCode.InvalidArgument,
+      `object store URL ${url}: ${name} is not a positive number of bytes`,
+    );
+  return n;
 }
 
 function nonEmpty(s: string | undefined): string | undefined {

@@ -9,7 +9,7 @@ import type { RetryPolicy } from '../retry.js';
 import { BuilderLoop } from './builder-loop.js';
 import { blockBuilderMetrics } from './metrics.js';
 import { BLOCK_BUILDER } from './rules.js';
-import type { BlockSink, PartitionStateStore, RecordDecoder } from './seams.js';
+import type { BlockSink, FaultPoints, PartitionStateStore, RecordDecoder } from './seams.js';
 
 /** Options of the block builder. */
 export interface BlockBuilderOptions {
@@ -45,6 +45,10 @@ export interface BlockBuilderOptions {
   deadLetterEvents?: DeadLetterEvents;
   /** How records, uploads and commits are tried again. */
   retry?: RetryPolicy;
+  /** Consumer-group session timeout, ms (default 15 s; brokers allow 6 s and up by default). */
+  sessionTimeout?: number;
+  /** Told at each fault point (seams.ts), for crash tests; absent in production. */
+  faults?: FaultPoints;
   /** Injected clock (ms) and wait, for tests. */
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -87,10 +91,12 @@ export async function startBlockBuilder(options: BlockBuilderOptions): Promise<B
     brokers: options.brokers,
     logLevel: logLevel.NOTHING,
   });
+  const sessionTimeout = options.sessionTimeout ?? 15_000;
   const consumer = kafka.consumer({
     groupId: options.groupId ?? 'promstream-block-builder',
     // Short enough that a crashed builder's partitions move on soon; cuts heartbeat between uploads.
-    sessionTimeout: 15_000,
+    sessionTimeout,
+    heartbeatInterval: Math.min(3000, Math.floor(sessionTimeout / 3)),
     rebalanceTimeout: 60_000,
     // The producers create the topic with its partition count; a consumer must not create it first.
     allowAutoTopicCreation: false,
@@ -114,6 +120,8 @@ export async function startBlockBuilder(options: BlockBuilderOptions): Promise<B
     options.deadLetters ?? (defaultSink as DeadLetterSink),
   );
   consumer.on(consumer.events.GROUP_JOIN, () => loop.reset());
+  // kafkajs reports a rebalance only to a member that was consuming, so the builder holds partitions here.
+  consumer.on(consumer.events.REBALANCING, () => options.faults?.reached('rebalance', {}));
   consumer.on(consumer.events.CRASH, (event) => {
     const { error, restart } = event.payload as { error: Error; restart: boolean };
     options.logger.error({ err: error, restart }, 'block builder consumer crashed');

@@ -16,19 +16,23 @@ export const blockBuilderRole: Role = {
       )
       .option('--group-id <id>', 'consumer group of the builders of one deployment')
       .option('--topic <topic>', 'samples topic', 'promstream.samples.v1')
+      .option('--dead-letter-topic <topic>', 'where records the builder gives up on go', 'promstream.deadletter.v1')
+      .option('--session-timeout <duration>', 'consumer-group session timeout, e.g. 15s (6s and up)')
       .option('--metrics-port <port>', 'serve Prometheus /metrics on this port');
     addFlags(command);
     command.action(async (opts: Record<string, unknown>) => {
       const [
-        { roleConfig, serveMetrics, onShutdown, objectStoreUrl },
+        { roleConfig, serveMetrics, onShutdown, objectStoreUrl, durationMs },
         { runBlockBuilder },
         { default: pino },
         prom,
+        { armedFaultPoints, parseFaultSpec, FAULT_ENV },
       ] = await Promise.all([
         import('../../config/index.js'),
         import('@promstream/stream-processors'),
         import('pino'),
         import('prom-client'),
+        import('../fault-points.js'),
       ]);
       const config = roleConfig(opts, {
         blockDuration: 'blockBuilder.blockDuration',
@@ -37,6 +41,10 @@ export const blockBuilderRole: Role = {
         backfillIdle: 'blockBuilder.backfillIdle',
         groupId: 'blockBuilder.groupId',
       });
+      const sessionTimeout = sessionTimeoutOf(opts.sessionTimeout, durationMs);
+      // Crash tests arm a fault point here; the builder itself never reads the environment.
+      const fault = process.env[FAULT_ENV];
+      const faults = fault === undefined || fault === '' ? undefined : armedFaultPoints(parseFaultSpec(fault));
       const logger = pino({ name: 'block-builder', level: config.logLevel });
       const registry = new prom.Registry();
       prom.collectDefaultMetrics({ register: registry });
@@ -45,6 +53,9 @@ export const blockBuilderRole: Role = {
         registryUrl: config.registryUrl,
         storeUrl: objectStoreUrl(config),
         topic: String(opts.topic),
+        deadLetterTopic: String(opts.deadLetterTopic),
+        sessionTimeout,
+        faults,
         groupId: config.blockBuilder.groupId,
         blockDuration: config.blockBuilder.blockDuration,
         outOfOrderWindow: config.blockBuilder.outOfOrderWindow,
@@ -67,6 +78,20 @@ export const blockBuilderRole: Role = {
     });
   },
 };
+
+/** The --session-timeout flag in ms, or undefined when absent; exits with a message when it is no duration. */
+function sessionTimeoutOf(
+  text: unknown,
+  durationMs: (text: string) => number | undefined,
+): number | undefined {
+  if (text === undefined) return undefined;
+  const ms = durationMs(String(text));
+  if (ms === undefined || ms < 1000) {
+    process.stderr.write(`--session-timeout ${String(text)}: expected a duration of 1s or more, e.g. 15s\n`);
+    process.exit(2);
+  }
+  return ms;
+}
 
 function addFlags(command: Command): void {
   command.option('--config <file>', 'YAML configuration file (PROMSTREAM_CONFIG)');
