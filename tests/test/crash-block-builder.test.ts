@@ -1,215 +1,151 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import {
-  createSerdes,
-  partitionFor,
-  type RunningRegistry,
-  seriesKey,
-  startRegistry,
-} from '@promstream/schemas';
-import { BlockReader, encodeXorChunk, listAll, objectStoreFromUrl, ValueType } from '@promstream/storage';
-import { ObjectPartitionStateStore } from '@promstream/stream-processors';
-import { announceSkip, freePort, realKafka, repoRoot, startEmbeddedBroker } from '@promstream/testkit';
-import { type Admin, Kafka, logLevel, type Producer } from 'kafkajs';
+import { FAULT_ENV } from '@promstream/infra';
+import { listAll, objectStoreFromUrl, PrefixedObjectStore, S3ObjectStore } from '@promstream/storage';
+import { announceSkip, realKafka, realS3, repoRoot, startEmbeddedBroker } from '@promstream/testkit';
 import { afterAll, describe, expect, test } from 'vitest';
+import { type CrashTarget, runCrashScenario } from './support/crash-scenario.js';
 
-// The block builder runs as `promstream block-builder` in a child process and
-// is killed with SIGKILL at random points while acknowledged records keep
-// arriving. After the load, every acknowledged sample must be in the blocks
-// exactly once: no loss, no second block over the same samples.
+// The block builder runs as `promstream block-builder` in child processes,
+// each armed with one fault point (PROMSTREAM_FAULT) where exactly-once can
+// break, and is killed there with SIGKILL while the load keeps coming: after
+// a block's upload and before its state, after the state and before the
+// commit, in the middle of a block's upload (a multipart upload on S3), while
+// the group rebalances, and after a dead letter and before its commit. Every
+// written sample must then be in the blocks exactly once, with its value.
 
 const cli = path.join(repoRoot, 'bin', 'promstream.js');
 const built = existsSync(path.join(repoRoot, 'infra', 'dist', 'cli', 'main.js'));
-const real = realKafka();
+const kafka = realKafka();
+const s3 = realS3();
 if (!built) announceSkip('block builder crash test', 'infra is not built (npm test builds it first)');
-else if (!real.ok) announceSkip('block builder crash test on Apache Kafka', real.reason);
+else if (!kafka.ok) announceSkip('block builder crash test on Apache Kafka', kafka.reason);
+if (built && !s3.ok) announceSkip('block builder crash test on the S3 server', s3.reason);
 
-const PARTITIONS = 3;
-const SERIES = 9;
-/** An hour ago: records are stamped with their samples' times, as the gateway stamps them at ingest. */
-const T0 = Math.floor((Date.now() - 3_600_000) / 5000) * 5000;
+/** Multipart uploads from 5 MiB in 5 MiB parts (the least S3 accepts), so the wide block's chunk file has two. */
+const MULTIPART = 5 * 1024 * 1024;
 
-interface Backend {
-  name: string;
-  enabled: boolean;
-  start(): Promise<{ brokers: string[]; stop(): Promise<void> }>;
+describe.skipIf(!built)('fault points of promstream block-builder', () => {
+  test('a fault point that is not one is refused at start, naming the points', () => {
+    const out = spawnSync(process.execPath, [cli, 'block-builder', '--brokers', '127.0.0.1:1'], {
+      env: { ...process.env, [FAULT_ENV]: 'after-lunch:1' },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
+    expect(out.status).toBe(1);
+    expect(out.stderr).toContain('after-upload, after-state, mid-block, mid-multipart, rebalance, after-deadletter');
+  });
+});
+
+function fsTarget(brokers: string[]): { target: CrashTarget; cleanup(): Promise<void> } {
+  const dir = mkdtempSync(path.join(tmpdir(), 'promstream-crash-'));
+  return {
+    target: {
+      brokers,
+      storeUrl: `file://${dir}`,
+      store: objectStoreFromUrl(`file://${dir}`),
+      bucketPrefix: '',
+      env: {},
+      multipart: false,
+    },
+    cleanup: async () => rmSync(dir, { recursive: true, force: true }),
+  };
 }
 
-const backends: Backend[] = [
+function s3Target(brokers: string[]): { target: CrashTarget; cleanup(): Promise<void> } {
+  if (!s3.ok) throw new Error(s3.reason);
+  const b = s3.backend;
+  const prefix = `crash-bb-${randomUUID()}`;
+  const env = { S3_ACCESS_KEY_ID: b.accessKeyId, S3_SECRET_ACCESS_KEY: b.secretAccessKey };
+  const query = `endpoint=${encodeURIComponent(b.endpoint)}&region=${b.region}`;
+  const bucket = new S3ObjectStore({
+    bucket: b.bucket,
+    endpoint: b.endpoint,
+    region: b.region,
+    accessKeyId: b.accessKeyId,
+    secretAccessKey: b.secretAccessKey,
+    forcePathStyle: true,
+  });
+  const store = new PrefixedObjectStore(bucket, prefix);
+  return {
+    target: {
+      brokers,
+      storeUrl: `s3://${b.bucket}/${prefix}?${query}&multipart-threshold=${MULTIPART}&part-size=${MULTIPART}`,
+      store,
+      bucketPrefix: `${prefix}/`,
+      env,
+      multipart: true,
+    },
+    cleanup: async () => {
+      for (const o of await listAll(store, '', { recursive: true })) await store.delete(o.key);
+      bucket.destroy();
+    },
+  };
+}
+
+interface Case {
+  name: string;
+  enabled: boolean;
+  start(): Promise<{ target: CrashTarget; stop(): Promise<void> }>;
+}
+
+const cases: Case[] = [
   {
-    name: 'Apache Kafka',
-    enabled: built && real.ok,
-    start: async () => ({ brokers: real.ok ? real.backend.brokers : [], stop: async () => {} }),
+    name: 'Apache Kafka and a filesystem store',
+    enabled: built && kafka.ok,
+    start: async () => {
+      const t = fsTarget(kafka.ok ? kafka.backend.brokers : []);
+      return { target: t.target, stop: t.cleanup };
+    },
   },
   {
-    name: 'the embedded broker',
+    name: 'Apache Kafka and the S3 server (multipart uploads)',
+    enabled: built && kafka.ok && s3.ok,
+    start: async () => {
+      const t = s3Target(kafka.ok ? kafka.backend.brokers : []);
+      return { target: t.target, stop: t.cleanup };
+    },
+  },
+  {
+    name: 'the embedded broker and a filesystem store',
     enabled: built,
     start: async () => {
-      const b = await startEmbeddedBroker();
-      if (!b.ok) throw new Error(b.reason);
-      return b.backend;
+      const broker = await startEmbeddedBroker();
+      if (!broker.ok) throw new Error(broker.reason);
+      const t = fsTarget(broker.backend.brokers);
+      return {
+        target: t.target,
+        stop: async () => {
+          await t.cleanup();
+          await broker.backend.stop();
+        },
+      };
     },
   },
 ];
 
-for (const backend of backends) {
-  describe.skipIf(!backend.enabled)(`SIGKILL the block builder during a load on ${backend.name}`, () => {
-    let brokers: string[] = [];
-    let stopLog: () => Promise<void> = async () => {};
-    let client: Kafka | undefined;
-    let admin: Admin | undefined;
-    let producer: Producer | undefined;
-    const topic = `crash-bb-${randomUUID()}`;
-    const dir = mkdtempSync(path.join(tmpdir(), 'promstream-crash-'));
-    let registry: RunningRegistry | undefined;
-    let child: ChildProcess | undefined;
+for (const c of cases) {
+  describe.skipIf(!c.enabled)(`SIGKILL the block builder at its fault points on ${c.name}`, () => {
+    let stop: () => Promise<void> = async () => {};
+    afterAll(async () => stop());
 
-    afterAll(async () => {
-      child?.kill('SIGKILL');
-      await producer?.disconnect();
-      await admin?.deleteTopics({ topics: [topic] }).catch(() => {});
-      await admin?.disconnect();
-      await registry?.close();
-      await stopLog();
-      rmSync(dir, { recursive: true, force: true });
-    });
-
-    function startBuilder(): ChildProcess {
-      return spawn(
-        process.execPath,
-        [
-          cli,
-          'block-builder',
-          '--brokers',
-          brokers.join(','),
-          '--registry',
-          registry!.url,
-          '--store',
-          `file://${dir}`,
-          '--topic',
-          topic,
-          '--group-id',
-          `crash-${topic}`,
-          '--block-duration',
-          '5s',
-          '--out-of-order-window',
-          '1s',
-          '--log-level',
-          'warn',
-        ],
-        { stdio: 'ignore' },
-      );
-    }
-
-    test('every acknowledged sample is in the blocks exactly once', async () => {
-      const log = await backend.start();
-      brokers = log.brokers;
-      stopLog = log.stop;
-      client = new Kafka({ clientId: 'crash-bb', brokers, logLevel: logLevel.NOTHING });
-      const logAdmin = client.admin();
-      const logProducer = client.producer({ idempotent: true });
-      admin = logAdmin;
-      producer = logProducer;
-      registry = await startRegistry({ brokers, port: await freePort(), topic: `_schemas-${randomUUID()}` });
-      await logAdmin.connect();
-      await logAdmin.createTopics({ topics: [{ topic, numPartitions: PARTITIONS }], waitForLeaders: true });
-      await logProducer.connect();
-      const serdes = createSerdes({ registryUrl: registry.url });
-      const acked = new Map<string, number[]>();
-      let t = T0;
-      const sendRound = async () => {
-        const messages = [];
-        for (let i = 0; i < SERIES; i++) {
-          const labels = [
-            { name: '__name__', value: 'crash_metric' },
-            { name: 'series', value: String(i) },
-          ];
-          const ts = [t, t + 100, t + 200];
-          const value = await serdes.sampleBatch.serialize(topic, {
-            tenant: 'crash',
-            producedAt: Date.now(),
-            series: [
-              {
-                labels,
-                minTime: ts[0]!,
-                maxTime: ts[2]!,
-                encoding: 'XOR',
-                chunk: Buffer.from(encodeXorChunk(ts, [1, 2, 3])),
-                histograms: [],
-              },
-            ],
-          });
-          messages.push({
-            key: seriesKey(labels),
-            value,
-            partition: partitionFor(labels, PARTITIONS),
-            timestamp: String(ts[2]),
-          });
-        }
-        await logProducer.send({ topic, acks: -1, messages });
-        for (let i = 0; i < SERIES; i++)
-          acked.set(String(i), [...(acked.get(String(i)) ?? []), t, t + 100, t + 200]);
-        t += 300;
-      };
-
-      // Load for about 12 s (40 simulated seconds of samples); the builder is killed four times meanwhile.
-      child = startBuilder();
-      let kills = 0;
-      const killer = (async () => {
-        for (let k = 0; k < 4; k++) {
-          await new Promise((r) => setTimeout(r, 1500 + Math.random() * 1500));
-          child?.kill('SIGKILL');
-          kills++;
-          child = startBuilder();
-        }
-      })();
-      for (let round = 0; round < 130; round++) {
-        await sendRound();
-        await new Promise((r) => setTimeout(r, 80));
-      }
-      await killer;
-      expect(kills).toBe(4);
-      // Push every partition's newest time past the last range so it is cut.
-      t += 10_000;
-      await sendRound();
-      const lastRange = Math.floor((t - 10_000) / 5000) * 5000;
-
-      const store = objectStoreFromUrl(`file://${dir}`);
-      const states = new ObjectPartitionStateStore(store);
-      // A killed member holds its partitions until its session (15 s) expires.
-      const deadline = Date.now() + 90_000;
-      for (let p = 0; p < PARTITIONS; p++) {
-        while (((await states.load(topic, p).catch(() => undefined))?.boundary ?? 0) < lastRange) {
-          if (Date.now() > deadline) throw new Error(`partition ${p} was not built up to ${lastRange}`);
-          await new Promise((r) => setTimeout(r, 250));
-        }
-      }
-      child.kill('SIGKILL');
-
-      const seen = new Map<string, number[]>();
-      const metas = (await listAll(store, 'crash/', { recursive: true })).filter((o) =>
-        o.key.endsWith('/meta.json'),
-      );
-      for (const meta of metas) {
-        const reader = await BlockReader.open(store, meta.key.slice(0, -'/meta.json'.length));
-        const all = [{ type: '=~' as const, name: '__name__', value: '.+', matches: () => true }];
-        for (const s of await reader.select(all, -Infinity, Infinity)) {
-          const name = s.labels.find((l) => l.name === 'series')?.value ?? '';
-          const it = s.iterator();
-          const list = seen.get(name) ?? [];
-          while (it.next() === ValueType.Float) if (it.atT() < lastRange) list.push(it.atT());
-          seen.set(name, list);
-        }
-      }
-      for (const [name, times] of acked) {
-        const want = times.filter((x) => x < lastRange);
-        const got = (seen.get(name) ?? []).sort((a, b) => a - b);
-        // Equal lists mean nothing lost and nothing twice (a duplicate would repeat a time).
-        expect(got, `series ${name}`).toEqual(want);
-      }
-    }, 200_000);
+    test('every kill lands where aimed, after work, and every sample is in the blocks once with its value', async () => {
+      const started = await c.start();
+      stop = started.stop;
+      const result = await runCrashScenario(started.target);
+      expect(result.kills.map((k) => k.point)).toEqual([
+        'after-upload',
+        'after-state',
+        started.target.multipart ? 'mid-multipart' : 'mid-block',
+        'rebalance',
+        'after-deadletter',
+      ]);
+      // Every killed process is a different one.
+      expect(new Set(result.kills.map((k) => k.pid)).size).toBe(result.kills.length);
+      expect(result.samples).toBeGreaterThan(0);
+    }, 240_000);
   });
 }
