@@ -7,8 +7,6 @@ export {
   startBroker,
   zstdCodec,
 } from './broker/index.js';
-export { buildProgram, main } from './cli/main.js';
-export type { Role } from './cli/role.js';
 export {
   FAULT_ENV,
   FAULT_REPORT_PREFIX,
@@ -16,3 +14,5 @@ export {
   type FaultSpec,
   parseFaultSpec,
 } from './cli/fault-points.js';
+export { buildProgram, main } from './cli/main.js';
+export type { Role } from './cli/role.js';

@@ -231,7 +231,10 @@ describe('objectStoreFromUrl', () => {
         expect.objectContaining({ code: 'invalid_argument' }),
       );
     expect(
-      objectStoreFromUrl('s3://bucket?endpoint=http://127.0.0.1:1&part-size=5242880&multipart-threshold=6000000', {}),
+      objectStoreFromUrl(
+        's3://bucket?endpoint=http://127.0.0.1:1&part-size=5242880&multipart-threshold=6000000',
+        {},
+      ),
     ).toBeInstanceOf(S3ObjectStore);
   });
 

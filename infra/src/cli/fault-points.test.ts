@@ -10,7 +10,10 @@ describe('fault points from PROMSTREAM_FAULT', () => {
   it('refuses unknown points and hit counts below 1 with a config error naming the points', () => {
     for (const bad of ['after-upload:0', 'after-lunch', 'after-state:x', ''])
       expect(() => parseFaultSpec(bad)).toThrowError(
-        expect.objectContaining({ code: 'config_invalid', message: expect.stringContaining('mid-multipart') }),
+        expect.objectContaining({
+          code: 'config_invalid',
+          message: expect.stringContaining('mid-multipart'),
+        }),
       );
   });
 

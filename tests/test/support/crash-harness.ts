@@ -1,4 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { openSync } from 'node:fs';
 import path from 'node:path';
 import { FAULT_ENV, FAULT_REPORT_PREFIX, type FaultReport } from '@promstream/infra';
 import { partitionFor, type Serdes, seriesKey } from '@promstream/schemas';
@@ -55,10 +56,16 @@ export function spawnBuilder(args: BuilderArgs, name: string, fault?: string): I
       ...['--brokers', args.brokers.join(','), '--registry', args.registryUrl, '--store', args.storeUrl],
       ...['--topic', args.topic, '--group-id', args.groupId, '--dead-letter-topic', args.deadLetterTopic],
       ...['--block-duration', `${BLOCK}ms`, '--out-of-order-window', '1s', '--session-timeout', '6s'],
-      ...['--log-level', 'warn'],
+      ...['--log-level', process.env.CRASH_DEBUG_DIR ? 'info' : 'warn'],
     ],
     {
-      stdio: ['ignore', 'ignore', 'pipe'],
+      stdio: [
+        'ignore',
+        process.env.CRASH_DEBUG_DIR
+          ? openSync(`${process.env.CRASH_DEBUG_DIR}/${name.replace(/\W+/g, '_')}.log`, 'w')
+          : 'ignore',
+        'pipe',
+      ],
       env: { ...process.env, ...args.env, [FAULT_ENV]: fault ?? '' },
     },
   );
@@ -76,7 +83,9 @@ export function spawnBuilder(args: BuilderArgs, name: string, fault?: string): I
     stderr: () => err,
     report: () => {
       const line = err.split('\n').find((l) => l.startsWith(FAULT_REPORT_PREFIX));
-      return line === undefined ? undefined : (JSON.parse(line.slice(FAULT_REPORT_PREFIX.length)) as FaultReport);
+      return line === undefined
+        ? undefined
+        : (JSON.parse(line.slice(FAULT_REPORT_PREFIX.length)) as FaultReport);
     },
   };
 }
@@ -157,15 +166,18 @@ export class Load {
       pending.push(s);
       messages.push(await this.record([{ labels, s }]));
     }
+    await this.producer.send({ topic: this.topic, acks: -1, messages });
     if (this.wideLeft > 0) {
       this.wideLeft--;
+      // One record per send: a produce request to one partition must stay under the broker's 1 MB limit.
       for (let i = 0; i < this.wide.length; i += WIDE_PER_RECORD) {
-        const group = this.wide.slice(i, i + WIDE_PER_RECORD).map((labels) => ({ labels, s: samples(labels, t, 1) }));
+        const group = this.wide
+          .slice(i, i + WIDE_PER_RECORD)
+          .map((labels) => ({ labels, s: samples(labels, t, 1) }));
+        await this.producer.send({ topic: this.topic, acks: -1, messages: [await this.record(group)] });
         pending.push(...group.map((g) => g.s));
-        messages.push(await this.record(group));
       }
     }
-    await this.producer.send({ topic: this.topic, acks: -1, messages });
     for (const s of pending) {
       const w = this.sent.get(s.name) ?? { t: [], v: [] };
       w.t.push(...s.t);
@@ -180,7 +192,9 @@ export class Load {
     const [meta] = await this.producer.send({
       topic: this.topic,
       acks: -1,
-      messages: [{ key: 'poison', value: Buffer.from('not a SampleBatch'), partition, timestamp: String(this.t) }],
+      messages: [
+        { key: 'poison', value: Buffer.from('not a SampleBatch'), partition, timestamp: String(this.t) },
+      ],
     });
     return Number(meta?.baseOffset);
   }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { FaultReport } from '@promstream/infra';
-import { createSerdes, type RunningRegistry, startRegistry } from '@promstream/schemas';
+import { createSerdes, type RunningRegistry, startRegistry, TOPICS } from '@promstream/schemas';
 import type { ObjectStore } from '@promstream/storage';
 import { listDeadLetters, ObjectPartitionStateStore } from '@promstream/stream-processors';
 import { freePort } from '@promstream/testkit';
@@ -10,6 +10,7 @@ import {
   BLOCK,
   type BuilderArgs,
   committed,
+  type Instance,
   killedAtFault,
   Load,
   readBack,
@@ -17,7 +18,6 @@ import {
   spawnBuilder,
   TENANT,
   type Written,
-  type Instance,
 } from './crash-harness.js';
 
 // The block builder crash scenario: a load runs while one builder after the
@@ -76,6 +76,7 @@ class Run {
   private load: Load | undefined;
   private pumping = false;
   private pump: Promise<void> = Promise.resolve();
+  private pumpFailed: Promise<never> = new Promise<never>(() => {});
   private readonly instances: Instance[] = [];
   private readonly kills: FaultReport[] = [];
 
@@ -106,6 +107,12 @@ class Run {
       ],
       waitForLeaders: true,
     });
+    // Dead letters are also reported on the events topic; the builder does not create it.
+    if (!(await this.admin.listTopics()).includes(TOPICS.events))
+      await this.admin.createTopics({
+        topics: [{ topic: TOPICS.events, numPartitions: 1 }],
+        waitForLeaders: true,
+      });
     await this.producer.connect();
     this.registry = await startRegistry({
       brokers: this.target.brokers,
@@ -131,13 +138,17 @@ class Run {
   }
 
   private spawn(fault?: string): Instance {
-    const instance = spawnBuilder(this.args(), `builder #${this.instances.length + 1} (${fault ?? 'no fault'})`, fault);
+    const instance = spawnBuilder(
+      this.args(),
+      `builder #${this.instances.length + 1} (${fault ?? 'no fault'})`,
+      fault,
+    );
     this.instances.push(instance);
     return instance;
   }
 
   private async kill(instance: Instance): Promise<FaultReport> {
-    const report = await killedAtFault(instance, PHASE_MS);
+    const report = await Promise.race([killedAtFault(instance, PHASE_MS), this.pumpFailed]);
     this.kills.push(report);
     return report;
   }
@@ -151,6 +162,9 @@ class Run {
         await new Promise((r) => setTimeout(r, PACE_MS));
       }
     })();
+    // A load that cannot write fails the phase waiting on it at once.
+    this.pumpFailed = this.pump.then(() => new Promise<never>(() => {}));
+    this.pumpFailed.catch(() => {});
   }
 
   /** Killed between a block's upload and the state that covers it: the block is there, the state is not. */
@@ -158,11 +172,14 @@ class Run {
     const report = await this.kill(this.spawn('after-upload:2'));
     expect(report.point).toBe('after-upload');
     const { partition, ulid } = report.detail as { partition: number; ulid: string };
-    const meta = JSON.parse(Buffer.from(await this.target.store.get(`${TENANT}/${ulid}/meta.json`)).toString());
-    const state = await this.states.load(this.topic, partition);
-    expect(state?.boundary ?? Number.NEGATIVE_INFINITY, 'the state does not cover the uploaded block').toBeLessThanOrEqual(
-      meta.minTime,
+    const meta = JSON.parse(
+      Buffer.from(await this.target.store.get(`${TENANT}/${ulid}/meta.json`)).toString(),
     );
+    const state = await this.states.load(this.topic, partition);
+    expect(
+      state?.boundary ?? Number.NEGATIVE_INFINITY,
+      'the state does not cover the uploaded block',
+    ).toBeLessThanOrEqual(meta.minTime);
   }
 
   /** Killed between the state and the commit: the state is ahead of the committed offset. */
@@ -194,7 +211,10 @@ class Run {
     expect(part).toBe(1);
     const local = key.slice(this.target.bucketPrefix.length);
     expect(local).toMatch(new RegExp(`^${TENANT}/[0-9A-Z]{26}/chunks/000001$`));
-    expect(await this.target.store.head(local), 'an unfinished multipart upload is not an object').toBeUndefined();
+    expect(
+      await this.target.store.head(local),
+      'an unfinished multipart upload is not an object',
+    ).toBeUndefined();
   }
 
   /**
@@ -212,7 +232,7 @@ class Run {
       if (first.child.exitCode !== null || first.child.signalCode !== null)
         throw new Error(`${first.name} ended before it committed; stderr:\n${first.stderr().slice(-2000)}`);
       if (Date.now() > deadline) throw new Error(`${first.name} committed nothing in ${PHASE_MS} ms`);
-      await new Promise((r) => setTimeout(r, 200));
+      await Promise.race([new Promise((r) => setTimeout(r, 200)), this.pumpFailed]);
     }
     const second = this.spawn('after-deadletter:1');
     expect((await this.kill(first)).point).toBe('rebalance');
@@ -221,7 +241,9 @@ class Run {
     expect(report.point).toBe('after-deadletter');
     expect((report.detail as { offsets: number[] }).offsets).toEqual([poison]);
     const letters = await listDeadLetters({ brokers: this.target.brokers, topic: this.dlq });
-    expect(letters.map((l) => [l.info.topic, l.info.partition, l.info.offset])).toEqual([[this.topic, 1, poison]]);
+    expect(letters.map((l) => [l.info.topic, l.info.partition, l.info.offset])).toEqual([
+      [this.topic, 1, poison],
+    ]);
     const offsets = await committed(this.admin, this.groupId, this.topic);
     expect(offsets[1] ?? -1, 'no commit past the dead-lettered record').toBeLessThanOrEqual(poison);
     return poison;
@@ -239,8 +261,10 @@ class Run {
     const deadline = Date.now() + PHASE_MS;
     for (let p = 0; p < PARTITIONS; p++) {
       while (((await this.states.load(this.topic, p))?.boundary ?? Number.NEGATIVE_INFINITY) < end) {
-        if (last.child.exitCode !== null) throw new Error(`${last.name} ended:\n${last.stderr().slice(-2000)}`);
-        if (Date.now() > deadline) throw new Error(`partition ${p} was not built up to ${end} by ${last.name}`);
+        if (last.child.exitCode !== null)
+          throw new Error(`${last.name} ended:\n${last.stderr().slice(-2000)}`);
+        if (Date.now() > deadline)
+          throw new Error(`partition ${p} was not built up to ${end} by ${last.name}`);
         await new Promise((r) => setTimeout(r, 200));
       }
     }
@@ -272,7 +296,8 @@ class Run {
   async close(): Promise<void> {
     this.pumping = false;
     await this.pump.catch(() => {});
-    for (const i of this.instances) if (i.child.exitCode === null && i.child.signalCode === null) i.child.kill('SIGKILL');
+    for (const i of this.instances)
+      if (i.child.exitCode === null && i.child.signalCode === null) i.child.kill('SIGKILL');
     await this.producer.disconnect().catch(() => {});
     await this.admin.deleteTopics({ topics: [this.topic, this.dlq] }).catch(() => {});
     await this.admin.disconnect().catch(() => {});

@@ -16,7 +16,11 @@ export const blockBuilderRole: Role = {
       )
       .option('--group-id <id>', 'consumer group of the builders of one deployment')
       .option('--topic <topic>', 'samples topic', 'promstream.samples.v1')
-      .option('--dead-letter-topic <topic>', 'where records the builder gives up on go', 'promstream.deadletter.v1')
+      .option(
+        '--dead-letter-topic <topic>',
+        'where records the builder gives up on go',
+        'promstream.deadletter.v1',
+      )
       .option('--session-timeout <duration>', 'consumer-group session timeout, e.g. 15s (6s and up)')
       .option('--metrics-port <port>', 'serve Prometheus /metrics on this port');
     addFlags(command);
@@ -44,7 +48,8 @@ export const blockBuilderRole: Role = {
       const sessionTimeout = sessionTimeoutOf(opts.sessionTimeout, durationMs);
       // Crash tests arm a fault point here; the builder itself never reads the environment.
       const fault = process.env[FAULT_ENV];
-      const faults = fault === undefined || fault === '' ? undefined : armedFaultPoints(parseFaultSpec(fault));
+      const faults =
+        fault === undefined || fault === '' ? undefined : armedFaultPoints(parseFaultSpec(fault));
       const logger = pino({ name: 'block-builder', level: config.logLevel });
       const registry = new prom.Registry();
       prom.collectDefaultMetrics({ register: registry });
