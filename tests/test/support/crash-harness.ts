@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { openSync } from 'node:fs';
+import { closeSync, openSync } from 'node:fs';
 import path from 'node:path';
 import { FAULT_ENV, FAULT_REPORT_PREFIX, type FaultReport } from '@promstream/infra';
 import { partitionFor, type Serdes, seriesKey } from '@promstream/schemas';
@@ -48,6 +48,12 @@ export interface Instance {
 
 /** Starts a builder; `fault` arms one fault point (`<point>[:<hit>]`). */
 export function spawnBuilder(args: BuilderArgs, name: string, fault?: string): Instance {
+  // CRASH_DEBUG_DIR=<dir> keeps each builder's info log there, to see why a run failed.
+  const debugDir = process.env.CRASH_DEBUG_DIR;
+  const log =
+    debugDir === undefined
+      ? 'ignore'
+      : openSync(path.join(debugDir, `${name.replace(/\W+/g, '_')}.log`), 'w');
   const child = spawn(
     process.execPath,
     [
@@ -56,19 +62,11 @@ export function spawnBuilder(args: BuilderArgs, name: string, fault?: string): I
       ...['--brokers', args.brokers.join(','), '--registry', args.registryUrl, '--store', args.storeUrl],
       ...['--topic', args.topic, '--group-id', args.groupId, '--dead-letter-topic', args.deadLetterTopic],
       ...['--block-duration', `${BLOCK}ms`, '--out-of-order-window', '1s', '--session-timeout', '6s'],
-      ...['--log-level', process.env.CRASH_DEBUG_DIR ? 'info' : 'warn'],
+      ...['--log-level', debugDir === undefined ? 'warn' : 'info'],
     ],
-    {
-      stdio: [
-        'ignore',
-        process.env.CRASH_DEBUG_DIR
-          ? openSync(`${process.env.CRASH_DEBUG_DIR}/${name.replace(/\W+/g, '_')}.log`, 'w')
-          : 'ignore',
-        'pipe',
-      ],
-      env: { ...process.env, ...args.env, [FAULT_ENV]: fault ?? '' },
-    },
+    { stdio: ['ignore', log, 'pipe'], env: { ...process.env, ...args.env, [FAULT_ENV]: fault ?? '' } },
   );
+  if (typeof log === 'number') closeSync(log);
   let err = '';
   child.stderr?.on('data', (d: Buffer) => {
     err += d.toString();
