@@ -45,6 +45,8 @@ export interface CrashTarget {
   env: NodeJS.ProcessEnv;
   /** S3 stores die in the middle of a multipart upload, the others between a block's files. */
   multipart: boolean;
+  /** Parts stored by unfinished multipart uploads of a bucket key (S3 only). */
+  pendingParts?: (key: string) => Promise<number>;
 }
 
 /** What the scenario saw, for the test to report. */
@@ -215,6 +217,7 @@ class Run {
       await this.target.store.head(local),
       'an unfinished multipart upload is not an object',
     ).toBeUndefined();
+    expect(await this.target.pendingParts?.(key), 'parts of the unfinished upload on the server').toBe(1);
   }
 
   /**

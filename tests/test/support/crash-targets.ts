@@ -2,6 +2,12 @@ import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import {
+  AbortMultipartUploadCommand,
+  ListMultipartUploadsCommand,
+  ListPartsCommand,
+  S3Client,
+} from '@aws-sdk/client-s3';
 import { listAll, objectStoreFromUrl, PrefixedObjectStore, S3ObjectStore } from '@promstream/storage';
 import type { S3Backend } from '@promstream/testkit';
 import { afterAll, describe, expect, test } from 'vitest';
@@ -46,6 +52,25 @@ export function s3Target(brokers: string[], b: S3Backend): StartedTarget {
     forcePathStyle: true,
   });
   const store = new PrefixedObjectStore(bucket, prefix);
+  const client = new S3Client({
+    endpoint: b.endpoint,
+    region: b.region,
+    forcePathStyle: true,
+    credentials: { accessKeyId: b.accessKeyId, secretAccessKey: b.secretAccessKey },
+  });
+  /** Parts stored by the unfinished multipart uploads of a key. */
+  const pendingParts = async (key: string): Promise<number> => {
+    const uploads = await client.send(new ListMultipartUploadsCommand({ Bucket: b.bucket, Prefix: key }));
+    let parts = 0;
+    for (const u of uploads.Uploads ?? []) {
+      if (u.Key !== key) continue;
+      const listed = await client.send(
+        new ListPartsCommand({ Bucket: b.bucket, Key: key, UploadId: u.UploadId }),
+      );
+      parts += listed.Parts?.length ?? 0;
+    }
+    return parts;
+  };
   return {
     target: {
       brokers,
@@ -54,10 +79,20 @@ export function s3Target(brokers: string[], b: S3Backend): StartedTarget {
       bucketPrefix: `${prefix}/`,
       env,
       multipart: true,
+      pendingParts,
     },
     stop: async () => {
       for (const o of await listAll(store, '', { recursive: true })) await store.delete(o.key);
+      // The killed builder's unfinished upload stays on the server until aborted.
+      const uploads = await client.send(
+        new ListMultipartUploadsCommand({ Bucket: b.bucket, Prefix: `${prefix}/` }),
+      );
+      for (const u of uploads.Uploads ?? [])
+        await client.send(
+          new AbortMultipartUploadCommand({ Bucket: b.bucket, Key: u.Key, UploadId: u.UploadId }),
+        );
       bucket.destroy();
+      client.destroy();
     },
   };
 }
