@@ -26,13 +26,14 @@ describe.skipIf(!built)('fault points of promstream block-builder', () => {
     const out = spawnSync(process.execPath, [cli, 'block-builder', '--brokers', '127.0.0.1:1'], {
       env: { ...process.env, [FAULT_ENV]: 'after-lunch:1' },
       encoding: 'utf8',
-      timeout: 30_000,
+      // Starting node and loading the role takes seconds on a loaded machine.
+      timeout: 120_000,
     });
     expect(out.status).toBe(1);
     expect(out.stderr).toContain(
       'after-upload, after-state, mid-block, mid-multipart, rebalance, after-deadletter',
     );
-  });
+  }, 150_000);
 });
 
 crashSuite('Apache Kafka and a filesystem store', built && kafka.ok, async () =>

@@ -31,7 +31,7 @@ const SERIES = 9;
 /** Wall time between two rounds of the load; one round is one simulated second. */
 const PACE_MS = 100;
 /** How long one builder may take to reach its fault point (it first waits out its dead predecessor's session). */
-const PHASE_MS = 60_000;
+const PHASE_MS = 90_000;
 
 /** Where the scenario runs. */
 export interface CrashTarget {

@@ -117,6 +117,6 @@ export function crashSuite(name: string, enabled: boolean, start: () => Promise<
       // Every kill ended a different process.
       expect(new Set(result.kills.map((k) => k.pid)).size).toBe(result.kills.length);
       expect(result.samples).toBeGreaterThan(0);
-    }, 200_000);
+    }, 400_000);
   });
 }
