@@ -26,7 +26,7 @@ export const blockBuilderRole: Role = {
     addFlags(command);
     command.action(async (opts: Record<string, unknown>) => {
       const [
-        { roleConfig, serveMetrics, onShutdown, objectStoreUrl, durationMs },
+        { roleConfig, serveMetrics, onShutdown, objectStoreUrl, durationMs, ConfigError },
         { runBlockBuilder },
         { default: pino },
         prom,
@@ -45,7 +45,11 @@ export const blockBuilderRole: Role = {
         backfillIdle: 'blockBuilder.backfillIdle',
         groupId: 'blockBuilder.groupId',
       });
-      const sessionTimeout = sessionTimeoutOf(opts.sessionTimeout, durationMs);
+      const sessionTimeout = sessionTimeoutOf(
+        opts.sessionTimeout,
+        durationMs,
+        (message) => new ConfigError('config_invalid', message),
+      );
       // Crash tests arm a fault point here; the builder itself never reads the environment.
       const fault = process.env[FAULT_ENV];
       const faults =
@@ -84,17 +88,16 @@ export const blockBuilderRole: Role = {
   },
 };
 
-/** The --session-timeout flag in ms, or undefined when absent; exits with a message when it is no duration. */
+/** The --session-timeout flag in ms, or undefined when absent; a ConfigError when it is no duration. */
 function sessionTimeoutOf(
   text: unknown,
   durationMs: (text: string) => number | undefined,
+  invalid: (message: string) => Error,
 ): number | undefined {
   if (text === undefined) return undefined;
   const ms = durationMs(String(text));
-  if (ms === undefined || ms < 1000) {
-    process.stderr.write(`--session-timeout ${String(text)}: expected a duration of 1s or more, e.g. 15s\n`);
-    process.exit(2);
-  }
+  if (ms === undefined || ms < 1000)
+    throw invalid(`--session-timeout ${String(text)}: expected a duration of 1s or more, e.g. 15s`);
   return ms;
 }
 
