@@ -20,14 +20,17 @@ export {
   type RestoredHead,
 } from './block-builder/partition-head.js';
 export { rangeStart } from './block-builder/ranges.js';
-export type {
-  BlockProvenance,
-  BlockSink,
-  DecodedBatch,
-  DecodedSeries,
-  PartitionState,
-  PartitionStateStore,
-  RecordDecoder,
+export {
+  type BlockProvenance,
+  type BlockSink,
+  type DecodedBatch,
+  type DecodedSeries,
+  FAULT_POINTS,
+  type FaultPoint,
+  type FaultPoints,
+  type PartitionState,
+  type PartitionStateStore,
+  type RecordDecoder,
 } from './block-builder/seams.js';
 export {
   type DeadLetterEvents,

@@ -44,6 +44,10 @@ export interface PromstreamConfig {
     futureGrace: number;
     /** Log time a backfill range stays open after its last sample, ms. */
     backfillIdle: number;
+    /** Where records the builder gives up on go. */
+    deadLetterTopic: string;
+    /** Consumer-group session timeout, ms. */
+    sessionTimeout: number;
     metricsPort?: number;
   };
   query: {
