@@ -84,7 +84,7 @@ describe.skipIf(!reference.ok || !s3.ok)('600 MB OpenMetrics file in bounded mem
   afterAll(async () => {
     await rm(work, { recursive: true, force: true });
     if (s3.ok) {
-      const store = objectStoreFromUrl(`s3://${s3.backend.bucket}/${prefix}`);
+      const store = objectStoreFromUrl(`s3://${s3.backend.bucket}/${prefix}`, s3.backend);
       for await (const o of store.list('', { recursive: true })) await store.delete(o.key);
     }
   });
@@ -137,7 +137,10 @@ describe.skipIf(!reference.ok || !s3.ok)('600 MB OpenMetrics file in bounded mem
     console.log(`import openmetrics - (S3): peak RSS ${(r.peakRss / MB).toFixed(1)} MiB`);
     expect(r.peakRss).toBeGreaterThan(0);
     expect(r.peakRss).toBeLessThan(RSS_LIMIT);
-    const store = tenantStore(objectStoreFromUrl(`s3://${s3.ok ? s3.backend.bucket : ''}/${prefix}`), 'big');
+    const store = tenantStore(
+      objectStoreFromUrl(`s3://${s3.ok ? s3.backend.bucket : ''}/${prefix}`, s3.ok ? s3.backend : {}),
+      'big',
+    );
     const names: string[] = [];
     for await (const o of store.list('')) if (o.isPrefix) names.push(o.key.slice(0, -1));
     expect(names.length).toBe(4);
