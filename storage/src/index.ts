@@ -2,9 +2,11 @@
 
 export * from './block/index.js';
 export * from './cli/index.js';
+export * from './downsample/downsample.js';
 export * from './errors.js';
 export * from './model.js';
 export * from './objstore/index.js';
 export * from './regex/index.js';
 export * from './tenant.js';
+export * from './tsz/aggr.js';
 export * from './tsz/xor.js';

@@ -6,6 +6,7 @@
 import { StorageError, StorageErrorCode } from '../errors.js';
 import type { Labels } from '../model.js';
 import type { ObjectStore } from '../objstore/object-store.js';
+import { AGGR_ENCODING, AggrChunkView } from '../tsz/aggr.js';
 import { XOR_ENCODING } from '../tsz/xor.js';
 import { DEFAULT_SEGMENT_SIZE, SegmentWriter, segmentName } from './chunks.js';
 import { crc32c } from './crc32c.js';
@@ -15,7 +16,7 @@ import { compareLabels } from './labels.js';
 import { type BlockMeta, encodeMeta, type PromstreamMeta, type ThanosMeta } from './meta.js';
 import { deterministicUlid } from './ulid.js';
 
-/** One chunk to write: its inclusive time range and XOR chunk bytes (with header). */
+/** One chunk to write: its inclusive time range and chunk bytes (an XOR chunk with its header, or an AggrChunk). */
 export interface ChunkInput {
   readonly minTime: number;
   readonly maxTime: number;
@@ -51,9 +52,11 @@ export interface EncodedBlock {
   files: [string, Uint8Array][];
 }
 
-/** Samples an XOR chunk header counts. */
+/** Samples a chunk counts: its XOR header, or an AggrChunk's windows (as Thanos counts them). */
 function chunkSamples(c: ChunkInput): number {
-  if ((c.encoding ?? XOR_ENCODING) !== XOR_ENCODING || c.bytes.length < 2) return 0;
+  const enc = c.encoding ?? XOR_ENCODING;
+  if (enc === AGGR_ENCODING) return new AggrChunkView(c.bytes).numSamples();
+  if (enc !== XOR_ENCODING || c.bytes.length < 2) return 0;
   return (c.bytes[0]! << 8) | c.bytes[1]!;
 }
 
