@@ -2,6 +2,7 @@
 
 export * from './block/index.js';
 export * from './cli/index.js';
+export * from './compact/index.js';
 export * from './downsample/downsample.js';
 export * from './errors.js';
 export * from './model.js';

@@ -46,6 +46,11 @@ export class SegmentWriter {
     this.cur.putBytes(new Uint8Array(3));
   }
 
+  /** Bytes of the segment file being filled, its header included. */
+  get currentSize(): number {
+    return this.cur.len;
+  }
+
   /** Adds one chunk and returns its ref. */
   add(data: Uint8Array, encoding: number): number {
     const size = 10 + 1 + data.length + 4;
