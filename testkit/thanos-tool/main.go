@@ -224,10 +224,13 @@ func samplesOf(c chunkenc.Chunk) [][2]any {
 func dump(dir string) {
 	b, _ := openBlock(dir)
 	defer b.Close()
+	// Block.Close waits for its readers, so they are closed first (defers run last-in first-out).
 	ir, err := b.Index()
 	must(err)
+	defer ir.Close()
 	cr, err := b.Chunks()
 	must(err)
+	defer cr.Close()
 	k, v := index.AllPostingsKey()
 	p, err := ir.Postings(context.Background(), k, v)
 	must(err)
