@@ -20,6 +20,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"syscall"
 	"time"
 
 	"github.com/go-kit/log"
@@ -289,26 +290,36 @@ func benchDownsample(dir string, res int64, n int) {
 	tmp, err := os.MkdirTemp("", "thanos-bench-")
 	must(err)
 	defer os.RemoveAll(tmp)
-	start := time.Now()
+	start, cpu := time.Now(), cpuSeconds()
 	total := 0
 	for i := 0; i < n; i++ {
 		_, s := downsampleBlock(dir, filepath.Join(tmp, strconv.Itoa(i)), res)
 		total += s
 	}
-	el := time.Since(start).Seconds()
-	fmt.Printf("{\"samples\":%d,\"seconds\":%f,\"samplesPerSecond\":%f}\n", total, el, float64(total)/el)
+	printRate(total, time.Since(start).Seconds(), cpuSeconds()-cpu)
 }
 
 func benchCompact(n int, dirs []string) {
 	tmp, err := os.MkdirTemp("", "thanos-bench-")
 	must(err)
 	defer os.RemoveAll(tmp)
-	start := time.Now()
+	start, cpu := time.Now(), cpuSeconds()
 	total := 0
 	for i := 0; i < n; i++ {
 		_, s := compact(filepath.Join(tmp, strconv.Itoa(i)), dirs)
 		total += s
 	}
-	el := time.Since(start).Seconds()
-	fmt.Printf("{\"samples\":%d,\"seconds\":%f,\"samplesPerSecond\":%f}\n", total, el, float64(total)/el)
+	printRate(total, time.Since(start).Seconds(), cpuSeconds()-cpu)
+}
+
+// cpuSeconds is the CPU time of the whole process so far, user and system, all threads.
+func cpuSeconds() float64 {
+	var ru syscall.Rusage
+	must(syscall.Getrusage(syscall.RUSAGE_SELF, &ru))
+	return float64(ru.Utime.Nano()+ru.Stime.Nano()) / 1e9
+}
+
+func printRate(samples int, wall, cpu float64) {
+	fmt.Printf("{\"samples\":%d,\"seconds\":%f,\"cpuSeconds\":%f,\"samplesPerSecond\":%f,\"samplesPerCpuSecond\":%f}\n",
+		samples, wall, cpu, float64(samples)/wall, float64(samples)/cpu)
 }

@@ -23,6 +23,8 @@ export interface ChunkInput {
   readonly bytes: Uint8Array;
   /** Chunk encoding byte; XOR (1) by default. */
   readonly encoding?: number;
+  /** CRC32C of the encoding byte and bytes, when known (a chunk read from a block); computed otherwise. */
+  readonly crc?: number;
 }
 
 /** One series to write; series may come in any order, chunks in time order. */
@@ -81,7 +83,7 @@ export function encodeBlock(series: Iterable<SeriesInput>, options: WriteBlockOp
     if (s.chunks.length === 0) continue;
     const metas: ChunkMeta[] = [];
     for (const c of s.chunks) {
-      const ref = segments.add(c.bytes, c.encoding ?? XOR_ENCODING);
+      const ref = segments.add(c.bytes, c.encoding ?? XOR_ENCODING, c.crc);
       metas.push({ minTime: c.minTime, maxTime: c.maxTime, ref });
       numSamples += chunkSamples(c);
       numChunks++;

@@ -56,7 +56,7 @@ export class StreamingBlockWriter {
     for (const c of chunks) {
       const enc = c.encoding ?? XOR_ENCODING;
       if (this.segments.currentSize + 15 + c.bytes.length > this.segmentSize) await this.cutSegment();
-      const ref = this.segments.add(c.bytes, enc) + this.seq * TWO_32;
+      const ref = this.segments.add(c.bytes, enc, c.crc) + this.seq * TWO_32;
       metas.push({ minTime: c.minTime, maxTime: c.maxTime, ref });
       this.numChunks++;
       if (enc === AGGR_ENCODING) {

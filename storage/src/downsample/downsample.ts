@@ -39,17 +39,22 @@ export class SampleBuffer {
   }
 
   push(t: number, v: number): void {
-    if (this.n === this.t.length) {
-      const t2 = new Float64Array(this.n * 2);
-      const v2 = new Float64Array(this.n * 2);
-      t2.set(this.t);
-      v2.set(this.v);
-      this.t = t2;
-      this.v = v2;
-    }
+    if (this.n === this.t.length) this.reserve(1);
     this.t[this.n] = t;
     this.v[this.n] = v;
     this.n++;
+  }
+
+  /** Makes room for `more` samples after the current ones. */
+  reserve(more: number): void {
+    if (this.n + more <= this.t.length) return;
+    const size = Math.max(this.t.length * 2, this.n + more);
+    const t2 = new Float64Array(size);
+    const v2 = new Float64Array(size);
+    t2.set(this.t.subarray(0, this.n));
+    v2.set(this.v.subarray(0, this.n));
+    this.t = t2;
+    this.v = v2;
   }
 }
 
@@ -152,6 +157,45 @@ export function expandXor(it: XorIterator | AggrIterator | CounterSeriesIterator
   if (e !== undefined) throw e;
 }
 
+/**
+ * expandXor for a whole XOR chunk at once: the chunk's samples are copied in
+ * bulk, then stale markers and samples going back in time are squeezed out in
+ * place. Same result, no call per sample.
+ */
+function expandXorChunk(it: XorIterator, bytes: Uint8Array, out: SampleBuffer): void {
+  it.reset(bytes);
+  if (it.next() === ValueType.None) {
+    const e = it.err();
+    if (e !== undefined) throw e;
+    return;
+  }
+  out.reserve(it.numSamples);
+  const from = out.n;
+  const copied = it.copyFloats(out.t, out.v, from, out.t.length, Number.POSITIVE_INFINITY);
+  const ts = out.t;
+  const vs = out.v;
+  let w = from;
+  let lastT = 0;
+  for (let r = from; r < from + copied; r++) {
+    const t = ts[r]!;
+    const v = vs[r]!;
+    // NaN is the rare case; only then are the bits looked at.
+    if (v !== v && isStaleNaN(v)) continue;
+    if (t >= lastT) {
+      ts[w] = t;
+      vs[w] = v;
+      w++;
+      lastT = t;
+    }
+  }
+  out.n = w;
+  // Samples the bulk copy did not reach (none unless the chunk is cut short) end the iteration with its error.
+  if (it.next() !== ValueType.None || it.err() !== undefined) {
+    const e = it.err();
+    if (e !== undefined) throw e;
+  }
+}
+
 /** Reused state of a downsampler; one per thread of work. */
 export class Downsampler {
   private readonly buf = new SampleBuffer();
@@ -175,8 +219,7 @@ export class Downsampler {
           `downsample: chunk encoding ${c.encoding} is not XOR (native histograms are not downsampled yet)`,
         );
       }
-      this.xor.reset(c.bytes);
-      expandXor(this.xor, buf);
+      expandXorChunk(this.xor, c.bytes, buf);
     }
     return this.rawSamples(buf, res);
   }
@@ -195,10 +238,17 @@ export class Downsampler {
       const curW = windowEnd(buf.t[end - 1]!, res);
       // A batch runs to the end of the window its last sample falls in.
       while (end < n && buf.t[end]! <= curW) end++;
-      batch.clear();
-      for (let i = pos; i < end; i++) if (!Number.isNaN(buf.v[i]!)) batch.push(buf.t[i]!, buf.v[i]!);
+      let nan = false;
+      for (let i = pos; i < end && !nan; i++) nan = Number.isNaN(buf.v[i]!);
+      if (!nan) {
+        out.push(rawBatch(buf, pos, end, res));
+      } else {
+        // NaN values leave the batch after its window was chosen, as in Thanos.
+        batch.clear();
+        for (let i = pos; i < end; i++) if (!Number.isNaN(buf.v[i]!)) batch.push(buf.t[i]!, buf.v[i]!);
+        if (batch.n > 0) out.push(rawBatch(batch, 0, batch.n, res));
+      }
       pos = end;
-      if (batch.n > 0) out.push(rawBatch(batch, res));
     }
     return out;
   }
@@ -300,8 +350,8 @@ export class Downsampler {
   }
 }
 
-/** One batch of raw samples to one AggrChunk (Thanos' downsampleFloatBatch). */
-function rawBatch(batch: SampleBuffer, res: number): SeriesChunk {
+/** Samples [from, to) of a buffer to one AggrChunk (Thanos' downsampleFloatBatch). */
+function rawBatch(batch: SampleBuffer, from: number, to: number, res: number): SeriesChunk {
   const apps = [
     new XorAppender(),
     new XorAppender(),
@@ -310,10 +360,10 @@ function rawBatch(batch: SampleBuffer, res: number): SeriesChunk {
     new XorAppender(),
   ];
   const counter = apps[AggrType.Counter]!;
-  counter.append(batch.t[0]!, batch.v[0]!);
+  counter.append(batch.t[from]!, batch.v[from]!);
   let mint = Number.POSITIVE_INFINITY;
   let maxt = Number.NEGATIVE_INFINITY;
-  const lastT = aggregateWindows(batch, 0, batch.n, res, new Aggregator(), (t, a) => {
+  const lastT = aggregateWindows(batch, from, to, res, new Aggregator(), (t, a) => {
     if (t < mint) mint = t;
     if (t > maxt) maxt = t;
     apps[AggrType.Count]!.append(t, a.count);
@@ -322,7 +372,7 @@ function rawBatch(batch: SampleBuffer, res: number): SeriesChunk {
     apps[AggrType.Max]!.append(t, a.max);
     counter.append(t, a.counter);
   });
-  counter.append(lastT, batch.v[batch.n - 1]!);
+  counter.append(lastT, batch.v[to - 1]!);
   const bytes = encodeAggrChunk(apps.map((a) => ({ encoding: XOR_ENCODING, bytes: a.bytes() })));
   return { minTime: mint, maxTime: maxt, encoding: AGGR_ENCODING, bytes };
 }
