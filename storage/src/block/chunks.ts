@@ -4,7 +4,7 @@
  * A chunk ref is (file sequence from 0) * 2^32 + byte offset.
  */
 import { corrupt, StorageError, StorageErrorCode, type StorageErrorContext } from '../errors.js';
-import { crc32c } from './crc32c.js';
+import { crc32c, crc32cRange } from './crc32c.js';
 
 /** First four bytes of a segment file. */
 export const SEGMENT_MAGIC = 0x85bd40dd;
@@ -179,9 +179,8 @@ export function readChunkAt(buf: Uint8Array, at: number, ctx: StorageErrorContex
   }
   if (p + 1 + len + 4 > buf.length) return undefined;
   const encoding = buf[p]!;
-  const withEnc = buf.subarray(p, p + 1 + len);
   const c = p + 1 + len;
   const want = ((buf[c]! << 24) | (buf[c + 1]! << 16) | (buf[c + 2]! << 8) | buf[c + 3]!) >>> 0;
-  if (crc32c(withEnc) !== want) throw corrupt(`read chunk at ${at}: CRC32C mismatch`, ctx);
-  return { encoding, data: withEnc.subarray(1), crc: want, size: c + 4 - at };
+  if (crc32cRange(buf, p, c) !== want) throw corrupt(`read chunk at ${at}: CRC32C mismatch`, ctx);
+  return { encoding, data: buf.subarray(p + 1, c), crc: want, size: c + 4 - at };
 }

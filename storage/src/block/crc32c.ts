@@ -2,34 +2,46 @@
 
 const TABLES = makeTables();
 
-function makeTables(): Uint32Array[] {
-  // Slicing-by-4 tables for the reflected polynomial 0x82F63B78.
-  const t0 = new Uint32Array(256);
+function makeTables(): Uint32Array {
+  // Slicing-by-8 tables for the reflected polynomial 0x82F63B78, in one array (table k at k * 256).
+  const t = new Uint32Array(8 * 256);
   for (let i = 0; i < 256; i++) {
     let c = i;
     for (let k = 0; k < 8; k++) c = c & 1 ? (c >>> 1) ^ 0x82f63b78 : c >>> 1;
-    t0[i] = c >>> 0;
+    t[i] = c >>> 0;
   }
-  const tables = [t0];
-  for (let t = 1; t < 4; t++) {
-    const prev = tables[t - 1]!;
-    const next = new Uint32Array(256);
-    for (let i = 0; i < 256; i++) next[i] = ((prev[i]! >>> 8) ^ t0[prev[i]! & 0xff]!) >>> 0;
-    tables.push(next);
+  for (let k = 1; k < 8; k++) {
+    for (let i = 0; i < 256; i++) {
+      const prev = t[(k - 1) * 256 + i]!;
+      t[k * 256 + i] = ((prev >>> 8) ^ t[prev & 0xff]!) >>> 0;
+    }
   }
-  return tables;
+  return t;
 }
 
 /** CRC-32C of bytes, continuing from `crc` (0 to start). */
 export function crc32c(bytes: Uint8Array, crc = 0): number {
-  const [t0, t1, t2, t3] = TABLES as [Uint32Array, Uint32Array, Uint32Array, Uint32Array];
-  let c = ~crc >>> 0;
-  let i = 0;
-  const n = bytes.length;
-  for (; i + 4 <= n; i += 4) {
-    c ^= bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24);
-    c = t3[c & 0xff]! ^ t2[(c >>> 8) & 0xff]! ^ t1[(c >>> 16) & 0xff]! ^ t0[c >>> 24]!;
+  return crc32cRange(bytes, 0, bytes.length, crc);
+}
+
+/** CRC-32C of bytes [from, to) of `bytes`, continuing from `crc`; no view is made. */
+export function crc32cRange(bytes: Uint8Array, from: number, to: number, crc = 0): number {
+  const t = TABLES;
+  let c = ~crc | 0;
+  let i = from;
+  for (; i + 8 <= to; i += 8) {
+    const lo = c ^ (bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));
+    const hi = bytes[i + 4]! | (bytes[i + 5]! << 8) | (bytes[i + 6]! << 16) | (bytes[i + 7]! << 24);
+    c =
+      t[7 * 256 + (lo & 0xff)]! ^
+      t[6 * 256 + ((lo >>> 8) & 0xff)]! ^
+      t[5 * 256 + ((lo >>> 16) & 0xff)]! ^
+      t[4 * 256 + (lo >>> 24)]! ^
+      t[3 * 256 + (hi & 0xff)]! ^
+      t[2 * 256 + ((hi >>> 8) & 0xff)]! ^
+      t[256 + ((hi >>> 16) & 0xff)]! ^
+      t[hi >>> 24]!;
   }
-  for (; i < n; i++) c = t0[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
+  for (; i < to; i++) c = t[(c ^ bytes[i]!) & 0xff]! ^ (c >>> 8);
   return ~c >>> 0;
 }

@@ -81,7 +81,11 @@ export function targetChunkCount(
   return x;
 }
 
-/** Thanos' floatAggregator: window statistics plus a counter state over the whole batch. */
+/**
+ * Thanos' floatAggregator state: window statistics (count, sum, min, max,
+ * reset per window) and a counter over the whole batch: the first sample
+ * sets it, each later one adds its increase, or its value after a reset.
+ */
 class Aggregator {
   total = 0;
   count = 0;
@@ -90,24 +94,6 @@ class Aggregator {
   max = -Number.MAX_VALUE;
   counter = 0;
   last = 0;
-
-  resetWindow(): void {
-    this.count = 0;
-    this.sum = 0;
-    this.min = Number.MAX_VALUE;
-    this.max = -Number.MAX_VALUE;
-  }
-
-  add(v: number): void {
-    if (this.total > 0) this.counter += v < this.last ? v : v - this.last;
-    else this.counter = v;
-    this.last = v;
-    this.sum += v;
-    this.count++;
-    this.total++;
-    if (v < this.min) this.min = v;
-    if (v > this.max) this.max = v;
-  }
 }
 
 /**
@@ -123,18 +109,50 @@ function aggregateWindows(
   a: Aggregator,
   emit: (t: number, a: Aggregator) => void,
 ): number {
+  // The aggregator's state lives in locals through the loop (written back
+  // before each emit), so the per-sample work is arithmetic on registers.
+  const ts = b.t;
+  const vs = b.v;
   let nextT = -1;
-  const lastT = b.t[to - 1]!;
+  const lastT = ts[to - 1]!;
+  let { total, count, sum, min, max, counter, last } = a;
   for (let i = from; i < to; i++) {
-    const t = b.t[i]!;
+    const t = ts[i]!;
     if (t > nextT) {
-      if (nextT !== -1) emit(nextT, a);
-      a.resetWindow();
+      if (nextT !== -1) {
+        a.total = total;
+        a.count = count;
+        a.sum = sum;
+        a.min = min;
+        a.max = max;
+        a.counter = counter;
+        a.last = last;
+        emit(nextT, a);
+      }
+      count = 0;
+      sum = 0;
+      min = Number.MAX_VALUE;
+      max = -Number.MAX_VALUE;
       nextT = Math.min(windowEnd(t, res), lastT);
     }
-    a.add(b.v[i]!);
+    const v = vs[i]!;
+    if (total > 0) counter += v < last ? v : v - last;
+    else counter = v;
+    last = v;
+    sum += v;
+    count++;
+    total++;
+    if (v < min) min = v;
+    if (v > max) max = v;
   }
-  if (a.total > 0) emit(nextT, a);
+  a.total = total;
+  a.count = count;
+  a.sum = sum;
+  a.min = min;
+  a.max = max;
+  a.counter = counter;
+  a.last = last;
+  if (total > 0) emit(nextT, a);
   return nextT;
 }
 
