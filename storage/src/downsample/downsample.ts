@@ -198,7 +198,7 @@ function expandXorChunk(it: XorIterator, bytes: Uint8Array, out: SampleBuffer): 
     const t = ts[r]!;
     const v = vs[r]!;
     // NaN is the rare case; only then are the bits looked at.
-    if (v !== v && isStaleNaN(v)) continue;
+    if (Number.isNaN(v) && isStaleNaN(v)) continue;
     if (t >= lastT) {
       ts[w] = t;
       vs[w] = v;
