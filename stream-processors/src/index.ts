@@ -44,6 +44,7 @@ export {
   type Retention,
 } from './compactor/planner.js';
 export { type RunCompactorOptions, type RunningCompactor, startCompactor } from './compactor/run.js';
+export { supersededBlocks } from './compactor/superseded.js';
 export {
   type DeadLetterEvents,
   deadLetterEvent,

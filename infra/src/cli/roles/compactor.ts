@@ -30,6 +30,7 @@ export const compactorRole: Role = {
         '48h',
       )
       .option('--wait-interval <duration>', 'time between passes', '5m')
+      .option('--lease-ttl <duration>', 'how long the bucket lease holds without renewal', '60s')
       .option('--metrics-port <port>', 'serve Prometheus /metrics on this port');
     command.option('--config <file>', 'YAML configuration file (PROMSTREAM_CONFIG)');
     command.option(
@@ -79,6 +80,7 @@ export const compactorRole: Role = {
         deleteDelayMs: duration('delete-delay'),
         partialUploadDelayMs: duration('partial-upload-delay'),
         intervalMs: duration('wait-interval'),
+        leaseTtlMs: duration('lease-ttl'),
       });
       const closeMetrics =
         opts.metricsPort === undefined
