@@ -4,7 +4,18 @@ import { defineConfig } from 'vitest/config';
 // summary counts them all; each package keeps its own vitest.config.ts.
 export default defineConfig({
   test: {
-    projects: ['schemas', 'storage', 'ingest', 'stream-processors', 'query', 'infra', 'testkit', 'tests'],
+    projects: [
+      'log',
+      'schemas',
+      'storage',
+      'ingest',
+      'stream-processors',
+      'query',
+      'infra/broker',
+      'infra',
+      'testkit',
+      'tests',
+    ],
     reporters: ['default', './testkit/src/summary-reporter.ts'],
   },
 });

@@ -1,11 +1,9 @@
 export {
-  type BrokerOptions,
-  type KafkajsCodec,
-  lz4Codec,
-  type RunningBroker,
-  snappyCodec,
-  startBroker,
-  zstdCodec,
-} from './broker/index.js';
+  FAULT_ENV,
+  FAULT_REPORT_PREFIX,
+  type FaultReport,
+  type FaultSpec,
+  parseFaultSpec,
+} from './cli/fault-points.js';
 export { buildProgram, main } from './cli/main.js';
 export type { Role } from './cli/role.js';

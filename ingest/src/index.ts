@@ -1,7 +1,7 @@
 /** The ingest package: the remote-write gateway, the node agent and the log producer. */
 
-export { registerZstdCodec } from '@promstream/schemas';
-export { type Agent, type AgentOptions, type EventSink, startAgent } from './agent/agent.js';
+export type { LogProducer, LogRecord } from '@promstream/log';
+export { type Agent, type AgentOptions, startAgent } from './agent/agent.js';
 export { type Collector, hostCollectors, type MetricFamily } from './agent/collectors/index.js';
 export type { AgentEvent } from './agent/events/event.js';
 export type { PluginSpec } from './agent/plugins.js';
@@ -10,8 +10,7 @@ export { IngestError, IngestErrorCode, isIngestError } from './errors.js';
 export type { RateLimit } from './gateway/rate-limiter.js';
 export { type Gateway, type GatewayOptions, startGateway } from './gateway/server.js';
 export { sampleBatchCodec } from './log/codec.js';
-export { LogEventSink } from './log/event-sink.js';
-export { KafkaLogProducer, type LogProducer, type LogRecord } from './log/producer.js';
+export { type EventSink, LogEventSink } from './log/event-sink.js';
 export {
   LogSampleSink,
   type SampleBatchCodec,

@@ -1,11 +1,6 @@
 import { MockClient } from '@confluentinc/schemaregistry';
-import {
-  type Event,
-  RecordSerde,
-  registerZstdCodec,
-  type SampleBatch,
-  schemaJson,
-} from '@promstream/schemas';
+import { registerZstdCodec } from '@promstream/log';
+import { type Event, RecordSerde, type SampleBatch, schemaJson } from '@promstream/schemas';
 import kafkajs from 'kafkajs';
 
 /**

@@ -1,8 +1,8 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { registerZstdCodec } from '@promstream/log';
 import type { SampleBatch } from '@promstream/schemas';
-import { registerZstdCodec } from '@promstream/schemas';
 import { decodeXorChunk, isStaleNaN } from '@promstream/storage';
 import { announceSkip, findTool, freePort, type LogBackend, logBackend } from '@promstream/testkit';
 import kafkajs from 'kafkajs';

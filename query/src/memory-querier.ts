@@ -4,9 +4,8 @@ import {
   type Labels,
   labelsKey,
   type Matcher,
-  type SampleIterator,
-  ValueType,
 } from '@promstream/storage';
+import { ArrayIterator } from './array-iterator.js';
 import type { Querier, SelectHints, Series } from './querier.js';
 
 /**
@@ -45,56 +44,6 @@ class StoredSeries {
     this.t[pos] = t;
     this.f[pos] = f;
     this.n++;
-  }
-}
-
-class ArrayIterator implements SampleIterator {
-  private i = -1;
-  constructor(
-    private readonly s: StoredSeries,
-    private readonly n: number,
-  ) {}
-
-  private kind(): ValueType {
-    if (this.i >= this.n) return ValueType.None;
-    return this.s.h[this.i] ? ValueType.FloatHistogram : ValueType.Float;
-  }
-
-  next(): ValueType {
-    if (this.i < this.n) this.i++;
-    return this.kind();
-  }
-
-  seek(t: number): ValueType {
-    if (this.i < 0) this.i = 0;
-    if (this.i < this.n && (this.s.t[this.i] as number) < t) {
-      // Binary search for the first time >= t; seek never moves back.
-      let lo = this.i;
-      let hi = this.n;
-      while (lo < hi) {
-        const mid = (lo + hi) >>> 1;
-        if ((this.s.t[mid] as number) < t) lo = mid + 1;
-        else hi = mid;
-      }
-      this.i = lo;
-    }
-    return this.kind();
-  }
-
-  atT(): number {
-    return this.s.t[this.i] as number;
-  }
-
-  at(): number {
-    return this.s.f[this.i] as number;
-  }
-
-  atHistogram(): FloatHistogram {
-    return this.s.h[this.i] as FloatHistogram;
-  }
-
-  err(): Error | undefined {
-    return undefined;
   }
 }
 
@@ -148,7 +97,7 @@ export class MemoryQuerier implements Querier {
   async select(hints: SelectHints, matchers: readonly Matcher[]): Promise<Series[]> {
     return this.matching(hints, matchers).map((s) => {
       const n = s.n;
-      return { labels: s.labels, iterator: () => new ArrayIterator(s, n) };
+      return { labels: s.labels, iterator: () => new ArrayIterator(s.t, s.f, n, s.h) };
     });
   }
 

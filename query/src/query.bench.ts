@@ -85,6 +85,64 @@ function row(name: string, ours: number, theirs: number, same: string): string {
   ].join(' ');
 }
 
+/** The table header of a round of queries. */
+function header(): void {
+  console.log(
+    'query'.padEnd(20),
+    'promstream ms'.padStart(14),
+    'prometheus ms'.padStart(14),
+    'ratio'.padStart(8),
+    '  same',
+  );
+}
+
+function geomean(ratios: number[]): number {
+  return Math.exp(ratios.reduce((s, r) => s + Math.log(r), 0) / ratios.length);
+}
+
+/** Prints how many answers were compared and the disagreements; the exit code. */
+function verdict(answers: number, disagreements: string[]): number {
+  console.log(`\nanswers compared: ${answers}, disagreements: ${disagreements.length}`);
+  if (disagreements.length === 0) return 0;
+  for (const d of disagreements.slice(0, 20)) console.error(`  ${d}`);
+  console.error('FAILED: the answers disagree with the reference; the figures above do not count');
+  return 1;
+}
+
+/** Writes the data as OpenMetrics and cuts blocks from it with promtool and with promstream. */
+async function prepareBlocks(
+  om: string,
+  promDir: string,
+  oursDir: string,
+  shape: typeof DEFAULT_SHAPE,
+  promtoolBin: string,
+  version: string,
+): Promise<void> {
+  let t0 = performance.now();
+  const { series, samples } = await writeOpenMetrics(om, shape);
+  console.log(
+    `data: ${series} series, ${samples} samples (${((performance.now() - t0) / 1000).toFixed(1)} s to write)`,
+  );
+
+  t0 = performance.now();
+  execFileSync(promtoolBin, ['tsdb', 'create-blocks-from', 'openmetrics', '-q', om, promDir], {
+    stdio: 'inherit',
+  });
+  console.log(`promtool ${version} blocks: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  t0 = performance.now();
+  mkdirSync(oursDir, { recursive: true });
+  // The command line from source (tsx), so the bench needs no build of the infra package.
+  execFileSync(
+    process.execPath,
+    [join(repo, 'bin', 'promstream.js'), 'block', 'create-from-openmetrics', om, join(oursDir, 'anonymous')],
+    {
+      stdio: ['ignore', 'ignore', 'inherit'],
+      env: { ...process.env, NODE_OPTIONS: '--conditions=@promstream/source --import tsx' },
+    },
+  );
+  console.log(`promstream blocks: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+}
+
 async function main(): Promise<number> {
   const reference = prometheusReference();
   if (!reference.ok) {
@@ -119,51 +177,13 @@ async function main(): Promise<number> {
     return d.length === 0 ? 'yes' : `NO: ${(d[0] as string).slice(0, 160)}`;
   };
   try {
-    let t0 = performance.now();
-    const { series, samples } = await writeOpenMetrics(om, shape);
-    console.log(
-      `data: ${series} series, ${samples} samples (${((performance.now() - t0) / 1000).toFixed(1)} s to write)`,
-    );
-
-    t0 = performance.now();
-    execFileSync(promtoolBin, ['tsdb', 'create-blocks-from', 'openmetrics', '-q', om, promDir], {
-      stdio: 'inherit',
-    });
-    console.log(`promtool ${version} blocks: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    t0 = performance.now();
-    mkdirSync(oursDir, { recursive: true });
-    // The command line from source (tsx), so the bench needs no build of the infra package.
-    execFileSync(
-      process.execPath,
-      [
-        join(repo, 'bin', 'promstream.js'),
-        'block',
-        'create-from-openmetrics',
-        om,
-        join(oursDir, 'anonymous'),
-      ],
-      {
-        stdio: ['ignore', 'ignore', 'inherit'],
-        env: { ...process.env, NODE_OPTIONS: '--conditions=@promstream/source --import tsx' },
-      },
-    );
-    console.log(`promstream blocks: ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    await prepareBlocks(om, promDir, oursDir, shape, promtoolBin, version);
 
     // Evaluation times on the minute, where samples sit: window edges are exercised.
     const end = Math.floor((shape.startMs + shape.spanMs) / 60_000) * 60 - 60;
     const start = end - 2 * 3600;
     const path = (expr: string) =>
       `/api/v1/query_range?query=${encodeURIComponent(expr)}&start=${start}&end=${end}&step=60`;
-    const header = () =>
-      console.log(
-        'query'.padEnd(20),
-        'promstream ms'.padStart(14),
-        'prometheus ms'.padStart(14),
-        'ratio'.padStart(8),
-        '  same',
-      );
-    const geomean = (ratios: number[]) =>
-      Math.exp(ratios.reduce((s, r) => s + Math.log(r), 0) / ratios.length);
 
     const ours = await startOurs();
     const prom = await startTheirs();
@@ -233,14 +253,7 @@ async function main(): Promise<number> {
         `\ncold: geometric mean of ratios (promstream / prometheus ${version}): ${geomean(coldRatios).toFixed(2)} (target <= 1.0)`,
       );
     }
-    const answers = QUERIES.length * (runs + coldRuns);
-    console.log(`\nanswers compared: ${answers}, disagreements: ${disagreements.length}`);
-    if (disagreements.length > 0) {
-      for (const d of disagreements.slice(0, 20)) console.error(`  ${d}`);
-      console.error('FAILED: the answers disagree with the reference; the figures above do not count');
-      return 1;
-    }
-    return 0;
+    return verdict(QUERIES.length * (runs + coldRuns), disagreements);
   } finally {
     if (process.env.BENCH_KEEP === '1') console.log(`kept ${dir}`);
     else rmSync(dir, { recursive: true, force: true });

@@ -3,6 +3,7 @@ import {
   type ObjectStore,
   objectStoreFromUrl,
   type PlacementRules,
+  type S3Settings,
 } from '@promstream/storage';
 import { type Logger, pino } from 'pino';
 import { Counter, collectDefaultMetrics, Registry } from 'prom-client';
@@ -23,6 +24,8 @@ const DEFAULT_CACHE_BYTES = 256 * 1024 * 1024;
 export interface ServeBlocksOptions {
   /** Object store URL (`file:///path`, `mem://`, `s3://bucket/prefix?...`), or a store. */
   store: string | ObjectStore;
+  /** S3 endpoint, region and credentials for an s3:// store URL that does not name them. */
+  s3?: S3Settings;
   host?: string;
   port?: number;
   defaultTenant?: string;
@@ -60,7 +63,8 @@ export interface ServeBlocksOptions {
  * each tenant (`<tenant>/<ULID>/`), the tenant chosen by `X-Scope-OrgID`.
  */
 export async function serveBlocks(options: ServeBlocksOptions): Promise<QueryServer> {
-  const store = typeof options.store === 'string' ? objectStoreFromUrl(options.store) : options.store;
+  const store =
+    typeof options.store === 'string' ? objectStoreFromUrl(options.store, options.s3) : options.store;
   const registry = new Registry();
   collectDefaultMetrics({ register: registry });
   const badBlocks = new Counter({
@@ -93,7 +97,7 @@ export async function serveBlocks(options: ServeBlocksOptions): Promise<QuerySer
   let head: LogHead | undefined;
   if (options.brokers !== undefined && options.brokers.length > 0) {
     if (options.registryUrl === undefined)
-      throw new Error('serve the log tail: --registry is required with --brokers');
+      throw new Error('serve the log tail: registryUrl is required with brokers');
     head = await startLogHead({
       brokers: options.brokers,
       registryUrl: options.registryUrl,

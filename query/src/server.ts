@@ -1,5 +1,5 @@
 import { checkTenantId } from '@promstream/storage';
-import Fastify, { type FastifyInstance } from 'fastify';
+import Fastify, { type FastifyInstance, LogController } from 'fastify';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { ApiError, errorBody } from './api/errors.js';
@@ -115,7 +115,15 @@ export async function buildQueryApp(options: QueryServerOptions): Promise<Fastif
     loggerInstance: options.logger === undefined || options.logger === false ? undefined : options.logger,
     // Long PromQL expressions and many match[] values arrive in URLs.
     routerOptions: { maxParamLength: 8192 },
+    // Every query at info drowns the log of a busy server: requests are logged at debug below.
+    logController: new LogController({ disableRequestLogging: true }),
   }) as unknown as FastifyInstance;
+  app.addHook('onResponse', async (request, reply) => {
+    request.log.debug(
+      { method: request.method, url: request.url, status: reply.statusCode, ms: reply.elapsedTime },
+      'request completed',
+    );
+  });
   app.setNotFoundHandler((request, reply) =>
     reply
       .code(404)

@@ -1,8 +1,9 @@
 import { type Labels, newMatcher, ValueType } from '@promstream/storage';
 import { describe, expect, it } from 'vitest';
+import { ArrayIterator } from '../src/array-iterator.js';
 import { BlockQuerier, type QueryableBlock } from '../src/blocks/block-querier.js';
 import type { Series } from '../src/querier.js';
-import { ArrayIterator, labelsOf } from './support/array-querier.js';
+import { labelsOf } from './support/array-querier.js';
 
 // Disjoint blocks: the querier merges the blocks' series lists (sorted, or in
 // any order as a fallback) into one list in label order, chaining a series'

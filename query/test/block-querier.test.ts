@@ -1,9 +1,10 @@
 import { type Labels, type Matcher, newMatcher, ValueType } from '@promstream/storage';
 import { describe, expect, it } from 'vitest';
+import { ArrayIterator } from '../src/array-iterator.js';
 import { BlockQuerier, type QueryableBlock } from '../src/blocks/block-querier.js';
 import { TenantBlocks } from '../src/blocks/tenant-blocks.js';
 import type { Series } from '../src/querier.js';
-import { ArrayIterator, labelsOf } from './support/array-querier.js';
+import { labelsOf } from './support/array-querier.js';
 
 // Unit tests of the block querier and the tenant cache over in-memory
 // blocks; the storage-backed blocks are tested in block-store.test.ts.

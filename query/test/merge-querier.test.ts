@@ -1,8 +1,8 @@
 import { type Labels, newMatcher, type SampleIterator, ValueType } from '@promstream/storage';
 import { describe, expect, it } from 'vitest';
+import { ArrayIterator } from '../src/array-iterator.js';
 import { MergeIterator, MergeQuerier } from '../src/merge-querier.js';
 import type { Querier, Series } from '../src/querier.js';
-import { ArrayIterator } from './support/array-querier.js';
 
 function drain(it: SampleIterator): Array<[number, number]> {
   const out: Array<[number, number]> = [];

@@ -141,17 +141,12 @@ if (!s3.ok) announceSkip('serve-blocks on S3', s3.reason);
 suite('query role over the real S3 server', !s3.ok, async () => {
   if (!s3.ok) throw new Error(s3.reason);
   const b = s3.backend;
-  const env = {
-    ...process.env,
-    S3_ENDPOINT: b.endpoint,
-    S3_REGION: b.region,
-    S3_ACCESS_KEY_ID: b.accessKeyId,
-    S3_SECRET_ACCESS_KEY: b.secretAccessKey,
-  };
-  const store = objectStoreFromUrl(
-    `s3://${b.bucket}?endpoint=${encodeURIComponent(b.endpoint)}&path-style=true`,
-    env,
-  );
+  const store = objectStoreFromUrl(`s3://${b.bucket}?path-style=true`, {
+    endpoint: b.endpoint,
+    region: b.region,
+    accessKeyId: b.accessKeyId,
+    secretAccessKey: b.secretAccessKey,
+  });
   return { store, prefix: `query-test-${process.pid}-${Date.now()}/` };
 });
 

@@ -12,7 +12,6 @@ export {
   readDeadLetterHeaders,
 } from './deadletter.js';
 export { SchemaError, SchemaErrorCode } from './errors.js';
-export { registerZstdCodec } from './kafka-codecs.js';
 export { type ReadFailure, readFailure } from './read-failure.js';
 export {
   COMPATIBILITY_LEVELS,
@@ -23,9 +22,22 @@ export {
   type RunningRegistry,
   startRegistry,
 } from './registry/index.js';
+export {
+  type DecodedSampleBatch,
+  type SampleBatchLike,
+  type SampleBatchReader,
+  sampleBatchReader,
+} from './sample-batch-reader.js';
 export { decimalScale, expandColumns, SampleBatchBuilder } from './sample-columns.js';
 export { createSerdes, RecordSerde, type Serdes, type SerdesOptions, type TopicValues } from './serde.js';
-export { partitionFor, partitionForKey, seriesHash, seriesKey } from './series-key.js';
+export {
+  FNV1A64_BASIS_LOW,
+  fnv1a64LabelLowBits,
+  partitionFor,
+  partitionForKey,
+  seriesHash,
+  seriesKey,
+} from './series-key.js';
 export { TOPICS, type TopicName, valueSubject } from './topics.js';
 export type {
   Anomaly,

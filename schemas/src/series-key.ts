@@ -163,23 +163,37 @@ export function partitionFor(labels: readonly Label[], numPartitions: number): n
  * the 64-bit one: the same partition as `modulo(fnv1a64(labels))`.
  */
 function fnv1a64LowBitsAscii(labels: readonly Label[], mask: number): number {
-  // Low bits of the offset basis 0xcbf29ce484222325.
-  let h = 0x84222325 & mask;
+  let h = FNV1A64_BASIS_LOW & mask;
   const n = labels.length;
   for (let k = 0; k < n; k++) {
-    const label = labels[k]!;
-    for (let pass = 0; pass < 2; pass++) {
-      const text = pass === 0 ? label.name : label.value;
-      const len = text.length;
-      for (let j = 0; j < len; j++) {
-        const b = text.charCodeAt(j);
-        if (b >= 0x80) return -1;
-        h = Math.imul(h ^ b, 0x1b3) & mask;
-      }
-      h = Math.imul(h ^ 0xff, 0x1b3) & mask;
-    }
+    h = fnv1a64LabelLowBits(h, labels[k]!, mask);
+    if (h < 0) return -1;
   }
   return h;
+}
+
+/** The low 32 bits of the FNV-1a 64 offset basis 0xcbf29ce484222325. */
+export const FNV1A64_BASIS_LOW = 0x84222325;
+
+/**
+ * The low bits (`mask`, below 2^21) of the FNV-1a 64 state after one label
+ * (`name 0xff value 0xff`) mixed into state `h`, or -1 when a character is
+ * not ASCII. Only the low 0x1b3 of the prime 2^40 + 0x1b3 matters below bit 40.
+ */
+export function fnv1a64LabelLowBits(h: number, label: Label, mask: number): number {
+  const { name, value } = label;
+  for (let j = 0; j < name.length; j++) {
+    const b = name.charCodeAt(j);
+    if (b >= 0x80) return -1;
+    h = Math.imul(h ^ b, 0x1b3) & mask;
+  }
+  h = Math.imul(h ^ 0xff, 0x1b3) & mask;
+  for (let j = 0; j < value.length; j++) {
+    const b = value.charCodeAt(j);
+    if (b >= 0x80) return -1;
+    h = Math.imul(h ^ b, 0x1b3) & mask;
+  }
+  return Math.imul(h ^ 0xff, 0x1b3) & mask;
 }
 
 /** The partition of a record key made by `seriesKey`. */

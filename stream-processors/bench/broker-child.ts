@@ -3,7 +3,7 @@
  * count the block builder and replay, not the broker serving them.
  * Prints `{"port":N}` on stdout once it listens; stops on SIGTERM.
  */
-import { startBroker } from '@promstream/infra';
+import { startBroker } from '@promstream/broker';
 import { pino } from 'pino';
 
 const dataDir = process.argv[2];

@@ -19,15 +19,18 @@ export {
   type PartitionHeadOptions,
   type RestoredHead,
 } from './block-builder/partition-head.js';
-export { parseDuration, rangeStart } from './block-builder/ranges.js';
-export type {
-  BlockProvenance,
-  BlockSink,
-  DecodedBatch,
-  DecodedSeries,
-  PartitionState,
-  PartitionStateStore,
-  RecordDecoder,
+export { rangeStart } from './block-builder/ranges.js';
+export {
+  type BlockProvenance,
+  type BlockSink,
+  type DecodedBatch,
+  type DecodedSeries,
+  FAULT_POINTS,
+  type FaultPoint,
+  type FaultPoints,
+  type PartitionState,
+  type PartitionStateStore,
+  type RecordDecoder,
 } from './block-builder/seams.js';
 export { Compactor, type CompactorOptions, type PassReport } from './compactor/compactor.js';
 export { CompactorLease, LEASE_PREFIX, type LeaseEntry, type LeaseOptions } from './compactor/lease.js';

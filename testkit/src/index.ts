@@ -7,6 +7,8 @@ export {
   repoRoot,
   startEmbeddedBroker,
 } from './log-backend.js';
+export { type GeneratedFile, type OpenMetricsShape, writeOpenMetricsFile } from './openmetrics-gen.js';
+export { type MeasuredRun, runMeasured } from './peak-rss.js';
 export { freePort, waitForPort } from './ports.js';
 export {
   PROMETHEUS_REFERENCE_VERSION,

@@ -175,6 +175,13 @@ describe.skipIf(!kafka.ok)('block builder on real Kafka with the registry', () =
       brokers,
       registryUrl: registry.url,
       storeUrl,
+      s3: s3.ok
+        ? {
+            region: s3.backend.region,
+            accessKeyId: s3.backend.accessKeyId,
+            secretAccessKey: s3.backend.secretAccessKey,
+          }
+        : undefined,
       topic,
       groupId: `e2e-bb-${randomUUID()}`,
       blockDuration: BLOCK,
@@ -248,9 +255,10 @@ describe.skipIf(!kafka.ok)('block builder on real Kafka with the registry', () =
     const prefix = `e2e-bb-${randomUUID()}`;
     const url = `s3://${b!.bucket}/${prefix}?endpoint=${encodeURIComponent(b!.endpoint)}&region=${b!.region}`;
     await build(url);
-    const got = await readBlocks(objectStoreFromUrl(url), 'team-a');
+    const settings = { accessKeyId: b!.accessKeyId, secretAccessKey: b!.secretAccessKey };
+    const got = await readBlocks(objectStoreFromUrl(url, settings), 'team-a');
     for (const [key, pts] of expected) expect(got.get(key), key).toEqual(pts);
-    const store = objectStoreFromUrl(url);
+    const store = objectStoreFromUrl(url, settings);
     for (const o of await listAll(store, '', { recursive: true })) await store.delete(o.key);
   });
 });

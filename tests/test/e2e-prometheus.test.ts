@@ -39,6 +39,16 @@ const built = existsSync(path.join(repoRoot, 'infra', 'dist', 'cli', 'main.js'))
   ? undefined
   : 'infra is not built (npm test builds it first)';
 
+/** The S3 server's settings, passed to the stores as the configuration would. */
+const s3Settings = s3.ok
+  ? {
+      endpoint: s3.backend.endpoint,
+      region: s3.backend.region,
+      accessKeyId: s3.backend.accessKeyId,
+      secretAccessKey: s3.backend.secretAccessKey,
+    }
+  : undefined;
+
 interface Backend {
   name: string;
   skip: string | undefined;
@@ -117,7 +127,7 @@ for (const backend of backends)
         prom?.kill('SIGKILL');
         for (const stop of stops.reverse()) await stop().catch(() => {});
         if (storeUrl === '') return;
-        const store = objectStoreFromUrl(storeUrl);
+        const store = objectStoreFromUrl(storeUrl, s3Settings);
         for (const o of await listAll(store, '', { recursive: true }).catch(() => []))
           await store.delete(o.key);
         rmSync(dir, { recursive: true, force: true });
@@ -126,6 +136,7 @@ for (const backend of backends)
       async function startQuery(registryUrl: string): Promise<QueryServer> {
         const server = await serveBlocks({
           store: storeUrl,
+          s3: s3Settings,
           port: await freePort(),
           brokers,
           registryUrl,
@@ -162,6 +173,7 @@ for (const backend of backends)
           brokers,
           registryUrl: registry.url,
           storeUrl,
+          s3: s3Settings,
           topic,
           blockDuration: BLOCK,
           outOfOrderWindow: OOO,
@@ -239,7 +251,7 @@ for (const backend of backends)
           JSON.stringify({ end, target, statuses }),
         ).toBeLessThan(end * 1000);
         const blocks = (
-          await listAll(objectStoreFromUrl(storeUrl), `${TENANT}/`, { recursive: true })
+          await listAll(objectStoreFromUrl(storeUrl, s3Settings), `${TENANT}/`, { recursive: true })
         ).filter((o) => o.key.endsWith('meta.json'));
         expect(blocks.length).toBeGreaterThanOrEqual(2);
 
@@ -253,7 +265,7 @@ for (const backend of backends)
 
         // Recovery: the bucket is lost; replaying the log rebuilds it and the answers stay.
         await query.close();
-        const store = objectStoreFromUrl(storeUrl);
+        const store = objectStoreFromUrl(storeUrl, s3Settings);
         for (const o of await listAll(store, '', { recursive: true })) await store.delete(o.key);
         const replayed = await runReplay(dataPath);
         expect(replayed.blocks).toBeGreaterThanOrEqual(blocks.length);

@@ -46,6 +46,7 @@ describe.skipIf(reason !== undefined)('promstream up', () => {
   test('takes remote write and answers PromQL on one address, then stops on SIGTERM', async () => {
     const port = await freePort();
     const kafkaPort = await freePort();
+    const registryPort = await freePort();
     let output = '';
     up = spawn(
       process.execPath,
@@ -58,6 +59,8 @@ describe.skipIf(reason !== undefined)('promstream up', () => {
         String(port),
         '--kafka-port',
         String(kafkaPort),
+        '--registry-port',
+        String(registryPort),
         '--block-duration',
         '10s',
         '--out-of-order-window',
@@ -77,6 +80,7 @@ describe.skipIf(reason !== undefined)('promstream up', () => {
     for (let waited = 0; !output.includes(banner) && waited < 10_000; waited += 50)
       await new Promise((r) => setTimeout(r, 50));
     expect(output).toContain(banner);
+    expect(output).toContain(`registry       http://127.0.0.1:${registryPort}`);
 
     const promPort = await freePort();
     writeFileSync(

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { parseDuration, parseNonNegativeInt } from './parse.js';
+import { parseDurationFlag, parseNonNegativeInt } from './parse.js';
 
 describe('command-line parsers', () => {
   it('reads durations with a unit and refuses the rest', () => {
-    expect(parseDuration('2m')).toBe(120_000);
-    expect(parseDuration('30s')).toBe(30_000);
-    expect(parseDuration('500ms')).toBe(500);
-    expect(parseDuration('1d')).toBe(86_400_000);
-    expect(() => parseDuration('soon')).toThrow(/duration soon/);
-    expect(() => parseDuration('0s')).toThrow(/duration 0s/);
+    expect(parseDurationFlag('2m')).toBe(120_000);
+    expect(parseDurationFlag('30s')).toBe(30_000);
+    expect(parseDurationFlag('500ms')).toBe(500);
+    expect(parseDurationFlag('1d')).toBe(86_400_000);
+    expect(() => parseDurationFlag('soon')).toThrow(/duration soon/);
+    expect(() => parseDurationFlag('0s')).toThrow(/duration 0s/);
   });
 
   it('reads whole numbers of 0 or more', () => {

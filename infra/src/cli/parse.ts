@@ -1,4 +1,4 @@
-import { durationMs } from '../config/config.js';
+import { parseDurationSetting } from '@promstream/storage';
 
 /**
  * Parsers for command-line values shared by the roles. Each throws an Error
@@ -34,9 +34,9 @@ export function parseNonNegativeInt(value: string): number {
   return n;
 }
 
-/** A duration such as `2m`, `30s`, `500ms`, `1h` or `1d`, in milliseconds, above 0. */
-export function parseDuration(value: string): number {
-  const ms = durationMs(value);
+/** A duration flag such as `2m`, `1h30m`, `500ms` or `1d`, in milliseconds, above 0. */
+export function parseDurationFlag(value: string): number {
+  const ms = parseDurationSetting(value);
   if (ms === undefined || ms <= 0)
     throw new Error(`duration ${value}: expected a number with ms, s, m, h or d (e.g. 2m)`);
   return ms;

@@ -1,62 +1,84 @@
 import http from 'node:http';
 import type { Command } from 'commander';
-import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
-import { loadConfig, type PromstreamConfig } from './config.js';
+import { CONFIG_FILE_ENV, loadConfig, type PromstreamConfig } from './config.js';
 import { ConfigError } from './errors.js';
+import { type ConfigRole, flagAttribute, roleSettings, type Setting, shownValue } from './schema.js';
 
-/** The options every data-path role shares, with the config path each one sets. */
-export const COMMON_FLAGS: { flag: string; path: string; help: string }[] = [
-  {
-    flag: '--brokers <list>',
-    path: 'kafka.brokers',
-    help: 'Kafka bootstrap brokers, host:port,... (KAFKA_BROKERS)',
-  },
-  { flag: '--registry <url>', path: 'registryUrl', help: 'schema registry URL (SCHEMA_REGISTRY_URL)' },
-  {
-    flag: '--store <url>',
-    path: 'objectStore',
-    help: 'object store: file:///path, mem://, s3://bucket/prefix (default <data>/blocks)',
-  },
-  { flag: '--data <dir>', path: 'dataDir', help: 'data directory (PROMSTREAM_DATA, default ./data)' },
-  { flag: '--log-level <level>', path: 'logLevel', help: 'trace, debug, info, warn, error, silent' },
-];
+function collect(value: string, previous: string[] | undefined): string[] {
+  return [...(previous ?? []), value];
+}
 
-/** Adds `--config` and the shared flags to a command. */
-export function addCommonFlags(command: Command): Command {
-  command.option('--config <file>', 'YAML configuration file (PROMSTREAM_CONFIG)');
-  for (const f of COMMON_FLAGS) command.option(f.flag, f.help);
-  return command;
+function describe(s: Setting): string {
+  const shown = s.default === undefined || s.default === '' ? [] : [`default ${shownValue(s, s.default)}`];
+  const env = s.env === undefined ? [] : [s.env];
+  const extra = [...env, ...shown].join(', ');
+  return extra === '' ? s.help : `${s.help} (${extra})`;
 }
 
 /**
- * Loads the configuration for a role from its parsed flags: `extra` maps
- * further flag names (commander's camelCase) to config paths. A bad value
- * ends the process with every problem listed, not a stack trace.
+ * Adds `--config` and the flags of every setting the role takes to a command.
+ * Flags have no commander defaults: a value not given on the command line
+ * comes from the environment, the file or the schema's default, in that order.
  */
-export function roleConfig(
-  opts: Record<string, unknown>,
-  extra: Record<string, string> = {},
-): PromstreamConfig {
-  const flags: Record<string, unknown> = {};
-  for (const f of COMMON_FLAGS) {
-    const name = camel(f.flag.split(' ')[0]!.replace(/^--/, ''));
-    if (opts[name] !== undefined) flags[f.path] = opts[name];
+export function addConfigFlags(command: Command, role: ConfigRole): Command {
+  command.option('--config <file>', `YAML configuration file (${CONFIG_FILE_ENV})`);
+  for (const s of roleSettings(role)) {
+    const flag = s.flag as string;
+    if (s.kind === 'pairs') command.option(flag, describe(s), collect);
+    else command.option(flag, describe(s));
   }
-  for (const [name, path] of Object.entries(extra)) if (opts[name] !== undefined) flags[path] = opts[name];
+  return command;
+}
+
+/** The config keys given on a command line, with the flag that gave each. */
+export function flagValues(
+  command: Command,
+  role: ConfigRole,
+): { flags: Record<string, unknown>; flagNames: Record<string, string> } {
+  const opts = command.opts<Record<string, unknown>>();
+  const flags: Record<string, unknown> = {};
+  const flagNames: Record<string, string> = {};
+  for (const s of roleSettings(role)) {
+    const attr = flagAttribute(s.flag as string);
+    // Only what the user typed: commander's implied `true` of a `--no-x` flag is no value.
+    if (command.getOptionValueSource(attr) !== 'cli') continue;
+    flags[s.key] = opts[attr];
+    flagNames[s.key] = (s.flag as string).split(' ')[0]!;
+  }
+  return { flags, flagNames };
+}
+
+/** Loads a role's configuration from its file, the environment and its command line. */
+export function loadRoleConfig(
+  command: Command,
+  role: ConfigRole,
+  env: Readonly<Record<string, string | undefined>>,
+): PromstreamConfig {
+  // `config print --config f query` names the file before the role: take it from the parent too.
+  const file = command.optsWithGlobals<{ config?: string }>().config;
+  return loadConfig({ file, env, ...flagValues(command, role) });
+}
+
+/**
+ * The configuration of a role about to start. A bad value ends the process
+ * with exit code 2 and one line per problem, each naming the key, never a
+ * stack trace.
+ */
+export function roleConfig(command: Command, role: ConfigRole): PromstreamConfig {
   try {
-    return loadConfig({ file: opts.config as string | undefined, flags });
+    return loadRoleConfig(command, role, process.env);
   } catch (err) {
-    if (err instanceof ConfigError) {
-      console.error(err.message);
-      process.exit(2);
-    }
+    if (err instanceof ConfigError) exitOnConfigError(role, err);
     throw err;
   }
 }
 
-function camel(flag: string): string {
-  return flag.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+/** Prints a ConfigError as one line per problem and exits with code 2. */
+export function exitOnConfigError(role: string, err: ConfigError): never {
+  const lines = err.problems.length > 0 ? err.problems : [err.message];
+  for (const line of lines) process.stderr.write(`promstream ${role}: configuration: ${line}\n`);
+  process.exit(2);
 }
 
 /** Serves `/metrics` of a registry on a port; resolves to a closer. */
@@ -80,23 +102,4 @@ export async function serveMetrics(
     server.listen(port, host, () => resolve());
   });
   return () => new Promise<void>((resolve) => server.close(() => resolve()));
-}
-
-/** Runs `stop` once on SIGINT or SIGTERM, then exits. */
-export function onShutdown(logger: Logger, stop: () => Promise<void>): void {
-  let stopping = false;
-  const handler = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping');
-    stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        logger.error({ err }, 'stop did not complete');
-        process.exit(1);
-      },
-    );
-  };
-  process.once('SIGTERM', () => handler('SIGTERM'));
-  process.once('SIGINT', () => handler('SIGINT'));
 }

@@ -21,7 +21,7 @@ export interface TenantLimits {
 /**
  * The per-tenant limits of the gateway from its configuration: a tenant's
  * entry under `gateway.tenants` wins over the gateway's defaults. The rate
- * defaults to `defaultRate` (the --tenant-rate flag; undefined: unlimited,
+ * defaults to `defaultRate` (gateway.tenantRate; undefined: unlimited,
  * burst 10 s of the rate); the window into the past to `gateway.pastWindow`,
  * else the block builder's out-of-order window, so the gateway refuses what
  * the block builder could no longer place; the window into the future to

@@ -122,6 +122,10 @@ export class Supervisor {
     const child = spawn(spec.command, spec.args, {
       env: { ...(spec.env ?? process.env), [SUPERVISOR_PID_ENV]: String(process.pid) },
       stdio: ['ignore', 'inherit', 'inherit'],
+      // A process group of its own: Ctrl-C in a terminal reaches the supervisor alone, which
+      // stops the roles in reverse start order (the broker last), so no role sees its broker
+      // vanish before it has stopped. Each role still exits with the supervisor (parent-watch.ts).
+      detached: true,
     });
     slot.child = child;
     slot.startedAt = this.now();

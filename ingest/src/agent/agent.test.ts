@@ -6,9 +6,10 @@ import { BAD_TENANT_IDS } from '@promstream/testkit';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { IngestError, IngestErrorCode } from '../errors.js';
+import type { EventSink } from '../log/event-sink.js';
 import type { SampleBatchSink, SinkResult } from '../log/sample-sink.js';
 import type { WriteSeries } from '../remote-write/types.js';
-import { type Agent, type EventSink, refusedForGood, startAgent } from './agent.js';
+import { type Agent, refusedForGood, startAgent } from './agent.js';
 import type { AgentEvent } from './events/event.js';
 
 /** Stands in for the log; `down` makes it refuse as an unreachable log would. */

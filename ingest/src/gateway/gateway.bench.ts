@@ -26,13 +26,13 @@ import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, w
 import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { LogProducer, LogRecord } from '@promstream/log';
 import { findTool, freePort, logBackend, prometheusReference, prometheusVersion } from '@promstream/testkit';
 import pino from 'pino';
 import snappy from 'snappy';
 import { compress } from 'zstd-napi';
 import { memorySerdes } from '../../test/helpers.js';
 import { startTool } from '../../test/processes.js';
-import type { LogProducer, LogRecord } from '../log/producer.js';
 import { createLogWriters } from '../log/writers.js';
 import type { WriteSeries } from '../remote-write/types.js';
 import { encodeV1 } from '../remote-write/v1.js';
@@ -200,7 +200,10 @@ class MeasuringProducer implements LogProducer {
   constructor(private readonly inner: LogProducer) {}
   async send(topic: string, records: readonly LogRecord[]): Promise<void> {
     await this.inner.send(topic, records);
-    if (this.measuring) this.sends.push(Buffer.concat(records.flatMap((r) => [r.key, r.value])));
+    if (this.measuring)
+      this.sends.push(
+        Buffer.concat(records.flatMap((r) => [r.key ?? Buffer.alloc(0), r.value ?? Buffer.alloc(0)])),
+      );
   }
   /** Bytes of the record keys and values, and their size zstd-compressed one send at a time. */
   sizes(): { valueBytes: number; zstdBytes: number } {

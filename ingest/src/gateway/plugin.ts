@@ -1,4 +1,5 @@
 import type { IncomingMessage } from 'node:http';
+import { LogError } from '@promstream/log';
 import { SchemaError, SchemaErrorCode } from '@promstream/schemas';
 import { tenantIdProblem } from '@promstream/storage';
 import type { FastifyError, FastifyInstance, FastifyPluginAsync, FastifyReply } from 'fastify';
@@ -107,6 +108,9 @@ function metrics(registry: Registry) {
 // The schema refusing a record is the request's fault and will not change on
 // retry; anything else from the write path is treated as the log being unavailable.
 function asIngestError(err: unknown): IngestError {
+  // The log names its own action ("connect to the log", "write 3 records to ...").
+  if (err instanceof LogError)
+    return new IngestError(IngestErrorCode.LogUnavailable, err.message, { cause: err });
   if (err instanceof SchemaError && err.code === SchemaErrorCode.InvalidRecord) {
     return new IngestError(
       IngestErrorCode.InvalidSeries,
@@ -137,6 +141,42 @@ function refusalLine(code: IngestErrorCode, what: RefusedSamples, bound: string)
     ? `${what.timestamp} (${iso(what.timestamp)})`
     : `${what.timestamp < 0 ? '-' : ''}2^53 ms or beyond, which no sample timestamp can be`;
   return `${code}: ${what.count} samples refused, ${bound} (${iso(what.bound)}); the first: ${describeSeries(what.series)} at ${at}`;
+}
+
+/**
+ * The partial refusal of a request some of whose samples fell outside the
+ * window (one line per reason, then what was written), or undefined when
+ * none did.
+ */
+function windowRefusal(
+  kept: { samples: number; histograms: number },
+  tooOld: RefusedSamples | undefined,
+  tooNew: RefusedSamples | undefined,
+  window: SampleWindow,
+): IngestError | undefined {
+  if (tooOld === undefined && tooNew === undefined) return undefined;
+  const lines: string[] = [];
+  if (tooNew !== undefined)
+    lines.push(
+      refusalLine(
+        IngestErrorCode.TooFarInFuture,
+        tooNew,
+        `timestamps too far in the future: after now + ${minutes(window.futureMs)}, the creation grace period`,
+      ),
+    );
+  if (tooOld !== undefined)
+    lines.push(
+      refusalLine(
+        IngestErrorCode.OutOfBounds,
+        tooOld,
+        `timestamps out of bounds: before now - ${minutes(window.pastMs)}, the out-of-order window`,
+      ),
+    );
+  lines.push(`${kept.samples} samples and ${kept.histograms} histogram samples of the request are written`);
+  return new IngestError(
+    tooNew !== undefined ? IngestErrorCode.TooFarInFuture : IngestErrorCode.OutOfBounds,
+    lines.join('\n'),
+  );
 }
 
 /** How long the rest of a refused body is read and dropped before the connection is closed. */
@@ -218,35 +258,9 @@ export const remoteWritePlugin: FastifyPluginAsync<RemoteWritePluginOptions> = a
     validateRequest(req, limits);
     const window = windowOf(tenant) ?? defaultWindow;
     const { kept, tooOld, tooNew } = applyWindow(req, now(), window);
-    let refused: IngestError | undefined;
-    if (tooOld !== undefined || tooNew !== undefined) {
-      const lines: string[] = [];
-      if (tooNew !== undefined)
-        lines.push(
-          refusalLine(
-            IngestErrorCode.TooFarInFuture,
-            tooNew,
-            `timestamps too far in the future: after now + ${minutes(window.futureMs)}, the creation grace period`,
-          ),
-        );
-      if (tooOld !== undefined)
-        lines.push(
-          refusalLine(
-            IngestErrorCode.OutOfBounds,
-            tooOld,
-            `timestamps out of bounds: before now - ${minutes(window.pastMs)}, the out-of-order window`,
-          ),
-        );
-      lines.push(
-        `${kept.samples} samples and ${kept.histograms} histogram samples of the request are written`,
-      );
-      refused = new IngestError(
-        tooNew !== undefined ? IngestErrorCode.TooFarInFuture : IngestErrorCode.OutOfBounds,
-        lines.join('\n'),
-      );
-      if (tooNew !== undefined) m.discarded.inc({ reason: IngestErrorCode.TooFarInFuture }, tooNew.count);
-      if (tooOld !== undefined) m.discarded.inc({ reason: IngestErrorCode.OutOfBounds }, tooOld.count);
-    }
+    const refused = windowRefusal(kept, tooOld, tooNew, window);
+    if (tooNew !== undefined) m.discarded.inc({ reason: IngestErrorCode.TooFarInFuture }, tooNew.count);
+    if (tooOld !== undefined) m.discarded.inc({ reason: IngestErrorCode.OutOfBounds }, tooOld.count);
     const { samples, histograms } = kept;
     if (samples + histograms > 0 && !opts.limiter.take(tenant, samples + histograms)) {
       throw new IngestError(

@@ -1,7 +1,7 @@
+import type { LogProducer } from '@promstream/log';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import pino, { type Logger } from 'pino';
 import { collectDefaultMetrics, Registry } from 'prom-client';
-import type { LogProducer } from '../log/producer.js';
 import type { SampleBatchSink } from '../log/sample-sink.js';
 import type { ValidationLimits } from '../remote-write/validate.js';
 import type { SampleWindow } from '../remote-write/window.js';

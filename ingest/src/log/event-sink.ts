@@ -1,8 +1,16 @@
+import type { LogProducer } from '@promstream/log';
 import type { Event } from '@promstream/schemas';
-import type { EventSink } from '../agent/agent.js';
-import type { AgentEvent } from '../agent/events/event.js';
-import type { LogProducer } from './producer.js';
 import type { SinkResult } from './sample-sink.js';
+
+/**
+ * Where events go (the `promstream.events.v1` topic in production). Declared
+ * here, beside its log implementation, so the agent depends on the log side
+ * and never the other way round.
+ */
+export interface EventSink {
+  /** Resolves once the log holds every event. */
+  write(events: readonly Event[]): Promise<SinkResult>;
+}
 
 /** The serializing half of the schemas package's Event serde. */
 export interface EventSerializer {
@@ -17,7 +25,7 @@ export class LogEventSink implements EventSink {
     private readonly topic: string,
   ) {}
 
-  async write(events: readonly AgentEvent[]): Promise<SinkResult> {
+  async write(events: readonly Event[]): Promise<SinkResult> {
     const records = [];
     let bytes = 0;
     for (const e of events) {

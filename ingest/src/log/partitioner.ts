@@ -1,3 +1,4 @@
+import { FNV1A64_BASIS_LOW, fnv1a64LabelLowBits } from '@promstream/schemas';
 import type { Label } from '@promstream/storage';
 
 /** Places a series on a partition. */
@@ -6,10 +7,6 @@ export type PlaceSeries = (labels: readonly Label[]) => number;
 /** The exact placement: the schemas package's `partitionFor`. */
 export type PartitionFor = (labels: readonly Label[], partitions: number) => number;
 
-// FNV-1a 64: the low bits of the offset basis 0xcbf29ce484222325, and the
-// low bits of the prime 2^40 + 0x1b3 (its 2^40 term vanishes below bit 40).
-const BASIS_LOW = 0x84222325;
-const PRIME_LOW = 0x1b3;
 /** Largest partition count placed through label transitions. */
 const MAX_PARTITIONS = 256;
 /** Series looked at before deciding whether the labels repeat enough to be worth their transitions. */
@@ -43,7 +40,7 @@ export function requestPlacer(partitions: number, exact: PartitionFor): PlaceSer
     return (labels) => exact(labels, n);
   }
   const mask = n - 1;
-  const start = BASIS_LOW & mask;
+  const start = FNV1A64_BASIS_LOW & mask;
   let seen: Map<Label, Int16Array> | undefined = new Map();
   let series = 0;
   let lookups = 0;
@@ -71,7 +68,7 @@ export function requestPlacer(partitions: number, exact: PartitionFor): PlaceSer
       }
       let next = table[h]!;
       if (next < 0) {
-        next = step(h, label, mask);
+        next = fnv1a64LabelLowBits(h, label, mask);
         if (next < 0) {
           map.set(label, NOT_ASCII);
           return exact(labels, n);
@@ -86,21 +83,4 @@ export function requestPlacer(partitions: number, exact: PartitionFor): PlaceSer
     if (++series === PROBE_SERIES && hits * 4 < lookups) seen = undefined;
     return h;
   };
-}
-
-/** The state after `name 0xff value 0xff` from state `h`; -1 when a character is not ASCII. */
-function step(h: number, label: Label, mask: number): number {
-  const { name, value } = label;
-  for (let j = 0; j < name.length; j++) {
-    const b = name.charCodeAt(j);
-    if (b >= 0x80) return -1;
-    h = Math.imul(h ^ b, PRIME_LOW) & mask;
-  }
-  h = Math.imul(h ^ 0xff, PRIME_LOW) & mask;
-  for (let j = 0; j < value.length; j++) {
-    const b = value.charCodeAt(j);
-    if (b >= 0x80) return -1;
-    h = Math.imul(h ^ b, PRIME_LOW) & mask;
-  }
-  return Math.imul(h ^ 0xff, PRIME_LOW) & mask;
 }

@@ -1,8 +1,8 @@
+import type { LogProducer, LogRecord } from '@promstream/log';
 import type { SeriesChunk } from '@promstream/schemas';
 import type { Label } from '@promstream/storage';
 import { describe, expect, it } from 'vitest';
 import type { WriteSeries } from '../remote-write/types.js';
-import type { LogProducer, LogRecord } from './producer.js';
 import {
   LogSampleSink,
   type SampleBatchCodec,
@@ -85,15 +85,15 @@ describe('LogSampleSink', () => {
     const records = producer.sent[0]!.records;
     expect(result.records).toBe(3);
     expect(records.map((r) => r.partition)).toEqual([1, 1, 3]);
-    expect(records.map((r) => r.key.toString())).toEqual(['m0,1', 'm3,1', 'm1,3']);
-    const batches = records.map((r) => JSON.parse(r.value.toString()) as JsonBatch);
+    expect(records.map((r) => r.key!.toString())).toEqual(['m0,1', 'm3,1', 'm1,3']);
+    const batches = records.map((r) => JSON.parse(r.value!.toString()) as JsonBatch);
     expect(batches[0]!.tenant).toBe('t1');
     expect(batches[0]!.producedAt).toBe(42);
     expect(batches[0]!.series.map((x) => x.labels[0]!.value)).toEqual(['m0', 'm2']);
     expect(batches[0]!.series[1]!.minTime).toBe(10);
     expect(batches[0]!.series[1]!.maxTime).toBe(20);
     expect(batches[0]!.series[1]!.encoding).toBe('XOR');
-    expect(result.bytes).toBe(records.reduce((n, r) => n + r.value.length, 0));
+    expect(result.bytes).toBe(records.reduce((n, r) => n + r.value!.length, 0));
   });
 
   it('puts one-sample series in columns and the rest in chunks', async () => {
@@ -102,7 +102,7 @@ describe('LogSampleSink', () => {
     const one = (i: number, t: number): WriteSeries => ({ ...s(2, i), timestamps: [t], values: [i / 10] });
     const result = await sink.write('t', [one(0, 100), s(2, 1), one(2, 100.5), one(3, 115)]);
     expect(result.records).toBe(1);
-    const batch = JSON.parse(producer.sent[0]!.records[0]!.value.toString()) as JsonBatch;
+    const batch = JSON.parse(producer.sent[0]!.records[0]!.value!.toString()) as JsonBatch;
     expect(batch.samples).toEqual([
       { labels: s(2, 0).labels, t: 100, v: 0 },
       { labels: s(2, 3).labels, t: 115, v: 0.3 },

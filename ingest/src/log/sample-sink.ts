@@ -1,8 +1,8 @@
+import type { LogProducer, LogRecord } from '@promstream/log';
 import { BACKFILL_HEADER, type SampleBatch, type SeriesChunk } from '@promstream/schemas';
 import { type Label, tenantIdProblem } from '@promstream/storage';
 import { IngestError, IngestErrorCode } from '../errors.js';
 import type { WriteSeries } from '../remote-write/types.js';
-import type { LogProducer, LogRecord } from './producer.js';
 
 /**
  * Where validated series go: resolves once the log holds them all, rejects

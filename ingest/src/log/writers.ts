@@ -1,8 +1,8 @@
+import { createLogClient, type LogClient, type LogProducer } from '@promstream/log';
 import { createSerdes, type Serdes, TOPICS } from '@promstream/schemas';
 import type { Logger } from 'pino';
 import { sampleBatchCodec } from './codec.js';
 import { LogEventSink } from './event-sink.js';
-import { KafkaLogProducer } from './producer.js';
 import { LogSampleSink } from './sample-sink.js';
 
 /** Options of the log writers. */
@@ -18,7 +18,7 @@ export interface LogWritersOptions {
   eventPartitions?: number;
   samplesTopic?: string;
   eventsTopic?: string;
-  /** Idempotent producers sending side by side (the KafkaLogProducer's option). */
+  /** Idempotent producers sending side by side (the LogProducer's option). */
   producers?: number;
   /** Marks every samples record as backfill, naming the tool (imports onto the log). */
   backfill?: string;
@@ -26,7 +26,9 @@ export interface LogWritersOptions {
 
 /** The producer and the sinks the gateway and the agent write through. */
 export interface LogWriters {
-  producer: KafkaLogProducer;
+  /** The client the producer was made with: closing it closes the producer. */
+  client: LogClient;
+  producer: LogProducer;
   samples: LogSampleSink;
   /** The same samples topic, every record marked as backfill (`agent-buffer`): for samples sent late. */
   backfillSamples: LogSampleSink;
@@ -41,10 +43,14 @@ export function createLogWriters(options: LogWritersOptions): LogWriters {
   const serdes = options.serdes ?? createSerdes({ registryUrl: requireUrl(options.registryUrl) });
   const samplesTopic = options.samplesTopic ?? TOPICS.samples;
   const eventsTopic = options.eventsTopic ?? TOPICS.events;
-  const producer = new KafkaLogProducer({
+  const client = createLogClient({
     brokers: options.brokers,
-    clientId: options.clientId,
+    clientId: options.clientId ?? 'promstream-ingest',
     logger: options.logger,
+    // A write fails with log_unavailable after this, so callers can answer 503 rather than hang.
+    retries: 3,
+  });
+  const producer = client.producer({
     producers: options.producers,
     ensureTopics: [
       { topic: samplesTopic, partitions: options.samplePartitions ?? 8 },
@@ -52,6 +58,7 @@ export function createLogWriters(options: LogWritersOptions): LogWriters {
     ],
   });
   return {
+    client,
     producer,
     samples: new LogSampleSink({
       producer,
@@ -70,6 +77,6 @@ export function createLogWriters(options: LogWritersOptions): LogWriters {
 }
 
 function requireUrl(url: string | undefined): string {
-  if (url === undefined || url === '') throw new Error('a schema registry URL is required (--registry)');
+  if (url === undefined || url === '') throw new Error('a schema registry URL is required (registryUrl)');
   return url;
 }

@@ -1,12 +1,8 @@
-import type { FloatHistogram, Label } from '@promstream/storage';
+import type { HistogramSample } from '@promstream/schemas';
+import type { Label } from '@promstream/storage';
 
-/** A native histogram sample as a remote-write request carries it, with its timestamp. */
-export interface HistogramSample {
-  timestamp: number;
-  histogram: FloatHistogram;
-  /** Whether the request sent integer counts (a histogram) or float counts (a float histogram). */
-  integer: boolean;
-}
+/** A native histogram sample as a remote-write request carries it: the log record's `HistogramSample`. */
+export type { HistogramSample };
 
 /** One series of a decoded write request, in the same shape for both wire versions. */
 export interface WriteSeries {

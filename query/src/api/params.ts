@@ -1,3 +1,4 @@
+import { parseDuration } from '@promstream/storage';
 import { invalidParam } from './errors.js';
 
 /**
@@ -19,8 +20,6 @@ const MAX_TIME_TEXT = '292277025-08-18T07:12:54.999999999Z';
 
 const FLOAT_RE = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 const RFC3339_RE = /^(\d{4})-(\d{2})-(\d{2})[Tt](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
-const DURATION_RE = /^(?:(\d+)y)?(?:(\d+)w)?(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?(?:(\d+)s)?(?:(\d+)ms)?$/;
-const DURATION_UNITS_MS = [365 * 86_400_000, 7 * 86_400_000, 86_400_000, 3_600_000, 60_000, 1000, 1];
 
 /** The single value of a parameter (the first when it repeats), or undefined. */
 export function single(params: Params, name: string): string | undefined {
@@ -84,15 +83,7 @@ export function parseDurationText(text: string): number | string {
       return `cannot parse ${JSON.stringify(text)} to a valid duration. It overflows int64`;
     return Math.round(ms);
   }
-  const m = text === '' ? null : DURATION_RE.exec(text);
-  if (m === null) return `cannot parse ${JSON.stringify(text)} to a valid duration`;
-  let ms = 0;
-  for (let i = 0; i < DURATION_UNITS_MS.length; i++) {
-    const part = m[i + 1];
-    if (part !== undefined) ms += Number(part) * DURATION_UNITS_MS[i]!;
-  }
-  if (!Number.isSafeInteger(ms)) return `cannot parse ${JSON.stringify(text)} to a valid duration`;
-  return ms;
+  return parseDuration(text) ?? `cannot parse ${JSON.stringify(text)} to a valid duration`;
 }
 
 /** A duration parameter in milliseconds, or undefined when absent or empty. */

@@ -1,10 +1,5 @@
-import {
-  type FloatHistogram,
-  type Labels,
-  type Matcher,
-  type SampleIterator,
-  ValueType,
-} from '@promstream/storage';
+import type { Labels, Matcher } from '@promstream/storage';
+import { ArrayIterator } from '../array-iterator.js';
 import { compareLabels, labelsKey } from '../merge-querier.js';
 import type { Querier, SelectHints, Series } from '../querier.js';
 
@@ -182,43 +177,5 @@ class HeadQuerier implements Querier {
       if (v !== undefined && v !== '') values.add(v);
     }
     return [...values].sort();
-  }
-}
-
-/** Iterates float samples held in two typed arrays. */
-export class ArrayIterator implements SampleIterator {
-  private i = -1;
-
-  constructor(
-    private readonly t: Float64Array,
-    private readonly v: Float64Array,
-    private readonly n: number,
-  ) {}
-
-  next(): ValueType {
-    if (this.i < this.n) this.i++;
-    return this.i < this.n ? ValueType.Float : ValueType.None;
-  }
-
-  seek(t: number): ValueType {
-    if (this.i < 0) this.i = 0;
-    while (this.i < this.n && this.t[this.i]! < t) this.i++;
-    return this.i < this.n ? ValueType.Float : ValueType.None;
-  }
-
-  atT(): number {
-    return this.t[this.i]!;
-  }
-
-  at(): number {
-    return this.v[this.i]!;
-  }
-
-  atHistogram(): FloatHistogram {
-    throw new Error('the head holds float samples only');
-  }
-
-  err(): Error | undefined {
-    return undefined;
   }
 }

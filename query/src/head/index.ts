@@ -1,7 +1,7 @@
 /** The query tier's log-tail head. */
 
 export { type BackfillCut, BackfillRanges } from './backfill-ranges.js';
-export { ArrayIterator, HeadStore } from './head-store.js';
+export { HeadStore } from './head-store.js';
 export {
   type BlockWatermarks,
   DEFAULT_HEAD_RULES,

@@ -1,5 +1,13 @@
-import { randomUUID } from 'node:crypto';
-import { backfillSource, type HeaderValue, readFailure, registerZstdCodec } from '@promstream/schemas';
+import {
+  createLogClient,
+  type LogAdmin,
+  type LogBatch,
+  type LogClient,
+  type LogConsumer,
+  LogError,
+  LogErrorCode,
+} from '@promstream/log';
+import { backfillSource, readFailure } from '@promstream/schemas';
 import {
   DEFAULT_FUTURE_GRACE,
   defaultBackfillIdle,
@@ -7,7 +15,6 @@ import {
   type PlacementRules,
   tenantIdProblem,
 } from '@promstream/storage';
-import { type Admin, type Consumer, Kafka, logLevel } from 'kafkajs';
 import type { Logger } from 'pino';
 import { Counter, Gauge, type Registry } from 'prom-client';
 import { ApiError } from '../api/errors.js';
@@ -92,9 +99,10 @@ interface PartitionCursor {
 export class LogHead {
   readonly store = new HeadStore();
   private readonly cursors = new Map<number, PartitionCursor>();
-  private readonly kafka: Kafka;
-  private consumer?: Consumer;
-  private admin?: Admin;
+  private readonly client: LogClient;
+  private readonly admin: LogAdmin;
+  private consumer?: LogConsumer;
+  private started = false;
   private timer?: NodeJS.Timeout;
   private retry?: NodeJS.Timeout;
   private starting = false;
@@ -102,12 +110,12 @@ export class LogHead {
   private readonly metrics;
 
   constructor(private readonly options: LogHeadOptions) {
-    registerZstdCodec();
-    this.kafka = new Kafka({
+    this.client = createLogClient({
       clientId: 'promstream-query-head',
       brokers: options.brokers,
-      logLevel: logLevel.NOTHING,
+      logger: options.logger,
     });
+    this.admin = this.client.admin();
     const registers = options.registry === undefined ? [] : [options.registry];
     this.metrics = {
       samples: new Counter({
@@ -144,8 +152,7 @@ export class LogHead {
    * for it every second in the background.
    */
   async start(): Promise<void> {
-    this.admin = this.kafka.admin();
-    await this.admin.connect();
+    this.started = true;
     this.timer = setInterval(() => void this.refresh(), this.options.refreshMs ?? 5000);
     this.timer.unref();
     if (!(await this.tryTail())) {
@@ -160,20 +167,25 @@ export class LogHead {
 
   private async tryTail(): Promise<boolean> {
     if (this.consumer !== undefined) return true;
-    if (this.admin === undefined || this.starting) return false;
+    if (!this.started || this.starting) return false;
     const { topic, logger } = this.options;
     this.starting = true;
     try {
-      let offsets: { partition: number; low: string; high: string }[];
+      let offsets: { partition: number; low: number; high: number }[];
       try {
-        offsets = await this.admin.fetchTopicOffsets(topic);
+        offsets = await this.admin.watermarks(topic);
       } catch (err) {
-        logger.debug({ topic, err: (err as Error).message }, 'the samples topic does not exist yet');
+        // Tried again every second: the topic appears with the first write, the log comes back.
+        const missing = err instanceof LogError && err.code === LogErrorCode.TopicMissing;
+        logger.debug(
+          { topic, err: (err as Error).message },
+          missing ? 'the samples topic does not exist yet' : 'read the log offsets',
+        );
         return false;
       }
       for (const p of offsets) {
         const mark = await this.options.watermarks.load(topic, p.partition);
-        const start = Math.max(Number(p.low), mark?.nextOffset ?? 0);
+        const start = Math.max(p.low, mark?.nextOffset ?? 0);
         this.cursors.set(p.partition, {
           tail: this.tail(p.partition, mark),
           pending: [],
@@ -183,25 +195,13 @@ export class LogHead {
         });
       }
       logger.info({ cursors: Object.fromEntries(this.cursors) }, 'query head starts tailing the log');
-      // A group of its own: every query replica reads every partition and commits nothing.
-      const consumer = this.kafka.consumer({
-        groupId: `promstream-query-${randomUUID()}`,
-        maxWaitTimeInMs: 100,
-        allowAutoTopicCreation: false,
+      // No group: every query replica reads every partition and commits nothing.
+      const consumer = this.client.consumer({
+        topic,
+        maxWaitMs: 100,
+        start: (partition) => this.cursors.get(partition)?.start ?? 0,
       });
-      consumer.on(consumer.events.CRASH, (event) => {
-        const { error, restart } = event.payload as { error: Error; restart: boolean };
-        logger.error({ err: error, restart }, 'query head consumer crashed');
-      });
-      await consumer.connect();
-      await consumer.subscribe({ topic, fromBeginning: true });
-      await consumer.run({
-        autoCommit: false,
-        eachBatch: async ({ batch, heartbeat, isRunning, isStale }) =>
-          this.onBatch(batch.partition, batch.messages, heartbeat, () => isRunning() && !isStale()),
-      });
-      for (const [partition, cursor] of this.cursors)
-        consumer.seek({ topic, partition, offset: String(cursor.start) });
+      await consumer.run((batch) => this.onBatch(batch));
       this.consumer = consumer;
       return true;
     } finally {
@@ -213,8 +213,7 @@ export class LogHead {
   async stop(): Promise<void> {
     if (this.timer !== undefined) clearInterval(this.timer);
     if (this.retry !== undefined) clearInterval(this.retry);
-    await this.consumer?.disconnect();
-    await this.admin?.disconnect();
+    await this.client.close();
   }
 
   /** A querier over one tenant's head: live samples and backfill ranges not yet in blocks. */
@@ -237,18 +236,19 @@ export class LogHead {
   async waitForLatest(timeoutMs: number): Promise<void> {
     const now = this.options.now ?? Date.now;
     const deadline = now() + timeoutMs;
-    if (this.admin === undefined) throw new ApiError('unavailable', 'the query head is not started');
-    let latest: { partition: number; high: string }[];
+    if (!this.started) throw new ApiError('unavailable', 'the query head is not started');
+    let latest: { partition: number; high: number }[];
     try {
-      latest = await this.admin.fetchTopicOffsets(this.options.topic);
-    } catch {
+      latest = await this.admin.watermarks(this.options.topic);
+    } catch (err) {
       // No topic: nothing was ever written, so there is nothing to wait for.
-      return;
+      if (err instanceof LogError && err.code === LogErrorCode.TopicMissing) return;
+      throw new ApiError('unavailable', `read consistency: ${(err as Error).message}`, { cause: err });
     }
     if (this.consumer === undefined && !(await this.tryTail()))
       throw new ApiError('unavailable', 'read consistency: the query head is not tailing the log yet');
     for (;;) {
-      const behind = latest.filter((p) => (this.cursors.get(p.partition)?.next ?? 0) < Number(p.high));
+      const behind = latest.filter((p) => (this.cursors.get(p.partition)?.next ?? 0) < p.high);
       if (behind.length === 0) return;
       const left = deadline - now();
       if (left <= 0) {
@@ -291,25 +291,17 @@ export class LogHead {
    * waited out here, the same record read again, never skipped: the builder
    * will place that record, so the head must not leave it out.
    */
-  private async onBatch(
-    partition: number,
-    messages: {
-      offset: string;
-      value: Buffer | null;
-      timestamp: string;
-      headers?: Record<string, HeaderValue>;
-    }[],
-    heartbeat: () => Promise<void>,
-    keepGoing: () => boolean,
-  ): Promise<void> {
+  private async onBatch(logBatch: LogBatch): Promise<void> {
+    const { partition, records, heartbeat } = logBatch;
+    const keepGoing = logBatch.active;
     let cursor = this.cursors.get(partition);
     if (cursor === undefined)
       this.cursors.set(
         partition,
         (cursor = { tail: this.tail(partition, undefined), pending: [], lastMark: '', start: 0, next: 0 }),
       );
-    for (const message of messages) {
-      const offset = Number(message.offset);
+    for (const message of records) {
+      const offset = message.offset;
       if (offset < cursor.next) continue;
       let batch: TailRecord | undefined;
       if (message.value !== null) {
@@ -319,7 +311,7 @@ export class LogHead {
         batch = read;
       }
       const isBackfill = backfillSource(message.headers) !== undefined;
-      this.metrics.samples.inc(cursor.tail.add(offset, Number(message.timestamp), isBackfill, batch));
+      this.metrics.samples.inc(cursor.tail.add(offset, message.timestamp, isBackfill, batch));
       cursor.next = offset + 1;
     }
     cursor.tail.endBatch();

@@ -1,12 +1,5 @@
-import { createSerdes, TOPICS } from '@promstream/schemas';
-import {
-  decodeXorChunk,
-  type ObjectStore,
-  type PlacementRules,
-  StorageError,
-  StorageErrorCode,
-  XorIterator,
-} from '@promstream/storage';
+import { createSerdes, sampleBatchReader, TOPICS } from '@promstream/schemas';
+import { type ObjectStore, type PlacementRules, StorageError, StorageErrorCode } from '@promstream/storage';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { BlockWatermarks, HeadRecordDecoder } from './log-head.js';
@@ -32,19 +25,8 @@ export interface StartHeadOptions {
 /** Decodes `promstream.samples.v1` records (Confluent wire format, XOR chunks) for the head. */
 export function headDecoder(registryUrl: string, topic: string = TOPICS.samples): HeadRecordDecoder {
   const serdes = createSerdes({ registryUrl, autoRegister: false });
-  const iterator = new XorIterator();
-  return {
-    async decode(value) {
-      const batch = await serdes.sampleBatch.deserialize(topic, value);
-      const series = [];
-      for (const s of batch.series) {
-        if (s.encoding !== 'XOR' || s.chunk.length === 0) continue;
-        const { ts, vs } = decodeXorChunk(s.chunk, iterator);
-        series.push({ labels: s.labels, t: ts, v: vs });
-      }
-      return { tenant: batch.tenant, series };
-    },
-  };
+  const read = sampleBatchReader((value) => serdes.sampleBatch.deserialize(topic, value));
+  return { decode: read };
 }
 
 /**

@@ -283,27 +283,7 @@ function vectorVector(
   const oneToMany = m.card === 'one-to-many';
   const many = oneToMany ? rhs : lhs;
   const one = oneToMany ? lhs : rhs;
-  // Signatures are computed once; per step only presence changes.
-  const sigIds = new Map<string, number>();
-  const idOf = (ls: Labels): number => {
-    const sig = signature(ls, m);
-    let id = sigIds.get(sig);
-    if (id === undefined) {
-      id = sigIds.size;
-      sigIds.set(sig, id);
-    }
-    return id;
-  };
-  const oneBySig: number[][] = [];
-  one.series.forEach((s, j) => {
-    const id = idOf(s.labels);
-    const list = oneBySig[id];
-    if (list) list.push(j);
-    else oneBySig[id] = [j];
-  });
-  const manyIds = many.series.map((s) => idOf(s.labels));
-  const manyPerSig = new Map<number, number>();
-  for (const id of manyIds) manyPerSig.set(id, (manyPerSig.get(id) ?? 0) + 1);
+  const { oneBySig, manyIds, manyPerSig, signatures } = matchIndex(many, one, m);
   const ambiguousOne = oneBySig.filter((l) => l !== undefined && l.length > 1);
   const b = new SeriesBuilder(steps);
   const includeSet = new Set(m.include);
@@ -328,23 +308,11 @@ function vectorVector(
     return p;
   };
   const pairCache: (Pair | undefined)[][] = many.series.map(() => []);
-  const sigStamp = new Int32Array(sigIds.size).fill(-1);
+  const sigStamp = new Int32Array(signatures).fill(-1);
   const side = oneToMany ? 'left' : 'right';
   for (let i = 0; i < steps; i++) {
     if ((i & 63) === 0) ctx.check();
-    for (const list of ambiguousOne) {
-      let first = -1;
-      for (const oi of list) {
-        const os = one.series[oi] as StepSeries;
-        if (!os.has[i]) continue;
-        if (first >= 0)
-          throw new EngineError(
-            'execution',
-            `found duplicate series for the match group ${formatMatchGroup(os.labels, m)} on the ${side} hand-side of the operation: [${formatLabels((one.series[first] as StepSeries).labels)}, ${formatLabels(os.labels)}];many-to-many matching not allowed: matching labels must be unique on one side`,
-          );
-        first = oi;
-      }
-    }
+    for (const list of ambiguousOne) checkOneSideUnique(one, list, i, m, side);
     for (let j = 0; j < many.series.length; j++) {
       const ms = many.series[j] as StepSeries;
       if (!ms.has[i]) continue;
@@ -408,6 +376,60 @@ function vectorVector(
     }
   }
   return { type: 'vector', series: b.series };
+}
+
+/**
+ * The match signatures of both sides, computed once (per step only presence
+ * changes): the "one" side's series by signature id, the signature id of each
+ * "many" series, how many "many" series share each id, and how many ids there are.
+ */
+function matchIndex(
+  many: VectorValue,
+  one: VectorValue,
+  m: VectorMatching,
+): { oneBySig: number[][]; manyIds: number[]; manyPerSig: Map<number, number>; signatures: number } {
+  const sigIds = new Map<string, number>();
+  const idOf = (ls: Labels): number => {
+    const sig = signature(ls, m);
+    let id = sigIds.get(sig);
+    if (id === undefined) {
+      id = sigIds.size;
+      sigIds.set(sig, id);
+    }
+    return id;
+  };
+  const oneBySig: number[][] = [];
+  one.series.forEach((s, j) => {
+    const id = idOf(s.labels);
+    const list = oneBySig[id];
+    if (list) list.push(j);
+    else oneBySig[id] = [j];
+  });
+  const manyIds = many.series.map((s) => idOf(s.labels));
+  const manyPerSig = new Map<number, number>();
+  for (const id of manyIds) manyPerSig.set(id, (manyPerSig.get(id) ?? 0) + 1);
+  return { oneBySig, manyIds, manyPerSig, signatures: sigIds.size };
+}
+
+/** Throws Prometheus' many-to-many error when two series of one match group on the "one" side are present at step i. */
+function checkOneSideUnique(
+  one: VectorValue,
+  list: number[],
+  i: number,
+  m: VectorMatching,
+  side: string,
+): void {
+  let first = -1;
+  for (const oi of list) {
+    const os = one.series[oi] as StepSeries;
+    if (!os.has[i]) continue;
+    if (first >= 0)
+      throw new EngineError(
+        'execution',
+        `found duplicate series for the match group ${formatMatchGroup(os.labels, m)} on the ${side} hand-side of the operation: [${formatLabels((one.series[first] as StepSeries).labels)}, ${formatLabels(os.labels)}];many-to-many matching not allowed: matching labels must be unique on one side`,
+      );
+    first = oi;
+  }
 }
 
 function formatMatchGroup(ls: Labels, m: VectorMatching): string {

@@ -1,16 +1,11 @@
-import {
-  compileRegex,
-  type FloatHistogram,
-  type Labels,
-  type Matcher,
-  type Regex,
-  type RegexGroups,
-} from '@promstream/storage';
+import type { FloatHistogram, Labels, Matcher } from '@promstream/storage';
 import { EngineError } from '../engine-types.js';
 import type { Call, Expr } from './ast.js';
+import { scalarArg, vectorArg } from './call-args.js';
 import type { EvalContext } from './context.js';
 import { fractionH, quantileH, stdvarH } from './histogram.js';
-import { isValidLabelName, labelsKey, labelValue, METRIC_NAME, normalize, withLabel } from './labels.js';
+import { evalLabelCall, LABEL_CALLS } from './label-functions.js';
+import { labelsKey, labelValue, METRIC_NAME, normalize } from './labels.js';
 import { applyRange, RANGE_FUNCTIONS, rangeApplier } from './range-functions.js';
 import {
   type MatrixValue,
@@ -123,83 +118,6 @@ function absentLabels(arg: Expr): Labels {
   return normalize([...out].map(([name, value]) => ({ name, value })));
 }
 
-/** Go regexp.Expand for label_replace replacement templates. */
-function expandTemplate(tpl: string, m: RegexGroups): string {
-  let out = '';
-  for (let i = 0; i < tpl.length; i++) {
-    const c = tpl[i] as string;
-    if (c !== '$' || i + 1 >= tpl.length) {
-      out += c;
-      continue;
-    }
-    const n = tpl[i + 1] as string;
-    if (n === '$') {
-      out += '$';
-      i++;
-      continue;
-    }
-    let name: string;
-    let end: number;
-    if (n === '{') {
-      const close = tpl.indexOf('}', i + 2);
-      if (close < 0) {
-        out += c;
-        continue;
-      }
-      name = tpl.slice(i + 2, close);
-      end = close;
-    } else {
-      const mm = /^[a-zA-Z0-9_]+/.exec(tpl.slice(i + 1));
-      if (!mm) {
-        out += c;
-        continue;
-      }
-      name = mm[0];
-      end = i + name.length;
-    }
-    const index = /^\d+$/.test(name) ? Number(name) : m.names[name];
-    out += index === undefined ? '' : (m.groups[index] ?? '');
-    i = end;
-  }
-  return out;
-}
-
-function scalarArg(v: Value): Float64Array {
-  if (v.type !== 'scalar') throw new EngineError('bad_data', 'expected a scalar argument');
-  return v.v;
-}
-
-function stringArg(v: Value): string {
-  if (v.type !== 'string') throw new EngineError('bad_data', 'expected a string argument');
-  return v.s;
-}
-
-function vectorArg(v: Value): VectorValue {
-  if (v.type !== 'vector') throw new EngineError('bad_data', 'expected an instant vector argument');
-  return v;
-}
-
-/** Natural ordering of strings (digit runs compare by number), as sort_by_label uses. */
-function naturalCompare(a: string, b: string): number {
-  const re = /(\d+|\D+)/g;
-  const xa = a.match(re) ?? [];
-  const xb = b.match(re) ?? [];
-  for (let i = 0; i < Math.min(xa.length, xb.length); i++) {
-    const p = xa[i] as string;
-    const q = xb[i] as string;
-    if (p === q) continue;
-    const dp = /^\d/.test(p);
-    const dq = /^\d/.test(q);
-    if (dp && dq) {
-      const d = Number(p) - Number(q);
-      if (d !== 0) return d;
-      return p.length - q.length;
-    }
-    return p < q ? -1 : 1;
-  }
-  return xa.length - xb.length;
-}
-
 /** Evaluates a function call at all times. */
 export async function evalCall(ctx: EvalContext, e: Call, ts: Float64Array): Promise<Value> {
   const steps = ts.length;
@@ -280,6 +198,14 @@ export async function evalCall(ctx: EvalContext, e: Call, ts: Float64Array): Pro
       Number.isFinite(x) ? date(new Date(Math.trunc(x) * 1000)) : Number.NaN,
     );
   }
+  if (LABEL_CALLS.has(name)) return evalLabelCall(ctx, e, ts);
+  return evalValueCall(ctx, e, ts);
+}
+
+/** Evaluates the remaining calls: time, constants, conversions, rounding, clamping, sorting, histogram estimates. */
+async function evalValueCall(ctx: EvalContext, e: Call, ts: Float64Array): Promise<Value> {
+  const steps = ts.length;
+  const name = e.func;
   switch (name) {
     case 'time':
       return { type: 'scalar', v: ts.map((t) => t / 1000) };
@@ -374,59 +300,6 @@ export async function evalCall(ctx: EvalContext, e: Call, ts: Float64Array): Pro
       }
       return { type: 'vector', series: out };
     }
-    case 'sort_by_label':
-    case 'sort_by_label_desc': {
-      const v = vectorArg(await ctx.eval(e.args[0] as Expr, ts));
-      const names: string[] = [];
-      for (const a of e.args.slice(1)) names.push(stringArg(await ctx.eval(a, ts)));
-      const sign = name === 'sort_by_label' ? 1 : -1;
-      const sorted = [...v.series].sort((x, y) => {
-        for (const n of names) {
-          const c = naturalCompare(labelValue(x.labels, n), labelValue(y.labels, n));
-          if (c !== 0) return sign * c;
-        }
-        return sign * naturalCompare(labelsKey(x.labels), labelsKey(y.labels));
-      });
-      return { type: 'vector', series: sorted };
-    }
-    case 'label_replace': {
-      const v = vectorArg(await ctx.eval(e.args[0] as Expr, ts));
-      const [dst, repl, src, regex] = await Promise.all(
-        e.args.slice(1).map(async (a) => stringArg(await ctx.eval(a, ts))),
-      );
-      let re: Regex;
-      try {
-        re = compileRegex(regex as string);
-      } catch (err) {
-        throw new EngineError('execution', `invalid regular expression in label_replace(): ${regex}`, {
-          cause: err,
-        });
-      }
-      if (!isValidLabelName(dst as string))
-        throw new EngineError('execution', `invalid destination label name in label_replace(): ${dst}`);
-      return relabel(
-        v,
-        steps,
-        (ls) => {
-          const m = re.exec(labelValue(ls, src as string));
-          if (m === undefined) return ls;
-          return withLabel(ls, dst as string, expandTemplate(repl as string, m));
-        },
-        dst as string,
-      );
-    }
-    case 'label_join': {
-      const v = vectorArg(await ctx.eval(e.args[0] as Expr, ts));
-      const strs: string[] = [];
-      for (const a of e.args.slice(1)) strs.push(stringArg(await ctx.eval(a, ts)));
-      const [dst, sep, ...srcs] = strs as [string, string, ...string[]];
-      if (!isValidLabelName(dst))
-        throw new EngineError('execution', `invalid destination label name in label_join(): ${dst}`);
-      for (const s of srcs)
-        if (!isValidLabelName(s))
-          throw new EngineError('execution', `invalid source label name in label_join(): ${s}`);
-      return relabel(v, steps, (ls) => withLabel(ls, dst, srcs.map((s) => labelValue(ls, s)).join(sep)), dst);
-    }
     case 'histogram_quantile':
     case 'histogram_fraction':
       return histogramEstimate(ctx, e, ts);
@@ -451,21 +324,6 @@ function absentFrom(present: StepSeries[], labels: Labels, steps: number): Vecto
     any = true;
   }
   return { type: 'vector', series: any ? [s] : [] };
-}
-
-function relabel(v: VectorValue, steps: number, fn: (ls: Labels) => Labels, dst: string): VectorValue {
-  const b = new SeriesBuilder(steps);
-  for (const s of v.series) {
-    const labels = fn(s.labels);
-    const o = b.get(labels, dst === METRIC_NAME ? false : s.dropName);
-    for (let i = 0; i < steps; i++) {
-      if (!s.has[i]) continue;
-      const h = s.h?.[i];
-      if (h) b.setH(o, i, h);
-      else b.setF(o, i, s.f[i] as number);
-    }
-  }
-  return { type: 'vector', series: b.series };
 }
 
 interface BucketPoint {

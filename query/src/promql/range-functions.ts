@@ -2,6 +2,7 @@ import type { FloatHistogram } from '@promstream/storage';
 import { EngineError } from '../engine-types.js';
 import { kahanInc, quantileSorted } from './aggregate.js';
 import type { EvalContext } from './context.js';
+import { mean, variance } from './float-stats.js';
 import { addH, copyH, detectReset, IncompatibleBoundsError, scaleH } from './histogram.js';
 import { lastAtOrBefore, type MatrixValue, type RangeSeries, type StepSeries } from './values.js';
 
@@ -260,32 +261,6 @@ function linearRegression(w: Window, interceptTime: number): [number, number] {
   const slope = covXY / varX;
   const intercept = sumY / n - (slope * sumX) / n;
   return [slope, intercept];
-}
-
-function mean(values: number[]): number {
-  let sum = 0;
-  let c = 0;
-  for (const v of values) [sum, c] = kahanInc(v, sum, c);
-  if (Number.isFinite(sum + c) || values.some((v) => !Number.isFinite(v))) return (sum + c) / values.length;
-  let m = 0;
-  let mc = 0;
-  values.forEach((v, k) => {
-    [m, mc] = kahanInc(v / (k + 1) - (m + mc) / (k + 1), m, mc);
-  });
-  return m + mc;
-}
-
-function variance(values: number[]): number {
-  let m = 0;
-  let m2 = 0;
-  let n = 0;
-  for (const v of values) {
-    n++;
-    const d = v - m;
-    m += d / n;
-    m2 += d * (v - m);
-  }
-  return m2 / n;
 }
 
 function floatsOnly(ctx: EvalContext, w: Window, name: string): number[] | undefined {

@@ -41,12 +41,10 @@ function listTests(dir: string, prefix: string): { name: string; path: string }[
 export async function runConformance(o: ConformanceOptions): Promise<number> {
   const shared = listTests(o.sharedDir, 'promqltest');
   const problems: string[] = [];
+  const notRun = `!!! promqltest: no Prometheus scripts at ${o.sharedDir}: the Prometheus part of the conformance run was NOT run (set PROMQLTEST_DIR); running our own scripts only`;
   if (shared.length === 0) {
     if (o.ci) problems.push(`no Prometheus promqltest scripts at ${o.sharedDir} (set PROMQLTEST_DIR)`);
-    else
-      o.log(
-        `!!! promqltest: no Prometheus scripts at ${o.sharedDir}: the Prometheus part of the conformance run was NOT run (set PROMQLTEST_DIR); running our own scripts only`,
-      );
+    else o.log(notRun);
   }
   const only = o.only ?? [];
   let files = [...shared, ...listTests(o.ownDir, 'testdata')];
@@ -89,5 +87,7 @@ export async function runConformance(o: ConformanceOptions): Promise<number> {
   o.log(`total: ${passed} passed, ${failed} failed`);
   o.log(`fully passing files: ${fullyPassing.join(', ') || 'none'}`);
   for (const p of problems) o.log(`FAIL ${p}`);
+  // Said again last, where a reader of the summary looks.
+  if (shared.length === 0 && !o.ci) o.log(notRun);
   return problems.length > 0 ? 1 : 0;
 }

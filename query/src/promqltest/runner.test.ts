@@ -263,6 +263,8 @@ describe('conformance command', () => {
     const localLog: string[] = [];
     expect(await runConformance({ ...options, ci: false, log: (l) => localLog.push(l) })).toBe(0);
     expect(localLog[0]).toMatch(/^!!! .*the Prometheus part of the conformance run was NOT run/);
+    expect(localLog.at(-1)).toBe(localLog[0]);
+    expect(ciLog.some((l) => l.startsWith('!!!'))).toBe(false);
   });
 });
 

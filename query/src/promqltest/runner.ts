@@ -6,7 +6,8 @@ import { Engine } from '../promql/engine.js';
 import { formatExpr } from '../promql/format.js';
 import { bucketMap } from '../promql/histogram.js';
 import { compareLabels, labelsKey, labelValue } from '../promql/labels.js';
-import { parseExpr, parseNumber, unquoteString } from '../promql/parser.js';
+import { parseNumber, unquoteString } from '../promql/literals.js';
+import { parseExpr } from '../promql/parser.js';
 import { parseLabelSet, parseSeriesValues, parseTime, type SeriesPoint } from './series.js';
 
 /**
@@ -103,6 +104,47 @@ function fmtPoint(p: SeriesPoint): string {
   return `{{schema:${p.h.schema} count:${p.h.count} sum:${p.h.sum} counter_reset_hint:${hint}}}`;
 }
 
+/** The command an `eval` line starts (`ev` its match), before the expectations below it. */
+function evalHeader(ev: RegExpExecArray, lineNo: number): EvalCommand {
+  const variant = ev[1] ?? '';
+  let rest = ev[3] as string;
+  let range: EvalCommand['range'] = null;
+  let at = 0;
+  if (ev[2] === 'instant') {
+    const m = /^at\s+(\S+)\s+(.*)$/.exec(rest);
+    if (!m) throw new Error(`line ${lineNo}: bad eval instant`);
+    at = parseTime(m[1] as string);
+    rest = m[2] as string;
+  } else {
+    if (variant === '_ordered') throw new Error(`line ${lineNo}: eval_ordered takes instant queries only`);
+    const m = /^from\s+(\S+)\s+to\s+(\S+)\s+step\s+(\S+)\s+(.*)$/.exec(rest);
+    if (!m) throw new Error(`line ${lineNo}: bad eval range`);
+    range = {
+      start: parseTime(m[1] as string),
+      end: parseTime(m[2] as string),
+      step: parseTime(m[3] as string),
+    };
+    rest = m[4] as string;
+  }
+  const cmd: EvalCommand = {
+    line: lineNo,
+    variant,
+    range,
+    at,
+    expr: rest,
+    expected: [],
+    expects: [],
+    expectScalar: false,
+    rangeVector: null,
+    expectedString: null,
+  };
+  if (variant === '_fail') cmd.expects.push({ kind: 'fail' });
+  if (variant === '_warn') cmd.expects.push({ kind: 'warn' });
+  if (variant === '_info') cmd.expects.push({ kind: 'info' });
+  if (variant === '_ordered') cmd.expects.push({ kind: 'ordered' });
+  return cmd;
+}
+
 /** Parses a script into commands; data loading happens as the commands run. */
 function parseScript(text: string): (
   | {
@@ -152,44 +194,8 @@ function parseScript(text: string): (
     }
     const ev = /^eval(_fail|_warn|_info|_ordered)?\s+(instant|range)\s+(.*)$/.exec(line);
     if (ev) {
-      const lineNo = i;
-      const variant = ev[1] ?? '';
-      let rest = ev[3] as string;
-      let range: EvalCommand['range'] = null;
-      let at = 0;
-      if (ev[2] === 'instant') {
-        const m = /^at\s+(\S+)\s+(.*)$/.exec(rest);
-        if (!m) throw new Error(`line ${lineNo}: bad eval instant`);
-        at = parseTime(m[1] as string);
-        rest = m[2] as string;
-      } else {
-        if (variant === '_ordered')
-          throw new Error(`line ${lineNo}: eval_ordered takes instant queries only`);
-        const m = /^from\s+(\S+)\s+to\s+(\S+)\s+step\s+(\S+)\s+(.*)$/.exec(rest);
-        if (!m) throw new Error(`line ${lineNo}: bad eval range`);
-        range = {
-          start: parseTime(m[1] as string),
-          end: parseTime(m[2] as string),
-          step: parseTime(m[3] as string),
-        };
-        rest = m[4] as string;
-      }
-      const cmd: EvalCommand = {
-        line: lineNo,
-        variant,
-        range,
-        at,
-        expr: rest,
-        expected: [],
-        expects: [],
-        expectScalar: false,
-        rangeVector: null,
-        expectedString: null,
-      };
-      if (variant === '_fail') cmd.expects.push({ kind: 'fail' });
-      if (variant === '_warn') cmd.expects.push({ kind: 'warn' });
-      if (variant === '_info') cmd.expects.push({ kind: 'info' });
-      if (variant === '_ordered') cmd.expects.push({ kind: 'ordered' });
+      const cmd = evalHeader(ev, i);
+      const range = cmd.range;
       while (i < lines.length && (isIndented(lines[i]) || /^\s*#/.test(lines[i] as string))) {
         const l = (lines[i] as string).trim();
         i++;

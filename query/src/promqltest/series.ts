@@ -1,6 +1,6 @@
-import { type FloatHistogram, type Label, type Labels, STALE_NAN } from '@promstream/storage';
+import { type FloatHistogram, type Label, type Labels, parseDuration, STALE_NAN } from '@promstream/storage';
 import { addH, scaleH } from '../promql/histogram.js';
-import { parseDuration, parseNumber, unquoteString } from '../promql/parser.js';
+import { parseNumber, unquoteString } from '../promql/literals.js';
 
 /**
  * The value notations of the promqltest format: label sets

@@ -1,41 +1,6 @@
-import {
-  type FloatHistogram,
-  type Labels,
-  type Matcher,
-  type SampleIterator,
-  ValueType,
-} from '@promstream/storage';
+import type { Labels, Matcher } from '@promstream/storage';
+import { ArrayIterator } from '../../src/array-iterator.js';
 import type { Querier, SelectHints, Series } from '../../src/querier.js';
-
-/** A float-only iterator over two arrays, for tests. */
-export class ArrayIterator implements SampleIterator {
-  private i = -1;
-  constructor(
-    private readonly ts: ArrayLike<number>,
-    private readonly vs: ArrayLike<number>,
-  ) {}
-  next(): ValueType {
-    this.i++;
-    return this.i < this.ts.length ? ValueType.Float : ValueType.None;
-  }
-  seek(t: number): ValueType {
-    if (this.i < 0) this.i = 0;
-    while (this.i < this.ts.length && this.ts[this.i]! < t) this.i++;
-    return this.i < this.ts.length ? ValueType.Float : ValueType.None;
-  }
-  atT(): number {
-    return this.ts[this.i]!;
-  }
-  at(): number {
-    return this.vs[this.i]!;
-  }
-  atHistogram(): FloatHistogram {
-    throw new Error('float samples only');
-  }
-  err(): Error | undefined {
-    return undefined;
-  }
-}
 
 /** One test series: sorted labels and its samples. */
 export interface ArraySeries {

@@ -1,5 +1,10 @@
-import { randomUUID } from 'node:crypto';
-import kafkajs, { type Admin, type Consumer, type Kafka, type Producer } from 'kafkajs';
+import {
+  createLogClient,
+  type LogAdmin,
+  type LogClient,
+  type LogConsumer,
+  type LogProducer,
+} from '@promstream/log';
 import type { Logger } from 'pino';
 import { RegistryError, RegistryErrorCode } from './errors.js';
 
@@ -25,17 +30,6 @@ interface Waiter {
   timer: NodeJS.Timeout;
 }
 
-function kafkaLogCreator(logger: Logger | undefined) {
-  return () =>
-    ({ level, log }: { level: number; log: { message: string; [k: string]: unknown } }) => {
-      if (logger === undefined) return;
-      const { message, ...rest } = log;
-      if (level <= kafkajs.logLevel.ERROR) logger.error(rest, `kafka: ${message}`);
-      else if (level === kafkajs.logLevel.WARN) logger.warn(rest, `kafka: ${message}`);
-      else logger.debug(rest, `kafka: ${message}`);
-    };
-}
-
 /**
  * The `_schemas` topic as the registry uses it: one partition, compacted.
  * At start it is read from the beginning to the end offset it had when the
@@ -43,43 +37,31 @@ function kafkaLogCreator(logger: Logger | undefined) {
  * resolves only once the reader has read it back, so a registry answers from
  * state that includes its own writes.
  *
- * kafkajs has no group-less consumer, so the reader joins a consumer group of
- * its own (a fresh id per start) and never commits: it always starts at the
- * beginning and leaves nothing behind but an empty group.
+ * The reader is a consumer without a group: it starts at the beginning,
+ * commits nothing and leaves nothing behind.
  */
 export class SchemasLog {
   private readonly options: SchemasLogOptions;
-  private readonly kafka: Kafka;
-  private readonly producer: Producer;
-  private readonly admin: Admin;
-  private readonly consumer: Consumer;
+  private readonly client: LogClient;
+  private readonly producer: LogProducer;
+  private readonly admin: LogAdmin;
+  private readonly consumer: LogConsumer;
   private position = 0;
   private waiters: Waiter[] = [];
   private closed = false;
 
   constructor(options: SchemasLogOptions) {
     this.options = options;
-    this.kafka = new kafkajs.Kafka({
+    this.client = createLogClient({
       clientId: 'promstream-registry',
       brokers: options.brokers,
-      connectionTimeout: 3000,
-      requestTimeout: 10_000,
-      retry: { retries: 5, initialRetryTime: 100, maxRetryTime: 5000 },
-      logLevel: kafkajs.logLevel.WARN,
-      logCreator: kafkaLogCreator(options.logger),
+      logger: options.logger,
+      requestTimeoutMs: 10_000,
     });
-    // Every record goes to partition 0 explicitly; the partitioner is never asked.
-    this.producer = this.kafka.producer({
-      allowAutoTopicCreation: false,
-      maxInFlightRequests: 1,
-      createPartitioner: kafkajs.Partitioners.DefaultPartitioner,
-    });
-    this.admin = this.kafka.admin();
-    this.consumer = this.kafka.consumer({
-      groupId: `promstream-registry-${randomUUID()}`,
-      maxWaitTimeInMs: 250,
-      allowAutoTopicCreation: false,
-    });
+    // Schemas are small and rare: one producer, no batch compression needed.
+    this.producer = this.client.producer({ producers: 1, compression: 'none' });
+    this.admin = this.client.admin();
+    this.consumer = this.client.consumer({ topic: options.topic, maxWaitMs: 250 });
   }
 
   /** The offset after the last record read. */
@@ -91,37 +73,21 @@ export class SchemasLog {
   async start(handler: RecordHandler): Promise<void> {
     const { topic } = this.options;
     try {
-      await this.admin.connect();
-      await this.ensureTopic();
-      await this.producer.connect();
-      const offsets = await this.admin.fetchTopicOffsets(topic);
-      const end = Number(offsets.find((p) => p.partition === 0)?.high ?? 0);
-      await this.consumer.connect();
-      await this.consumer.subscribe({ topic, fromBeginning: true });
+      await this.admin.ensureTopics([{ topic, partitions: 1, compacted: true }]);
+      const end = (await this.admin.watermarks(topic)).find((p) => p.partition === 0)?.high ?? 0;
       const caughtUp = this.waitFor(
         end - 1,
         this.options.startTimeoutMs ?? 60_000,
         'read _schemas to its end',
       );
-      this.consumer.on(this.consumer.events.CRASH, (event) => {
-        this.options.logger?.error(
-          { err: event.payload.error, restart: event.payload.restart },
-          'registry log reader crashed',
-        );
-      });
-      await this.consumer.run({
-        autoCommit: false,
-        eachBatch: async ({ batch, heartbeat }) => {
-          for (const m of batch.messages) {
-            const offset = Number(m.offset);
-            // After a group rebalance the reader starts again from the beginning (it never
-            // commits); records already applied are passed over so state never steps back.
-            if (offset < this.position) continue;
-            handler(m.key, m.value, offset);
-            this.advance(offset + 1);
-          }
-          await heartbeat();
-        },
+      await this.consumer.run(async (batch) => {
+        for (const m of batch.records) {
+          // A consumer that restarts reads from the beginning again (it never commits);
+          // records already applied are passed over so state never steps back.
+          if (m.offset < this.position) continue;
+          handler(m.key, m.value, m.offset);
+          this.advance(m.offset + 1);
+        }
       });
       await caughtUp;
     } catch (err) {
@@ -137,52 +103,27 @@ export class SchemasLog {
     }
   }
 
-  private async ensureTopic(): Promise<void> {
-    const { topic } = this.options;
-    const existing = await this.admin.listTopics();
-    if (existing.includes(topic)) return;
-    const brokers = (await this.admin.describeCluster()).brokers.length;
-    try {
-      await this.admin.createTopics({
-        waitForLeaders: true,
-        topics: [
-          {
-            topic,
-            numPartitions: 1,
-            replicationFactor: Math.max(1, Math.min(3, brokers)),
-            configEntries: [{ name: 'cleanup.policy', value: 'compact' }],
-          },
-        ],
-      });
-    } catch (err) {
-      // Another registry may have created it between the listing and here.
-      if (!(await this.admin.listTopics()).includes(topic)) throw err;
-    }
-  }
-
-  /** Appends a record and resolves once the reader has applied it; 50001 when the log refuses, 50002 on timeout. */
+  /**
+   * Appends a record and resolves once the reader has applied it; 50001 when
+   * the log refuses, 50002 on timeout. The write is acknowledged, so the
+   * partition's end after it is past the record: once the reader reaches
+   * that end it has applied the record.
+   */
   async append(key: Buffer, value: Buffer | null): Promise<void> {
     const timeoutMs = this.options.writeTimeoutMs ?? 10_000;
+    const { topic } = this.options;
     let offset: number;
     try {
-      const [meta] = await this.producer.send({
-        topic: this.options.topic,
-        acks: -1,
-        timeout: timeoutMs,
-        messages: [{ key, value, partition: 0 }],
-      });
-      offset = Number(meta?.baseOffset ?? meta?.offset);
-      if (!Number.isFinite(offset)) throw new Error('the log did not return an offset');
+      await this.producer.send(topic, [{ key, value, partition: 0 }]);
+      const end = (await this.admin.watermarks(topic)).find((p) => p.partition === 0)?.high;
+      if (end === undefined || end < 1) throw new Error('the log did not return an offset');
+      offset = end - 1;
     } catch (err) {
-      throw new RegistryError(
-        RegistryErrorCode.StoreError,
-        `write to ${this.options.topic}: ${(err as Error).message}`,
-        {
-          cause: err,
-        },
-      );
+      throw new RegistryError(RegistryErrorCode.StoreError, `write to ${topic}: ${(err as Error).message}`, {
+        cause: err,
+      });
     }
-    await this.waitFor(offset, timeoutMs, `read back offset ${offset} of ${this.options.topic}`);
+    await this.waitFor(offset, timeoutMs, `read back offset ${offset} of ${topic}`);
   }
 
   private waitFor(offset: number, timeoutMs: number, action: string): Promise<void> {
@@ -221,10 +162,6 @@ export class SchemasLog {
       w.reject(new RegistryError(RegistryErrorCode.StoreError, 'the registry is closing'));
     }
     this.waiters = [];
-    await Promise.allSettled([
-      this.consumer.disconnect(),
-      this.producer.disconnect(),
-      this.admin.disconnect(),
-    ]);
+    await this.client.close();
   }
 }

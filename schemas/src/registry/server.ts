@@ -37,6 +37,66 @@ export interface RunningRegistry {
 const CONTENT_TYPE = 'application/vnd.schemaregistry.v1+json';
 
 /**
+ * The registry's fastify app before its routes: JSON bodies under every
+ * content type Confluent's clients send, errors in Confluent's shape, the
+ * request counter and `/metrics`.
+ */
+function registryApp(
+  metrics: MetricsRegistry,
+  requests: Counter<'route' | 'code'>,
+  logger: Logger | undefined,
+) {
+  const app = Fastify({ logger: false });
+  const parseJson = (_req: unknown, body: string, done: (err: Error | null, value?: unknown) => void) => {
+    if (body.trim() === '') return done(null, undefined);
+    try {
+      done(null, JSON.parse(body));
+    } catch (err) {
+      done(
+        new RegistryError(
+          RegistryErrorCode.BadRequest,
+          `Unrecognized request body: ${(err as Error).message}`,
+        ),
+      );
+    }
+  };
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser(
+    [
+      'application/json',
+      'application/vnd.schemaregistry.v1+json',
+      'application/vnd.schemaregistry+json',
+      'application/octet-stream',
+    ],
+    { parseAs: 'string' },
+    parseJson,
+  );
+  app.addHook('onRequest', async (_req, reply) => {
+    reply.header('content-type', CONTENT_TYPE);
+  });
+  app.addHook('onResponse', async (req, reply) => {
+    requests.inc({ route: req.routeOptions.url ?? 'unmatched', code: String(reply.statusCode) });
+  });
+  app.setErrorHandler((err: FastifyError | RegistryError, _req, reply) => {
+    if (err instanceof RegistryError) {
+      if (err.status >= 500) logger?.error({ err }, 'registry request failed');
+      return reply.status(err.status).type(CONTENT_TYPE).send(err.toJSON());
+    }
+    const status = typeof err.statusCode === 'number' && err.statusCode >= 400 ? err.statusCode : 500;
+    if (status >= 500) logger?.error({ err }, 'registry request failed');
+    return reply
+      .status(status)
+      .type(CONTENT_TYPE)
+      .send({ error_code: status >= 500 ? RegistryErrorCode.StoreError : status, message: err.message });
+  });
+  app.setNotFoundHandler((_req, reply) =>
+    reply.status(404).type(CONTENT_TYPE).send({ error_code: 404, message: 'HTTP 404 Not Found' }),
+  );
+  app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
+  return app;
+}
+
+/**
  * Starts the embedded schema registry: reads its topic to the end, then
  * serves Confluent's REST API (and `/metrics`) on host:port. Port 0 picks a
  * free port; the answer's url has the real one.
@@ -100,53 +160,7 @@ export async function startRegistry(options: RegistryOptions): Promise<RunningRe
     'registry state read',
   );
 
-  const app = Fastify({ logger: false });
-  const parseJson = (_req: unknown, body: string, done: (err: Error | null, value?: unknown) => void) => {
-    if (body.trim() === '') return done(null, undefined);
-    try {
-      done(null, JSON.parse(body));
-    } catch (err) {
-      done(
-        new RegistryError(
-          RegistryErrorCode.BadRequest,
-          `Unrecognized request body: ${(err as Error).message}`,
-        ),
-      );
-    }
-  };
-  app.removeContentTypeParser('application/json');
-  app.addContentTypeParser(
-    [
-      'application/json',
-      'application/vnd.schemaregistry.v1+json',
-      'application/vnd.schemaregistry+json',
-      'application/octet-stream',
-    ],
-    { parseAs: 'string' },
-    parseJson,
-  );
-  app.addHook('onRequest', async (_req, reply) => {
-    reply.header('content-type', CONTENT_TYPE);
-  });
-  app.addHook('onResponse', async (req, reply) => {
-    requests.inc({ route: req.routeOptions.url ?? 'unmatched', code: String(reply.statusCode) });
-  });
-  app.setErrorHandler((err: FastifyError | RegistryError, _req, reply) => {
-    if (err instanceof RegistryError) {
-      if (err.status >= 500) logger?.error({ err }, 'registry request failed');
-      return reply.status(err.status).type(CONTENT_TYPE).send(err.toJSON());
-    }
-    const status = typeof err.statusCode === 'number' && err.statusCode >= 400 ? err.statusCode : 500;
-    if (status >= 500) logger?.error({ err }, 'registry request failed');
-    return reply
-      .status(status)
-      .type(CONTENT_TYPE)
-      .send({ error_code: status >= 500 ? RegistryErrorCode.StoreError : status, message: err.message });
-  });
-  app.setNotFoundHandler((_req, reply) =>
-    reply.status(404).type(CONTENT_TYPE).send({ error_code: 404, message: 'HTTP 404 Not Found' }),
-  );
-  app.get('/metrics', async (_req, reply) => reply.type(metrics.contentType).send(await metrics.metrics()));
+  const app = registryApp(metrics, requests, logger);
   await app.register(registryRoutes, { registry: new Registry(state, log) });
 
   try {

@@ -3,8 +3,9 @@
  * chunks as `len <uvarint> | encoding <1b> | data | CRC32C(encoding, data) <4b>`.
  * A chunk ref is (file sequence from 0) * 2^32 + byte offset.
  */
+
+import { crc32c } from '../checksum/crc32c.js';
 import { corrupt, StorageError, StorageErrorCode, type StorageErrorContext } from '../errors.js';
-import { crc32c, crc32cRange } from './crc32c.js';
 
 /** First four bytes of a segment file. */
 export const SEGMENT_MAGIC = 0x85bd40dd;
@@ -181,6 +182,6 @@ export function readChunkAt(buf: Uint8Array, at: number, ctx: StorageErrorContex
   const encoding = buf[p]!;
   const c = p + 1 + len;
   const want = ((buf[c]! << 24) | (buf[c + 1]! << 16) | (buf[c + 2]! << 8) | buf[c + 3]!) >>> 0;
-  if (crc32cRange(buf, p, c) !== want) throw corrupt(`read chunk at ${at}: CRC32C mismatch`, ctx);
+  if (crc32c(buf.subarray(p, c)) !== want) throw corrupt(`read chunk at ${at}: CRC32C mismatch`, ctx);
   return { encoding, data: buf.subarray(p + 1, c), crc: want, size: c + 4 - at };
 }

@@ -3,9 +3,10 @@
  * symbols and the postings offset table when opened; postings lists and
  * series entries on demand.
  */
+
+import { crc32c } from '../checksum/crc32c.js';
 import { corrupt, StorageError, StorageErrorCode, type StorageErrorContext } from '../errors.js';
 import type { Label, Matcher } from '../model.js';
-import { crc32c } from './crc32c.js';
 import { compareUtf8, Decbuf } from './encoding.js';
 import {
   type ChunkMeta,

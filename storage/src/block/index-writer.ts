@@ -3,9 +3,10 @@
  * Prometheus' index writer does: symbols, series, label indices, postings,
  * label offset table, postings offset table, table of contents.
  */
+
+import { crc32c } from '../checksum/crc32c.js';
 import { StorageError, StorageErrorCode } from '../errors.js';
 import type { Labels } from '../model.js';
-import { crc32c } from './crc32c.js';
 import { compareUtf8, Encbuf } from './encoding.js';
 import {
   type ChunkMeta,
@@ -32,10 +33,11 @@ function section(out: Encbuf, content: Encbuf): void {
 }
 
 /**
- * The index bytes for series sorted by labels (an error if they are not).
- * Same input, same bytes.
+ * The symbol table of series sorted by labels (an error if they are not):
+ * every label name and value, and the empty string as Prometheus writes,
+ * sorted, with each symbol's ref.
  */
-export function writeIndex(series: readonly IndexSeries[]): Uint8Array {
+function symbolTable(series: readonly IndexSeries[]): { symbols: string[]; symbolRef: Map<string, number> } {
   for (let i = 1; i < series.length; i++) {
     if (compareLabels(series[i - 1]!.labels, series[i]!.labels) >= 0) {
       throw new StorageError(
@@ -44,7 +46,6 @@ export function writeIndex(series: readonly IndexSeries[]): Uint8Array {
       );
     }
   }
-  // Symbols: every label name and value, and the empty string as Prometheus writes.
   const symbolSet = new Set<string>(['']);
   for (const s of series) {
     for (const l of s.labels) {
@@ -57,6 +58,39 @@ export function writeIndex(series: readonly IndexSeries[]): Uint8Array {
   symbols.forEach((s, i) => {
     symbolRef.set(s, i);
   });
+  return { symbols, symbolRef };
+}
+
+/** A series entry's chunk metas: the first absolute, the rest as deltas from the one before. */
+function putChunkMetas(tmp: Encbuf, chunks: readonly ChunkMeta[]): void {
+  tmp.putUvarint(chunks.length);
+  let prev: ChunkMeta | undefined;
+  for (const c of chunks) {
+    if (c.maxTime < c.minTime || (prev !== undefined && (c.minTime < prev.maxTime || c.ref <= prev.ref))) {
+      throw new StorageError(
+        StorageErrorCode.InvalidArgument,
+        'write index: chunks of a series overlap or are out of order',
+      );
+    }
+    if (prev === undefined) {
+      tmp.putVarint(c.minTime);
+      tmp.putUvarint(c.maxTime - c.minTime);
+      tmp.putUvarint(c.ref);
+    } else {
+      tmp.putUvarint(c.minTime - prev.maxTime);
+      tmp.putUvarint(c.maxTime - c.minTime);
+      tmp.putVarint(c.ref - prev.ref);
+    }
+    prev = c;
+  }
+}
+
+/**
+ * The index bytes for series sorted by labels (an error if they are not).
+ * Same input, same bytes.
+ */
+export function writeIndex(series: readonly IndexSeries[]): Uint8Array {
+  const { symbols, symbolRef } = symbolTable(series);
 
   const out = new Encbuf();
   const tmp = new Encbuf();
@@ -98,26 +132,7 @@ export function writeIndex(series: readonly IndexSeries[]): Uint8Array {
       if (refs === undefined) byValue.set(l.value, (refs = []));
       refs.push(ref);
     }
-    tmp.putUvarint(s.chunks.length);
-    let prev: ChunkMeta | undefined;
-    for (const c of s.chunks) {
-      if (c.maxTime < c.minTime || (prev !== undefined && (c.minTime < prev.maxTime || c.ref <= prev.ref))) {
-        throw new StorageError(
-          StorageErrorCode.InvalidArgument,
-          'write index: chunks of a series overlap or are out of order',
-        );
-      }
-      if (prev === undefined) {
-        tmp.putVarint(c.minTime);
-        tmp.putUvarint(c.maxTime - c.minTime);
-        tmp.putUvarint(c.ref);
-      } else {
-        tmp.putUvarint(c.minTime - prev.maxTime);
-        tmp.putUvarint(c.maxTime - c.minTime);
-        tmp.putVarint(c.ref - prev.ref);
-      }
-      prev = c;
-    }
+    putChunkMetas(tmp, s.chunks);
     const entry = tmp.get();
     out.putUvarint(entry.length);
     out.putBytes(entry);
@@ -180,6 +195,12 @@ export function writeIndex(series: readonly IndexSeries[]): Uint8Array {
   }
   section(out, tmp);
 
+  putToc(out, tmp, toc);
+  return out.get().slice();
+}
+
+/** The table of contents at the end: six 64-bit section offsets, then their CRC32C. */
+function putToc(out: Encbuf, tmp: Encbuf, toc: IndexToc): void {
   tmp.reset();
   for (const v of [
     toc.symbols,
@@ -193,5 +214,4 @@ export function writeIndex(series: readonly IndexSeries[]): Uint8Array {
   }
   out.putBytes(tmp.get());
   out.putBE32(crc32c(tmp.get()));
-  return out.get().slice();
 }

@@ -3,7 +3,7 @@ export * from './bucket-catalog.js';
 export * from './catalog.js';
 export * from './chunker.js';
 export * from './chunks.js';
-export * from './crc32c.js';
+
 export * from './index-format.js';
 export * from './index-reader.js';
 export * from './index-writer.js';
@@ -15,5 +15,6 @@ export * from './placement.js';
 export * from './postings.js';
 export * from './reader.js';
 export * from './resolution.js';
+export * from './text-parser.js';
 export * from './ulid.js';
 export * from './writer.js';

@@ -3,13 +3,14 @@
  * `<dir>/chunks/000001...`, `<dir>/index`, then `<dir>/meta.json` last, so a
  * block whose meta.json exists is complete.
  */
+
+import { crc32c } from '../checksum/crc32c.js';
 import { StorageError, StorageErrorCode } from '../errors.js';
 import type { Labels } from '../model.js';
 import type { ObjectStore } from '../objstore/object-store.js';
 import { AGGR_ENCODING, AggrChunkView } from '../tsz/aggr.js';
 import { XOR_ENCODING } from '../tsz/xor.js';
 import { DEFAULT_SEGMENT_SIZE, SegmentWriter, segmentName } from './chunks.js';
-import { crc32c } from './crc32c.js';
 import type { ChunkMeta } from './index-format.js';
 import { type IndexSeries, writeIndex } from './index-writer.js';
 import { compareLabels } from './labels.js';

@@ -1,6 +1,6 @@
+import type { ConsumedRecord, LogBatch, LogConsumer } from '@promstream/log';
 import { backfillSource } from '@promstream/schemas';
 import type { PlacementRules } from '@promstream/storage';
-import type { Consumer, EachBatchPayload, KafkaMessage } from 'kafkajs';
 import type { DeadLetterMetrics } from '../deadletter/metrics.js';
 import type { DeadLetter, DeadLetterSink } from '../deadletter/seams.js';
 import { StreamError } from '../errors.js';
@@ -32,7 +32,7 @@ export class BuilderLoop {
 
   constructor(
     private readonly options: BlockBuilderOptions,
-    private readonly consumer: Consumer,
+    private readonly consumer: LogConsumer,
     private readonly metrics: BlockBuilderMetrics,
     private readonly letterMetrics: DeadLetterMetrics,
     private readonly deadLetters: DeadLetterSink,
@@ -82,10 +82,10 @@ export class BuilderLoop {
   }
 
   /** The retry context of one batch: heartbeats while waiting, stops when the batch is no longer ours. */
-  private context(partition: number, payload: EachBatchPayload): RetryContext {
+  private context(partition: number, payload: LogBatch): RetryContext {
     return {
       sleep: this.sleep,
-      keepGoing: () => payload.isRunning() && !payload.isStale(),
+      keepGoing: () => payload.active(),
       onWait: async (error, attempt, delayMs) => {
         this.letterMetrics.retries.inc({ processor: BLOCK_BUILDER, code: error.code });
         this.options.logger.warn(
@@ -97,12 +97,12 @@ export class BuilderLoop {
     };
   }
 
-  async onBatch(payload: EachBatchPayload): Promise<void> {
-    const { batch, resolveOffset, heartbeat, isRunning, isStale } = payload;
+  async onBatch(batch: LogBatch): Promise<void> {
+    const { heartbeat } = batch;
     const { topic } = this.options;
     const partition = batch.partition;
     const log = this.options.logger;
-    const ctx = this.context(partition, payload);
+    const ctx = this.context(partition, batch);
     let head = this.heads.get(partition);
     if (head === undefined) {
       const loaded = await tryRecord(() => this.options.state.load(topic, partition), this.retry, ctx);
@@ -118,17 +118,16 @@ export class BuilderLoop {
         },
       });
       this.heads.set(partition, head);
-      log.info({ partition, state, firstOffset: batch.firstOffset() }, 'partition head started');
+      log.info({ partition, state, firstOffset: batch.records[0]?.offset }, 'partition head started');
     }
     const letters: DeadLetter[] = [];
     try {
-      for (const message of batch.messages) {
-        if (!isRunning() || isStale()) break;
-        const offset = Number(message.offset);
+      for (const message of batch.records) {
+        if (!batch.active()) break;
+        const offset = message.offset;
         if (offset <= head.lastRead()) continue;
         if (!(await this.handle(partition, offset, message, head, ctx, letters))) break;
         head.endRecord(offset);
-        resolveOffset(message.offset);
       }
       await this.writeLetters(partition, letters, ctx);
       await this.cut(partition, head, heartbeat, ctx, letters.length > 0);
@@ -141,7 +140,7 @@ export class BuilderLoop {
         { partition, err, from },
         'block cut did not complete; restart the partition from its commit',
       );
-      if (from !== undefined) this.consumer.seek({ topic, partition, offset: String(from) });
+      if (from !== undefined) this.consumer.seek(partition, from);
       throw err;
     }
   }
@@ -154,13 +153,13 @@ export class BuilderLoop {
   private async handle(
     partition: number,
     offset: number,
-    message: KafkaMessage,
+    message: ConsumedRecord,
     head: PartitionHead,
     ctx: RetryContext,
     letters: DeadLetter[],
   ): Promise<boolean> {
     // Every record moves the clock, whether it decodes or not: the clock is the log's alone.
-    head.beginRecord(offset, Number(message.timestamp), backfillSource(message.headers) !== undefined);
+    head.beginRecord(offset, message.timestamp, backfillSource(message.headers) !== undefined);
     if (message.value === null) return true;
     const value = message.value;
     const decoded = await tryRecord(() => this.options.decoder.decode(value), this.retry, ctx);
@@ -190,7 +189,7 @@ export class BuilderLoop {
       // The placeable samples are in the head; the record goes to the dead-letter topic whole.
       const error = new StreamError(
         tooFarFuture > 0 ? 'SAMPLE_TOO_FAR_FUTURE' : 'SAMPLE_TOO_OLD',
-        refusedSamples(tooOld, tooFarFuture, head, Number(message.timestamp), this.rules),
+        refusedSamples(tooOld, tooFarFuture, head, message.timestamp, this.rules),
       );
       this.letter(head, partition, offset, message, error, 1, letters, batch.tenant, tooOld + tooFarFuture);
     }
@@ -202,7 +201,7 @@ export class BuilderLoop {
     head: PartitionHead,
     partition: number,
     offset: number,
-    message: KafkaMessage,
+    message: ConsumedRecord,
     error: StreamError,
     attempts: number,
     letters: DeadLetter[],
@@ -237,6 +236,10 @@ export class BuilderLoop {
       throw 'error' in sent
         ? sent.error
         : new StreamError('LOG', `partition ${partition} was given up before its dead letters were written`);
+    this.options.faults?.reached('after-deadletter', {
+      partition,
+      offsets: letters.map((l) => l.info.offset),
+    });
     for (const l of letters) {
       this.letterMetrics.records.inc({ processor: BLOCK_BUILDER, reason: l.info.reason });
       if (l.info.samples !== undefined)
@@ -281,6 +284,7 @@ export class BuilderLoop {
           }),
         ctx,
       );
+      this.options.faults?.reached('after-upload', { partition, ulid, tenant: block.tenant });
       await heartbeat();
       this.metrics.blocks.inc({ kind: block.backfill ? 'backfill' : 'live' });
       this.metrics.blockSamples.inc(block.samples);
@@ -314,11 +318,12 @@ export class BuilderLoop {
       () => state.save(topic, partition, saved),
       ctx,
     );
+    this.options.faults?.reached('after-state', { partition, nextOffset: next, boundary: saved.boundary });
     await this.must(
       `commit offset ${next} on partition ${partition}`,
       async () => {
         try {
-          await this.consumer.commitOffsets([{ topic, partition, offset: String(next) }]);
+          await this.consumer.commit(partition, next);
         } catch (err) {
           throw new StreamError('LOG', `commit offset ${next} on partition ${partition}`, { cause: err });
         }

@@ -1,5 +1,4 @@
-import { registerZstdCodec } from '@promstream/schemas';
-import { Kafka, logLevel } from 'kafkajs';
+import { createLogClient, type LogAdmin, LogError, LogErrorCode } from '@promstream/log';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { type DeadLetterEvents, KafkaDeadLetterSink } from '../deadletter/kafka-sink.js';
@@ -9,7 +8,7 @@ import type { RetryPolicy } from '../retry.js';
 import { BuilderLoop } from './builder-loop.js';
 import { blockBuilderMetrics } from './metrics.js';
 import { BLOCK_BUILDER } from './rules.js';
-import type { BlockSink, PartitionStateStore, RecordDecoder } from './seams.js';
+import type { BlockSink, FaultPoints, PartitionStateStore, RecordDecoder } from './seams.js';
 
 /** Options of the block builder. */
 export interface BlockBuilderOptions {
@@ -32,7 +31,7 @@ export interface BlockBuilderOptions {
   state: PartitionStateStore;
   logger: Logger;
   registry?: Registry;
-  /** Called when the consumer stops for good after an error (kafkajs will not restart it). */
+  /** Called when the consumer stops for good after an error (it will not restart by itself). */
   onCrash?: (err: Error) => void;
   /**
    * Where records the builder gives up on go (default: the dead-letter topic
@@ -45,6 +44,10 @@ export interface BlockBuilderOptions {
   deadLetterEvents?: DeadLetterEvents;
   /** How records, uploads and commits are tried again. */
   retry?: RetryPolicy;
+  /** Consumer-group session timeout, ms (default 15 s; brokers allow 6 s and up by default). */
+  sessionTimeout?: number;
+  /** Told at each fault point (seams.ts), for crash tests; absent in production. */
+  faults?: FaultPoints;
   /** Injected clock (ms) and wait, for tests. */
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -79,64 +82,58 @@ export interface BlockBuilder {
  * the same blocks at the same place with the same bytes.
  */
 export async function startBlockBuilder(options: BlockBuilderOptions): Promise<BlockBuilder> {
-  registerZstdCodec();
   const registry = options.registry ?? new Registry();
   const metrics = blockBuilderMetrics(registry);
-  const kafka = new Kafka({
+  const client = createLogClient({
     clientId: options.clientId ?? 'promstream-block-builder',
     brokers: options.brokers,
-    logLevel: logLevel.NOTHING,
+    logger: options.logger,
   });
-  const consumer = kafka.consumer({
-    groupId: options.groupId ?? 'promstream-block-builder',
-    // Short enough that a crashed builder's partitions move on soon; cuts heartbeat between uploads.
-    sessionTimeout: 15_000,
-    rebalanceTimeout: 60_000,
-    // The producers create the topic with its partition count; a consumer must not create it first.
-    allowAutoTopicCreation: false,
-  });
+  const letterMetrics = deadLetterMetrics(registry);
   const defaultSink =
     options.deadLetters === undefined
       ? new KafkaDeadLetterSink({
-          kafka,
+          client,
           topic: options.deadLetterTopic,
           events: options.deadLetterEvents,
           onEventFailure: () => letterMetrics.events.inc({ processor: BLOCK_BUILDER }),
           logger: options.logger,
         })
       : undefined;
-  const letterMetrics = deadLetterMetrics(registry);
-  const loop = new BuilderLoop(
+  let loop: BuilderLoop | undefined;
+  const consumer = client.consumer({
+    topic: options.topic,
+    group: options.groupId ?? 'promstream-block-builder',
+    // Short enough that a crashed builder's partitions move on soon; cuts heartbeat between uploads.
+    sessionTimeoutMs: options.sessionTimeout ?? 15_000,
+    rebalanceTimeoutMs: 60_000,
+    maxWaitMs: 5000,
+    // After a rebalance the consumer resumes from committed offsets: heads start over.
+    onAssign: () => loop?.reset(),
+    onRebalance: () => options.faults?.reached('rebalance', {}),
+    onCrash: (error, restart) => {
+      if (!restart) options.onCrash?.(error);
+    },
+  });
+  const built = new BuilderLoop(
     options,
     consumer,
     metrics,
     letterMetrics,
     options.deadLetters ?? (defaultSink as DeadLetterSink),
   );
-  consumer.on(consumer.events.GROUP_JOIN, () => loop.reset());
-  consumer.on(consumer.events.CRASH, (event) => {
-    const { error, restart } = event.payload as { error: Error; restart: boolean };
-    options.logger.error({ err: error, restart }, 'block builder consumer crashed');
-    if (!restart) options.onCrash?.(error);
-  });
+  loop = built;
   const stopped = new AbortController();
-  const begin = async () => {
-    await consumer.connect();
-    await consumer.subscribe({ topic: options.topic, fromBeginning: true });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      eachBatch: (payload) => loop.onBatch(payload),
-    });
-  };
+  const admin = client.admin();
+  const begin = () => consumer.run((batch) => built.onBatch(batch));
   // Nothing to build before the first producer creates the topic: wait for it in the background.
   let running: Promise<void>;
-  if (await topicExists(kafka, options.topic)) {
+  if (await topicExists(admin, options.topic)) {
     running = begin();
     await running;
   } else {
     options.logger.info({ topic: options.topic }, 'waiting for the topic to exist');
-    running = waitForTopic(kafka, options.topic, stopped.signal).then(async (exists) => {
+    running = waitForTopic(admin, options.topic, stopped.signal).then(async (exists) => {
       if (exists) await begin();
     });
     running.catch((err: unknown) => {
@@ -146,34 +143,30 @@ export async function startBlockBuilder(options: BlockBuilderOptions): Promise<B
   }
   return {
     registry,
-    status: () => loop.status(),
-    waitForCommit: (partition, offset, timeoutMs) => loop.waitForCommit(partition, offset, timeoutMs),
+    status: () => built.status(),
+    waitForCommit: (partition, offset, timeoutMs) => built.waitForCommit(partition, offset, timeoutMs),
     stop: async () => {
       stopped.abort();
       await running.catch(() => {});
-      await consumer.disconnect();
-      await defaultSink?.close();
+      await client.close();
     },
   };
 }
 
-async function topicExists(kafka: Kafka, topic: string): Promise<boolean> {
-  const admin = kafka.admin();
-  await admin.connect();
+async function topicExists(admin: LogAdmin, topic: string): Promise<boolean> {
   try {
-    await admin.fetchTopicMetadata({ topics: [topic] });
+    await admin.watermarks(topic);
     return true;
-  } catch {
-    return false;
-  } finally {
-    await admin.disconnect();
+  } catch (err) {
+    if (err instanceof LogError && err.code === LogErrorCode.TopicMissing) return false;
+    throw err;
   }
 }
 
 /** Resolves true once the topic exists, polling every second; false when aborted first. */
-export async function waitForTopic(kafka: Kafka, topic: string, signal: AbortSignal): Promise<boolean> {
+export async function waitForTopic(admin: LogAdmin, topic: string, signal: AbortSignal): Promise<boolean> {
   while (!signal.aborted) {
-    if (await topicExists(kafka, topic)) return true;
+    if (await topicExists(admin, topic).catch(() => false)) return true;
     await new Promise((r) => setTimeout(r, 1000));
   }
   return false;

@@ -1,5 +1,5 @@
+import type { ConsumedRecord } from '@promstream/log';
 import { tenantIdProblem } from '@promstream/storage';
-import type { KafkaMessage } from 'kafkajs';
 import type { DeadLetter } from '../deadletter/seams.js';
 import { StreamError } from '../errors.js';
 
@@ -19,7 +19,7 @@ export interface LetterParts {
   topic: string;
   partition: number;
   offset: number;
-  message: Pick<KafkaMessage, 'key' | 'value' | 'headers' | 'timestamp'>;
+  message: Pick<ConsumedRecord, 'key' | 'value' | 'headers' | 'timestamp'>;
   processor: string;
   error: StreamError;
   attempts: number;
@@ -42,7 +42,7 @@ export function letterFor(p: LetterParts): DeadLetter {
       topic: p.topic,
       partition: p.partition,
       offset: p.offset,
-      timestamp: Number(p.message.timestamp),
+      timestamp: p.message.timestamp,
       processor: p.processor,
       reason: p.error.reason,
       message,

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
+import type { LogClient, LogHeaderValue, LogProducer } from '@promstream/log';
 import { deadLetterHeaders, type Event, TOPICS } from '@promstream/schemas';
-import type { Kafka, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 import { StreamError } from '../errors.js';
 import type { DeadLetter, DeadLetterSink } from './seams.js';
@@ -15,8 +15,8 @@ export interface DeadLetterEvents {
 
 /** Options of the Kafka dead-letter sink. */
 export interface KafkaDeadLetterSinkOptions {
-  /** The client of the processor that owns the sink (no client of its own). */
-  kafka: Kafka;
+  /** The log client of the processor that owns the sink (no client of its own). */
+  client: LogClient;
   /** The dead-letter topic (default promstream.deadletter.v1); created with one partition when missing. */
   topic?: string;
   /** Each letter is also reported as an Event here, when given; a failed report is logged, not fatal. */
@@ -50,7 +50,7 @@ export function deadLetterEvent(letter: DeadLetter, host: string): Event {
 }
 
 /**
- * A DeadLetterSink on the processor's own Kafka client: an idempotent
+ * A DeadLetterSink on the processor's own log client: an idempotent
  * producer writes each letter (the original key, value and headers plus the
  * dead-letter headers) with acks from every in-sync replica, then reports it
  * on the events topic.
@@ -58,57 +58,27 @@ export function deadLetterEvent(letter: DeadLetter, host: string): Event {
 export class KafkaDeadLetterSink implements DeadLetterSink {
   private readonly topic: string;
   private readonly host = hostname();
-  private producer: Producer | undefined;
-  private ready: Promise<Producer> | undefined;
+  private readonly producer: LogProducer;
 
   constructor(private readonly options: KafkaDeadLetterSinkOptions) {
     this.topic = options.topic ?? TOPICS.deadletter;
-  }
-
-  private connect(): Promise<Producer> {
-    this.ready ??= (async () => {
-      const admin = this.options.kafka.admin();
-      await admin.connect();
-      try {
-        const existing = await admin.listTopics();
-        if (!existing.includes(this.topic))
-          await admin
-            .createTopics({ topics: [{ topic: this.topic, numPartitions: 1 }], waitForLeaders: true })
-            .catch((err: unknown) => {
-              // Another processor created it first.
-              if ((err as { type?: string }).type !== 'TOPIC_ALREADY_EXISTS') throw err;
-            });
-      } finally {
-        await admin.disconnect();
-      }
-      const producer = this.options.kafka.producer({
-        idempotent: true,
-        maxInFlightRequests: 1,
-        allowAutoTopicCreation: false,
-      });
-      await producer.connect();
-      this.producer = producer;
-      return producer;
-    })().catch((err: unknown) => {
-      this.ready = undefined;
-      throw err;
+    this.producer = options.client.producer({
+      producers: 1,
+      ensureTopics: [{ topic: this.topic, partitions: 1 }],
     });
-    return this.ready;
   }
 
   async send(letters: readonly DeadLetter[]): Promise<void> {
     if (letters.length === 0) return;
     try {
-      const producer = await this.connect();
-      await producer.send({
-        topic: this.topic,
-        acks: -1,
-        messages: letters.map((l) => ({
+      await this.producer.send(
+        this.topic,
+        letters.map((l) => ({
           key: l.key,
           value: l.value,
           headers: { ...originalOnly(l.headers), ...deadLetterHeaders(l.info) },
         })),
-      });
+      );
     } catch (err) {
       throw new StreamError('LOG', `write ${letters.length} dead letters to ${this.topic}`, { cause: err });
     }
@@ -117,28 +87,31 @@ export class KafkaDeadLetterSink implements DeadLetterSink {
 
   private async report(letters: readonly DeadLetter[]): Promise<void> {
     const events = this.options.events;
-    if (events === undefined || this.producer === undefined) return;
+    if (events === undefined) return;
     try {
-      const messages = [];
+      const records = [];
       for (const l of letters) {
-        messages.push({ key: this.host, value: await events.serialize(deadLetterEvent(l, this.host)) });
+        records.push({
+          key: Buffer.from(this.host),
+          value: await events.serialize(deadLetterEvent(l, this.host)),
+        });
       }
-      await this.producer.send({ topic: events.topic, acks: -1, messages });
+      await this.producer.send(events.topic, records);
     } catch (err) {
       this.options.onEventFailure?.();
       this.options.logger.warn({ err, letters: letters.length }, 'report dead letters on the events topic');
     }
   }
 
-  /** Disconnects the producer. */
+  /** Closes the producer. */
   async close(): Promise<void> {
-    await this.producer?.disconnect();
+    await this.producer.close();
   }
 }
 
-/** kafkajs headers without undefined entries. */
-function originalOnly(headers: DeadLetter['headers']): Record<string, Buffer | string | (Buffer | string)[]> {
-  const out: Record<string, Buffer | string | (Buffer | string)[]> = {};
+/** Headers without undefined entries. */
+function originalOnly(headers: DeadLetter['headers']): Record<string, LogHeaderValue> {
+  const out: Record<string, LogHeaderValue> = {};
   for (const [k, v] of Object.entries(headers)) if (v !== undefined) out[k] = v;
   return out;
 }

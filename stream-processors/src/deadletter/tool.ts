@@ -4,15 +4,14 @@
  * start to its end at the time of the call, and re-drives the original
  * records to their original topic and partition once their cause is fixed.
  */
+import { createLogClient, type LogClient, LogError, LogErrorCode } from '@promstream/log';
 import {
   BACKFILL_HEADER,
   type DeadLetterInfo,
   originalHeaders,
   readDeadLetterHeaders,
-  registerZstdCodec,
   TOPICS,
 } from '@promstream/schemas';
-import { Kafka, logLevel } from 'kafkajs';
 import { StreamError } from '../errors.js';
 
 /** Which dead letters a command works on; every field narrows, none means all. */
@@ -70,70 +69,43 @@ function matches(info: DeadLetterInfo, f: DeadLetterFilter | undefined): boolean
   );
 }
 
-function client(brokers: string[]): Kafka {
-  registerZstdCodec();
-  return new Kafka({ clientId: 'promstream-deadletter', brokers, logLevel: logLevel.NOTHING });
+function client(brokers: string[]): LogClient {
+  return createLogClient({ clientId: 'promstream-deadletter', brokers });
 }
 
 /** Reads every letter the topic holds now (each partition up to its end at the call), oldest first. */
-async function readAll(kafka: Kafka, topic: string): Promise<{ all: StoredDeadLetter[]; total: number }> {
-  const admin = kafka.admin();
-  await admin.connect();
-  let ends: Map<number, { low: number; high: number }>;
+async function readAll(log: LogClient, topic: string): Promise<{ all: StoredDeadLetter[]; total: number }> {
+  const admin = log.admin();
+  let ranges: Map<number, { from: number; to: number }>;
   try {
-    const topics = await admin.listTopics();
-    if (!topics.includes(topic)) return { all: [], total: 0 };
-    ends = new Map(
-      (await admin.fetchTopicOffsets(topic)).map((p) => [
-        p.partition,
-        { low: Number(p.low), high: Number(p.high) },
-      ]),
-    );
+    ranges = new Map((await admin.watermarks(topic)).map((p) => [p.partition, { from: p.low, to: p.high }]));
   } catch (err) {
+    if (err instanceof LogError && err.code === LogErrorCode.TopicMissing) return { all: [], total: 0 };
     throw new StreamError('LOG', `read the offsets of ${topic}`, { cause: err });
   } finally {
-    await admin.disconnect();
+    await admin.close();
   }
-  const wanted = [...ends.entries()].filter(([, e]) => e.high > e.low);
   const all: StoredDeadLetter[] = [];
-  if (wanted.length === 0) return { all, total: 0 };
-  // A consumer of its own group, committing nothing: listing changes nothing.
-  const consumer = kafka.consumer({ groupId: `promstream-deadletter-${process.pid}-${Date.now()}` });
-  await consumer.connect();
+  // A reader without a group, committing nothing: listing changes nothing.
   try {
-    await consumer.subscribe({ topic, fromBeginning: true });
-    const left = new Set(wanted.map(([p]) => p));
-    await new Promise<void>((resolve, reject) => {
-      consumer
-        .run({
-          autoCommit: false,
-          eachBatch: async ({ batch }) => {
-            const end = ends.get(batch.partition)!.high;
-            for (const m of batch.messages) {
-              const offset = Number(m.offset);
-              if (offset >= end) break;
-              const headers = m.headers ?? {};
-              all.push({
-                dlqPartition: batch.partition,
-                dlqOffset: offset,
-                key: m.key,
-                value: m.value,
-                headers: originalHeaders(headers),
-                info: readDeadLetterHeaders(headers),
-              });
-            }
-            if (Number(batch.lastOffset()) >= end - 1) {
-              left.delete(batch.partition);
-              if (left.size === 0) resolve();
-            }
-          },
-        })
-        .catch(reject);
+    await log.readRanges({
+      topic,
+      ranges,
+      handler: async (partition, records) => {
+        for (const m of records) {
+          all.push({
+            dlqPartition: partition,
+            dlqOffset: m.offset,
+            key: m.key,
+            value: m.value,
+            headers: originalHeaders(m.headers),
+            info: readDeadLetterHeaders(m.headers),
+          });
+        }
+      },
     });
   } catch (err) {
     throw err instanceof StreamError ? err : new StreamError('LOG', `read ${topic}`, { cause: err });
-  } finally {
-    await consumer.disconnect();
   }
   all.sort((a, b) => a.dlqPartition - b.dlqPartition || a.dlqOffset - b.dlqOffset);
   return { all, total: all.length };
@@ -141,8 +113,13 @@ async function readAll(kafka: Kafka, topic: string): Promise<{ all: StoredDeadLe
 
 /** The dead letters that match the filter, oldest first. */
 export async function listDeadLetters(options: DeadLetterToolOptions): Promise<StoredDeadLetter[]> {
-  const { all } = await readAll(client(options.brokers), options.topic ?? TOPICS.deadletter);
-  return all.filter((l) => matches(l.info, options.filter));
+  const log = client(options.brokers);
+  try {
+    const { all } = await readAll(log, options.topic ?? TOPICS.deadletter);
+    return all.filter((l) => matches(l.info, options.filter));
+  } finally {
+    await log.close();
+  }
 }
 
 /**
@@ -154,8 +131,19 @@ export async function listDeadLetters(options: DeadLetterToolOptions): Promise<S
  * topic; a record that fails again is dead-lettered again.
  */
 export async function replayDeadLetters(options: DeadLetterToolOptions): Promise<DeadLetterReplayResult> {
-  const kafka = client(options.brokers);
-  const { all } = await readAll(kafka, options.topic ?? TOPICS.deadletter);
+  const log = client(options.brokers);
+  try {
+    return await replayMatching(log, options);
+  } finally {
+    await log.close();
+  }
+}
+
+async function replayMatching(
+  log: LogClient,
+  options: DeadLetterToolOptions,
+): Promise<DeadLetterReplayResult> {
+  const { all } = await readAll(log, options.topic ?? TOPICS.deadletter);
   const result: DeadLetterReplayResult = { replayed: 0, duplicates: 0, skipped: 0 };
   const seen = new Set<string>();
   const byTopic = new Map<
@@ -188,21 +176,14 @@ export async function replayDeadLetters(options: DeadLetterToolOptions): Promise
     byTopic.set(l.info.topic, list);
   }
   if (byTopic.size === 0) return result;
-  const producer = kafka.producer({
-    idempotent: true,
-    maxInFlightRequests: 1,
-    allowAutoTopicCreation: false,
-  });
-  await producer.connect();
+  const producer = log.producer({ producers: 1 });
   try {
     for (const [topic, messages] of byTopic) {
-      await producer.send({ topic, acks: -1, messages });
+      await producer.send(topic, messages);
       result.replayed += messages.length;
     }
   } catch (err) {
     throw new StreamError('LOG', 're-drive dead letters to their topics', { cause: err });
-  } finally {
-    await producer.disconnect();
   }
   return result;
 }

@@ -6,8 +6,7 @@
  * names the next offset of every partition: `--from` with those offsets
  * resumes an interrupted export.
  */
-import { randomUUID } from 'node:crypto';
-import { type IHeaders, Kafka, logLevel } from 'kafkajs';
+import { createLogClient, type LogAdmin, type LogHeaderValue } from '@promstream/log';
 import { MigrateError } from './errors.js';
 
 /** An offset, or a time (ms) that stands for the first offset at or after it. */
@@ -39,26 +38,20 @@ export interface ExportLogResult {
 }
 
 async function offsetsAt(
-  admin: ReturnType<Kafka['admin']>,
+  admin: LogAdmin,
   topic: string,
   point: LogPoint | undefined,
   fallback: 'low' | 'high',
 ): Promise<Map<number, number>> {
+  const bounds = await admin.watermarks(topic);
   const out = new Map<number, number>();
-  const bounds = await admin.fetchTopicOffsets(topic);
-  for (const b of bounds) out.set(b.partition, Number(fallback === 'low' ? b.low : b.high));
+  for (const b of bounds) out.set(b.partition, fallback === 'low' ? b.low : b.high);
   if (point === undefined) return out;
   if ('offset' in point) {
-    for (const b of bounds)
-      out.set(b.partition, Math.min(Math.max(point.offset, Number(b.low)), Number(b.high)));
+    for (const b of bounds) out.set(b.partition, Math.min(Math.max(point.offset, b.low), b.high));
     return out;
   }
-  // A time past the last record answers -1: the end of the partition.
-  for (const o of await admin.fetchTopicOffsetsByTimestamp(topic, point.time)) {
-    const n = Number(o.offset);
-    out.set(o.partition, n < 0 ? Number(bounds.find((b) => b.partition === o.partition)!.high) : n);
-  }
-  return out;
+  return admin.offsetsAt(topic, point.time);
 }
 
 /** Copies the records of [from, to) of every partition to the destination cluster. */
@@ -66,30 +59,16 @@ export async function exportLog(options: ExportLogOptions): Promise<ExportLogRes
   const started = performance.now();
   const topic = options.topic ?? 'promstream.samples.v1';
   const toTopic = options.toTopic ?? topic;
-  const source = new Kafka({
-    clientId: 'promstream-export',
-    brokers: options.brokers,
-    logLevel: logLevel.NOTHING,
-  });
-  const dest = new Kafka({
-    clientId: 'promstream-export',
-    brokers: options.toBrokers,
-    logLevel: logLevel.NOTHING,
-  });
+  const source = createLogClient({ clientId: 'promstream-export', brokers: options.brokers });
+  const dest = createLogClient({ clientId: 'promstream-export', brokers: options.toBrokers });
   const admin = source.admin();
   const destAdmin = dest.admin();
-  const producer = dest.producer({ idempotent: true, maxInFlightRequests: 1 });
-  const groupId = `promstream-export-${randomUUID()}`;
-  const consumer = source.consumer({ groupId, maxBytes: 16 << 20 });
+  // The records keep the compression of the source's batches' contents: zstd again on the way out.
+  const producer = dest.producer({ producers: 1 });
   const next: Record<number, number> = {};
   let records = 0;
   let bytes = 0;
   try {
-    try {
-      await Promise.all([admin.connect(), destAdmin.connect(), producer.connect()]);
-    } catch (e) {
-      throw new MigrateError('SOURCE_READ', 'connect to the source and destination clusters', { cause: e });
-    }
     let starts: Map<number, number>;
     let ends: Map<number, number>;
     try {
@@ -99,16 +78,14 @@ export async function exportLog(options: ExportLogOptions): Promise<ExportLogRes
       throw new MigrateError('SOURCE_READ', `read offsets of ${topic}`, { cause: e });
     }
     const partitions = [...starts.keys()].sort((a, b) => a - b);
+    let destPartitions: number;
     try {
       // The destination topic gets the source's partition count, so each record keeps its partition.
-      await destAdmin.createTopics({
-        topics: [{ topic: toTopic, numPartitions: partitions.length }],
-        waitForLeaders: true,
-      });
+      await destAdmin.ensureTopics([{ topic: toTopic, partitions: partitions.length }]);
+      destPartitions = (await destAdmin.watermarks(toTopic)).length;
     } catch (e) {
       throw new MigrateError('DESTINATION_WRITE', `create topic ${toTopic}`, { cause: e });
     }
-    const destPartitions = (await destAdmin.fetchTopicOffsets(toTopic)).length;
     if (destPartitions < partitions.length) {
       throw new MigrateError(
         'BAD_OPTIONS',
@@ -116,104 +93,55 @@ export async function exportLog(options: ExportLogOptions): Promise<ExportLogRes
       );
     }
     let totalRecords = 0;
-    const pending = new Set<number>();
+    const ranges = new Map<number, { from: number; to: number }>();
     for (const p of partitions) {
       next[p] = starts.get(p)!;
       const n = ends.get(p)! - starts.get(p)!;
       if (n > 0) {
         totalRecords += n;
-        pending.add(p);
+        ranges.set(p, { from: starts.get(p)!, to: ends.get(p)! });
       }
     }
     options.onProgress?.({ records, totalRecords, bytes });
-    if (pending.size === 0) return { records, bytes, seconds: (performance.now() - started) / 1000, next };
-
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    let finish: (e?: unknown) => void = () => {};
-    const done = new Promise<void>((resolve, reject) => {
-      finish = (e?: unknown) => (e === undefined ? resolve() : reject(e));
-    });
-    await consumer.run({
-      autoCommit: false,
-      eachBatchAutoResolve: false,
-      eachBatch: async ({ batch, resolveOffset, heartbeat }) => {
-        const p = batch.partition;
-        if (!pending.has(p)) return;
-        const end = ends.get(p)!;
-        const messages: {
-          partition: number;
-          key: Buffer | null;
-          value: Buffer | null;
-          headers?: IHeaders;
-          timestamp: string;
-        }[] = [];
-        let last = -1;
-        for (const m of batch.messages) {
-          const o = Number(m.offset);
-          // Compacted or aborted offsets leave gaps; only the range counts.
-          if (o < next[p]! || o >= end) continue;
-          messages.push({
-            partition: p,
-            key: m.key,
-            value: m.value,
-            headers: m.headers,
-            timestamp: m.timestamp,
-          });
-          bytes += (m.value?.length ?? 0) + (m.key?.length ?? 0);
-          last = o;
-        }
+    await source.readRanges({
+      topic,
+      ranges,
+      maxBytesPerPartition: 16 << 20,
+      handler: async (p, batch) => {
+        if (batch.length === 0) return;
         try {
-          if (messages.length > 0) await producer.send({ topic: toTopic, acks: -1, messages });
+          await producer.send(
+            toTopic,
+            batch.map((m) => ({
+              partition: p,
+              key: m.key,
+              value: m.value,
+              headers: withoutUndefined(m.headers),
+              timestamp: m.timestamp,
+            })),
+          );
         } catch (e) {
-          finish(new MigrateError('DESTINATION_WRITE', `produce to ${toTopic} partition ${p}`, { cause: e }));
-          return;
+          throw new MigrateError('DESTINATION_WRITE', `produce to ${toTopic} partition ${p}`, { cause: e });
         }
-        if (last >= 0) {
-          records += messages.length;
-          next[p] = last + 1;
-          resolveOffset(String(last));
-        }
-        const high = Number(batch.highWatermark);
-        if (next[p]! >= end || (last < 0 && Number(batch.lastOffset()) + 1 >= Math.min(end, high))) {
-          next[p] = Math.max(next[p]!, end);
-          pending.delete(p);
-        }
+        for (const m of batch) bytes += (m.value?.length ?? 0) + (m.key?.length ?? 0);
+        records += batch.length;
+        next[p] = batch[batch.length - 1]!.offset + 1;
         options.onProgress?.({ records, totalRecords, bytes });
-        await heartbeat();
-        if (pending.size === 0) finish();
       },
     });
-    for (const p of partitions) {
-      if (pending.has(p)) consumer.seek({ topic, partition: p, offset: String(starts.get(p)!) });
-    }
-    // Retention may delete the rest of a partition's range while the export
-    // runs; no batch ever comes for it then, so the log start is checked too.
-    const watch = setInterval(() => {
-      admin.fetchTopicOffsets(topic).then(
-        (bounds) => {
-          for (const b of bounds) {
-            const p = b.partition;
-            if (pending.has(p) && Number(b.low) >= ends.get(p)!) {
-              next[p] = ends.get(p)!;
-              pending.delete(p);
-            }
-          }
-          if (pending.size === 0) finish();
-        },
-        () => {},
-      );
-    }, 2000);
-    try {
-      await done;
-    } finally {
-      clearInterval(watch);
-    }
+    // Every range is read to its end (compaction or retention may have left its last offsets empty).
+    for (const [p, r] of ranges) next[p] = Math.max(next[p]!, r.to);
     return { records, bytes, seconds: (performance.now() - started) / 1000, next };
   } finally {
-    await consumer.disconnect().catch(() => {});
-    await Promise.allSettled([producer.disconnect(), destAdmin.disconnect()]);
-    await admin.deleteGroups([groupId]).catch(() => {});
-    await admin.disconnect().catch(() => {});
+    await Promise.allSettled([source.close(), dest.close()]);
   }
+}
+
+/** Headers as read, without empty entries, to write again. */
+function withoutUndefined(
+  headers: Record<string, LogHeaderValue | undefined>,
+): Record<string, LogHeaderValue> {
+  const out: Record<string, LogHeaderValue> = {};
+  for (const [k, v] of Object.entries(headers)) if (v !== undefined) out[k] = v;
+  return out;
 }

@@ -57,7 +57,13 @@ try {
       `import blocks -> filesystem bucket: ${r.seconds.toFixed(2)} s, ${rate(r.samples, r.seconds)}`,
     );
     if (process.env.S3_ENDPOINT !== undefined && process.env.S3_BUCKET !== undefined) {
-      const s3 = objectStoreFromUrl(`s3://${process.env.S3_BUCKET}/migrate-bench-${Date.now()}`);
+      // The store reads no environment: the bench hands it the reference server's settings.
+      const s3 = objectStoreFromUrl(`s3://${process.env.S3_BUCKET}/migrate-bench-${Date.now()}`, {
+        endpoint: process.env.S3_ENDPOINT,
+        region: process.env.S3_REGION,
+        accessKeyId: process.env.S3_ACCESS_KEY_ID,
+        secretAccessKey: process.env.S3_SECRET_ACCESS_KEY,
+      });
       const r3 = await importBlocks(join(dir, 'blocks'), s3, { tenant: 'b' });
       console.log(`import blocks -> S3: ${r3.seconds.toFixed(2)} s, ${rate(r3.samples, r3.seconds)}`);
     }

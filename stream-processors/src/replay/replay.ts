@@ -1,6 +1,5 @@
-import { randomUUID } from 'node:crypto';
-import { backfillSource, registerZstdCodec } from '@promstream/schemas';
-import { Kafka, logLevel } from 'kafkajs';
+import { type ConsumedRecord, createLogClient, type LogClient, type OffsetRange } from '@promstream/log';
+import { backfillSource } from '@promstream/schemas';
 import type { Logger } from 'pino';
 import { blockUlid } from '../block-builder/block-id.js';
 import { placementRules } from '../block-builder/builder.js';
@@ -68,24 +67,21 @@ export interface ReplayResult extends ReplayProgress {
  * the same objects again, so an interrupted replay can simply be restarted.
  */
 export async function replay(options: ReplayOptions): Promise<ReplayResult> {
-  registerZstdCodec();
   const started = Date.now();
-  const kafka = new Kafka({
+  const client = createLogClient({
     clientId: 'promstream-replay',
     brokers: options.brokers,
-    logLevel: logLevel.NOTHING,
+    logger: options.logger,
   });
-  const admin = kafka.admin();
-  await admin.connect();
+  const admin = client.admin();
   const { topic } = options;
   let plan: { partition: number; from: number; to: number }[];
   try {
-    const offsets = await admin.fetchTopicOffsets(topic);
+    const offsets = await admin.watermarks(topic);
     const resolve = async (point: ReplayPoint | undefined, fallback: 'low' | 'high') => {
-      if (point === undefined) return new Map(offsets.map((p) => [p.partition, Number(p[fallback])]));
+      if (point === undefined) return new Map(offsets.map((p) => [p.partition, p[fallback]]));
       if ('offset' in point) return new Map(offsets.map((p) => [p.partition, point.offset]));
-      const byTime = await admin.fetchTopicOffsetsByTimestamp(topic, point.time);
-      return new Map(byTime.map((p) => [p.partition, Number(p.offset)]));
+      return admin.offsetsAt(topic, point.time);
     };
     const from = await resolve(options.from, 'low');
     const to = await resolve(options.to, 'high');
@@ -93,12 +89,12 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
       .filter((p) => options.partitions === undefined || options.partitions.includes(p.partition))
       .map((p) => ({
         partition: p.partition,
-        from: Math.max(Number(p.low), from.get(p.partition) ?? 0),
-        to: Math.min(Number(p.high), to.get(p.partition) ?? Number(p.high)),
+        from: Math.max(p.low, from.get(p.partition) ?? 0),
+        to: Math.min(p.high, to.get(p.partition) ?? p.high),
       }))
       .sort((a, b) => a.partition - b.partition);
   } catch (err) {
-    await admin.disconnect();
+    await client.close();
     throw new StreamError('LOG', `read the offsets of ${topic}`, { cause: err });
   }
   const progress: ReplayProgress = {
@@ -109,14 +105,14 @@ export async function replay(options: ReplayOptions): Promise<ReplayResult> {
   };
   const result: ReplayResult = { ...progress, dropped: 0, unprocessable: {}, seconds: 0, partitions: [] };
   try {
-    const outcomes = await replayPartitions(kafka, options, plan, progress, result.unprocessable);
+    const outcomes = await replayPartitions(client, options, plan, progress, result.unprocessable);
     for (const part of plan) {
       const outcome = outcomes.get(part.partition)!;
       result.partitions.push({ ...part, ...outcome.state });
       result.dropped += outcome.dropped;
     }
   } finally {
-    await admin.disconnect();
+    await client.close();
   }
   Object.assign(result, progress);
   result.seconds = (Date.now() - started) / 1000;
@@ -130,7 +126,7 @@ interface PartitionRun {
 }
 
 async function replayPartitions(
-  kafka: Kafka,
+  client: LogClient,
   options: ReplayOptions,
   plan: { partition: number; from: number; to: number }[],
   progress: ReplayProgress,
@@ -163,83 +159,22 @@ async function replayPartitions(
       progress.blocks++;
     }
   };
-  if ([...runs.values()].some((r) => !r.done)) {
-    const consumer = kafka.consumer({
-      groupId: `promstream-replay-${randomUUID()}`,
-      maxBytesPerPartition: 8 << 20,
-    });
-    await consumer.connect();
-    await consumer.subscribe({ topic, fromBeginning: true });
-    try {
-      await new Promise<void>((resolve, reject) => {
-        let failed = false;
-        consumer
-          .run({
-            autoCommit: false,
-            eachBatch: async ({ batch }) => {
-              const run = runs.get(batch.partition);
-              if (run === undefined || run.done || failed) return;
-              const { part, head } = run;
-              try {
-                for (const message of batch.messages) {
-                  const offset = Number(message.offset);
-                  if (offset < part.from || offset <= head.lastRead()) continue;
-                  if (offset >= part.to) break;
-                  // Every record moves the clock, as in the block builder.
-                  head.beginRecord(
-                    offset,
-                    Number(message.timestamp),
-                    backfillSource(message.headers) !== undefined,
-                  );
-                  if (message.value !== null) {
-                    try {
-                      const decoded = await options.decoder.decode(message.value);
-                      const refused = checkRecordTenant(decoded.tenant);
-                      if (refused !== undefined) throw refused;
-                      let unplaced = 0;
-                      for (const s of decoded.series) {
-                        const r = head.append(decoded.tenant, s.labels, s.t, s.v);
-                        progress.samples += r.placed;
-                        unplaced += r.tooOld + r.tooFarFuture;
-                      }
-                      if (unplaced > 0)
-                        throw new StreamError('SAMPLE_TOO_OLD', `${unplaced} samples cannot be placed`);
-                    } catch (err) {
-                      if (err instanceof StreamError && err.retryable) throw err;
-                      const reason = err instanceof StreamError ? err.reason : 'bad_record';
-                      unprocessable[reason] = (unprocessable[reason] ?? 0) + 1;
-                      options.logger.warn(
-                        { partition: part.partition, offset, reason, err },
-                        'a record that cannot be processed (the block builder dead-letters it)',
-                      );
-                    }
-                  }
-                  head.endRecord(offset);
-                  progress.records++;
-                }
-                await cut(part.partition, head);
-                options.onProgress?.({ ...progress });
-                if (head.lastRead() >= part.to - 1) {
-                  run.done = true;
-                  consumer.pause([{ topic, partitions: [part.partition] }]);
-                  if ([...runs.values()].every((r) => r.done)) resolve();
-                }
-              } catch (err) {
-                failed = true;
-                reject(err);
-              }
-            },
-          })
-          .catch(reject);
-        for (const run of runs.values()) {
-          if (run.done) consumer.pause([{ topic, partitions: [run.part.partition] }]);
-          else consumer.seek({ topic, partition: run.part.partition, offset: String(run.part.from) });
-        }
-      });
-    } finally {
-      await consumer.disconnect();
-    }
-  }
+  const ranges = new Map<number, OffsetRange>(plan.map((p) => [p.partition, { from: p.from, to: p.to }]));
+  await client.readRanges({
+    topic,
+    ranges,
+    maxBytesPerPartition: 8 << 20,
+    handler: async (partition, records) => {
+      const run = runs.get(partition);
+      if (run === undefined || run.done) return;
+      for (const message of records) {
+        if (message.offset <= run.head.lastRead()) continue;
+        await replayRecord(run.head, message, options, progress, unprocessable);
+      }
+      await cut(partition, run.head);
+      options.onProgress?.({ ...progress });
+    },
+  });
   const out = new Map<number, { state: PartitionState; dropped: number }>();
   for (const { part, head } of runs.values()) {
     await cut(part.partition, head);
@@ -264,4 +199,41 @@ async function replayPartitions(
     });
   }
   return out;
+}
+
+/** Reads one record into the head, as the block builder does; counts what cannot be processed. */
+async function replayRecord(
+  head: PartitionHead,
+  message: ConsumedRecord,
+  options: ReplayOptions,
+  progress: ReplayProgress,
+  unprocessable: Record<string, number>,
+): Promise<void> {
+  const { offset } = message;
+  // Every record moves the clock, as in the block builder.
+  head.beginRecord(offset, message.timestamp, backfillSource(message.headers) !== undefined);
+  if (message.value !== null) {
+    try {
+      const decoded = await options.decoder.decode(message.value);
+      const refused = checkRecordTenant(decoded.tenant);
+      if (refused !== undefined) throw refused;
+      let unplaced = 0;
+      for (const s of decoded.series) {
+        const r = head.append(decoded.tenant, s.labels, s.t, s.v);
+        progress.samples += r.placed;
+        unplaced += r.tooOld + r.tooFarFuture;
+      }
+      if (unplaced > 0) throw new StreamError('SAMPLE_TOO_OLD', `${unplaced} samples cannot be placed`);
+    } catch (err) {
+      if (err instanceof StreamError && err.retryable) throw err;
+      const reason = err instanceof StreamError ? err.reason : 'bad_record';
+      unprocessable[reason] = (unprocessable[reason] ?? 0) + 1;
+      options.logger.warn(
+        { offset, reason, err },
+        'a record that cannot be processed (the block builder dead-letters it)',
+      );
+    }
+  }
+  head.endRecord(offset);
+  progress.records++;
 }

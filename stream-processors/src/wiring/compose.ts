@@ -1,13 +1,14 @@
 import { createSerdes, TOPICS } from '@promstream/schemas';
-import { type ObjectStore, objectStoreFromUrl } from '@promstream/storage';
+import { type ObjectStore, objectStoreFromUrl, type S3Settings } from '@promstream/storage';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { type BlockBuilder, startBlockBuilder } from '../block-builder/builder.js';
-import type { RecordDecoder } from '../block-builder/seams.js';
+import type { FaultPoints, RecordDecoder } from '../block-builder/seams.js';
 import type { DeadLetterEvents } from '../deadletter/kafka-sink.js';
 import { type ReplayOptions, type ReplayResult, replay } from '../replay/replay.js';
 import type { RetryPolicy } from '../retry.js';
 import { ObjectStoreBlockSink } from './block-sink.js';
+import { FaultReportingStore } from './fault-store.js';
 import { ObjectPartitionStateStore } from './partition-state-store.js';
 import { sampleBatchDecoder } from './sample-batch-decoder.js';
 
@@ -18,6 +19,8 @@ export interface DataPathOptions {
   registryUrl: string;
   /** Object store URL (file://, mem://, s3://). */
   storeUrl: string;
+  /** S3 endpoint, region and credentials for an s3:// URL that does not name them. */
+  s3?: S3Settings;
   /** Samples topic (default promstream.samples.v1). */
   topic?: string;
   blockDuration: number;
@@ -31,6 +34,8 @@ export interface DataPathOptions {
   deadLetterTopic?: string;
   /** Events topic dead letters are reported on (default promstream.events.v1). */
   eventsTopic?: string;
+  /** Told at each fault point of the builder and its uploads, for crash tests. */
+  faults?: FaultPoints;
 }
 
 /** The record decoder of the samples topic against a registry. */
@@ -48,12 +53,16 @@ export function dataPath(options: DataPathOptions): {
   state: ObjectPartitionStateStore;
 } {
   const topic = options.topic ?? TOPICS.samples;
-  const store = objectStoreFromUrl(options.storeUrl);
+  const faults = options.faults;
+  const store = objectStoreFromUrl(options.storeUrl, options.s3, {
+    onPartUploaded:
+      faults === undefined ? undefined : (key, part) => faults.reached('mid-multipart', { key, part }),
+  });
   return {
     store,
     topic,
     decoder: samplesDecoder(options.registryUrl, topic),
-    sink: new ObjectStoreBlockSink(store),
+    sink: new ObjectStoreBlockSink(faults === undefined ? store : new FaultReportingStore(store, faults)),
     state: new ObjectPartitionStateStore(store),
   };
 }
@@ -71,6 +80,8 @@ export async function runBlockBuilder(
     registry?: Registry;
     onCrash?: (err: Error) => void;
     retry?: RetryPolicy;
+    /** Consumer-group session timeout, ms (default 15 s). */
+    sessionTimeout?: number;
   },
 ): Promise<BlockBuilder> {
   const parts = dataPath(options);
@@ -91,6 +102,8 @@ export async function runBlockBuilder(
     logger: options.logger,
     registry: options.registry,
     onCrash: options.onCrash,
+    sessionTimeout: options.sessionTimeout,
+    faults: options.faults,
   });
 }
 

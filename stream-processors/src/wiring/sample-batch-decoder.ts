@@ -1,19 +1,8 @@
-import { readFailure } from '@promstream/schemas';
-import type { Label } from '@promstream/storage';
-import { decodeXorChunk, XorIterator } from '@promstream/storage';
+import { readFailure, type SampleBatchLike, sampleBatchReader } from '@promstream/schemas';
 import type { DecodedBatch, RecordDecoder } from '../block-builder/seams.js';
 import { StreamError } from '../errors.js';
 
-/** The parts of a `SampleBatch` value the decoder reads (the schemas package's type fits). */
-export interface SampleBatchLike {
-  tenant: string;
-  series: {
-    labels: Label[];
-    encoding: string;
-    chunk: Uint8Array;
-    histograms?: unknown[];
-  }[];
-}
+export type { SampleBatchLike };
 
 /** A failed deserialization as the stream processors' error, classified by the schemas package's `readFailure`. */
 export function decodeError(err: unknown): StreamError {
@@ -28,33 +17,20 @@ export function decodeError(err: unknown): StreamError {
 }
 
 /**
- * A record decoder for `promstream.samples.v1`: the Confluent wire format to
- * a SampleBatch through `deserialize`, then each XOR chunk to samples.
- * Histogram chunks are counted, not decoded: blocks hold floats for now.
+ * A record decoder for `promstream.samples.v1` on the schemas package's
+ * one SampleBatch reader (the query head reads through the same), its
+ * failures as the stream processors' errors. Histogram chunks are counted,
+ * not decoded: blocks hold floats for now.
  */
 export function sampleBatchDecoder(deserialize: (value: Buffer) => Promise<SampleBatchLike>): RecordDecoder {
-  const iterator = new XorIterator();
+  const read = sampleBatchReader(deserialize);
   return {
     async decode(value: Buffer): Promise<DecodedBatch> {
-      let batch: SampleBatchLike;
       try {
-        batch = await deserialize(value);
+        return await read(value);
       } catch (err) {
         throw decodeError(err);
       }
-      const out: DecodedBatch = { tenant: batch.tenant, series: [], skippedHistograms: 0 };
-      for (const s of batch.series) {
-        out.skippedHistograms += s.histograms?.length ?? 0;
-        // A series with only histograms carries an empty float chunk.
-        if (s.encoding !== 'XOR' || s.chunk.length === 0) continue;
-        try {
-          const { ts, vs } = decodeXorChunk(s.chunk, iterator);
-          out.series.push({ labels: s.labels, t: ts, v: vs });
-        } catch (err) {
-          throw new StreamError('BAD_RECORD', 'decode the XOR chunk of a series', { cause: err });
-        }
-      }
-      return out;
     },
   };
 }

@@ -1,4 +1,6 @@
 import type { Command } from 'commander';
+import { addConfigFlags } from '../../config/role-support.js';
+import { refuseBusyPorts } from '../preflight.js';
 import type { Role } from '../role.js';
 
 /** `promstream block-builder`: the consumer group that turns the samples topic into blocks. */
@@ -6,76 +8,60 @@ export const blockBuilderRole: Role = {
   name: 'block-builder',
   summary: 'Cut blocks from promstream.samples.v1 into the object store, then commit the offsets',
   configure(command: Command): void {
-    command
-      .option('--block-duration <duration>', 'aligned block range, e.g. 2h (down to 1s for tests)')
-      .option('--out-of-order-window <duration>', 'how late a sample may be and still be kept, e.g. 10m')
-      .option('--future-grace <duration>', 'how far past its record time a sample may be, e.g. 10m')
-      .option(
-        '--backfill-idle <duration>',
-        'log time a backfill range stays open after its last sample, e.g. 10m',
-      )
-      .option('--group-id <id>', 'consumer group of the builders of one deployment')
-      .option('--topic <topic>', 'samples topic', 'promstream.samples.v1')
-      .option('--metrics-port <port>', 'serve Prometheus /metrics on this port');
-    addFlags(command);
-    command.action(async (opts: Record<string, unknown>) => {
+    addConfigFlags(command, 'block-builder').action(async (_opts: unknown, cmd: Command) => {
       const [
-        { roleConfig, serveMetrics, onShutdown, objectStoreUrl },
+        { roleConfig, serveMetrics, onShutdown, objectStoreUrl, s3Settings },
         { runBlockBuilder },
         { default: pino },
         prom,
+        { armedFaultPoints, parseFaultSpec, FAULT_ENV },
       ] = await Promise.all([
         import('../../config/index.js'),
         import('@promstream/stream-processors'),
         import('pino'),
         import('prom-client'),
+        import('../fault-points.js'),
       ]);
-      const config = roleConfig(opts, {
-        blockDuration: 'blockBuilder.blockDuration',
-        outOfOrderWindow: 'blockBuilder.outOfOrderWindow',
-        futureGrace: 'blockBuilder.futureGrace',
-        backfillIdle: 'blockBuilder.backfillIdle',
-        groupId: 'blockBuilder.groupId',
-      });
+      const config = roleConfig(cmd, 'block-builder');
+      await refuseBusyPorts([
+        { host: '127.0.0.1', port: config.blockBuilder.metricsPort, flag: '--metrics-port' },
+      ]);
+      // Crash tests arm a fault point here; the builder itself never reads the environment.
+      const fault = process.env[FAULT_ENV];
+      const faults =
+        fault === undefined || fault === '' ? undefined : armedFaultPoints(parseFaultSpec(fault));
       const logger = pino({ name: 'block-builder', level: config.logLevel });
       const registry = new prom.Registry();
       prom.collectDefaultMetrics({ register: registry });
+      const { blockBuilder: b } = config;
       const builder = await runBlockBuilder({
         brokers: config.kafka.brokers,
         registryUrl: config.registryUrl,
         storeUrl: objectStoreUrl(config),
-        topic: String(opts.topic),
-        groupId: config.blockBuilder.groupId,
-        blockDuration: config.blockBuilder.blockDuration,
-        outOfOrderWindow: config.blockBuilder.outOfOrderWindow,
-        futureGrace: config.blockBuilder.futureGrace,
-        backfillIdle: config.blockBuilder.backfillIdle,
+        s3: s3Settings(config),
+        topic: config.kafka.samplesTopic,
+        groupId: b.groupId,
+        blockDuration: b.blockDuration,
+        outOfOrderWindow: b.outOfOrderWindow,
+        futureGrace: b.futureGrace,
+        backfillIdle: b.backfillIdle,
+        deadLetterTopic: b.deadLetterTopic,
+        sessionTimeout: b.sessionTimeout,
+        faults,
         logger,
         registry,
         // A consumer that gave up leaves nothing running: exit so the supervisor restarts the role.
         onCrash: () => process.exit(1),
       });
       const closeMetrics =
-        opts.metricsPort === undefined
+        b.metricsPort === undefined
           ? async () => {}
-          : await serveMetrics(registry, '127.0.0.1', Number(opts.metricsPort));
+          : await serveMetrics(registry, '127.0.0.1', b.metricsPort);
       logger.info({ store: objectStoreUrl(config), brokers: config.kafka.brokers }, 'block builder running');
-      onShutdown(logger, async () => {
-        await builder.stop();
-        await closeMetrics();
-      });
+      onShutdown(logger, [
+        { name: 'block builder', close: () => builder.stop() },
+        { name: 'metrics', close: closeMetrics },
+      ]);
     });
   },
 };
-
-function addFlags(command: Command): void {
-  command.option('--config <file>', 'YAML configuration file (PROMSTREAM_CONFIG)');
-  command.option('--brokers <list>', 'Kafka bootstrap brokers, host:port,... (KAFKA_BROKERS)');
-  command.option('--registry <url>', 'schema registry URL (SCHEMA_REGISTRY_URL)');
-  command.option(
-    '--store <url>',
-    'object store: file:///path, mem://, s3://bucket/prefix (default <data>/blocks)',
-  );
-  command.option('--data <dir>', 'data directory (PROMSTREAM_DATA, default ./data)');
-  command.option('--log-level <level>', 'trace, debug, info, warn, error, silent');
-}

@@ -1,5 +1,6 @@
 import type { Command } from 'commander';
-import { parsePort, parsePositiveInt } from '../parse.js';
+import { addConfigFlags } from '../../config/role-support.js';
+import { refuseBadDataDir, refuseBusyPorts } from '../preflight.js';
 import type { Role } from '../role.js';
 
 /** `promstream broker`: the embedded single-node Kafka-protocol broker. */
@@ -7,39 +8,27 @@ export const brokerRole: Role = {
   name: 'broker',
   summary: 'Run the embedded Kafka-protocol broker (durable segment files, consumer groups)',
   configure(command: Command): void {
-    command
-      .requiredOption('--data <dir>', 'directory of the log segments and broker state')
-      .option('--host <host>', 'address to listen on', '127.0.0.1')
-      .option('--port <port>', 'Kafka protocol port', parsePort, 9092)
-      .option('--advertised-host <host>', 'host clients are told to connect to (default: the listen host)')
-      .option('--metrics-port <port>', 'serve Prometheus /metrics on this port', parsePort)
-      .option('--default-partitions <n>', 'partitions of auto-created topics', parsePositiveInt, 1)
-      .option(
-        '--no-auto-create-topics',
-        'answer UNKNOWN_TOPIC_OR_PARTITION instead of creating topics on first use',
-      )
-      .action(async (opts: Record<string, unknown>) => {
-        const [{ startBroker }, { default: pino }] = await Promise.all([
-          import('../../broker/index.js'),
-          import('pino'),
-        ]);
-        const logger = pino({ name: 'broker' });
-        const running = await startBroker({
-          dataDir: String(opts.data),
-          host: String(opts.host),
-          port: opts.port as number,
-          advertisedHost: opts.advertisedHost as string | undefined,
-          metricsPort: opts.metricsPort as number | undefined,
-          defaultPartitions: opts.defaultPartitions as number,
-          autoCreateTopics: opts.autoCreateTopics !== false,
-          logger,
-        });
-        const stop = (signal: string) => {
-          logger.info({ signal }, 'stopping');
-          void running.close().then(() => process.exit(0));
-        };
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        process.once('SIGINT', () => stop('SIGINT'));
+    addConfigFlags(command, 'broker').action(async (_opts: unknown, cmd: Command) => {
+      const [{ roleConfig, onShutdown, brokerDataDir }, { startBroker }, { default: pino }] =
+        await Promise.all([import('../../config/index.js'), import('@promstream/broker'), import('pino')]);
+      const config = roleConfig(cmd, 'broker');
+      refuseBadDataDir('--data', brokerDataDir(config));
+      await refuseBusyPorts([
+        { host: config.broker.host, port: config.broker.port, flag: '--port' },
+        { host: '127.0.0.1', port: config.broker.metricsPort, flag: '--metrics-port' },
+      ]);
+      const logger = pino({ name: 'broker', level: config.logLevel });
+      const running = await startBroker({
+        dataDir: brokerDataDir(config),
+        host: config.broker.host,
+        port: config.broker.port,
+        advertisedHost: config.broker.advertisedHost,
+        metricsPort: config.broker.metricsPort,
+        defaultPartitions: config.broker.defaultPartitions,
+        autoCreateTopics: config.broker.autoCreateTopics,
+        logger,
       });
+      onShutdown(logger, [{ name: 'broker', close: () => running.close() }]);
+    });
   },
 };

@@ -186,6 +186,8 @@ describe('promstream compactor', () => {
       'soon',
     ]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/^--delete-delay: not a duration/);
+    expect(r.stderr).toMatch(
+      /^promstream compactor: configuration: compactor\.deleteDelay: .*flag --delete-delay/,
+    );
   });
 });

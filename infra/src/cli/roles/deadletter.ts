@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { addConfigFlags } from '../../config/role-support.js';
 import type { Role } from '../role.js';
 import { failWith } from './import.js';
 
@@ -12,8 +13,6 @@ interface FilterFlags {
   processor?: string;
   reason?: string;
   json?: boolean;
-  config?: string;
-  brokers?: string;
 }
 
 function offset(flag: string, text: string | undefined): number | undefined {
@@ -26,21 +25,19 @@ function offset(flag: string, text: string | undefined): number | undefined {
 }
 
 function addFlags(command: Command): Command {
-  return command
+  return addConfigFlags(command, 'deadletter')
     .option('--topic <topic>', 'the dead-letter topic', 'promstream.deadletter.v1')
     .option('--origin <topic>', 'only letters of this original topic')
     .option('--partition <n>', 'only letters of this original partition')
     .option('--from <offset>', 'only letters of original offsets from this one (inclusive)')
     .option('--to <offset>', 'only letters of original offsets below this one')
     .option('--processor <name>', 'only letters of this processor, e.g. block-builder')
-    .option('--reason <code>', 'only letters of this reason, e.g. schema_unknown_id')
-    .option('--config <file>', 'YAML configuration file (PROMSTREAM_CONFIG)')
-    .option('--brokers <list>', 'Kafka bootstrap brokers, host:port,... (KAFKA_BROKERS)');
+    .option('--reason <code>', 'only letters of this reason, e.g. schema_unknown_id');
 }
 
-async function toolOptions(opts: FilterFlags) {
+async function toolOptions(opts: FilterFlags, cmd: Command) {
   const { roleConfig } = await import('../../config/index.js');
-  const config = roleConfig(opts as unknown as Record<string, unknown>);
+  const config = roleConfig(cmd, 'deadletter');
   return {
     brokers: config.kafka.brokers,
     topic: opts.topic,
@@ -68,10 +65,10 @@ export const deadletterRole: Role = {
         ),
     )
       .option('--json', 'one JSON object per letter')
-      .action(async (opts: FilterFlags) => {
+      .action(async (opts: FilterFlags, cmd: Command) => {
         const { listDeadLetters } = await import('@promstream/stream-processors');
         try {
-          const letters = await listDeadLetters(await toolOptions(opts));
+          const letters = await listDeadLetters(await toolOptions(opts, cmd));
           for (const l of letters) {
             const i = l.info;
             if (opts.json === true) {
@@ -117,10 +114,10 @@ export const deadletterRole: Role = {
         .description(
           're-drive the original bytes of matching letters to their original topic and partition, marked as backfill',
         ),
-    ).action(async (opts: FilterFlags) => {
+    ).action(async (opts: FilterFlags, cmd: Command) => {
       const { replayDeadLetters } = await import('@promstream/stream-processors');
       try {
-        const r = await replayDeadLetters(await toolOptions(opts));
+        const r = await replayDeadLetters(await toolOptions(opts, cmd));
         console.log(
           `re-drove ${r.replayed} records (${r.duplicates} letters repeated an original, ${r.skipped} did not match)`,
         );

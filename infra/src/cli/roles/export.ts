@@ -1,12 +1,13 @@
 import type { Command } from 'commander';
+import type { PromstreamConfig } from '../../config/config.js';
+import { addConfigFlags } from '../../config/role-support.js';
 import type { Role } from '../role.js';
-import { failWith, parseTime, progressBar, summary } from './import.js';
+import { failWith, parseTime, peakRssText, progressBar, summary } from './import.js';
 import { parsePoint } from './replay.js';
 
+/** Flags of the export that are not configuration settings (the source comes from the configuration). */
 interface ExportFlags {
-  store?: string;
   toStore?: string;
-  brokers?: string;
   toBrokers?: string;
   topic: string;
   toTopic?: string;
@@ -17,14 +18,17 @@ interface ExportFlags {
 }
 
 /** Blocks overlapping [from, to) from one bucket to another. */
-async function exportToStore(opts: ExportFlags & { store: string; toStore: string }): Promise<void> {
-  const [{ objectStoreFromUrl }, { exportBlocks }] = await Promise.all([
-    import('@promstream/storage'),
+async function exportToStore(
+  config: PromstreamConfig,
+  opts: ExportFlags & { toStore: string },
+): Promise<void> {
+  const [{ openStore }, { exportBlocks }] = await Promise.all([
+    import('../../config/index.js'),
     import('@promstream/stream-processors/migrate'),
   ]);
   const bar = await progressBar('export', opts.progress);
   try {
-    const r = await exportBlocks(objectStoreFromUrl(opts.store), objectStoreFromUrl(opts.toStore), {
+    const r = await exportBlocks(openStore(config), openStore(config, opts.toStore), {
       from: opts.from === undefined ? undefined : parseTime(opts.from),
       to: opts.to === undefined ? undefined : parseTime(opts.to),
       tenants: opts.tenant?.split(','),
@@ -39,7 +43,10 @@ async function exportToStore(opts: ExportFlags & { store: string; toStore: strin
 }
 
 /** Raw records of [from, to) from one Kafka cluster to another. */
-async function exportToBrokers(opts: ExportFlags & { brokers: string; toBrokers: string }): Promise<void> {
+async function exportToBrokers(
+  config: PromstreamConfig,
+  opts: ExportFlags & { toBrokers: string },
+): Promise<void> {
   const [{ exportLog }, { default: progress }] = await Promise.all([
     import('@promstream/stream-processors/migrate'),
     import('cli-progress'),
@@ -59,7 +66,7 @@ async function exportToBrokers(opts: ExportFlags & { brokers: string; toBrokers:
   let begun = false;
   try {
     const r = await exportLog({
-      brokers: opts.brokers.split(','),
+      brokers: config.kafka.brokers,
       toBrokers: opts.toBrokers.split(','),
       topic: opts.topic,
       toTopic: opts.toTopic,
@@ -80,7 +87,7 @@ async function exportToBrokers(opts: ExportFlags & { brokers: string; toBrokers:
     });
     if (begun) bar?.stop();
     console.log(
-      `exported ${r.records} records, ${(r.bytes / 1048576).toFixed(1)} MiB in ${r.seconds.toFixed(1)} s; ` +
+      `exported ${r.records} records, ${(r.bytes / 1048576).toFixed(1)} MiB in ${r.seconds.toFixed(1)} s, ${peakRssText()}; ` +
         `to resume, per partition next offset: ${JSON.stringify(r.next)}`,
     );
   } catch (err) {
@@ -94,10 +101,8 @@ export const exportRole: Role = {
   name: 'export',
   summary: 'Export blocks of a time range to another bucket, or log records to another Kafka cluster',
   configure(command: Command): void {
-    command
-      .option('--store <url>', 'source object store: file:///path, s3://bucket/prefix')
-      .option('--to-store <url>', 'destination object store (with --store)')
-      .option('--brokers <list>', 'source Kafka brokers, host:port,... (KAFKA_BROKERS)')
+    addConfigFlags(command, 'export')
+      .option('--to-store <url>', 'destination object store (with --store); the s3 settings apply to both')
       .option('--to-brokers <list>', 'destination Kafka brokers (with --brokers)')
       .option('--topic <topic>', 'topic to export with --to-brokers', 'promstream.samples.v1')
       .option('--to-topic <topic>', 'destination topic (default the same name)')
@@ -108,12 +113,13 @@ export const exportRole: Role = {
       .option('--to <point>', 'end, exclusive, same forms')
       .option('--tenant <list>', 'only these tenants, comma separated (blocks; default all)')
       .option('--no-progress', 'no progress bar')
-      .action(async (opts: ExportFlags) => {
-        const brokers = opts.brokers ?? process.env.KAFKA_BROKERS;
-        if (opts.toStore !== undefined && opts.store !== undefined) {
-          await exportToStore({ ...opts, store: opts.store, toStore: opts.toStore });
-        } else if (opts.toBrokers !== undefined && brokers !== undefined) {
-          await exportToBrokers({ ...opts, brokers, toBrokers: opts.toBrokers });
+      .action(async (opts: ExportFlags, cmd: Command) => {
+        const { roleConfig } = await import('../../config/index.js');
+        const config = roleConfig(cmd, 'export');
+        if (opts.toStore !== undefined && config.objectStore !== '') {
+          await exportToStore(config, { ...opts, toStore: opts.toStore });
+        } else if (opts.toBrokers !== undefined) {
+          await exportToBrokers(config, { ...opts, toBrokers: opts.toBrokers });
         } else {
           console.error('export needs --store and --to-store, or --brokers and --to-brokers');
           process.exit(2);

@@ -4,6 +4,7 @@ import { blockRole } from './block.js';
 import { blockBuilderRole } from './block-builder.js';
 import { brokerRole } from './broker.js';
 import { compactorRole } from './compactor.js';
+import { configRole } from './config.js';
 import { deadletterRole } from './deadletter.js';
 import { exportRole } from './export.js';
 import { gatewayRole } from './gateway.js';
@@ -31,4 +32,5 @@ export const roles: Role[] = [
   blockRole,
   importRole,
   exportRole,
+  configRole,
 ];

@@ -34,7 +34,7 @@ describe('promstream registry', () => {
       stderr += d.toString();
     });
     expect(await exitOf(child)).not.toBe(0);
-    expect(stderr).toContain('expected HOST:PORT');
+    expect(stderr).toContain('kafka.brokers: expected host:port');
   });
 
   describe.skipIf(!picked.ok)('on a log', () => {

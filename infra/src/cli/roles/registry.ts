@@ -1,52 +1,31 @@
 import type { Command } from 'commander';
-import { parsePort } from '../parse.js';
+import { addConfigFlags } from '../../config/role-support.js';
+import { refuseBusyPorts } from '../preflight.js';
 import type { Role } from '../role.js';
-
-function brokers(value: string): string[] {
-  const list = value
-    .split(',')
-    .map((b) => b.trim())
-    .filter((b) => b !== '');
-  if (list.length === 0 || list.some((b) => !/^[^\s:]+:\d+$/.test(b))) {
-    throw new Error(`brokers ${value}: expected HOST:PORT[,HOST:PORT...]`);
-  }
-  return list;
-}
 
 /** `promstream registry`: the embedded Confluent-compatible schema registry. */
 export const registryRole: Role = {
   name: 'registry',
   summary: 'Run the schema registry (Confluent REST API, state in the compacted _schemas topic)',
   configure(command: Command): void {
-    command
-      .requiredOption('--brokers <list>', 'Kafka bootstrap brokers, HOST:PORT[,HOST:PORT...]', brokers)
-      .option('--host <host>', 'address to listen on', '127.0.0.1')
-      .option('--port <port>', 'HTTP port of the REST API and /metrics', parsePort, 8081)
-      .option('--topic <topic>', 'topic holding the registry state', '_schemas')
-      .option(
-        '--writable-pipeline-subjects',
-        "let the pipeline's own subjects (promstream.*-value) be deleted and changed; by default they are read-only",
-      )
-      .action(async (opts: Record<string, unknown>) => {
-        const [{ startRegistry }, { default: pino }] = await Promise.all([
-          import('@promstream/schemas'),
-          import('pino'),
-        ]);
-        const logger = pino({ name: 'registry' });
-        const running = await startRegistry({
-          brokers: opts.brokers as string[],
-          host: String(opts.host),
-          port: opts.port as number,
-          topic: String(opts.topic),
-          writablePipelineSubjects: opts.writablePipelineSubjects === true,
-          logger,
-        });
-        const stop = (signal: string) => {
-          logger.info({ signal }, 'stopping');
-          void running.close().then(() => process.exit(0));
-        };
-        process.once('SIGTERM', () => stop('SIGTERM'));
-        process.once('SIGINT', () => stop('SIGINT'));
+    addConfigFlags(command, 'registry').action(async (_opts: unknown, cmd: Command) => {
+      const [{ roleConfig, onShutdown }, { startRegistry }, { default: pino }] = await Promise.all([
+        import('../../config/index.js'),
+        import('@promstream/schemas'),
+        import('pino'),
+      ]);
+      const config = roleConfig(cmd, 'registry');
+      await refuseBusyPorts([{ host: config.registry.host, port: config.registry.port, flag: '--port' }]);
+      const logger = pino({ name: 'registry', level: config.logLevel });
+      const running = await startRegistry({
+        brokers: config.kafka.brokers,
+        host: config.registry.host,
+        port: config.registry.port,
+        topic: config.registry.topic,
+        writablePipelineSubjects: config.registry.writablePipelineSubjects,
+        logger,
       });
+      onShutdown(logger, [{ name: 'registry', close: () => running.close() }]);
+    });
   },
 };

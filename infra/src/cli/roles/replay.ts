@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { addConfigFlags } from '../../config/role-support.js';
 import type { Role } from '../role.js';
 
 /** Parses `--from`/`--to`: a plain number is an offset, anything else a time (RFC 3339 or Unix seconds with `s`). */
@@ -19,7 +20,7 @@ export const replayRole: Role = {
   name: 'replay',
   summary: 'Rebuild blocks from the log between two offsets or times (recovery and migration)',
   configure(command: Command): void {
-    command
+    addConfigFlags(command, 'replay')
       .option(
         '--from <point>',
         'start: an offset, Unix seconds (1700000000s) or an RFC 3339 time',
@@ -27,35 +28,20 @@ export const replayRole: Role = {
       )
       .option('--to <point>', 'end (exclusive), same forms; default the end of the log now', parsePoint)
       .option('--partitions <list>', 'only these partitions, e.g. 0,3')
-      .option('--block-duration <duration>', 'aligned block range; must match the block builder')
-      .option('--out-of-order-window <duration>', 'must match the block builder')
-      .option('--future-grace <duration>', 'must match the block builder')
-      .option('--backfill-idle <duration>', 'must match the block builder')
-      .option('--topic <topic>', 'samples topic', 'promstream.samples.v1')
       .option('--no-progress', 'no progress bar')
-      .option('--config <file>', 'YAML configuration file (PROMSTREAM_CONFIG)')
-      .option('--brokers <list>', 'Kafka bootstrap brokers, host:port,... (KAFKA_BROKERS)')
-      .option('--registry <url>', 'schema registry URL (SCHEMA_REGISTRY_URL)')
-      .option(
-        '--store <url>',
-        'object store: file:///path, mem://, s3://bucket/prefix (default <data>/blocks)',
-      )
-      .option('--data <dir>', 'data directory (PROMSTREAM_DATA, default ./data)')
-      .option('--log-level <level>', 'trace, debug, info, warn, error, silent')
-      .action(async (opts: Record<string, unknown>) => {
-        const [{ roleConfig, objectStoreUrl }, { runReplay }, { default: pino }, { default: progress }] =
-          await Promise.all([
-            import('../../config/index.js'),
-            import('@promstream/stream-processors'),
-            import('pino'),
-            import('cli-progress'),
-          ]);
-        const config = roleConfig(opts, {
-          blockDuration: 'blockBuilder.blockDuration',
-          outOfOrderWindow: 'blockBuilder.outOfOrderWindow',
-          futureGrace: 'blockBuilder.futureGrace',
-          backfillIdle: 'blockBuilder.backfillIdle',
-        });
+      .action(async (opts: Record<string, unknown>, cmd: Command) => {
+        const [
+          { roleConfig, objectStoreUrl, s3Settings },
+          { runReplay },
+          { default: pino },
+          { default: progress },
+        ] = await Promise.all([
+          import('../../config/index.js'),
+          import('@promstream/stream-processors'),
+          import('pino'),
+          import('cli-progress'),
+        ]);
+        const config = roleConfig(cmd, 'replay');
         const logger = pino({ name: 'replay', level: config.logLevel === 'info' ? 'warn' : config.logLevel });
         const bar =
           opts.progress === false
@@ -74,7 +60,8 @@ export const replayRole: Role = {
           brokers: config.kafka.brokers,
           registryUrl: config.registryUrl,
           storeUrl: objectStoreUrl(config),
-          topic: String(opts.topic),
+          s3: s3Settings(config),
+          topic: config.kafka.samplesTopic,
           blockDuration: config.blockBuilder.blockDuration,
           outOfOrderWindow: config.blockBuilder.outOfOrderWindow,
           futureGrace: config.blockBuilder.futureGrace,
@@ -101,7 +88,8 @@ export const replayRole: Role = {
         bar?.stop();
         console.log(
           `replayed ${result.records} records, ${result.samples} samples into ${result.blocks} blocks in ${result.seconds.toFixed(1)} s ` +
-            `(${Math.round(result.samples / Math.max(result.seconds, 0.001))} samples/s); ${result.dropped} late samples dropped`,
+            `(${Math.round(result.samples / Math.max(result.seconds, 0.001))} samples/s); ${result.dropped} late samples dropped; ` +
+            `peak RSS ${((process.resourceUsage().maxRSS * 1024) / 1048576).toFixed(1)} MiB`,
         );
         const bad = Object.entries(result.unprocessable);
         if (bad.length > 0)

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { parsePort } from '../parse.js';
 import type { Role } from '../role.js';
 
 /** `promstream up`: every role on one machine, each in its own process, behind one address. */
@@ -10,8 +11,14 @@ export const upRole: Role = {
     command
       .option('--data <dir>', 'where the log and the blocks live', './data')
       .option('--host <host>', 'address to listen on', '127.0.0.1')
-      .option('--port <port>', 'remote write and PromQL port', '9090')
-      .option('--kafka-port <port>', 'Kafka protocol port of the embedded broker', '9092')
+      .option('--port <port>', 'remote write and PromQL port', parsePort, 9090)
+      .option('--kafka-port <port>', 'Kafka protocol port of the embedded broker', parsePort, 9092)
+      .option(
+        '--registry-port <port>',
+        'port of the embedded schema registry (as Confluent: 8081)',
+        parsePort,
+        8081,
+      )
       .option('--block-duration <duration>', 'aligned block range', '2h')
       .option('--out-of-order-window <duration>', 'how late a sample may be', '10m')
       .option('--no-agent', 'do not run the local node agent')
@@ -21,8 +28,9 @@ export const upRole: Role = {
         await runUp({
           dataDir: String(opts.data),
           host: String(opts.host),
-          port: Number(opts.port),
-          kafkaPort: Number(opts.kafkaPort),
+          port: opts.port as number,
+          kafkaPort: opts.kafkaPort as number,
+          registryPort: opts.registryPort as number,
           blockDuration: String(opts.blockDuration),
           outOfOrderWindow: String(opts.outOfOrderWindow),
           agent: opts.agent !== false,

@@ -2,10 +2,11 @@ import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { parseDurationSetting } from '@promstream/storage';
 import { pino } from 'pino';
-import { durationMs } from '../../config/config.js';
 import { startFront } from '../../supervisor/front.js';
 import { type ChildSpec, Supervisor } from '../../supervisor/supervisor.js';
+import { refuseBadDataDir, refuseBusyPorts } from '../preflight.js';
 
 /** Options of the all-in-one. */
 export interface UpOptions {
@@ -13,6 +14,7 @@ export interface UpOptions {
   host: string;
   port: number;
   kafkaPort: number;
+  registryPort: number;
   blockDuration: string;
   outOfOrderWindow: string;
   agent: boolean;
@@ -103,6 +105,7 @@ export function upChildren(options: UpOptions, ports: UpPorts, cli: string): Chi
       [
         '--store',
         store,
+        '--tail-log',
         '--brokers',
         brokers,
         '--registry',
@@ -146,11 +149,20 @@ export async function runUp(options: UpOptions): Promise<void> {
     ['--block-duration', options.blockDuration],
     ['--out-of-order-window', options.outOfOrderWindow],
   ] as const) {
-    if (durationMs(value) === undefined) {
+    if (parseDurationSetting(value) === undefined) {
       console.error(`${what} ${JSON.stringify(value)}: expected a duration such as 2h, 15m, 30s`);
       process.exit(2);
     }
   }
+  // Everything is checked before the first role starts: a second instance
+  // would otherwise join the first one's broker and groups before it failed.
+  refuseBadDataDir('--data', options.dataDir);
+  const loopback = '127.0.0.1';
+  await refuseBusyPorts([
+    { host: options.host, port: options.port, flag: '--port' },
+    { host: loopback, port: options.kafkaPort, flag: '--kafka-port' },
+    { host: loopback, port: options.registryPort, flag: '--registry-port' },
+  ]);
   const dataDir = path.resolve(options.dataDir);
   mkdirSync(path.join(dataDir, 'blocks'), { recursive: true });
   const cli = path.resolve(
@@ -162,13 +174,14 @@ export async function runUp(options: UpOptions): Promise<void> {
     'bin',
     'promstream.js',
   );
-  const [registryPort, gatewayPort, queryPort, agentPort] = await freePorts(4, [
+  const [gatewayPort, queryPort, agentPort] = await freePorts(3, [
     options.port,
     options.kafkaPort,
+    options.registryPort,
   ]);
   const ports: UpPorts = {
     kafka: options.kafkaPort,
-    registry: registryPort as number,
+    registry: options.registryPort,
     gateway: gatewayPort as number,
     query: queryPort as number,
     agent: agentPort as number,

@@ -1,16 +1,9 @@
-/** Where an event came from, as the `Event` schema's `source` enum. */
-export type EventSource = 'kernel' | 'os' | 'hardware' | 'app';
-/** The `Event` schema's severity enum. */
-export type EventSeverity = 'debug' | 'info' | 'notice' | 'warning' | 'error' | 'critical';
+import type { Event, EventSource, Severity } from '@promstream/schemas';
 
-/** The value of one `promstream.events.v1` record, keyed by host. */
-export interface AgentEvent {
-  /** ms since the epoch. */
-  time: number;
-  host: string;
-  source: EventSource;
-  kind: string;
-  severity: EventSeverity;
-  message: string;
-  attributes: Record<string, string>;
-}
+/** Where an event came from: the `Event` schema's `source` enum. */
+export type { EventSource };
+/** The `Event` schema's severity enum. */
+export type EventSeverity = Severity;
+
+/** The value of one `promstream.events.v1` record, keyed by host: the schema's `Event`. */
+export type AgentEvent = Event;
