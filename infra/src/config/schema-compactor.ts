@@ -28,6 +28,7 @@ export const COMPACTOR_SETTINGS: readonly Setting[] = [
     key: 'compactor.once',
     kind: 'bool',
     default: false,
+    env: 'PROMSTREAM_COMPACTOR_ONCE',
     flag: '--once',
     roles: ['compactor'],
     help: 'wait for the bucket lease, make one pass, exit',
