@@ -50,6 +50,7 @@ export interface PromstreamConfig {
     sessionTimeout: number;
     metricsPort?: number;
   };
+  compactor: CompactorConfig;
   query: {
     host: string;
     port: number;
@@ -79,6 +80,24 @@ export interface PromstreamConfig {
   registry: { host: string; port: number; topic: string; writablePipelineSubjects: boolean };
   gateway: GatewayConfig;
   agent: AgentConfig;
+}
+
+/** The compactor's settings; durations in ms, 0 retention keeps forever. */
+export interface CompactorConfig {
+  once: boolean;
+  retentionRaw: number;
+  retention5m: number;
+  retention1h: number;
+  /** Comma-separated durations, the smallest first. */
+  levels: string;
+  downsamplingDisable: boolean;
+  downsample5mFrom: number;
+  downsample1hFrom: number;
+  deleteDelay: number;
+  partialUploadDelay: number;
+  waitInterval: number;
+  leaseTtl: number;
+  metricsPort?: number;
 }
 
 /**
