@@ -76,6 +76,15 @@ describe.skipIf(!kafka.ok)('replay on the real Kafka', () => {
         await new Promise((r) => setTimeout(r, 50));
       }
     }
+    // A record counts as read before the cut of its batch is uploaded and committed: wait until
+    // the builder has been quiet (no new block, no new commit) for a while before stopping it.
+    const snapshot = () => `${built.blocks.size} ${JSON.stringify(builder.status())}`;
+    for (let last = snapshot(), quietSince = Date.now(), deadline = Date.now() + 30_000; ; ) {
+      await new Promise((r) => setTimeout(r, 100));
+      const now = snapshot();
+      if (now !== last) [last, quietSince] = [now, Date.now()];
+      else if (Date.now() - quietSince >= 1500 || Date.now() > deadline) break;
+    }
     await builder.stop();
     expect(built.blocks.size).toBeGreaterThan(0);
 
