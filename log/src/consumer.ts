@@ -66,6 +66,8 @@ export interface LogConsumerOptions {
   rebalanceTimeoutMs?: number;
   /** Called each time the group gives this member its partitions again (the place to drop per-partition state). */
   onAssign?: () => void;
+  /** Group only: called when a rebalance starts while this member holds partitions. */
+  onRebalance?: () => void;
   /** Called when the consumer stops after an error; `restart` says whether it starts again by itself. */
   onCrash?: (err: Error, restart: boolean) => void;
 }
@@ -114,12 +116,16 @@ export class KafkaLogConsumer implements LogConsumer {
       maxWaitTimeInMs: options.maxWaitMs ?? 100,
       maxBytesPerPartition: options.maxBytesPerPartition ?? 1 << 20,
       sessionTimeout: options.sessionTimeoutMs ?? 15_000,
+      // A third of the session, as Kafka advises, so a short session still survives a slow batch.
+      heartbeatInterval: Math.min(3000, Math.floor((options.sessionTimeoutMs ?? 15_000) / 3)),
       rebalanceTimeout: options.rebalanceTimeoutMs ?? 60_000,
       // The producers create the topic with its partition count; a consumer must not create it first.
       allowAutoTopicCreation: false,
     });
-    const { GROUP_JOIN, CRASH } = this.consumer.events;
+    const { GROUP_JOIN, CRASH, REBALANCING } = this.consumer.events;
     this.consumer.on(GROUP_JOIN, () => options.onAssign?.());
+    // kafkajs reports a rebalance only to a member that was consuming.
+    this.consumer.on(REBALANCING, () => options.onRebalance?.());
     this.consumer.on(CRASH, (event) => {
       const { error, restart } = event.payload as { error: Error; restart: boolean };
       if (this.closed) return;

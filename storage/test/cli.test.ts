@@ -52,6 +52,39 @@ describe('block commands', () => {
     await expect(dumpCommand(join(d, 'nothing'), {}, () => {})).rejects.toMatchObject({ code: 'not_found' });
   });
 
+  it('creates blocks from Prometheus text, skipping bad lines with a report, and stops at one without the flag', async () => {
+    const d = await mkdtemp(join(tmpdir(), 'promstream-cli-'));
+    dirs.push(d);
+    const lines = [
+      'up{job="a"} 1 1700000000000',
+      'up{job="a"} x 1700000015000',
+      'up{job="a"} 0 1700000030000',
+    ];
+    await writeFile(join(d, 'in.prom'), `${lines.join('\n')}\n`);
+    let out = '';
+    let err = '';
+    const progressStream = { write: (t: string) => (err += t) };
+    await createFromOpenMetricsCommand(
+      join(d, 'in.prom'),
+      join(d, 'blocks'),
+      { skipBadLines: true, progress: false, progressStream },
+      (t) => {
+        out += t;
+      },
+    );
+    expect(out.split('\n')[1]).toMatch(/^[0-9A-Z]{26}\s+1700000000000\s+1700000030001\s+2\s+1\s+1$/);
+    expect(out).toMatch(
+      /read 0\.0 MiB of prometheus text \(3 lines, 2 samples, skipped 1 bad lines\), wrote 1 blocks with 2 samples in .* peak RSS \d+\.\d MiB\n$/,
+    );
+    expect(err).toBe('skipped 1 bad lines:\n  line 2: value "x" is not a number\n');
+    await expect(
+      createFromOpenMetricsCommand(join(d, 'in.prom'), join(d, 'none'), { progress: false }, () => {}),
+    ).rejects.toMatchObject({ code: 'invalid_argument', message: 'line 2: value "x" is not a number' });
+    await expect(
+      createFromOpenMetricsCommand(join(d, 'in.prom'), join(d, 'none'), { format: 'csv' }, () => {}),
+    ).rejects.toMatchObject({ code: 'invalid_argument' });
+  });
+
   it("formats floats as Go's %g", () => {
     const cases: [number, string][] = [
       [42, '42'],

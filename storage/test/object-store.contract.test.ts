@@ -225,6 +225,19 @@ describe('objectStoreFromUrl', () => {
     expect((p as PrefixedObjectStore).prefix).toBe('some/prefix/');
   });
 
+  it('rejects a multipart size in an S3 URL that is not a positive number of bytes', () => {
+    for (const bad of ['part-size=abc', 'multipart-threshold=0', 'part-size=1.5'])
+      expect(() => objectStoreFromUrl(`s3://bucket?endpoint=http://127.0.0.1:1&${bad}`, {})).toThrowError(
+        expect.objectContaining({ code: 'invalid_argument' }),
+      );
+    expect(
+      objectStoreFromUrl(
+        's3://bucket?endpoint=http://127.0.0.1:1&part-size=5242880&multipart-threshold=6000000',
+        {},
+      ),
+    ).toBeInstanceOf(S3ObjectStore);
+  });
+
   it('rejects unknown schemes and bucketless S3 URLs with invalid_argument', () => {
     expect(() => objectStoreFromUrl('ftp://x/y')).toThrowError(
       expect.objectContaining({ code: 'invalid_argument' }),

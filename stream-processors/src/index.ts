@@ -1,4 +1,4 @@
-/** The stream processors: block builder, replay and the dead-letter tool. */
+/** The stream processors: block builder, compactor, replay and the dead-letter tool. */
 export { type BlockOrigin, blockUlid } from './block-builder/block-id.js';
 export {
   BLOCK_BUILDER,
@@ -20,15 +20,34 @@ export {
   type RestoredHead,
 } from './block-builder/partition-head.js';
 export { rangeStart } from './block-builder/ranges.js';
-export type {
-  BlockProvenance,
-  BlockSink,
-  DecodedBatch,
-  DecodedSeries,
-  PartitionState,
-  PartitionStateStore,
-  RecordDecoder,
+export {
+  type BlockProvenance,
+  type BlockSink,
+  type DecodedBatch,
+  type DecodedSeries,
+  FAULT_POINTS,
+  type FaultPoint,
+  type FaultPoints,
+  type PartitionState,
+  type PartitionStateStore,
+  type RecordDecoder,
 } from './block-builder/seams.js';
+export { Compactor, type CompactorOptions, type PassReport } from './compactor/compactor.js';
+export { CompactorLease, LEASE_PREFIX, type LeaseEntry, type LeaseOptions } from './compactor/lease.js';
+export { type CompactorMetrics, compactorMetrics } from './compactor/metrics.js';
+export {
+  compactionGroups,
+  DEFAULT_DOWNSAMPLE_RANGES,
+  DEFAULT_LEVELS,
+  type DownsamplePlan,
+  groupKey,
+  planCompaction,
+  planDownsampling,
+  planRetention,
+  type Retention,
+} from './compactor/planner.js';
+export { type RunCompactorOptions, type RunningCompactor, startCompactor } from './compactor/run.js';
+export { supersededBlocks } from './compactor/superseded.js';
 export {
   type DeadLetterEvents,
   deadLetterEvent,

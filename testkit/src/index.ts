@@ -7,6 +7,8 @@ export {
   repoRoot,
   startEmbeddedBroker,
 } from './log-backend.js';
+export { type GeneratedFile, type OpenMetricsShape, writeOpenMetricsFile } from './openmetrics-gen.js';
+export { type MeasuredRun, runMeasured } from './peak-rss.js';
 export { freePort, waitForPort } from './ports.js';
 export {
   PROMETHEUS_REFERENCE_VERSION,
@@ -19,4 +21,5 @@ export { seededRandom } from './random.js';
 export { realS3, type S3Backend, s3Backend } from './s3-backend.js';
 export { announceSkip } from './skip.js';
 export { BAD_TENANT_IDS } from './tenants.js';
+export { thanosTool } from './thanos.js';
 export { findTool } from './tools.js';

@@ -48,7 +48,10 @@ function samples(s: Setting): { text: string; loaded: unknown }[] {
     case 'bytes':
       return n.map((i) => ({ text: `${i + 1}MiB`, loaded: (i + 1) * 1024 ** 2 }));
     case 'duration':
-      return n.map((i) => ({ text: `${i + 1}h`, loaded: (i + 1) * 3_600_000 }));
+      // Minutes where hours would pass the setting's bound.
+      return s.max !== undefined && s.max < 4 * 3_600_000
+        ? n.map((i) => ({ text: `${i + 1}m`, loaded: (i + 1) * 60_000 }))
+        : n.map((i) => ({ text: `${i + 1}h`, loaded: (i + 1) * 3_600_000 }));
     case 'level':
       return ['debug', 'warn', 'error'].map((l) => ({ text: l, loaded: l }));
     case 'url':

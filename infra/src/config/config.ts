@@ -44,8 +44,13 @@ export interface PromstreamConfig {
     futureGrace: number;
     /** Log time a backfill range stays open after its last sample, ms. */
     backfillIdle: number;
+    /** Where records the builder gives up on go. */
+    deadLetterTopic: string;
+    /** Consumer-group session timeout, ms. */
+    sessionTimeout: number;
     metricsPort?: number;
   };
+  compactor: CompactorConfig;
   query: {
     host: string;
     port: number;
@@ -91,6 +96,24 @@ export interface UpConfig {
   registryPort: number;
   /** Whether the local node agent runs. */
   agent: boolean;
+}
+
+/** The compactor's settings; durations in ms, 0 retention keeps forever. */
+export interface CompactorConfig {
+  once: boolean;
+  retentionRaw: number;
+  retention5m: number;
+  retention1h: number;
+  /** Comma-separated durations, the smallest first. */
+  levels: string;
+  downsamplingDisable: boolean;
+  downsample5mFrom: number;
+  downsample1hFrom: number;
+  deleteDelay: number;
+  partialUploadDelay: number;
+  waitInterval: number;
+  leaseTtl: number;
+  metricsPort?: number;
 }
 
 /**

@@ -3,6 +3,7 @@ export {
   type AgentConfig,
   brokerDataDir,
   CONFIG_FILE_ENV,
+  type CompactorConfig,
   type ConfigSources,
   defaultConfig,
   type GatewayConfig,

@@ -6,6 +6,8 @@
  * table, so a setting cannot exist in one of them and not the others.
  */
 
+import { COMPACTOR_SETTINGS } from './schema-compactor.js';
+
 /** The sub-commands that read the configuration. */
 export const CONFIG_ROLES = [
   'broker',
@@ -13,6 +15,7 @@ export const CONFIG_ROLES = [
   'gateway',
   'agent',
   'block-builder',
+  'compactor',
   'query',
   'replay',
   'deadletter',
@@ -81,7 +84,15 @@ const REGISTRY_CLIENTS: readonly ConfigRole[] = [
   'replay',
   'import',
 ];
-const STORE_ROLES: readonly ConfigRole[] = ['block-builder', 'query', 'replay', 'import', 'export', 'block'];
+const STORE_ROLES: readonly ConfigRole[] = [
+  'block-builder',
+  'compactor',
+  'query',
+  'replay',
+  'import',
+  'export',
+  'block',
+];
 const PLACEMENT_ROLES: readonly ConfigRole[] = ['block-builder', 'query', 'replay'];
 const MS_DAY = 86_400_000;
 const MS_YEAR = 366 * MS_DAY;
@@ -94,7 +105,7 @@ export const SETTINGS: readonly Setting[] = [
     default: './data',
     env: 'PROMSTREAM_DATA',
     flag: '--data <dir>',
-    roles: ['agent', 'block-builder', 'query', 'replay', 'up'],
+    roles: ['agent', 'block-builder', 'compactor', 'query', 'replay', 'up'],
     help: 'data directory: the agent buffer in <data>/agent, blocks in <data>/blocks when no store is set (up: the log in <data>/log too)',
   },
   {
@@ -148,7 +159,7 @@ export const SETTINGS: readonly Setting[] = [
     default: '',
     env: 'PROMSTREAM_OBJECT_STORE',
     flag: '--store <url>',
-    roles: ['block-builder', 'query', 'replay', 'import', 'export'],
+    roles: ['block-builder', 'compactor', 'query', 'replay', 'import', 'export'],
     help: 'object store: file:///path, mem://, s3://bucket/prefix; empty means file://<data>/blocks',
   },
   {
@@ -231,6 +242,26 @@ export const SETTINGS: readonly Setting[] = [
     help: "how far past its record's time a sample may be",
   },
   {
+    key: 'blockBuilder.deadLetterTopic',
+    kind: 'string',
+    default: 'promstream.deadletter.v1',
+    env: 'PROMSTREAM_DEADLETTER_TOPIC',
+    flag: '--dead-letter-topic <topic>',
+    roles: ['block-builder'],
+    help: 'where the records the block builder gives up on go',
+  },
+  {
+    key: 'blockBuilder.sessionTimeout',
+    kind: 'duration',
+    default: 15_000,
+    env: 'PROMSTREAM_BLOCK_BUILDER_SESSION_TIMEOUT',
+    flag: '--session-timeout <duration>',
+    roles: ['block-builder'],
+    min: 1000,
+    max: 3_600_000,
+    help: "consumer-group session timeout: how soon a dead builder's partitions move to another",
+  },
+  {
     key: 'blockBuilder.backfillIdle',
     kind: 'duration',
     default: 600_000,
@@ -249,6 +280,7 @@ export const SETTINGS: readonly Setting[] = [
     roles: ['block-builder'],
     help: 'serve /metrics of the block builder on this port; unset: not served',
   },
+  ...COMPACTOR_SETTINGS,
   ...roleListener('query', 9090, 'the Prometheus HTTP API'),
   {
     key: 'query.defaultTenant',
@@ -608,7 +640,7 @@ export function roleSettings(role: ConfigRole): Setting[] {
 /** commander's attribute name of a flag: `--no-kernel-log` is `kernelLog`, `--max-samples <n>` is `maxSamples`. */
 export function flagAttribute(flag: string): string {
   const name = flag.split(' ')[0]!.replace(/^--(no-)?/, '');
-  return name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+  return name.replace(/-(.)/g, (_, c: string) => c.toUpperCase());
 }
 
 /** A default as people write it: durations as `10m`, sizes as `256MiB`, the rest as JSON. */

@@ -34,7 +34,20 @@ export class SeriesChunker {
   private nextAt = 0;
   readonly chunks: ChunkInput[] = [];
 
-  constructor(private readonly chunkRange: number) {}
+  /**
+   * `copyTo`, when given, receives each finished chunk's bytes and returns
+   * where it keeps them (an arena), so the appender's larger buffer is not
+   * held by the chunk.
+   */
+  constructor(
+    private readonly chunkRange: number,
+    private readonly copyTo?: (bytes: Uint8Array) => Uint8Array,
+  ) {}
+
+  /** Time of the last sample appended, or undefined before the first. */
+  get lastTime(): number | undefined {
+    return this.app === undefined && this.chunks.length === 0 ? undefined : this.maxTime;
+  }
 
   /** Appends one sample; a time not after the previous one is dropped (false). */
   append(t: number, v: number): boolean {
@@ -62,7 +75,12 @@ export class SeriesChunker {
   /** Closes the open chunk. */
   flush(): void {
     if (this.app === undefined) return;
-    this.chunks.push({ minTime: this.minTime, maxTime: this.maxTime, bytes: this.app.bytes() });
+    const bytes = this.app.bytes();
+    this.chunks.push({
+      minTime: this.minTime,
+      maxTime: this.maxTime,
+      bytes: this.copyTo === undefined ? bytes : this.copyTo(bytes),
+    });
     this.app = undefined;
   }
 }

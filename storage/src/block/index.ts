@@ -15,5 +15,6 @@ export * from './placement.js';
 export * from './postings.js';
 export * from './reader.js';
 export * from './resolution.js';
+export * from './text-parser.js';
 export * from './ulid.js';
 export * from './writer.js';

@@ -20,6 +20,8 @@ export interface LoadedChunk extends ChunkMeta {
   encoding: number;
   /** Chunk bytes including the XOR sample-count header. */
   bytes: Uint8Array;
+  /** CRC32C of the encoding byte and the bytes, as the segment file holds it (checked on read). */
+  crc?: number;
 }
 
 /** A series a select returns. */
@@ -181,6 +183,7 @@ export class BlockReader {
           ref: m.ref,
           encoding: raw.encoding,
           bytes: raw.data,
+          crc: raw.crc,
         };
       }
       i = j + 1;

@@ -8,6 +8,7 @@ import { crc32c } from '../checksum/crc32c.js';
 import { StorageError, StorageErrorCode } from '../errors.js';
 import type { Labels } from '../model.js';
 import type { ObjectStore } from '../objstore/object-store.js';
+import { AGGR_ENCODING, AggrChunkView } from '../tsz/aggr.js';
 import { XOR_ENCODING } from '../tsz/xor.js';
 import { DEFAULT_SEGMENT_SIZE, SegmentWriter, segmentName } from './chunks.js';
 import type { ChunkMeta } from './index-format.js';
@@ -16,13 +17,15 @@ import { compareLabels } from './labels.js';
 import { type BlockMeta, encodeMeta, type PromstreamMeta, type ThanosMeta } from './meta.js';
 import { deterministicUlid } from './ulid.js';
 
-/** One chunk to write: its inclusive time range and XOR chunk bytes (with header). */
+/** One chunk to write: its inclusive time range and chunk bytes (an XOR chunk with its header, or an AggrChunk). */
 export interface ChunkInput {
   readonly minTime: number;
   readonly maxTime: number;
   readonly bytes: Uint8Array;
   /** Chunk encoding byte; XOR (1) by default. */
   readonly encoding?: number;
+  /** CRC32C of the encoding byte and bytes, when known (a chunk read from a block); computed otherwise. */
+  readonly crc?: number;
 }
 
 /** One series to write; series may come in any order, chunks in time order. */
@@ -52,9 +55,11 @@ export interface EncodedBlock {
   files: [string, Uint8Array][];
 }
 
-/** Samples an XOR chunk header counts. */
+/** Samples a chunk counts: its XOR header, or an AggrChunk's windows (as Thanos counts them). */
 function chunkSamples(c: ChunkInput): number {
-  if ((c.encoding ?? XOR_ENCODING) !== XOR_ENCODING || c.bytes.length < 2) return 0;
+  const enc = c.encoding ?? XOR_ENCODING;
+  if (enc === AGGR_ENCODING) return new AggrChunkView(c.bytes).numSamples();
+  if (enc !== XOR_ENCODING || c.bytes.length < 2) return 0;
   return (c.bytes[0]! << 8) | c.bytes[1]!;
 }
 
@@ -79,7 +84,7 @@ export function encodeBlock(series: Iterable<SeriesInput>, options: WriteBlockOp
     if (s.chunks.length === 0) continue;
     const metas: ChunkMeta[] = [];
     for (const c of s.chunks) {
-      const ref = segments.add(c.bytes, c.encoding ?? XOR_ENCODING);
+      const ref = segments.add(c.bytes, c.encoding ?? XOR_ENCODING, c.crc);
       metas.push({ minTime: c.minTime, maxTime: c.maxTime, ref });
       numSamples += chunkSamples(c);
       numChunks++;

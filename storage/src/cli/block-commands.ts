@@ -3,11 +3,13 @@
  * a block's samples, and analyze its index, like promtool's tsdb commands.
  * Every function writes through `out` so tests can capture it.
  */
-import { readFile } from 'node:fs/promises';
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { basename, dirname, resolve } from 'node:path';
-import { createBlocksFromOpenMetrics, DEFAULT_BLOCK_DURATION } from '../block/backfill.js';
+import { backfillText, DEFAULT_BLOCK_DURATION, storeBlockSink } from '../block/backfill.js';
 import { formatLabels } from '../block/labels.js';
 import { BlockReader } from '../block/reader.js';
+import type { TextFormat } from '../block/text-parser.js';
 import { isUlid } from '../block/ulid.js';
 import { parseDuration } from '../duration.js';
 import { StorageError, StorageErrorCode } from '../errors.js';
@@ -15,6 +17,7 @@ import { type Matcher, newMatcher, ValueType } from '../model.js';
 import { objectStoreFromUrl, type S3Settings } from '../objstore/from-url.js';
 import type { ObjectStore } from '../objstore/object-store.js';
 import { formatGoFloat } from './go-float.js';
+import { backfillSummary, badLinesReport, type ProgressStream, textProgress } from './progress.js';
 
 /** Where command output goes. */
 export type Out = (text: string) => void;
@@ -56,31 +59,81 @@ async function openDir(dir: string, s3?: S3Settings): Promise<{ store: ObjectSto
   return { store, blocks };
 }
 
-/** `block create-from-openmetrics FILE DIR`: writes blocks and prints a table of them. */
+/** Options of `block create-from-openmetrics`. */
+export interface CreateFromTextOptions {
+  blockDuration?: string;
+  /** openmetrics, prometheus or auto (default). */
+  format?: string;
+  skipBadLines?: boolean;
+  tmpDir?: string;
+  /** Show progress on stderr (default true). */
+  progress?: boolean;
+  /** Where progress and the bad-line report go (default stderr). */
+  progressStream?: ProgressStream;
+  /** S3 endpoint and keys when DIR is an s3:// URL. */
+  s3?: S3Settings;
+}
+
+/** Parses a --format flag. */
+export function parseTextFormat(s: string | undefined): TextFormat | 'auto' {
+  if (s === undefined || s === 'auto' || s === 'openmetrics' || s === 'prometheus') return s ?? 'auto';
+  throw new StorageError(
+    StorageErrorCode.InvalidArgument,
+    `format ${JSON.stringify(s)} is not openmetrics, prometheus or auto`,
+  );
+}
+
+/** A file ('-' for stdin) as a stream of chunks, and its size when known. */
+export async function openTextInput(
+  file: string,
+): Promise<{ input: AsyncIterable<Uint8Array>; size?: number }> {
+  if (file === '-') return { input: process.stdin };
+  let size: number;
+  try {
+    size = (await stat(file)).size;
+  } catch (e) {
+    throw new StorageError(StorageErrorCode.NotFound, `read ${file}: ${(e as Error).message}`, { cause: e });
+  }
+  return { input: createReadStream(file, { highWaterMark: 1 << 20 }), size };
+}
+
+/**
+ * `block create-from-openmetrics FILE DIR`: streams the file (or stdin) into
+ * blocks, prints a table of them and a summary with the peak RSS.
+ */
 export async function createFromOpenMetricsCommand(
   file: string,
   dir: string,
-  options: { blockDuration?: string; s3?: S3Settings },
+  options: CreateFromTextOptions,
   out: Out,
 ): Promise<void> {
-  const text = file === '-' ? await readStdin() : await readFile(file, 'utf8');
+  const started = performance.now();
   const duration =
     options.blockDuration === undefined ? DEFAULT_BLOCK_DURATION : blockDuration(options.blockDuration);
-  const metas = await createBlocksFromOpenMetrics(text, objectStoreFromUrl(dir, options.s3), '', {
-    blockDuration: duration,
-  });
+  const format = parseTextFormat(options.format);
+  const { input, size } = await openTextInput(file);
+  const errStream = options.progressStream ?? process.stderr;
+  const bar = options.progress === false ? undefined : textProgress({ totalBytes: size, stream: errStream });
+  let r: Awaited<ReturnType<typeof backfillText>>;
+  try {
+    r = await backfillText(input, storeBlockSink(objectStoreFromUrl(dir, options.s3), ''), {
+      blockDuration: duration,
+      format,
+      skipBadLines: options.skipBadLines,
+      tmpDir: options.tmpDir,
+      onProgress: bar?.update,
+    });
+  } finally {
+    bar?.done();
+  }
   out('BLOCK ULID                  MIN TIME       MAX TIME       NUM SAMPLES  NUM CHUNKS   NUM SERIES\n');
-  for (const m of metas) {
+  for (const m of r.blocks) {
     out(
       `${m.ulid}  ${String(m.minTime).padEnd(13)}  ${String(m.maxTime).padEnd(13)}  ${String(m.stats.numSamples).padEnd(11)}  ${String(m.stats.numChunks).padEnd(11)}  ${m.stats.numSeries}\n`,
     );
   }
-}
-
-async function readStdin(): Promise<string> {
-  const parts: Buffer[] = [];
-  for await (const c of process.stdin) parts.push(c as Buffer);
-  return Buffer.concat(parts).toString('utf8');
+  errStream.write(badLinesReport(r));
+  out(`${backfillSummary(r, (performance.now() - started) / 1000)}\n`);
 }
 
 /** `block dump DIR`: every sample as `{labels} value timestamp`, as promtool tsdb dump prints. */

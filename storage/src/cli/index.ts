@@ -1,2 +1,3 @@
 export * from './block-commands.js';
 export * from './go-float.js';
+export * from './progress.js';

@@ -35,6 +35,12 @@ export interface S3ObjectStoreOptions {
   multipartThreshold?: number;
   /** Part size of multipart uploads (at least 5 MiB on AWS). Default 8 MiB. */
   partSize?: number;
+  /**
+   * Called after each part of a multipart upload is stored and before the
+   * upload is completed, so fault-injection tests can stop a process in the
+   * middle of an upload.
+   */
+  onPartUploaded?: (key: string, partNumber: number) => void;
   /** Attempts per request, with exponential backoff on 5xx, throttling and timeouts. Default 5. */
   maxAttempts?: number;
   /** Milliseconds to wait for a connection; a timeout is retried. Default 5000. */
@@ -93,12 +99,14 @@ export class S3ObjectStore implements ObjectStore {
   private readonly multipartThreshold: number;
   private readonly partSize: number;
   private readonly pageSize: number;
+  private readonly onPartUploaded: ((key: string, partNumber: number) => void) | undefined;
 
   constructor(options: S3ObjectStoreOptions) {
     this.bucket = options.bucket;
     this.multipartThreshold = options.multipartThreshold ?? 16 * 1024 * 1024;
     this.partSize = options.partSize ?? 8 * 1024 * 1024;
     this.pageSize = options.pageSize ?? 1000;
+    this.onPartUploaded = options.onPartUploaded;
     this.client =
       options.client ??
       new S3Client({
@@ -189,6 +197,7 @@ export class S3ObjectStore implements ObjectStore {
           }),
         );
         parts.push({ ETag: part.ETag, PartNumber: n });
+        this.onPartUploaded?.(key, n);
       }
       await this.client.send(
         new CompleteMultipartUploadCommand({

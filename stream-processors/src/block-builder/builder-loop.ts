@@ -236,6 +236,10 @@ export class BuilderLoop {
       throw 'error' in sent
         ? sent.error
         : new StreamError('LOG', `partition ${partition} was given up before its dead letters were written`);
+    this.options.faults?.reached('after-deadletter', {
+      partition,
+      offsets: letters.map((l) => l.info.offset),
+    });
     for (const l of letters) {
       this.letterMetrics.records.inc({ processor: BLOCK_BUILDER, reason: l.info.reason });
       if (l.info.samples !== undefined)
@@ -280,6 +284,7 @@ export class BuilderLoop {
           }),
         ctx,
       );
+      this.options.faults?.reached('after-upload', { partition, ulid, tenant: block.tenant });
       await heartbeat();
       this.metrics.blocks.inc({ kind: block.backfill ? 'backfill' : 'live' });
       this.metrics.blockSamples.inc(block.samples);
@@ -313,6 +318,7 @@ export class BuilderLoop {
       () => state.save(topic, partition, saved),
       ctx,
     );
+    this.options.faults?.reached('after-state', { partition, nextOffset: next, boundary: saved.boundary });
     await this.must(
       `commit offset ${next} on partition ${partition}`,
       async () => {

@@ -8,7 +8,7 @@ import type { RetryPolicy } from '../retry.js';
 import { BuilderLoop } from './builder-loop.js';
 import { blockBuilderMetrics } from './metrics.js';
 import { BLOCK_BUILDER } from './rules.js';
-import type { BlockSink, PartitionStateStore, RecordDecoder } from './seams.js';
+import type { BlockSink, FaultPoints, PartitionStateStore, RecordDecoder } from './seams.js';
 
 /** Options of the block builder. */
 export interface BlockBuilderOptions {
@@ -44,6 +44,10 @@ export interface BlockBuilderOptions {
   deadLetterEvents?: DeadLetterEvents;
   /** How records, uploads and commits are tried again. */
   retry?: RetryPolicy;
+  /** Consumer-group session timeout, ms (default 15 s; brokers allow 6 s and up by default). */
+  sessionTimeout?: number;
+  /** Told at each fault point (seams.ts), for crash tests; absent in production. */
+  faults?: FaultPoints;
   /** Injected clock (ms) and wait, for tests. */
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -101,11 +105,12 @@ export async function startBlockBuilder(options: BlockBuilderOptions): Promise<B
     topic: options.topic,
     group: options.groupId ?? 'promstream-block-builder',
     // Short enough that a crashed builder's partitions move on soon; cuts heartbeat between uploads.
-    sessionTimeoutMs: 15_000,
+    sessionTimeoutMs: options.sessionTimeout ?? 15_000,
     rebalanceTimeoutMs: 60_000,
     maxWaitMs: 5000,
     // After a rebalance the consumer resumes from committed offsets: heads start over.
     onAssign: () => loop?.reset(),
+    onRebalance: () => options.faults?.reached('rebalance', {}),
     onCrash: (error, restart) => {
       if (!restart) options.onCrash?.(error);
     },

@@ -65,3 +65,32 @@ export interface PartitionStateStore {
   load(topic: string, partition: number): Promise<PartitionState | undefined>;
   save(topic: string, partition: number, state: PartitionState): Promise<void>;
 }
+
+/**
+ * The moments where a crash can break exactly-once (README, "Fault points"):
+ * - `after-upload`: a block is in the store, the partition state not yet saved;
+ * - `after-state`: the state is saved, the offsets not yet committed;
+ * - `mid-block`: some files of a block are in the store, its meta.json is not;
+ * - `mid-multipart`: a part of a multipart upload is stored, the upload not completed;
+ * - `rebalance`: the group is rebalancing while this builder holds partitions;
+ * - `after-deadletter`: a batch's dead letters are written, its state and offsets are not.
+ */
+export const FAULT_POINTS = [
+  'after-upload',
+  'after-state',
+  'mid-block',
+  'mid-multipart',
+  'rebalance',
+  'after-deadletter',
+] as const;
+
+/** One of FAULT_POINTS. */
+export type FaultPoint = (typeof FAULT_POINTS)[number];
+
+/**
+ * Told each time the builder passes a fault point. Crash tests arm one that
+ * ends the process there; in production there is none.
+ */
+export interface FaultPoints {
+  reached(point: FaultPoint, detail: Record<string, unknown>): void;
+}

@@ -59,6 +59,8 @@ export class KafkaDeadLetterSink implements DeadLetterSink {
   private readonly topic: string;
   private readonly host = hostname();
   private readonly producer: LogProducer;
+  /** Reports on the events topic still being written; close waits for them. */
+  private readonly reports = new Set<Promise<void>>();
 
   constructor(private readonly options: KafkaDeadLetterSinkOptions) {
     this.topic = options.topic ?? TOPICS.deadletter;
@@ -82,7 +84,10 @@ export class KafkaDeadLetterSink implements DeadLetterSink {
     } catch (err) {
       throw new StreamError('LOG', `write ${letters.length} dead letters to ${this.topic}`, { cause: err });
     }
-    await this.report(letters);
+    // The report is best effort and must not hold the caller: a missing events topic makes the
+    // producer retry for seconds, long enough for a consumer to miss its group's session timeout.
+    const report = this.report(letters).finally(() => this.reports.delete(report));
+    this.reports.add(report);
   }
 
   private async report(letters: readonly DeadLetter[]): Promise<void> {
@@ -103,8 +108,9 @@ export class KafkaDeadLetterSink implements DeadLetterSink {
     }
   }
 
-  /** Closes the producer. */
+  /** Closes the producer once the pending reports are written or have failed. */
   async close(): Promise<void> {
+    await Promise.allSettled(this.reports);
     await this.producer.close();
   }
 }

@@ -6,20 +6,19 @@
  */
 import {
   DEFAULT_BLOCK_DURATION,
+  encodeBlock,
   type Matcher,
-  MemoryObjectStore,
   type ObjectStore,
   parseSelector,
   SeriesChunker,
   type SeriesInput,
-  writeBlock,
 } from '@promstream/storage';
 import snappy from 'snappy';
 import { MigrateError } from './errors.js';
-import { exportBlocks } from './export-blocks.js';
 import { checkTenant } from './import-blocks.js';
 import type { MigrateResult, OnProgress } from './progress.js';
 import { decodeReadResponse, encodeReadRequest, type ReadSeries } from './remote-read-v1.js';
+import { uploadBlock } from './upload-block.js';
 
 /** Options of importRemoteRead. */
 export interface ImportRemoteReadOptions {
@@ -133,8 +132,11 @@ export async function importRemoteRead(
   const tenant = checkTenant(options.tenant ?? 'anonymous');
   const duration = options.blockDuration ?? DEFAULT_BLOCK_DURATION;
   const matchers = checkRemoteRead(options);
-  const staging = new MemoryObjectStore();
-  for await (const { series } of readWindows(url, matchers, duration, options)) {
+  // Each window's block is uploaded as soon as it is read, so memory holds one window.
+  const result: MigrateResult = { copied: [], skipped: [], bytes: 0, samples: 0, seconds: 0 };
+  const first = Math.floor(options.from / duration) * duration;
+  const windows = Math.max(1, Math.ceil((options.to - first) / duration));
+  for await (const { start, series } of readWindows(url, matchers, duration, options)) {
     const bySeries: SeriesInput[] = [];
     for (const s of series) {
       const chunker = new SeriesChunker(2 * duration);
@@ -142,11 +144,21 @@ export async function importRemoteRead(
       chunker.flush();
       bySeries.push({ labels: s.labels, chunks: chunker.chunks });
     }
-    await writeBlock(staging, tenant, bySeries, {
+    const block = encodeBlock(bySeries, {
       thanos: { labels: { tenant }, downsample: { resolution: 0 }, source: 'promstream-remote-read' },
     });
+    await uploadBlock(store, tenant, block, result);
+    // The total is not known before the range is read: it is estimated from the windows done.
+    const done = Math.min(windows, Math.floor((start - first) / duration) + 1);
+    options.onProgress?.({
+      blocks: result.copied.length + result.skipped.length,
+      totalBlocks: windows,
+      bytes: result.bytes,
+      totalBytes: Math.round((result.bytes / done) * windows),
+      samples: result.samples,
+      skipped: result.skipped.length,
+    });
   }
-  const result = await exportBlocks(staging, store, { tenants: [tenant], onProgress: options.onProgress });
   result.seconds = (performance.now() - started) / 1000;
   return result;
 }

@@ -9,8 +9,15 @@
  * written twice, and an import run twice gives overlapping blocks with the
  * same samples, which queries read once.
  */
-import { readFile } from 'node:fs/promises';
-import { DEFAULT_BLOCK_DURATION, formatLabels, type Label, parseOpenMetrics } from '@promstream/storage';
+import {
+  DEFAULT_BLOCK_DURATION,
+  formatLabels,
+  type Label,
+  openTextInput,
+  StorageError,
+  type TextFormat,
+  TextSampleParser,
+} from '@promstream/storage';
 import { MigrateError } from './errors.js';
 import { checkTenant } from './import-blocks.js';
 import { checkRemoteRead, readWindows } from './import-remote-read.js';
@@ -51,7 +58,7 @@ export interface ToLogOptions {
 
 /** Buffers series and writes them to the sink in batches of about `limit` samples. */
 class Batcher {
-  private readonly series = new Map<string, LogSeries>();
+  private readonly series = new Map<string | number, LogSeries>();
   private buffered = 0;
   readonly done: LogImportProgress = { samples: 0, records: 0, bytes: 0 };
 
@@ -62,8 +69,8 @@ class Batcher {
     private readonly onProgress?: (p: LogImportProgress) => void,
   ) {}
 
-  async add(labels: readonly Label[], t: number, v: number): Promise<void> {
-    const key = formatLabels(labels);
+  /** Adds a sample of the series `key` names; true once a batch is full and should be flushed. */
+  add(key: string | number, labels: readonly Label[], t: number, v: number): boolean {
     let s = this.series.get(key);
     if (s === undefined) {
       s = { labels: [...labels], timestamps: [], values: [], histograms: [], exemplars: 0 };
@@ -71,7 +78,7 @@ class Batcher {
     }
     s.timestamps.push(t);
     s.values.push(v);
-    if (++this.buffered >= this.limit) await this.flush();
+    return ++this.buffered >= this.limit;
   }
 
   async flush(): Promise<void> {
@@ -92,32 +99,74 @@ class Batcher {
   }
 }
 
-/** Writes the samples of an OpenMetrics file onto the log. */
-export async function importOpenMetricsToLog(
+/** Options of importOpenMetricsToLog. */
+export interface TextToLogOptions extends ToLogOptions {
+  /** Input format, or 'auto' (default) to detect it. */
+  format?: TextFormat | 'auto';
+  /** Count and skip malformed lines instead of stopping at the first. */
+  skipBadLines?: boolean;
+}
+
+/**
+ * Streams a text input through the parser; `each` runs after every chunk
+ * (and after the end) while the parser sits on its next sample.
+ */
+async function streamText(
   file: string,
-  sink: SeriesSink,
-  options: ToLogOptions = {},
-): Promise<LogImportResult> {
-  const started = performance.now();
-  const tenant = checkTenant(options.tenant ?? 'anonymous');
-  let text: string;
+  options: TextToLogOptions,
+  each: (parser: TextSampleParser) => Promise<void>,
+): Promise<TextSampleParser> {
+  let input: AsyncIterable<Uint8Array>;
   try {
-    text = await readFile(file, 'utf8');
+    input = (await openTextInput(file)).input;
   } catch (e) {
     throw new MigrateError('SOURCE_READ', `read ${file}`, { cause: e });
   }
-  const batcher = new Batcher(sink, tenant, options.batchSamples ?? 100_000, options.onProgress);
-  const samples = (() => {
-    try {
-      // Parse everything first: a file that does not parse writes nothing.
-      return [...parseOpenMetrics(text)];
-    } catch (e) {
-      throw new MigrateError('BAD_INPUT', `parse OpenMetrics ${file}`, { cause: e });
+  const parser = new TextSampleParser({ format: options.format, skipBadLines: options.skipBadLines });
+  try {
+    for await (const chunk of input) {
+      parser.feed(chunk);
+      await each(parser);
     }
-  })();
-  for (const s of samples) await batcher.add(s.labels, s.t, s.v);
+    parser.end();
+    await each(parser);
+  } catch (e) {
+    if (e instanceof MigrateError) throw e;
+    if (e instanceof StorageError && e.code === 'invalid_argument') {
+      throw new MigrateError('BAD_INPUT', `parse ${file}: ${e.message}`, { cause: e });
+    }
+    throw new MigrateError('SOURCE_READ', `read ${file}`, { cause: e });
+  }
+  return parser;
+}
+
+/**
+ * Writes the samples of an OpenMetrics or Prometheus text file ('-' for
+ * stdin) onto the log, streaming it. A file is read twice: once to check
+ * every line, so a file that does not parse writes nothing, then to write.
+ * Stdin is read once; a bad line there stops the import after the batches
+ * before it (unless bad lines are skipped).
+ */
+export async function importOpenMetricsToLog(
+  file: string,
+  sink: SeriesSink,
+  options: TextToLogOptions = {},
+): Promise<LogImportResult & { badLines: number }> {
+  const started = performance.now();
+  const tenant = checkTenant(options.tenant ?? 'anonymous');
+  if (file !== '-' && options.skipBadLines !== true) {
+    await streamText(file, options, async (p) => {
+      p.skipAll();
+    });
+  }
+  const batcher = new Batcher(sink, tenant, options.batchSamples ?? 100_000, options.onProgress);
+  const parser = await streamText(file, options, async (p) => {
+    while (p.next()) {
+      if (batcher.add(p.ref, p.series.labels(p.ref), p.t, p.v)) await batcher.flush();
+    }
+  });
   await batcher.flush();
-  return { ...batcher.done, seconds: (performance.now() - started) / 1000 };
+  return { ...batcher.done, badLines: parser.badLines, seconds: (performance.now() - started) / 1000 };
 }
 
 /** Reads [from, to) of the selected series from a Prometheus by remote read and writes them onto the log. */
@@ -131,8 +180,12 @@ export async function importRemoteReadToLog(
   const matchers = checkRemoteRead(options);
   const batcher = new Batcher(sink, tenant, options.batchSamples ?? 100_000, options.onProgress);
   for await (const { series } of readWindows(url, matchers, DEFAULT_BLOCK_DURATION, options)) {
-    for (const s of series)
-      for (let i = 0; i < s.t.length; i++) await batcher.add(s.labels, s.t[i]!, s.v[i]!);
+    for (const s of series) {
+      const key = formatLabels(s.labels);
+      for (let i = 0; i < s.t.length; i++) {
+        if (batcher.add(key, s.labels, s.t[i]!, s.v[i]!)) await batcher.flush();
+      }
+    }
     await batcher.flush();
   }
   await batcher.flush();

@@ -9,7 +9,11 @@ export {
   importBlocks,
   withThanosSection,
 } from './import-blocks.js';
-export { type ImportOpenMetricsOptions, importOpenMetrics } from './import-openmetrics.js';
+export {
+  type ImportOpenMetricsOptions,
+  type ImportOpenMetricsResult,
+  importOpenMetrics,
+} from './import-openmetrics.js';
 export {
   checkRemoteRead,
   type ImportRemoteReadOptions,
@@ -23,6 +27,7 @@ export {
   type LogImportResult,
   type LogSeries,
   type SeriesSink,
+  type TextToLogOptions,
   type ToLogOptions,
 } from './import-to-log.js';
 export type { MigrateProgress, MigrateResult, OnProgress } from './progress.js';

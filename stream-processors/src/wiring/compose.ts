@@ -3,11 +3,12 @@ import { type ObjectStore, objectStoreFromUrl, type S3Settings } from '@promstre
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import { type BlockBuilder, startBlockBuilder } from '../block-builder/builder.js';
-import type { RecordDecoder } from '../block-builder/seams.js';
+import type { FaultPoints, RecordDecoder } from '../block-builder/seams.js';
 import type { DeadLetterEvents } from '../deadletter/kafka-sink.js';
 import { type ReplayOptions, type ReplayResult, replay } from '../replay/replay.js';
 import type { RetryPolicy } from '../retry.js';
 import { ObjectStoreBlockSink } from './block-sink.js';
+import { FaultReportingStore } from './fault-store.js';
 import { ObjectPartitionStateStore } from './partition-state-store.js';
 import { sampleBatchDecoder } from './sample-batch-decoder.js';
 
@@ -33,6 +34,8 @@ export interface DataPathOptions {
   deadLetterTopic?: string;
   /** Events topic dead letters are reported on (default promstream.events.v1). */
   eventsTopic?: string;
+  /** Told at each fault point of the builder and its uploads, for crash tests. */
+  faults?: FaultPoints;
 }
 
 /** The record decoder of the samples topic against a registry. */
@@ -50,12 +53,16 @@ export function dataPath(options: DataPathOptions): {
   state: ObjectPartitionStateStore;
 } {
   const topic = options.topic ?? TOPICS.samples;
-  const store = objectStoreFromUrl(options.storeUrl, options.s3);
+  const faults = options.faults;
+  const store = objectStoreFromUrl(options.storeUrl, options.s3, {
+    onPartUploaded:
+      faults === undefined ? undefined : (key, part) => faults.reached('mid-multipart', { key, part }),
+  });
   return {
     store,
     topic,
     decoder: samplesDecoder(options.registryUrl, topic),
-    sink: new ObjectStoreBlockSink(store),
+    sink: new ObjectStoreBlockSink(faults === undefined ? store : new FaultReportingStore(store, faults)),
     state: new ObjectPartitionStateStore(store),
   };
 }
@@ -73,6 +80,8 @@ export async function runBlockBuilder(
     registry?: Registry;
     onCrash?: (err: Error) => void;
     retry?: RetryPolicy;
+    /** Consumer-group session timeout, ms (default 15 s). */
+    sessionTimeout?: number;
   },
 ): Promise<BlockBuilder> {
   const parts = dataPath(options);
@@ -93,6 +102,8 @@ export async function runBlockBuilder(
     logger: options.logger,
     registry: options.registry,
     onCrash: options.onCrash,
+    sessionTimeout: options.sessionTimeout,
+    faults: options.faults,
   });
 }
 

@@ -14,16 +14,22 @@ export const blockBuilderRole: Role = {
         { runBlockBuilder },
         { default: pino },
         prom,
+        { armedFaultPoints, parseFaultSpec, FAULT_ENV },
       ] = await Promise.all([
         import('../../config/index.js'),
         import('@promstream/stream-processors'),
         import('pino'),
         import('prom-client'),
+        import('../fault-points.js'),
       ]);
       const config = roleConfig(cmd, 'block-builder');
       await refuseBusyPorts([
         { host: '127.0.0.1', port: config.blockBuilder.metricsPort, flag: '--metrics-port' },
       ]);
+      // Crash tests arm a fault point here; the builder itself never reads the environment.
+      const fault = process.env[FAULT_ENV];
+      const faults =
+        fault === undefined || fault === '' ? undefined : armedFaultPoints(parseFaultSpec(fault));
       const logger = pino({ name: 'block-builder', level: config.logLevel });
       const registry = new prom.Registry();
       prom.collectDefaultMetrics({ register: registry });
@@ -39,6 +45,9 @@ export const blockBuilderRole: Role = {
         outOfOrderWindow: b.outOfOrderWindow,
         futureGrace: b.futureGrace,
         backfillIdle: b.backfillIdle,
+        deadLetterTopic: b.deadLetterTopic,
+        sessionTimeout: b.sessionTimeout,
+        faults,
         logger,
         registry,
         // A consumer that gave up leaves nothing running: exit so the supervisor restarts the role.

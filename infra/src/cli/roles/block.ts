@@ -39,17 +39,35 @@ function exitOnClosedPipe(): void {
   });
 }
 
+/** Flags of `block create-from-openmetrics`. */
+interface CreateFlags {
+  blockDuration: string;
+  format: string;
+  skipBadLines?: boolean;
+  tmpDir?: string;
+  progress: boolean;
+}
+
 /** `promstream block`: build, dump and analyze TSDB blocks, as promtool's tsdb commands. */
 export const blockRole: Role = {
   name: 'block',
   summary: 'Build blocks from OpenMetrics, dump and analyze blocks (like promtool tsdb)',
   configure(command: Command): void {
     addConfigFlags(command.command('create-from-openmetrics'), 'block')
-      .description('Write TSDB blocks from an OpenMetrics file (- for stdin) into DIR')
-      .argument('<file>', 'OpenMetrics text with timestamps, ending in # EOF')
+      .description(
+        'Write TSDB blocks from an OpenMetrics or Prometheus text file (- for stdin) into DIR, streaming it',
+      )
+      .argument('<file>', 'OpenMetrics (ending in # EOF) or Prometheus text with timestamps')
       .argument('<dir>', 'output directory or store URL (file:///, s3://bucket/prefix)')
       .option('--block-duration <duration>', 'block range, e.g. 2h', '2h')
-      .action(async (file: string, dir: string, opts: { blockDuration: string }, cmd: Command) => {
+      .option('--format <format>', 'openmetrics, prometheus (ms timestamps) or auto', 'auto')
+      .option('--skip-bad-lines', 'skip and count malformed lines instead of stopping at the first')
+      .option(
+        '--tmp-dir <dir>',
+        'where block ranges spill while the input is read (default the system temp dir)',
+      )
+      .option('--no-progress', 'no progress on stderr')
+      .action(async (file: string, dir: string, opts: CreateFlags, cmd: Command) => {
         await guarded(async () => {
           const { createFromOpenMetricsCommand } = await import('@promstream/storage');
           await createFromOpenMetricsCommand(file, dir, { ...opts, s3: await s3(cmd) }, write);

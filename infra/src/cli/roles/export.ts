@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import type { PromstreamConfig } from '../../config/config.js';
 import { addConfigFlags } from '../../config/role-support.js';
 import type { Role } from '../role.js';
-import { failWith, parseTime, progressBar, summary } from './import.js';
+import { failWith, parseTime, peakRssText, progressBar, summary } from './import.js';
 import { parsePoint } from './replay.js';
 
 /** Flags of the export that are not configuration settings (the source comes from the configuration). */
@@ -87,7 +87,7 @@ async function exportToBrokers(
     });
     if (begun) bar?.stop();
     console.log(
-      `exported ${r.records} records, ${(r.bytes / 1048576).toFixed(1)} MiB in ${r.seconds.toFixed(1)} s; ` +
+      `exported ${r.records} records, ${(r.bytes / 1048576).toFixed(1)} MiB in ${r.seconds.toFixed(1)} s, ${peakRssText()}; ` +
         `to resume, per partition next offset: ${JSON.stringify(r.next)}`,
     );
   } catch (err) {

@@ -71,6 +71,11 @@ export async function progressBar(
   };
 }
 
+/** The peak resident set size of this process, for the summaries (getrusage's maxrss). */
+export function peakRssText(): string {
+  return `peak RSS ${((process.resourceUsage().maxRSS * 1024) / 1048576).toFixed(1)} MiB`;
+}
+
 /** One line that says what a migration did. */
 export function summary(
   verb: string,
@@ -79,7 +84,7 @@ export function summary(
   return (
     `${verb} ${r.copied.length} blocks (${r.skipped.length} already present), ${r.samples} samples, ` +
     `${(r.bytes / 1048576).toFixed(1)} MiB in ${r.seconds.toFixed(1)} s ` +
-    `(${Math.round(r.samples / Math.max(r.seconds, 0.001))} samples/s)`
+    `(${Math.round(r.samples / Math.max(r.seconds, 0.001))} samples/s), ${peakRssText()}`
   );
 }
 
@@ -131,7 +136,7 @@ function openMetricsCommand(command: Command): void {
     command
       .command('openmetrics <file>')
       .description(
-        'build blocks from an OpenMetrics text file into the bucket (--store) or write it onto the log (--to-log)',
+        'build blocks from an OpenMetrics or Prometheus text file (- for stdin) into the bucket (--store), streaming it, or write it onto the log (--to-log)',
       ),
     'import',
   )
@@ -141,36 +146,81 @@ function openMetricsCommand(command: Command): void {
     )
     .option('--tenant <name>', 'tenant', 'anonymous')
     .option('--block-duration <ms>', 'block range in milliseconds (default two hours)', Number)
+    .option('--format <format>', 'openmetrics, prometheus (ms timestamps) or auto', 'auto')
+    .option('--skip-bad-lines', 'skip and count malformed lines instead of stopping at the first')
+    .option('--tmp-dir <dir>', 'where block ranges spill while the input is read')
     .option('--no-progress', 'no progress bar')
-    .action(async (file: string, opts: ImportFlags, cmd: Command) => {
+    .action(async (file: string, opts: ImportFlags & TextFlags, cmd: Command) => {
       const config = await importConfig(cmd);
       if (opts.toLog === true) {
+        const { parseTextFormat } = await import('@promstream/storage');
+        let format: ReturnType<typeof parseTextFormat>;
+        try {
+          format = parseTextFormat(opts.format);
+        } catch (err) {
+          failWith(err);
+        }
         await toLog(config, opts, (sink, onProgress) =>
           import('@promstream/stream-processors/migrate').then(({ importOpenMetricsToLog }) =>
-            importOpenMetricsToLog(file, sink, { tenant: opts.tenant, onProgress }),
+            importOpenMetricsToLog(file, sink, {
+              tenant: opts.tenant,
+              onProgress,
+              format,
+              skipBadLines: opts.skipBadLines,
+            }),
           ),
         );
         return;
       }
-      const [{ openStore }, { importOpenMetrics }] = await Promise.all([
-        import('../../config/index.js'),
-        import('@promstream/stream-processors/migrate'),
-      ]);
-      const store = openStore(config, requireStore(config));
-      const bar = await progressBar('import', opts.progress);
-      try {
-        const r = await importOpenMetrics(file, store, {
-          tenant: opts.tenant,
-          blockDuration: opts.blockDuration,
-          onProgress: bar.onProgress,
-        });
-        bar.stop();
-        console.log(summary('imported', r));
-      } catch (err) {
-        bar.stop();
-        failWith(err);
-      }
+      await importText(file, config, opts);
     });
+}
+
+/** `import openmetrics FILE --store URL`: streams the text into blocks, uploading each as it is built. */
+async function importText(
+  file: string,
+  config: PromstreamConfig,
+  opts: ImportFlags & TextFlags,
+): Promise<void> {
+  const [storage, { openStore }, { importOpenMetrics }, { stat }] = await Promise.all([
+    import('@promstream/storage'),
+    import('../../config/index.js'),
+    import('@promstream/stream-processors/migrate'),
+    import('node:fs/promises'),
+  ]);
+  const store = openStore(config, requireStore(config));
+  const size =
+    file === '-'
+      ? undefined
+      : await stat(file).then(
+          (s) => s.size,
+          () => undefined,
+        );
+  const bar = opts.progress ? storage.textProgress({ totalBytes: size }) : undefined;
+  try {
+    const r = await importOpenMetrics(file, store, {
+      tenant: opts.tenant,
+      blockDuration: opts.blockDuration,
+      format: storage.parseTextFormat(opts.format),
+      skipBadLines: opts.skipBadLines,
+      tmpDir: opts.tmpDir,
+      onProgress: bar?.update,
+    });
+    bar?.done();
+    process.stderr.write(storage.badLinesReport(r.text));
+    console.log(summary('imported', r));
+    console.log(storage.backfillSummary(r.text, r.seconds));
+  } catch (err) {
+    bar?.done();
+    failWith(err);
+  }
+}
+
+/** Flags of text imports. */
+interface TextFlags {
+  format?: string;
+  skipBadLines?: boolean;
+  tmpDir?: string;
 }
 
 /** `import remote-read URL`: a range of a running Prometheus into the bucket or onto the log. */
@@ -296,7 +346,7 @@ async function toLog(
     const r = await run(writers.samples, onProgress);
     console.log(
       `wrote ${r.samples} samples in ${r.records} records (${(r.bytes / 1048576).toFixed(1)} MiB) onto the log in ` +
-        `${r.seconds.toFixed(1)} s (${Math.round(r.samples / Math.max(r.seconds, 0.001))} samples/s)`,
+        `${r.seconds.toFixed(1)} s (${Math.round(r.samples / Math.max(r.seconds, 0.001))} samples/s), ${peakRssText()}`,
     );
   } catch (err) {
     failWith(err);

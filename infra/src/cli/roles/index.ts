@@ -3,6 +3,7 @@ import { agentRole } from './agent.js';
 import { blockRole } from './block.js';
 import { blockBuilderRole } from './block-builder.js';
 import { brokerRole } from './broker.js';
+import { compactorRole } from './compactor.js';
 import { configRole } from './config.js';
 import { deadletterRole } from './deadletter.js';
 import { exportRole } from './export.js';
@@ -24,6 +25,7 @@ export const roles: Role[] = [
   gatewayRole,
   agentRole,
   blockBuilderRole,
+  compactorRole,
   queryRole,
   replayRole,
   deadletterRole,

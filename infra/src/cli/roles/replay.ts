@@ -88,7 +88,8 @@ export const replayRole: Role = {
         bar?.stop();
         console.log(
           `replayed ${result.records} records, ${result.samples} samples into ${result.blocks} blocks in ${result.seconds.toFixed(1)} s ` +
-            `(${Math.round(result.samples / Math.max(result.seconds, 0.001))} samples/s); ${result.dropped} late samples dropped`,
+            `(${Math.round(result.samples / Math.max(result.seconds, 0.001))} samples/s); ${result.dropped} late samples dropped; ` +
+            `peak RSS ${((process.resourceUsage().maxRSS * 1024) / 1048576).toFixed(1)} MiB`,
         );
         const bad = Object.entries(result.unprocessable);
         if (bad.length > 0)

@@ -108,7 +108,14 @@ describe('upChildren', () => {
       expect(flagValue(child.args, '--config'), child.name).toBe('promstream.yaml');
     expect(withFile.map((c) => c.name)).toContain('agent');
     const plain = upChildren(options({ agent: false }), PORTS, 'cli');
-    expect(plain.map((c) => c.name)).toEqual(['broker', 'registry', 'gateway', 'block-builder', 'query']);
+    expect(plain.map((c) => c.name)).toEqual([
+      'broker',
+      'registry',
+      'gateway',
+      'block-builder',
+      'compactor',
+      'query',
+    ]);
     for (const child of plain) expect(child.args, child.name).not.toContain('--config');
   });
 });

@@ -110,6 +110,8 @@ export function upChildren(options: UpOptions, ports: UpPorts, cli: string): Chi
       '--out-of-order-window',
       outOfOrderWindow,
     ]),
+    // Compaction, downsampling and deletions of the bucket; it waits for the bucket lease if another runs.
+    node('compactor', ['--store', store]),
     node(
       'query',
       [

@@ -1,0 +1,35 @@
+import type { ByteRange, ListOptions, ObjectInfo, ObjectStore, PutOptions } from '@promstream/storage';
+import type { FaultPoints } from '../block-builder/seams.js';
+
+/**
+ * Wraps the store blocks are written to and reports the `mid-block` fault
+ * point after each block file is stored, except meta.json: the block's
+ * writer puts meta.json last, so at that moment the block is partly there.
+ */
+export class FaultReportingStore implements ObjectStore {
+  constructor(
+    private readonly inner: ObjectStore,
+    private readonly faults: FaultPoints,
+  ) {}
+
+  get(key: string, range?: ByteRange): Promise<Uint8Array> {
+    return this.inner.get(key, range);
+  }
+
+  async put(key: string, body: Uint8Array, options?: PutOptions): Promise<void> {
+    await this.inner.put(key, body, options);
+    if (!key.endsWith('/meta.json')) this.faults.reached('mid-block', { key });
+  }
+
+  list(prefix: string, options?: ListOptions): AsyncIterable<ObjectInfo> {
+    return this.inner.list(prefix, options);
+  }
+
+  delete(key: string): Promise<void> {
+    return this.inner.delete(key);
+  }
+
+  head(key: string): Promise<ObjectInfo | undefined> {
+    return this.inner.head(key);
+  }
+}
