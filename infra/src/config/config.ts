@@ -80,6 +80,22 @@ export interface PromstreamConfig {
   registry: { host: string; port: number; topic: string; writablePipelineSubjects: boolean };
   gateway: GatewayConfig;
   agent: AgentConfig;
+  up: UpConfig;
+}
+
+/**
+ * The all-in-one's own settings; it also takes dataDir, logLevel and the
+ * block builder's blockDuration and outOfOrderWindow, which it hands to its roles.
+ */
+export interface UpConfig {
+  /** Where remote write and PromQL are served. */
+  host: string;
+  port: number;
+  /** Ports of the embedded broker and registry, on 127.0.0.1. */
+  kafkaPort: number;
+  registryPort: number;
+  /** Whether the local node agent runs. */
+  agent: boolean;
 }
 
 /** The compactor's settings; durations in ms, 0 retention keeps forever. */

@@ -11,6 +11,7 @@ export {
   objectStoreUrl,
   type PromstreamConfig,
   type TenantOverrides,
+  type UpConfig,
 } from './config.js';
 export { CONFIG_ERROR_CODES, ConfigError, type ConfigErrorCode } from './errors.js';
 export { printConfig, redacted } from './print.js';

@@ -22,6 +22,7 @@ export const CONFIG_ROLES = [
   'import',
   'export',
   'block',
+  'up',
 ] as const;
 export type ConfigRole = (typeof CONFIG_ROLES)[number];
 
@@ -104,8 +105,8 @@ export const SETTINGS: readonly Setting[] = [
     default: './data',
     env: 'PROMSTREAM_DATA',
     flag: '--data <dir>',
-    roles: ['agent', 'block-builder', 'compactor', 'query', 'replay'],
-    help: 'data directory: the agent buffer in <data>/agent, blocks in <data>/blocks when no store is set',
+    roles: ['agent', 'block-builder', 'compactor', 'query', 'replay', 'up'],
+    help: 'data directory: the agent buffer in <data>/agent, blocks in <data>/blocks when no store is set (up: the log in <data>/log too)',
   },
   {
     key: 'logLevel',
@@ -213,7 +214,7 @@ export const SETTINGS: readonly Setting[] = [
     default: 7_200_000,
     env: 'PROMSTREAM_BLOCK_DURATION',
     flag: '--block-duration <duration>',
-    roles: PLACEMENT_ROLES,
+    roles: [...PLACEMENT_ROLES, 'up'],
     min: 1000,
     max: MS_YEAR,
     help: 'aligned block range, e.g. 2h; the query head and replay must agree with the builder',
@@ -224,7 +225,7 @@ export const SETTINGS: readonly Setting[] = [
     default: 600_000,
     env: 'PROMSTREAM_OUT_OF_ORDER_WINDOW',
     flag: '--out-of-order-window <duration>',
-    roles: [...PLACEMENT_ROLES, 'gateway'],
+    roles: [...PLACEMENT_ROLES, 'gateway', 'up'],
     min: 0,
     max: MS_YEAR,
     help: 'how late a sample may be and still be placed; the gateway refuses older ones',
@@ -575,6 +576,34 @@ export const SETTINGS: readonly Setting[] = [
     flag: '--no-kernel-log',
     roles: ['agent'],
     help: 'read kernel events from /dev/kmsg',
+  },
+  ...roleListener('up', 9090, 'the all-in-one (remote write and PromQL)'),
+  {
+    key: 'up.kafkaPort',
+    kind: 'port',
+    default: 9092,
+    env: 'PROMSTREAM_UP_KAFKA_PORT',
+    flag: '--kafka-port <port>',
+    roles: ['up'],
+    help: 'Kafka protocol port of the all-in-one broker (on 127.0.0.1)',
+  },
+  {
+    key: 'up.registryPort',
+    kind: 'port',
+    default: 8081,
+    env: 'PROMSTREAM_UP_REGISTRY_PORT',
+    flag: '--registry-port <port>',
+    roles: ['up'],
+    help: 'port of the all-in-one schema registry (on 127.0.0.1; 8081 as Confluent)',
+  },
+  {
+    key: 'up.agent',
+    kind: 'bool',
+    default: true,
+    env: 'PROMSTREAM_UP_AGENT',
+    flag: '--no-agent',
+    roles: ['up'],
+    help: 'run the local node agent in the all-in-one',
   },
 ];
 

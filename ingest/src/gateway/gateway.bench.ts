@@ -27,7 +27,14 @@ import { Session } from 'node:inspector/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { LogProducer, LogRecord } from '@promstream/log';
-import { findTool, freePort, logBackend, prometheusReference, prometheusVersion } from '@promstream/testkit';
+import {
+  findTool,
+  freePort,
+  type LogBackend,
+  logBackend,
+  prometheusReference,
+  prometheusVersion,
+} from '@promstream/testkit';
 import pino from 'pino';
 import snappy from 'snappy';
 import { compress } from 'zstd-napi';
@@ -283,11 +290,17 @@ function describeRuns(runs: readonly Run[]): string {
     .join(', ');
 }
 
-async function main(): Promise<void> {
-  const total = SERIES * ROUNDS;
-  console.log(
-    `shape: ${SERIES} series x ${ROUNDS} rounds, 1 sample per series per request, ${BATCH} series per request, ${CONCURRENCY} concurrent senders; 1 warm-up round, ${REPEATS} measured runs per receiver, alternating`,
-  );
+/** The request files of the warm-up and of every measured run, and the payload sizes of one run. */
+interface Workload {
+  work: string;
+  warmFile: string;
+  runFiles: string[];
+  payloadBytes: number;
+  rawBytes: number;
+}
+
+/** Encodes the warm-up round and REPEATS runs of ROUNDS rounds into files for the load child. */
+function prepareWorkload(): Workload {
   const work = mkdtempSync(path.join(tmpdir(), 'ingest-bench-'));
   const warmFile = path.join(work, 'warm.bin');
   writeRounds(warmFile, nodeLikeRequests(0, 1));
@@ -306,7 +319,21 @@ async function main(): Promise<void> {
     writeRounds(file, rounds);
     runFiles.push(file);
   }
+  return { work, warmFile, runFiles, payloadBytes, rawBytes };
+}
 
+/** The gateway under test, on the picked log, with the producer that measures what goes on it. */
+interface Ours {
+  backend: LogBackend;
+  gateway: Awaited<ReturnType<typeof startGateway>>;
+  url: string;
+  topic: string;
+  measuring: MeasuringProducer;
+  brokerProcess: number | undefined;
+}
+
+/** Starts the log backend and a gateway writing to a fresh topic on it. */
+async function startOurs(): Promise<Ours> {
   const picked = await logBackend();
   if (!picked.ok) throw new Error(`no log for the benchmark: ${picked.reason}`);
   const backend = picked.backend;
@@ -335,116 +362,143 @@ async function main(): Promise<void> {
     logger,
     sampleWindow: () => ({ pastMs: 100 * 365 * 86_400_000, futureMs: 600_000 }),
   });
-  const gatewayUrl = `${gateway.url}/api/v1/write`;
+  const url = `${gateway.url}/api/v1/write`;
+  return { backend, gateway, url, topic, measuring, brokerProcess: brokerPid(backend.pid) };
+}
 
+/** The reference Prometheus with its remote-write receiver, when one is installed. */
+interface Reference {
+  prom: Awaited<ReturnType<typeof startTool>> | undefined;
+  url: string;
+  dir: string;
+  label: string;
+}
+
+/** Starts testkit's reference Prometheus (else the one on PATH) with its remote-write receiver. */
+async function startReference(): Promise<Reference> {
   const reference = prometheusReference();
   const prometheus = reference.ok ? reference.backend.prometheus : findTool('prometheus');
-  const promVersion = prometheus === undefined ? undefined : prometheusVersion(prometheus);
+  const version = prometheus === undefined ? undefined : prometheusVersion(prometheus);
+  const label = `prometheus ${version ?? '(version unknown)'} remote-write receiver`;
   if (!reference.ok) console.log(`reference: ${reference.reason}; taking the prometheus on PATH`);
-  let prom: Awaited<ReturnType<typeof startTool>> | undefined;
-  let promUrl = '';
-  const promDir = mkdtempSync(path.join(tmpdir(), 'ingest-bench-prom-'));
-  const brokerProcess = brokerPid(backend.pid);
+  const dir = mkdtempSync(path.join(tmpdir(), 'ingest-bench-prom-'));
   if (prometheus === undefined) {
     console.log('prometheus: not installed, no reference figure (infra/scripts/prometheus.sh install)');
-  } else {
-    const port = await freePort();
-    writeFileSync(path.join(promDir, 'prometheus.yml'), 'global: { scrape_interval: 1m }\n');
-    prom = await startTool(
-      prometheus,
-      [
-        `--config.file=${path.join(promDir, 'prometheus.yml')}`,
-        `--storage.tsdb.path=${path.join(promDir, 'tsdb')}`,
-        `--web.listen-address=127.0.0.1:${port}`,
-        '--web.enable-remote-write-receiver',
-      ],
-      port,
-    );
-    promUrl = `http://127.0.0.1:${port}/api/v1/write`;
+    return { prom: undefined, url: '', dir, label };
   }
+  const port = await freePort();
+  writeFileSync(path.join(dir, 'prometheus.yml'), 'global: { scrape_interval: 1m }\n');
+  const prom = await startTool(
+    prometheus,
+    [
+      `--config.file=${path.join(dir, 'prometheus.yml')}`,
+      `--storage.tsdb.path=${path.join(dir, 'tsdb')}`,
+      `--web.listen-address=127.0.0.1:${port}`,
+      '--web.enable-remote-write-receiver',
+    ],
+    port,
+  );
+  return { prom, url: `http://127.0.0.1:${port}/api/v1/write`, dir, label };
+}
 
-  const ours: Run[] = [];
-  const refs: Run[] = [];
-  const gatewayOnly: number[] = [];
-  let oursDelivered = 0;
-  let diskBytes: number | undefined = 0;
+/** What the measured runs found on both sides. */
+interface Measured {
+  ours: Run[];
+  refs: Run[];
+  gatewayOnly: number[];
+  oursDelivered: number;
+  /** Bytes added to the topic's segment files, when they can be read here. */
+  diskBytes: number | undefined;
+}
+
+/**
+ * Times the gateway on one run file: its rate, its CPU and the broker's per
+ * delivered sample, and the bytes the run added on disk (a CPU profile of it
+ * when BENCH_CPU_PROFILE names a file).
+ */
+async function runGateway(
+  ours: Ours,
+  file: string,
+  m: Measured,
+  profiler: Session | undefined,
+): Promise<void> {
   const profileFile = process.env.BENCH_CPU_PROFILE;
-  const profiler = profileFile === undefined ? undefined : new Session();
+  if (profiler !== undefined) await profiler.post('Profiler.start');
+  ours.measuring.measuring = true;
+  const before = topicBytesOnDisk(ours.topic);
+  const cpuBefore = process.cpuUsage();
+  const brokerBefore = ours.brokerProcess === undefined ? undefined : cpuSeconds(ours.brokerProcess);
+  const r = await load(ours.url, file);
+  const cpu = process.cpuUsage(cpuBefore);
+  const brokerAfter = ours.brokerProcess === undefined ? undefined : cpuSeconds(ours.brokerProcess);
+  const after = topicBytesOnDisk(ours.topic);
+  ours.measuring.measuring = false;
+  if (profiler !== undefined && profileFile !== undefined) {
+    const { profile } = await profiler.post('Profiler.stop');
+    writeFileSync(profileFile, JSON.stringify(profile));
+  }
+  m.diskBytes =
+    before === undefined || after === undefined || m.diskBytes === undefined
+      ? undefined
+      : m.diskBytes + after - before;
+  // The gateway's CPU and the broker's, per delivered sample; unknown without the broker's.
+  const brokerCpu =
+    brokerBefore === undefined || brokerAfter === undefined ? undefined : (brokerAfter - brokerBefore) * 1e6;
+  m.ours.push({
+    rate: r.delivered / r.seconds,
+    cpuPerSample: brokerCpu === undefined ? undefined : (cpu.user + cpu.system + brokerCpu) / r.delivered,
+    failed: r.failed,
+    lastError: r.lastError,
+  });
+  m.gatewayOnly.push((cpu.user + cpu.system) / r.delivered);
+  m.oursDelivered += r.delivered;
+}
+
+/** Times the reference Prometheus on one run file (nothing when none is installed). */
+async function runPrometheus(ref: Reference, file: string, m: Measured): Promise<void> {
+  if (ref.prom === undefined) return;
+  const before = cpuSeconds(ref.prom.child.pid!);
+  const r = await load(ref.url, file);
+  const after = cpuSeconds(ref.prom.child.pid!);
+  m.refs.push({
+    rate: r.delivered / r.seconds,
+    cpuPerSample:
+      before === undefined || after === undefined ? undefined : ((after - before) * 1e6) / r.delivered,
+    failed: r.failed,
+    lastError: r.lastError,
+  });
+}
+
+/** One warm-up round for both receivers, then REPEATS measured runs each in ABBA order. */
+async function measure(ours: Ours, ref: Reference, work: Workload): Promise<Measured> {
+  const m: Measured = { ours: [], refs: [], gatewayOnly: [], oursDelivered: 0, diskBytes: 0 };
+  const profiler = process.env.BENCH_CPU_PROFILE === undefined ? undefined : new Session();
   if (profiler !== undefined) {
     profiler.connect();
     await profiler.post('Profiler.enable');
   }
-  const runGateway = async (file: string): Promise<void> => {
-    if (profiler !== undefined) await profiler.post('Profiler.start');
-    measuring.measuring = true;
-    const before = topicBytesOnDisk(topic);
-    const cpuBefore = process.cpuUsage();
-    const brokerBefore = brokerProcess === undefined ? undefined : cpuSeconds(brokerProcess);
-    const r = await load(gatewayUrl, file);
-    const cpu = process.cpuUsage(cpuBefore);
-    const brokerAfter = brokerProcess === undefined ? undefined : cpuSeconds(brokerProcess);
-    const after = topicBytesOnDisk(topic);
-    measuring.measuring = false;
-    if (profiler !== undefined && profileFile !== undefined) {
-      const { profile } = await profiler.post('Profiler.stop');
-      writeFileSync(profileFile, JSON.stringify(profile));
+  await load(ours.url, work.warmFile);
+  if (ref.prom !== undefined) await load(ref.url, work.warmFile);
+  for (let i = 0; i < REPEATS; i++) {
+    const file = work.runFiles[i]!;
+    if (i % 2 === 0) {
+      await runGateway(ours, file, m, profiler);
+      await runPrometheus(ref, file, m);
+    } else {
+      await runPrometheus(ref, file, m);
+      await runGateway(ours, file, m, profiler);
     }
-    diskBytes =
-      before === undefined || after === undefined || diskBytes === undefined
-        ? undefined
-        : diskBytes + after - before;
-    // The gateway's CPU and the broker's, per delivered sample; unknown without the broker's.
-    const brokerCpu =
-      brokerBefore === undefined || brokerAfter === undefined
-        ? undefined
-        : (brokerAfter - brokerBefore) * 1e6;
-    ours.push({
-      rate: r.delivered / r.seconds,
-      cpuPerSample: brokerCpu === undefined ? undefined : (cpu.user + cpu.system + brokerCpu) / r.delivered,
-      failed: r.failed,
-      lastError: r.lastError,
-    });
-    gatewayOnly.push((cpu.user + cpu.system) / r.delivered);
-    oursDelivered += r.delivered;
-  };
-  const runPrometheus = async (file: string): Promise<void> => {
-    if (prom === undefined) return;
-    const before = cpuSeconds(prom.child.pid!);
-    const r = await load(promUrl, file);
-    const after = cpuSeconds(prom.child.pid!);
-    refs.push({
-      rate: r.delivered / r.seconds,
-      cpuPerSample:
-        before === undefined || after === undefined ? undefined : ((after - before) * 1e6) / r.delivered,
-      failed: r.failed,
-      lastError: r.lastError,
-    });
-  };
-  try {
-    await load(gatewayUrl, warmFile);
-    if (prom !== undefined) await load(promUrl, warmFile);
-    for (let i = 0; i < REPEATS; i++) {
-      const file = runFiles[i]!;
-      if (i % 2 === 0) {
-        await runGateway(file);
-        await runPrometheus(file);
-      } else {
-        await runPrometheus(file);
-        await runGateway(file);
-      }
-    }
-  } finally {
-    await gateway.close();
-    await backend.stop();
-    await prom?.stop();
-    rmSync(promDir, { recursive: true, force: true });
-    rmSync(work, { recursive: true, force: true });
   }
+  return m;
+}
 
-  const oursRate = median(ours.map((r) => r.rate));
-  const oursCpus = ours.flatMap((r) => (r.cpuPerSample === undefined ? [] : [r.cpuPerSample]));
-  const oursCpu = oursCpus.length === ours.length ? median(oursCpus) : undefined;
-  const oursFailed = ours.reduce((n, r) => n + r.failed, 0);
+/** Prints the rates, CPU per sample and ratios of both receivers; a failed request fails the run. */
+function reportRates(ours: Ours, ref: Reference, m: Measured): void {
+  const oursRate = median(m.ours.map((r) => r.rate));
+  const oursCpus = m.ours.flatMap((r) => (r.cpuPerSample === undefined ? [] : [r.cpuPerSample]));
+  const oursCpu = oursCpus.length === m.ours.length ? median(oursCpus) : undefined;
+  const oursFailed = m.ours.reduce((n, r) => n + r.failed, 0);
+  const { backend, brokerProcess } = ours;
   const brokerNote =
     brokerProcess === undefined
       ? 'broker CPU unknown (set BENCH_BROKER_PID)'
@@ -452,15 +506,14 @@ async function main(): Promise<void> {
         ? `gateway + embedded broker pid ${brokerProcess}`
         : `gateway + broker pid ${brokerProcess}; a shared broker's CPU includes other clients' load`;
   console.log(
-    `gateway (${backend.kind} log ${backend.brokers.join(',')}, acks=all): median ${Math.round(oursRate)} delivered samples/s, ${oursCpu === undefined ? '?' : oursCpu.toFixed(1)} CPU µs/sample (${brokerNote}; gateway alone ${median(gatewayOnly).toFixed(1)}), ${oursFailed} failed requests [runs: ${describeRuns(ours)}]`,
+    `gateway (${backend.kind} log ${backend.brokers.join(',')}, acks=all): median ${Math.round(oursRate)} delivered samples/s, ${oursCpu === undefined ? '?' : oursCpu.toFixed(1)} CPU µs/sample (${brokerNote}; gateway alone ${median(m.gatewayOnly).toFixed(1)}), ${oursFailed} failed requests [runs: ${describeRuns(m.ours)}]`,
   );
-  const refLabel = `prometheus ${promVersion ?? '(version unknown)'} remote-write receiver`;
-  if (refs.length > 0) {
-    const refRate = median(refs.map((r) => r.rate));
-    const cpus = refs.flatMap((r) => (r.cpuPerSample === undefined ? [] : [r.cpuPerSample]));
-    const refCpu = cpus.length === refs.length ? median(cpus) : undefined;
+  if (m.refs.length > 0) {
+    const refRate = median(m.refs.map((r) => r.rate));
+    const cpus = m.refs.flatMap((r) => (r.cpuPerSample === undefined ? [] : [r.cpuPerSample]));
+    const refCpu = cpus.length === m.refs.length ? median(cpus) : undefined;
     console.log(
-      `${refLabel}: median ${Math.round(refRate)} delivered samples/s${refCpu === undefined ? '' : `, ${refCpu.toFixed(1)} CPU µs/sample`}, ${refs.reduce((n, r) => n + r.failed, 0)} failed requests [runs: ${describeRuns(refs)}]`,
+      `${ref.label}: median ${Math.round(refRate)} delivered samples/s${refCpu === undefined ? '' : `, ${refCpu.toFixed(1)} CPU µs/sample`}, ${m.refs.reduce((n, r) => n + r.failed, 0)} failed requests [runs: ${describeRuns(m.refs)}]`,
     );
     if (refCpu !== undefined && oursCpu !== undefined) {
       console.log(
@@ -469,31 +522,59 @@ async function main(): Promise<void> {
     } else console.log('CPU efficiency ratio: not measured (a process CPU could not be read)');
     console.log(`throughput ratio gateway / prometheus: ${(oursRate / refRate).toFixed(2)} (target >= 1.0)`);
   }
-  const refFailed = refs.reduce((n, r) => n + r.failed, 0);
+  const refFailed = m.refs.reduce((n, r) => n + r.failed, 0);
   if (oursFailed > 0 || refFailed > 0) {
-    const last = [...ours, ...refs].map((r) => r.lastError).find((e) => e !== '');
+    const last = [...m.ours, ...m.refs].map((r) => r.lastError).find((e) => e !== '');
     console.error(
-      `FAILED: ${oursFailed} gateway and ${refFailed} ${refLabel} requests failed (last: ${last}); the rates above count only delivered samples`,
+      `FAILED: ${oursFailed} gateway and ${refFailed} ${ref.label} requests failed (last: ${last}); the rates above count only delivered samples`,
     );
     process.exitCode = 1;
   }
-  const measured = measuring.sizes();
+}
+
+/** Prints the bytes per sample of the remote-write payload and on the log, and their ratio. */
+function reportBytes(ours: Ours, work: Workload, m: Measured): void {
+  const total = SERIES * ROUNDS;
+  const measured = ours.measuring.sizes();
   // Only delivered samples reached the log.
-  const sent = oursDelivered;
+  const sent = m.oursDelivered;
   console.log(
-    `remote-write payload: ${(payloadBytes / total).toFixed(2)} B/sample snappy (${(rawBytes / total).toFixed(2)} B/sample protobuf)`,
+    `remote-write payload: ${(work.payloadBytes / total).toFixed(2)} B/sample snappy (${(work.rawBytes / total).toFixed(2)} B/sample protobuf)`,
   );
   console.log(
     `on the log, estimated (zstd per send): ${(measured.zstdBytes / sent).toFixed(2)} B/sample (${(measured.valueBytes / sent).toFixed(2)} B/sample before batch compression)`,
   );
-  if (diskBytes !== undefined) {
-    console.log(`on the log, measured in the Kafka segment files: ${(diskBytes / sent).toFixed(2)} B/sample`);
+  if (m.diskBytes !== undefined) {
+    console.log(
+      `on the log, measured in the Kafka segment files: ${(m.diskBytes / sent).toFixed(2)} B/sample`,
+    );
   }
-  const logPerSample = (diskBytes ?? measured.zstdBytes) / sent;
-  const basis = diskBytes === undefined ? 'estimated' : 'segment files';
+  const logPerSample = (m.diskBytes ?? measured.zstdBytes) / sent;
+  const basis = m.diskBytes === undefined ? 'estimated' : 'segment files';
   console.log(
-    `bytes ratio log / remote-write payload: ${(logPerSample / (payloadBytes / total)).toFixed(2)} (target <= 0.5; ${basis})`,
+    `bytes ratio log / remote-write payload: ${(logPerSample / (work.payloadBytes / total)).toFixed(2)} (target <= 0.5; ${basis})`,
   );
+}
+
+async function main(): Promise<void> {
+  console.log(
+    `shape: ${SERIES} series x ${ROUNDS} rounds, 1 sample per series per request, ${BATCH} series per request, ${CONCURRENCY} concurrent senders; 1 warm-up round, ${REPEATS} measured runs per receiver, alternating`,
+  );
+  const work = prepareWorkload();
+  const ours = await startOurs();
+  const ref = await startReference();
+  let m: Measured;
+  try {
+    m = await measure(ours, ref, work);
+  } finally {
+    await ours.gateway.close();
+    await ours.backend.stop();
+    await ref.prom?.stop();
+    rmSync(ref.dir, { recursive: true, force: true });
+    rmSync(work.work, { recursive: true, force: true });
+  }
+  reportRates(ours, ref, m);
+  reportBytes(ours, work, m);
 }
 
 main().then(

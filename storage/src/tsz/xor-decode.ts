@@ -51,6 +51,8 @@ export interface DecodeScratch {
   n: number;
   /** Why the last call stopped before the samples its header counts, if it did. */
   error: StorageError | undefined;
+  /** The first time delta of the chunk being decoded (from decodeStart to the loop). */
+  firstDelta: number;
 }
 
 /** New scratch space, sized for chunks of up to 128 samples and 1 KiB (it grows when needed). */
@@ -66,6 +68,7 @@ export function newDecodeScratch(): DecodeScratch {
     vsBits: new Uint32Array(backing, 1024, 256),
     n: 0,
     error: undefined,
+    firstDelta: 0,
   };
 }
 
@@ -118,10 +121,12 @@ function varintAt(b: Uint8Array, p: number): number {
 }
 
 /**
- * Decodes a chunk (header included) into `s.ts`/`s.vs`; sets `s.n` to the
- * samples decoded and `s.error` to the error that stopped it early, if any.
+ * Reads the header, the first sample and the first delta (all byte aligned,
+ * the rare path of a chunk) into `s.ts[0]`, `s.vs[0]` and `s.firstDelta`, and
+ * returns the bit position after them; returns -1 when the chunk ends there,
+ * with `s.n` and `s.error` set.
  */
-export function decodeXorIntoScratch(bytes: Uint8Array, s: DecodeScratch): void {
+function decodeStart(bytes: Uint8Array, s: DecodeScratch): number {
   s.n = 0;
   s.error = undefined;
   if (bytes.length < 2) {
@@ -129,54 +134,63 @@ export function decodeXorIntoScratch(bytes: Uint8Array, s: DecodeScratch): void 
       StorageErrorCode.Corrupt,
       `read XOR chunk: ${bytes.length} bytes is shorter than the header`,
     );
-    return;
+    return -1;
   }
   const total = (bytes[0]! << 8) | bytes[1]!;
-  if (total === 0) return;
+  if (total === 0) return -1;
   load(bytes, s);
-  const b = s.buf;
-  const dv = s.view;
   if (s.ts.length < total) {
     s.ts = new Float64Array(total);
     s.vs = new Float64Array(total);
     s.vsBits = new Uint32Array(s.vs.buffer);
   }
+  // The first time (zig-zag varint) and value (64 raw bits), byte aligned.
+  const p0 = uvarintEnd(bytes, 2);
+  if (p0 < 0 || p0 * 8 + 64 > bytes.length * 8) {
+    s.error = truncated(0, total);
+    return -1;
+  }
+  s.ts[0] = varintAt(bytes, 2);
+  s.vsBits[HI] = window32(s.view, s.buf, p0 * 8);
+  s.vsBits[LO] = window32(s.view, s.buf, p0 * 8 + 32);
+  s.n = 1;
+  if (total === 1) return -1;
+  // The first delta: an unsigned varint, byte aligned (the first value is whole bytes).
+  const p1 = uvarintEnd(bytes, p0 + 8);
+  if (p1 < 0) {
+    s.error = truncated(1, total);
+    return -1;
+  }
+  s.firstDelta = uvarintAt(bytes, p0 + 8);
+  return p1 << 3;
+}
+
+/** The error for a value header whose window is wider than 64 bits. */
+function tooWide(leading: number, mbits: number): StorageError {
+  return new StorageError(
+    StorageErrorCode.Corrupt,
+    `read XOR chunk: ${leading} leading and ${mbits} significant bits exceed 64`,
+  );
+}
+
+/**
+ * Decodes a chunk (header included) into `s.ts`/`s.vs`; sets `s.n` to the
+ * samples decoded and `s.error` to the error that stopped it early, if any.
+ * The loop decodes samples 1 onwards; decodeStart reads what comes before.
+ */
+export function decodeXorIntoScratch(bytes: Uint8Array, s: DecodeScratch): void {
+  let pos = decodeStart(bytes, s);
+  if (pos < 0) return;
+  const total = (bytes[0]! << 8) | bytes[1]!;
+  const b = s.buf;
+  const dv = s.view;
   const ts = s.ts;
   const vb = s.vsBits;
   const end = bytes.length * 8;
-
-  // The first time (zig-zag varint) and value (64 raw bits), byte aligned.
-  let pos = uvarintEnd(bytes, 2);
-  if (pos < 0) {
-    s.error = truncated(0, total);
-    return;
-  }
-  let t = varintAt(bytes, 2);
-  if (pos * 8 + 64 > end) {
-    s.error = truncated(0, total);
-    return;
-  }
-  pos <<= 3;
-  let vHi = window32(dv, b, pos);
-  let vLo = window32(dv, b, pos + 32);
-  pos = (pos + 64) | 0;
-  ts[0] = t;
-  vb[HI] = vHi;
-  vb[LO] = vLo;
-  if (total === 1) {
-    s.n = 1;
-    return;
-  }
-
-  // The first delta: an unsigned varint, byte aligned (the first value is whole bytes).
-  const p1 = uvarintEnd(bytes, pos >>> 3);
-  if (p1 < 0) {
-    s.n = 1;
-    s.error = truncated(1, total);
-    return;
-  }
-  let tDelta = uvarintAt(bytes, pos >>> 3);
-  pos = p1 << 3;
+  let t = ts[0]!;
+  let vHi = vb[HI]! | 0;
+  let vLo = vb[LO]! | 0;
+  let tDelta = s.firstDelta;
   // The current window: leading zeros (0..31), significant bits, and masks
   // that keep the bits above the trailing zeros. Before any '11' header a
   // reused window means all 64 bits, as in Prometheus.
@@ -218,10 +232,7 @@ export function decodeXorIntoScratch(bytes: Uint8Array, s: DecodeScratch): void 
         const trailing = 64 - leading - mbits;
         if (trailing < 0) {
           s.n = n;
-          s.error = new StorageError(
-            StorageErrorCode.Corrupt,
-            `read XOR chunk: ${leading} leading and ${mbits} significant bits exceed 64`,
-          );
+          s.error = tooWide(leading, mbits);
           return;
         }
         mHi = trailing >= 32 ? -1 << (trailing - 32) : -1;

@@ -2,24 +2,32 @@ import { mkdirSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseDurationSetting } from '@promstream/storage';
 import { pino } from 'pino';
+import { onShutdown } from '../../config/shutdown.js';
 import { startFront } from '../../supervisor/front.js';
 import { type ChildSpec, Supervisor } from '../../supervisor/supervisor.js';
 import { refuseBadDataDir, refuseBusyPorts } from '../preflight.js';
 
-/** Options of the all-in-one. */
+/** Options of the all-in-one, from its configuration (the `up` section and the settings it hands on). */
 export interface UpOptions {
   dataDir: string;
   host: string;
   port: number;
   kafkaPort: number;
   registryPort: number;
-  blockDuration: string;
-  outOfOrderWindow: string;
+  blockDurationMs: number;
+  outOfOrderWindowMs: number;
   agent: boolean;
   logLevel: string;
+  /** The configuration file the all-in-one read, handed to every role; undefined: none given. */
+  configFile: string | undefined;
 }
+
+/**
+ * Longest the stop may take: every role in turn may take the supervisor's
+ * 10 s before it is killed, so the whole stop gets longer than one role's.
+ */
+const STOP_TIMEOUT_MS = 60_000;
 
 /** The tenant of writes and queries that name none. */
 const TENANT = 'anonymous';
@@ -39,10 +47,14 @@ export function upChildren(options: UpOptions, ports: UpPorts, cli: string): Chi
   const brokers = `${loopback}:${ports.kafka}`;
   const registry = `http://${loopback}:${ports.registry}`;
   const store = `file://${path.join(options.dataDir, 'blocks')}`;
+  const blockDuration = `${options.blockDurationMs}ms`;
+  const outOfOrderWindow = `${options.outOfOrderWindowMs}ms`;
+  // Every role reads the same file; the flags below win over it where the all-in-one decides.
+  const config = options.configFile === undefined ? [] : ['--config', options.configFile];
   const node = (name: string, args: string[], readyPort?: number): ChildSpec => ({
     name,
     command: process.execPath,
-    args: [cli, name, ...args],
+    args: [cli, name, ...config, ...args],
     env: { ...process.env, PROMSTREAM_LOG_LEVEL: options.logLevel },
     readyPort: readyPort === undefined ? undefined : { host: loopback, port: readyPort },
   });
@@ -82,7 +94,7 @@ export function upChildren(options: UpOptions, ports: UpPorts, cli: string): Chi
         TENANT,
         // Samples the block builder could no longer place are refused at the edge.
         '--out-of-order-window',
-        options.outOfOrderWindow,
+        outOfOrderWindow,
       ],
       ports.gateway,
     ),
@@ -94,9 +106,9 @@ export function upChildren(options: UpOptions, ports: UpPorts, cli: string): Chi
       '--store',
       store,
       '--block-duration',
-      options.blockDuration,
+      blockDuration,
       '--out-of-order-window',
-      options.outOfOrderWindow,
+      outOfOrderWindow,
     ]),
     // Compaction, downsampling and deletions of the bucket; it waits for the bucket lease if another runs.
     node('compactor', ['--store', store]),
@@ -117,9 +129,9 @@ export function upChildren(options: UpOptions, ports: UpPorts, cli: string): Chi
         '--default-tenant',
         TENANT,
         '--block-duration',
-        options.blockDuration,
+        blockDuration,
         '--out-of-order-window',
-        options.outOfOrderWindow,
+        outOfOrderWindow,
       ],
       ports.query,
     ),
@@ -145,15 +157,6 @@ export function upChildren(options: UpOptions, ports: UpPorts, cli: string): Chi
 /** Starts the all-in-one and keeps it running until SIGINT or SIGTERM. */
 export async function runUp(options: UpOptions): Promise<void> {
   const logger = pino({ name: 'up', level: options.logLevel });
-  for (const [what, value] of [
-    ['--block-duration', options.blockDuration],
-    ['--out-of-order-window', options.outOfOrderWindow],
-  ] as const) {
-    if (parseDurationSetting(value) === undefined) {
-      console.error(`${what} ${JSON.stringify(value)}: expected a duration such as 2h, 15m, 30s`);
-      process.exit(2);
-    }
-  }
   // Everything is checked before the first role starts: a second instance
   // would otherwise join the first one's broker and groups before it failed.
   refuseBadDataDir('--data', options.dataDir);
@@ -187,18 +190,18 @@ export async function runUp(options: UpOptions): Promise<void> {
     agent: agentPort as number,
   };
   const supervisor = new Supervisor({ children: upChildren({ ...options, dataDir }, ports, cli), logger });
-  let stopping = false;
-  const stop = async (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping every role');
-    await front?.close();
-    await supervisor.stop();
-    process.exit(0);
-  };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
   let front: Awaited<ReturnType<typeof startFront>> | undefined;
+  // Installed before the first role starts: the roles run in process groups
+  // of their own, so a Ctrl-C while they start must stop them too. The front
+  // closes first, so no new request reaches a role that is stopping.
+  onShutdown(
+    logger,
+    [
+      { name: 'front', close: () => front?.close() },
+      { name: 'roles', close: () => supervisor.stop() },
+    ],
+    { timeoutMs: STOP_TIMEOUT_MS },
+  );
   try {
     await supervisor.start();
     front = await startFront({
