@@ -1,5 +1,5 @@
 import { createSerdes, sampleBatchReader, TOPICS } from '@promstream/schemas';
-import { type ObjectStore, type PlacementRules, StorageError, StorageErrorCode } from '@promstream/storage';
+import { type ObjectStore, type PlacementRules, readPartitionState } from '@promstream/storage';
 import type { Logger } from 'pino';
 import type { Registry } from 'prom-client';
 import type { BlockWatermarks, HeadRecordDecoder } from './log-head.js';
@@ -37,28 +37,13 @@ export function headDecoder(registryUrl: string, topic: string = TOPICS.samples)
 export function bucketWatermarks(store: ObjectStore): BlockWatermarks {
   return {
     async load(topic, partition) {
-      let bytes: Uint8Array;
-      try {
-        bytes = await store.get(`_promstream/block-builder/${topic}/${partition}.json`);
-      } catch (err) {
-        if (err instanceof StorageError && err.code === StorageErrorCode.NotFound) return undefined;
-        throw err;
-      }
-      const doc = JSON.parse(Buffer.from(bytes).toString('utf8')) as {
-        boundary: number | null;
-        nextOffset: number;
-        clock?: number | null;
-        backfillCuts?: BlockWatermark['backfillCuts'];
-        rules?: BlockWatermark['rules'];
-      };
-      const mark: BlockWatermark = {
-        boundary: doc.boundary ?? Number.NEGATIVE_INFINITY,
-        nextOffset: doc.nextOffset,
-      };
-      // Version 2 states (stream-processors/src/block-builder/FORMAT.md) also carry the clock and rules.
-      if (typeof doc.clock === 'number') mark.clock = doc.clock;
-      if (Array.isArray(doc.backfillCuts)) mark.backfillCuts = doc.backfillCuts;
-      if (doc.rules !== undefined && typeof doc.rules?.blockDuration === 'number') mark.rules = doc.rules;
+      const state = await readPartitionState(store, topic, partition);
+      if (state === undefined) return undefined;
+      const mark: BlockWatermark = { boundary: state.boundary, nextOffset: state.nextOffset };
+      // Version 2 states also carry the clock, the backfill cuts and the placement rules.
+      if (state.clock !== undefined) mark.clock = state.clock;
+      if (state.backfillCuts !== undefined) mark.backfillCuts = state.backfillCuts;
+      if (state.rules !== undefined) mark.rules = state.rules;
       return mark;
     },
   };

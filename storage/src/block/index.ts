@@ -11,6 +11,14 @@ export * from './labels.js';
 export * from './marks.js';
 export * from './meta.js';
 export * from './openmetrics.js';
+export {
+  type BackfillCut as PartitionBackfillCut,
+  decodePartitionState,
+  encodePartitionState,
+  type PartitionState,
+  partitionStateKey,
+  readPartitionState,
+} from './partition-state.js';
 export * from './placement.js';
 export * from './postings.js';
 export * from './reader.js';

@@ -3,6 +3,7 @@ import {
   compareLabels,
   type Labels,
   labelsKey,
+  type PartitionBackfillCut,
   PartitionClock,
   Placement,
   type PlacementRules,
@@ -34,11 +35,7 @@ export interface CutBlock {
 }
 
 /** A backfill range cut into a block: records up to `through` that added to (tenant, start) are in blocks. */
-export interface BackfillCut {
-  tenant: string;
-  start: number;
-  through: number;
-}
+export type BackfillCut = PartitionBackfillCut;
 
 /**
  * Why a sample was not kept: `too_old` its live range is closed, `too_far_future`

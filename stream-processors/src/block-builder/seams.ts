@@ -1,5 +1,5 @@
-import type { Labels, PlacementRules } from '@promstream/storage';
-import type { BackfillCut, CutBlock } from './partition-head.js';
+import type { Labels, PartitionState } from '@promstream/storage';
+import type { CutBlock } from './partition-head.js';
 
 /**
  * The narrow seams the block builder runs against, so its loop can be tested
@@ -40,25 +40,8 @@ export interface BlockSink {
   write(ulid: string, block: CutBlock, provenance: BlockProvenance): Promise<void>;
 }
 
-/** How far one partition has been turned into blocks. */
-export interface PartitionState {
-  /** Samples before this time (ms) are in blocks. */
-  boundary: number;
-  /** The offset the builder committed with this state. */
-  nextOffset: number;
-  /**
-   * Records up to this offset had their dead letters written; a restart
-   * that reads them again does not write them twice. Absent in states of
-   * version 1 (then nextOffset - 1).
-   */
-  handledThrough?: number;
-  /** The partition clock before the record at nextOffset (absent in version 1: unknown). */
-  clock?: number;
-  /** Backfill ranges cut through an offset at or after nextOffset (a restart reads those records again). */
-  backfillCuts?: BackfillCut[];
-  /** The placement rules the builder ran with; the query head applies the same. */
-  rules?: PlacementRules;
-}
+/** What a partition's state says; the format is storage's (`storage/src/block/partition-state.ts`). */
+export type { PartitionState } from '@promstream/storage';
 
 /** Keeps each partition's state beside the blocks, so a restart knows what is covered. */
 export interface PartitionStateStore {
