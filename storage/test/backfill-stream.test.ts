@@ -1,10 +1,16 @@
+import { spawnSync } from 'node:child_process';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { seededRandom, writeOpenMetricsFile } from '@promstream/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type BackfillProgress, backfillText, storeBlockSink } from '../src/block/backfill.js';
+import {
+  type BackfillProgress,
+  backfillText,
+  removeStaleSpills,
+  storeBlockSink,
+} from '../src/block/backfill.js';
 import { formatLabels } from '../src/block/labels.js';
 import { parseOpenMetrics } from '../src/block/openmetrics.js';
 import { BlockReader } from '../src/block/reader.js';
@@ -178,5 +184,27 @@ describe('text progress', () => {
       `\r\x1b[2Kread [${'#'.repeat(15)}${'.'.repeat(15)}] 50% 0.5 MiB/1.0 MiB read, 1000 samples in (1000/s), 0 samples out in 0 blocks`,
     );
     expect(written[1]).toBe('\r\x1b[2K');
+  });
+});
+
+describe('spill directories of killed runs', () => {
+  it("are removed by the next run; a live run's and other directories stay", async () => {
+    const tmp = await mkdtemp(join(work, 'spills-'));
+    // A process that has exited: its pid names no process now.
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid;
+    await mkdir(join(tmp, `promstream-backfill-${dead}-abc123`, 'range'), { recursive: true });
+    await writeFile(join(tmp, `promstream-backfill-${dead}-abc123`, 'range', 'spill'), 'x');
+    await mkdir(join(tmp, `promstream-backfill-${process.pid}-live01`));
+    await mkdir(join(tmp, 'promstream-backfill-other'));
+    await mkdir(join(tmp, 'unrelated'));
+    expect(removeStaleSpills(tmp)).toEqual([`promstream-backfill-${dead}-abc123`]);
+    expect((await readdir(tmp)).sort()).toEqual(
+      [`promstream-backfill-${process.pid}-live01`, 'promstream-backfill-other', 'unrelated'].sort(),
+    );
+    // A backfill run removes them itself before it spills.
+    await mkdir(join(tmp, `promstream-backfill-${dead}-again1`));
+    const out = new FsObjectStore(join(tmp, 'out'));
+    await backfillText(createReadStream(omFile), storeBlockSink(out, ''), { tmpDir: tmp });
+    expect(await readdir(tmp)).not.toContain(`promstream-backfill-${dead}-again1`);
   });
 });

@@ -7,7 +7,7 @@ import { isStorageError, StorageErrorCode } from '../src/errors.js';
 import { objectStoreFromUrl } from '../src/objstore/from-url.js';
 import { FsObjectStore } from '../src/objstore/fs.js';
 import { MemoryObjectStore } from '../src/objstore/memory.js';
-import { listAll, type ObjectStore } from '../src/objstore/object-store.js';
+import { listAll, type ObjectStore, putStream, readChunks } from '../src/objstore/object-store.js';
 import { PrefixedObjectStore } from '../src/objstore/prefixed.js';
 import { S3ObjectStore } from '../src/objstore/s3.js';
 
@@ -146,6 +146,48 @@ function contract(
       expect(Buffer.compare(Buffer.from(back), Buffer.from(big))).toBe(0);
       expect(await s.get('big/obj', { offset: n - 2, length: 10 })).toEqual(big.subarray(n - 2));
       await expectCode(s.put('big/obj', big, { ifNoneMatch: true }), StorageErrorCode.PreconditionFailed);
+    });
+
+    it('writes a streamed body in odd-sized chunks, small and past the multipart size', async () => {
+      for (const [key, n] of [
+        ['st/small', 70_001],
+        ['st/big', opts.multipartBytes ?? 3 * 1024 * 1024 + 17],
+      ] as const) {
+        const body = Uint8Array.from({ length: n }, (_, i) => (i * 31 + (i >> 12)) & 0xff);
+        async function* chunks(): AsyncIterable<Uint8Array> {
+          for (let off = 0, k = 1; off < n; off += k * 65_537, k = (k % 7) + 1)
+            yield body.subarray(off, Math.min(off + k * 65_537, n));
+        }
+        expect(await putStream(s, key, chunks())).toBe(n);
+        expect((await s.head(key))?.size).toBe(n);
+        expect(Buffer.compare(Buffer.from(await s.get(key)), Buffer.from(body))).toBe(0);
+        // Read back as ranges, it writes the same object again (the copy path of export).
+        expect(await putStream(s, `${key}-copy`, readChunks(s, key, n, 1_000_003))).toBe(n);
+        expect(Buffer.compare(Buffer.from(await s.get(`${key}-copy`)), Buffer.from(body))).toBe(0);
+      }
+      await expectCode(
+        putStream(
+          s,
+          'st/small',
+          (async function* () {
+            yield enc.encode('x');
+          })(),
+          { ifNoneMatch: true },
+        ),
+        StorageErrorCode.PreconditionFailed,
+      );
+    });
+
+    it('leaves no object when the streamed body fails, and passes the failure on', async () => {
+      const n = opts.multipartBytes ?? 3 * 1024 * 1024 + 17;
+      const boom = new Error('source broke');
+      async function* failing(): AsyncIterable<Uint8Array> {
+        for (let off = 0; off < n; off += 1024 * 1024) yield new Uint8Array(Math.min(1024 * 1024, n - off));
+        throw boom;
+      }
+      await expect(putStream(s, 'st/failed', failing())).rejects.toBe(boom);
+      expect(await s.head('st/failed')).toBeUndefined();
+      expect((await listAll(s, 'st/', { recursive: true })).map((o) => o.key)).not.toContain('st/failed');
     });
 
     it('rejects keys that are not paths', async () => {

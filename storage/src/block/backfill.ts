@@ -11,7 +11,7 @@
  * instead reads its memory-mapped file once per range; one read of the text
  * and one of the compact spill is cheaper and works on stdin too.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { StorageError, StorageErrorCode } from '../errors.js';
@@ -122,7 +122,9 @@ export async function backfillText(
   const duration = options.blockDuration ?? DEFAULT_BLOCK_DURATION;
   checkDuration(duration);
   const parser = new TextSampleParser({ format: options.format, skipBadLines: options.skipBadLines });
-  const spillDir = mkdtempSync(join(options.tmpDir ?? tmpdir(), 'promstream-backfill-'));
+  const tmp = options.tmpDir ?? tmpdir();
+  removeStaleSpills(tmp);
+  const spillDir = mkdtempSync(join(tmp, `${SPILL_PREFIX}${process.pid}-`));
   const progress: BackfillProgress = {
     phase: 'read',
     bytesRead: 0,
@@ -161,6 +163,41 @@ export async function backfillText(
     badLines: parser.badLines,
     firstBadLines: parser.firstBadLines,
   };
+}
+
+/** Spill directories are named `<prefix><pid>-<random>`. */
+const SPILL_PREFIX = 'promstream-backfill-';
+
+/**
+ * Removes the spill directories of backfills whose process is gone (killed
+ * before its cleanup ran), so a killed run leaves nothing behind once the
+ * next one starts.
+ */
+export function removeStaleSpills(tmp: string): string[] {
+  const removed: string[] = [];
+  let names: string[];
+  try {
+    names = readdirSync(tmp);
+  } catch {
+    return removed;
+  }
+  for (const name of names) {
+    const m = new RegExp(`^${SPILL_PREFIX}(\\d+)-`).exec(name);
+    if (m === null || processAlive(Number(m[1]))) continue;
+    rmSync(join(tmp, name), { recursive: true, force: true });
+    removed.push(name);
+  }
+  return removed;
+}
+
+/** Whether a process with this id exists (signal 0 checks without sending). */
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 /** A sink that writes each block under `dir` in the store, meta.json last. */

@@ -1,6 +1,13 @@
 import { createHash } from 'node:crypto';
 import { isStorageError, StorageErrorCode } from '../errors.js';
-import type { ByteRange, ListOptions, ObjectInfo, ObjectStore, PutOptions } from './object-store.js';
+import {
+  type ByteRange,
+  type ListOptions,
+  type ObjectInfo,
+  type ObjectStore,
+  type PutOptions,
+  putStream,
+} from './object-store.js';
 
 /** Options of the range cache. */
 export interface CachingOptions {
@@ -102,6 +109,12 @@ export class CachingObjectStore implements ObjectStore {
   async put(key: string, body: Uint8Array, options?: PutOptions): Promise<void> {
     await this.inner.put(key, body, options);
     await this.invalidate(key);
+  }
+
+  async putStream(key: string, body: AsyncIterable<Uint8Array>, options?: PutOptions): Promise<number> {
+    const n = await putStream(this.inner, key, body, options);
+    await this.invalidate(key);
+    return n;
   }
 
   list(prefix: string, options?: ListOptions): AsyncIterable<ObjectInfo> {

@@ -12,6 +12,7 @@ import {
   type ObjectStore,
   type PutOptions,
 } from './object-store.js';
+import { fromSource, SourceFailure } from './source-failure.js';
 
 /** Temporary files of puts in progress start with this; listings skip them. */
 const TMP_PREFIX = '.tmp-';
@@ -75,14 +76,41 @@ export class FsObjectStore implements ObjectStore {
   }
 
   async put(key: string, body: Uint8Array, options: PutOptions = {}): Promise<void> {
+    await this.writeAtomically(key, options, async (fh) => {
+      await fh.writeFile(body);
+      return body.length;
+    });
+  }
+
+  putStream(key: string, body: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<number> {
+    return this.writeAtomically(key, options, async (fh) => {
+      let n = 0;
+      for await (const chunk of fromSource(body)) {
+        for (let done = 0; done < chunk.length; ) {
+          const { bytesWritten } = await fh.write(chunk, done, chunk.length - done);
+          done += bytesWritten;
+        }
+        n += chunk.length;
+      }
+      return n;
+    });
+  }
+
+  /** Writes a temp file beside the key with `write`, syncs it, then renames (or links, for a create) it into place. */
+  private async writeAtomically(
+    key: string,
+    options: PutOptions,
+    write: (fh: FileHandle) => Promise<number>,
+  ): Promise<number> {
     const p = this.path(key);
     const dir = dirname(p);
     const tmp = join(dir, `${TMP_PREFIX}${randomBytes(8).toString('hex')}`);
+    let written: number;
     try {
       await mkdir(dir, { recursive: true });
       const fh = await open(tmp, 'wx');
       try {
-        await fh.writeFile(body);
+        written = await write(fh);
         await fh.sync();
       } finally {
         await fh.close();
@@ -98,8 +126,10 @@ export class FsObjectStore implements ObjectStore {
         await rename(tmp, p);
       }
       await syncDir(dir);
+      return written;
     } catch (e) {
       await unlink(tmp).catch(() => {});
+      if (e instanceof SourceFailure) throw e.source;
       if (errno(e) === 'EEXIST') {
         throw new StorageError(StorageErrorCode.PreconditionFailed, 'put object: key exists', {
           key,

@@ -1,6 +1,13 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 import { isStorageError, StorageErrorCode } from '../errors.js';
-import type { ByteRange, ListOptions, ObjectInfo, ObjectStore, PutOptions } from './object-store.js';
+import {
+  type ByteRange,
+  type ListOptions,
+  type ObjectInfo,
+  type ObjectStore,
+  type PutOptions,
+  putStream,
+} from './object-store.js';
 
 /** The metrics an instrumented store records, shared by all stores on one registry. */
 export class ObjectStoreMetrics {
@@ -72,6 +79,12 @@ export class InstrumentedObjectStore implements ObjectStore {
   async put(key: string, body: Uint8Array, options?: PutOptions): Promise<void> {
     await this.track('put', () => this.inner.put(key, body, options));
     this.metrics.bytes.inc({ bucket: this.bucket, operation: 'put' }, body.length);
+  }
+
+  async putStream(key: string, body: AsyncIterable<Uint8Array>, options?: PutOptions): Promise<number> {
+    const n = await this.track('put', () => putStream(this.inner, key, body, options));
+    this.metrics.bytes.inc({ bucket: this.bucket, operation: 'put' }, n);
+    return n;
   }
 
   async *list(prefix: string, options?: ListOptions): AsyncIterable<ObjectInfo> {

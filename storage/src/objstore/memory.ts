@@ -3,6 +3,7 @@ import {
   type ByteRange,
   checkKey,
   checkRange,
+  collect,
   foldPrefixes,
   type ListOptions,
   type ObjectInfo,
@@ -44,6 +45,13 @@ export class MemoryObjectStore implements ObjectStore {
     }
     this.objects.set(key, body.slice());
     this.modified.set(key, this.now());
+  }
+
+  async putStream(key: string, body: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<number> {
+    checkKey(key);
+    const whole = await collect(body);
+    await this.put(key, whole, options);
+    return whole.length;
   }
 
   list(prefix: string, options: ListOptions = {}): AsyncIterable<ObjectInfo> {

@@ -55,6 +55,13 @@ export interface ObjectStore {
   get(key: string, range?: ByteRange): Promise<Uint8Array>;
   /** Writes an object whole: readers see the old object or the new one, never a part. */
   put(key: string, body: Uint8Array, options?: PutOptions): Promise<void>;
+  /**
+   * Writes an object from a stream of chunks, as `put` does, without holding
+   * the whole body: readers see the old object or the new one. Resolves with
+   * the bytes written. Stores without it are written through `putStream`'s
+   * fallback, which collects the body first.
+   */
+  putStream?(key: string, body: AsyncIterable<Uint8Array>, options?: PutOptions): Promise<number>;
   /** Objects whose keys start with the prefix, fetched page by page. */
   list(prefix: string, options?: ListOptions): AsyncIterable<ObjectInfo>;
   /** Removes an object; removing a missing key is not an error. */
@@ -116,6 +123,54 @@ export async function* foldPrefixes(
       lastPrefix = p;
       yield { key: p, size: 0, isPrefix: true };
     }
+  }
+}
+
+/**
+ * Writes `body` to `key` chunk by chunk when the store can (filesystem, S3
+ * and the wrappers over them), else collects it and puts it whole.
+ */
+export async function putStream(
+  store: ObjectStore,
+  key: string,
+  body: AsyncIterable<Uint8Array>,
+  options?: PutOptions,
+): Promise<number> {
+  if (store.putStream !== undefined) return store.putStream(key, body, options);
+  const whole = await collect(body);
+  await store.put(key, whole, options);
+  return whole.length;
+}
+
+/** Concatenates a stream of chunks. */
+export async function collect(body: AsyncIterable<Uint8Array>): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let n = 0;
+  for await (const c of body) {
+    parts.push(c);
+    n += c.length;
+  }
+  if (parts.length === 1) return parts[0]!;
+  const out = new Uint8Array(n);
+  let off = 0;
+  for (const c of parts) {
+    out.set(c, off);
+    off += c.length;
+  }
+  return out;
+}
+
+/** Reads an object of `size` bytes as ranges of at most `chunkSize` bytes, one at a time. */
+export async function* readChunks(
+  store: ObjectStore,
+  key: string,
+  size: number,
+  chunkSize = 8 * 1024 * 1024,
+): AsyncIterable<Uint8Array> {
+  for (let offset = 0; offset < size; offset += chunkSize) {
+    const part = await store.get(key, { offset, length: Math.min(chunkSize, size - offset) });
+    if (part.length === 0) return;
+    yield part;
   }
 }
 

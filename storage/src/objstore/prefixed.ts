@@ -1,6 +1,13 @@
 import { StorageError, StorageErrorCode } from '../errors.js';
 import { checkTenantId } from '../tenant.js';
-import type { ByteRange, ListOptions, ObjectInfo, ObjectStore, PutOptions } from './object-store.js';
+import {
+  type ByteRange,
+  type ListOptions,
+  type ObjectInfo,
+  type ObjectStore,
+  type PutOptions,
+  putStream,
+} from './object-store.js';
 
 /**
  * A view of a store under a key prefix, as Thanos' prefixed bucket: a tenant
@@ -29,6 +36,10 @@ export class PrefixedObjectStore implements ObjectStore {
 
   put(key: string, body: Uint8Array, options?: PutOptions): Promise<void> {
     return this.inner.put(this.prefix + key, body, options);
+  }
+
+  putStream(key: string, body: AsyncIterable<Uint8Array>, options?: PutOptions): Promise<number> {
+    return putStream(this.inner, this.prefix + key, body, options);
   }
 
   async *list(prefix: string, options?: ListOptions): AsyncIterable<ObjectInfo> {

@@ -21,6 +21,7 @@ import {
   type ObjectStore,
   type PutOptions,
 } from './object-store.js';
+import { SourceFailure } from './source-failure.js';
 
 /** How to reach an S3 bucket. */
 export interface S3ObjectStoreOptions {
@@ -166,7 +167,9 @@ export class S3ObjectStore implements ObjectStore {
     checkKey(key);
     const ifNoneMatch = options.ifNoneMatch === true ? '*' : undefined;
     if (body.length >= this.multipartThreshold) {
-      await this.putMultipart(key, body, ifNoneMatch);
+      const whole = new ByteQueue();
+      whole.push(body);
+      await this.putMultipart(key, whole, undefined, ifNoneMatch);
       return;
     }
     try {
@@ -178,24 +181,63 @@ export class S3ObjectStore implements ObjectStore {
     }
   }
 
-  private async putMultipart(key: string, body: Uint8Array, ifNoneMatch: string | undefined): Promise<void> {
+  async putStream(key: string, body: AsyncIterable<Uint8Array>, options: PutOptions = {}): Promise<number> {
+    checkKey(key);
+    const chunks = body[Symbol.asyncIterator]();
+    const pending = new ByteQueue();
+    // A body under the threshold goes up as one PUT, as put() sends it.
+    while (pending.bytes < this.multipartThreshold) {
+      const next = await chunks.next();
+      if (next.done === true) {
+        const n = pending.bytes;
+        await this.put(key, pending.take(n), options);
+        return n;
+      }
+      pending.push(next.value);
+    }
+    return this.putMultipart(key, pending, chunks, options.ifNoneMatch === true ? '*' : undefined);
+  }
+
+  /**
+   * Uploads what `pending` holds and what `rest` yields as parts of
+   * `partSize` bytes, holding at most one part and one chunk, and completes
+   * the upload; any failure aborts it, so no part stays behind.
+   */
+  private async putMultipart(
+    key: string,
+    pending: ByteQueue,
+    rest: AsyncIterator<Uint8Array> | undefined,
+    ifNoneMatch: string | undefined,
+  ): Promise<number> {
     let uploadId: string | undefined;
+    let total = 0;
     try {
       const created = await this.client.send(
         new CreateMultipartUploadCommand({ Bucket: this.bucket, Key: key }),
       );
       uploadId = created.UploadId;
       const parts: { ETag: string | undefined; PartNumber: number }[] = [];
-      for (let off = 0, n = 1; off < body.length; off += this.partSize, n++) {
+      for (let ended = rest === undefined; ; ) {
+        while (!ended && pending.bytes < this.partSize) {
+          const next = await rest!.next().catch((e: unknown) => {
+            throw new SourceFailure(e);
+          });
+          if (next.done === true) ended = true;
+          else pending.push(next.value);
+        }
+        if (pending.bytes === 0) break;
+        const bytes = pending.take(Math.min(this.partSize, pending.bytes));
+        const n = parts.length + 1;
         const part = await this.client.send(
           new UploadPartCommand({
             Bucket: this.bucket,
             Key: key,
             UploadId: uploadId,
             PartNumber: n,
-            Body: body.subarray(off, Math.min(off + this.partSize, body.length)),
+            Body: bytes,
           }),
         );
+        total += bytes.length;
         parts.push({ ETag: part.ETag, PartNumber: n });
         this.onPartUploaded?.(key, n);
       }
@@ -208,12 +250,15 @@ export class S3ObjectStore implements ObjectStore {
           IfNoneMatch: ifNoneMatch,
         }),
       );
+      return total;
     } catch (e) {
       if (uploadId !== undefined) {
         await this.client
           .send(new AbortMultipartUploadCommand({ Bucket: this.bucket, Key: key, UploadId: uploadId }))
           .catch(() => {});
       }
+      // A failing source is the caller's error, not the store's.
+      if (e instanceof SourceFailure) throw e.source;
       throw mapError('put object (multipart)', key, e);
     }
   }
@@ -286,5 +331,40 @@ export class S3ObjectStore implements ObjectStore {
   /** Closes the client's connections. */
   destroy(): void {
     this.client.destroy();
+  }
+}
+
+/** Chunks queued for upload, taken out in parts of a given size. */
+class ByteQueue {
+  private chunks: Uint8Array[] = [];
+  bytes = 0;
+
+  push(chunk: Uint8Array): void {
+    if (chunk.length === 0) return;
+    this.chunks.push(chunk);
+    this.bytes += chunk.length;
+  }
+
+  /** The first `n` bytes (n ≤ bytes) as one array, copied only when they span chunks. */
+  take(n: number): Uint8Array {
+    const first = this.chunks[0];
+    if (first !== undefined && first.length >= n) {
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+      this.bytes -= n;
+      return first.subarray(0, n);
+    }
+    const out = new Uint8Array(n);
+    let off = 0;
+    while (off < n) {
+      const c = this.chunks[0]!;
+      const k = Math.min(c.length, n - off);
+      out.set(c.subarray(0, k), off);
+      off += k;
+      if (k === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(k);
+    }
+    this.bytes -= n;
+    return out;
   }
 }

@@ -13,11 +13,16 @@ import {
   NO_COMPACT_MARK,
   NO_DOWNSAMPLE_MARK,
   type ObjectStore,
+  putStream,
+  readChunks,
   tenantStore,
 } from '@promstream/storage';
 import { MigrateError } from './errors.js';
 import { checkTenant } from './import-blocks.js';
 import type { MigrateResult, OnProgress } from './progress.js';
+
+/** Objects are copied in ranges of this many bytes. */
+const COPY_CHUNK = 8 * 1024 * 1024;
 
 /** Options of exportBlocks. */
 export interface ExportBlocksOptions {
@@ -92,19 +97,13 @@ export async function exportBlocks(
       continue;
     }
     for (const o of b.objects) {
-      let bytes: Uint8Array;
-      try {
-        bytes = await source.get(o.key);
-      } catch (e) {
-        throw new MigrateError('SOURCE_READ', `read ${o.key}`, { cause: e });
-      }
-      try {
-        await dest.put(o.key, bytes);
-      } catch (e) {
+      // Copied range by range: no object is held whole, however large its chunk file.
+      const n = await putStream(dest, o.key, sourceRanges(source, o.key, o.size)).catch((e: unknown) => {
+        if (e instanceof MigrateError) throw e;
         throw new MigrateError('DESTINATION_WRITE', `write ${o.key}`, { cause: e });
-      }
-      done += bytes.length;
-      result.bytes += bytes.length;
+      });
+      done += n;
+      result.bytes += n;
       report();
     }
     try {
@@ -120,4 +119,13 @@ export async function exportBlocks(
   }
   result.seconds = (performance.now() - started) / 1000;
   return result;
+}
+
+/** The object's bytes in ranges of 8 MiB; a failed read is the source's error. */
+async function* sourceRanges(source: ObjectStore, key: string, size: number): AsyncIterable<Uint8Array> {
+  try {
+    yield* readChunks(source, key, size, COPY_CHUNK);
+  } catch (e) {
+    throw new MigrateError('SOURCE_READ', `read ${key}`, { cause: e });
+  }
 }

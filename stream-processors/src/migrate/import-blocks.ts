@@ -5,6 +5,7 @@
  * an interrupted import leaves no half block that readers take for whole,
  * and running it again finishes the job.
  */
+import { createReadStream } from 'node:fs';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import { join, relative, sep } from 'node:path';
 import {
@@ -13,6 +14,7 @@ import {
   isUlid,
   type ObjectStore,
   parseMeta,
+  putStream,
   tenantIdProblem,
 } from '@promstream/storage';
 import { MigrateError } from './errors.js';
@@ -139,10 +141,11 @@ export async function importBlocks(
         continue;
       }
       for (const f of b.files) {
-        const bytes = await readFile(join(b.dir, ...f.rel.split('/')));
-        await store.put(`${base}/${f.rel}`, bytes);
-        done += bytes.length;
-        result.bytes += bytes.length;
+        // Streamed in 8 MiB reads: a chunk file is never held whole.
+        const file = createReadStream(join(b.dir, ...f.rel.split('/')), { highWaterMark: 8 * 1024 * 1024 });
+        const n = await putStream(store, `${base}/${f.rel}`, file);
+        done += n;
+        result.bytes += n;
         report();
       }
       const meta = encodeMeta(withThanosSection(b.meta, tenant, 'promstream-import'));

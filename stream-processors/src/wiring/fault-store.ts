@@ -1,4 +1,11 @@
-import type { ByteRange, ListOptions, ObjectInfo, ObjectStore, PutOptions } from '@promstream/storage';
+import {
+  type ByteRange,
+  type ListOptions,
+  type ObjectInfo,
+  type ObjectStore,
+  type PutOptions,
+  putStream,
+} from '@promstream/storage';
 import type { FaultPoints } from '../block-builder/seams.js';
 
 /**
@@ -20,6 +27,16 @@ export class FaultReportingStore implements ObjectStore {
 
   async put(key: string, body: Uint8Array, options?: PutOptions): Promise<void> {
     await this.inner.put(key, body, options);
+    await this.stored(key);
+  }
+
+  async putStream(key: string, body: AsyncIterable<Uint8Array>, options?: PutOptions): Promise<number> {
+    const n = await putStream(this.inner, key, body, options);
+    await this.stored(key);
+    return n;
+  }
+
+  private async stored(key: string): Promise<void> {
     if (key.endsWith('/meta.json')) return;
     const dir = key.slice(0, key.indexOf('/', key.indexOf('/') + 1));
     if ((await this.inner.head(`${dir}/meta.json`)) === undefined) this.faults.reached('mid-block', { key });
