@@ -24,7 +24,8 @@ install() {
   log "building the Thanos $THANOS_VERSION tool from $src into $dir"
   mkdir -p "$dir"
   # Thanos v0.42.5 needs a newer Go than some machines have; the go command fetches it.
-  (cd "$src" && GOTOOLCHAIN=go1.27.3 GOFLAGS=-mod=mod go build -o "$bin.partial" .)
+  # Thanos is built with slicelabels (its .promu.yml): its store API casts labels in that layout.
+  (cd "$src" && GOTOOLCHAIN=go1.27.3 GOFLAGS=-mod=mod go build -tags slicelabels -o "$bin.partial" .)
   mv "$bin.partial" "$bin"
   echo "$bin"
 }
