@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { downsampleBlock, FsObjectStore, RES_1H, RES_5M } from '@promstream/storage';
+import { compactBlocks, downsampleBlock, FsObjectStore, RES_1H, RES_5M } from '@promstream/storage';
 import { announceSkip, thanosTool } from '@promstream/testkit';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { serveBlocks } from '../src/serve-blocks.js';
@@ -19,6 +19,8 @@ const tool = thanosTool();
 const TENANT = 'resolution';
 /** A tenant whose coarse levels cover only part of the range, so finer blocks fill the rest. */
 const PARTIAL = 'partial';
+/** A tenant caught between a compaction's upload and its sources' deletion marks. */
+const SUPERSEDED = 'superseded';
 const DAYS = 3;
 const START = T0 + 6 * H;
 const END = T0 + DAYS * 24 * H - H;
@@ -135,6 +137,13 @@ describe.runIf(tool.ok)('query resolutions against Thanos v0.42.5', () => {
       const m5 = (await downsampleBlock(store, PARTIAL, raw, RES_5M)).meta;
       if (day === 0) await downsampleBlock(store, PARTIAL, m5, RES_1H);
     }
+    // Two blocks, their compaction, and 5m downsamples of the first and of the compaction, nothing marked.
+    const half = T0 + (DAYS * 24 * H) / 2;
+    const a = await rawBlock(store, SUPERSEDED, T0, half);
+    const b = await rawBlock(store, SUPERSEDED, half, T0 + DAYS * 24 * H);
+    const c = (await compactBlocks(store, SUPERSEDED, [a, b])).meta;
+    await downsampleBlock(store, SUPERSEDED, a, RES_5M);
+    await downsampleBlock(store, SUPERSEDED, c, RES_5M);
     server = await serveBlocks({ store, port: 0, defaultTenant: TENANT, evalThreads: 1 });
   }, 120_000);
   afterAll(async () => {
@@ -164,6 +173,19 @@ describe.runIf(tool.ok)('query resolutions against Thanos v0.42.5', () => {
         want,
         `${expr} at 1h over a partly downsampled bucket`,
       );
+    }
+  }, 120_000);
+
+  it('reads only the newest of superseded blocks as Thanos does', async () => {
+    for (const [name, res] of cases.slice(0, 2)) {
+      for (const expr of EXPRESSIONS) {
+        const want = await thanos(expr, res, join(root, SUPERSEDED));
+        expectSame(
+          await ours(server, expr, name, SUPERSEDED),
+          want,
+          `${expr} at ${name} over superseded blocks`,
+        );
+      }
     }
   }, 120_000);
 
