@@ -45,7 +45,7 @@ function expectClose(got: Map<string, number>, want: Map<string, number>): void 
   for (const [k, v] of want) expect(Math.abs(got.get(k)! - v)).toBeLessThanOrEqual(1e-9 * Math.abs(v));
 }
 
-describe('blocks superseded by a compaction, between its upload and the deletion marks of its sources', () => {
+describe('a bucket between a compaction’s upload and the deletion marks of its sources', () => {
   const store = new MemoryObjectStore();
   const catalog = new BucketCatalog(store);
   let server: QueryServer;
@@ -84,5 +84,39 @@ describe('blocks superseded by a compaction, between its upload and the deletion
     for (const id of [ids.a, ids.b, ids.da]) await catalog.tenant(TENANT).markForDeletion(id);
     expectClose(await sums(server, 'raw'), want);
     expectClose(await sums(server, '5m'), want);
+  });
+
+  it('reads at step/5 without max_source_resolution when auto downsampling is on', async () => {
+    const auto = await serveBlocks({
+      store,
+      port: 0,
+      defaultTenant: TENANT,
+      autoDownsampling: true,
+      evalThreads: 1,
+    });
+    try {
+      const answer = async (s: QueryServer, resolution?: string) => {
+        const params = new URLSearchParams({
+          query: 'count_over_time(temperature[1h])',
+          start: String((T0 + H) / 1000),
+          end: String(AT / 1000),
+          step: '3600',
+          ...(resolution === undefined ? {} : { max_source_resolution: resolution }),
+        });
+        const body = (await (await fetch(`${s.url}/api/v1/query_range?${params}`)).json()) as {
+          data: { result: { values: [number, string][] }[] };
+        };
+        return body.data.result.map((r) => r.values);
+      };
+      // A 1h step allows 12m: 5m blocks, whose count aggregate gives 12 windows an hour, not 60 samples.
+      const byAuto = await answer(auto);
+      expect(byAuto.flat().length).toBeGreaterThan(0);
+      expect(byAuto).toEqual(await answer(server, '5m'));
+      expect(byAuto.flat().every(([, v]) => Number(v) <= 12)).toBe(true);
+      expect(await answer(auto, 'raw')).toEqual(await answer(server));
+      expect((await answer(server)).flat().some(([, v]) => Number(v) > 12)).toBe(true);
+    } finally {
+      await auto.close();
+    }
   });
 });
