@@ -27,8 +27,9 @@ import { serveBlocks } from '../serve-blocks.js';
  * (step/5 = 12m, so 5m blocks; `rate` over 1h may not read 1h data, Thanos
  * caps it at half the range) and `sum by (job) (rate(x[2h]))` at `1h`.
  *
- * Environment: BENCH_SERIES (default 500), BENCH_DAYS (30), BENCH_RUNS (5),
- * BENCH_KEEP=1 keeps the directory. Prints the medians and the ratios.
+ * Environment: BENCH_SERIES (default 500), BENCH_DAYS (30), BENCH_INTERVAL_S
+ * (raw sample interval, 60), BENCH_RUNS (5), BENCH_KEEP=1 keeps the
+ * directory. Prints the medians and the ratios.
  */
 
 const H = 3600 * 1000;
@@ -65,14 +66,19 @@ class CountingStore implements ObjectStore {
 }
 
 /** One raw block of [from, from + BLOCK): float counters sampled every minute, resetting now and then. */
-async function rawBlock(store: ObjectStore, series: number, from: number): Promise<BlockMeta> {
+async function rawBlock(
+  store: ObjectStore,
+  series: number,
+  from: number,
+  interval: number,
+): Promise<BlockMeta> {
   const input = [];
   for (let s = 0; s < series; s++) {
     const ch = new SeriesChunker(2 * H);
     let v = 0;
-    for (let t = from; t < from + BLOCK; t += 60_000) {
+    for (let t = from; t < from + BLOCK; t += interval) {
       // Fractional increments, as counters of seconds or bytes rates have: raw floats do not compress to a few bits.
-      const k = t / 60_000 + s;
+      const k = t / interval + s;
       v = k % 50_000 === 0 ? 0 : v + (Math.imul(k, 2654435761) >>> 0) / 2 ** 28;
       ch.append(t, v);
     }
@@ -102,16 +108,17 @@ async function main(): Promise<void> {
   const series = envNumber('BENCH_SERIES', 500);
   const days = envNumber('BENCH_DAYS', 30);
   const runs = envNumber('BENCH_RUNS', 5);
+  const interval = envNumber('BENCH_INTERVAL_S', 60) * 1000;
   const dir = mkdtempSync(join(tmpdir(), 'resolution-bench-'));
   const fs = new FsObjectStore(dir);
   const started = performance.now();
   for (let from = T0; from < T0 + days * DAY; from += BLOCK) {
-    const raw = await rawBlock(fs, series, from);
+    const raw = await rawBlock(fs, series, from, interval);
     const m5 = (await downsampleBlock(fs, 'bench', raw, RES_5M)).meta;
     await downsampleBlock(fs, 'bench', m5, RES_1H);
   }
   console.log(
-    `bucket: ${series} series, ${days} days at 1 sample/min, raw + 5m + 1h blocks of 2 days, written in ${((performance.now() - started) / 1000).toFixed(1)} s`,
+    `bucket: ${series} series, ${days} days, a sample every ${interval / 1000} s, raw + 5m + 1h blocks of 2 days, written in ${((performance.now() - started) / 1000).toFixed(1)} s`,
   );
   const store = new CountingStore(fs);
   const server = await serveBlocks({ store, port: 0, defaultTenant: 'bench', cacheBytes: 0, evalThreads: 1 });
