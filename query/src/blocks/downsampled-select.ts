@@ -13,12 +13,33 @@ import { DownsampledIterator } from './downsampled-iterator.js';
 import { type Aggregate, aggregateFor } from './resolution.js';
 
 /**
+ * One series of a select over downsampled blocks: its chunks from every
+ * block, raw and AggrChunks in time order, read through one aggregate by
+ * `DownsampledIterator`. It leaves `Series.chunks` unset (they do not decode
+ * to its samples as they are); the selection codec sends `downsampledChunks`
+ * and the aggregate to the evaluation thread, which reads them the same way.
+ */
+export class DownsampledSeries implements Series {
+  constructor(
+    readonly labels: Labels,
+    readonly downsampledChunks: readonly SeriesChunk[],
+    readonly aggregate: Aggregate,
+    private readonly mint: number,
+    private readonly maxt: number,
+  ) {}
+
+  iterator(reuse?: SampleIterator): SampleIterator {
+    const it = reuse instanceof DownsampledIterator ? reuse : new DownsampledIterator();
+    it.reset(this.downsampledChunks, this.aggregate, this.mint, this.maxt);
+    return it;
+  }
+}
+
+/**
  * A select over blocks of which some are downsampled (as Thanos' querier
  * reads what its store gateway returns): each series' chunks from every block,
  * raw and AggrChunks, in time order, are one series read through the
- * aggregate the selector's function asks for (`aggregateFor`). Such series
- * cross to the evaluation thread as samples, not chunks, since what they
- * give depends on the aggregate.
+ * aggregate the selector's function asks for (`aggregateFor`).
  */
 export async function selectDownsampled(
   blocks: readonly QueryableBlock[],
@@ -49,24 +70,7 @@ export async function selectDownsampled(
   for (const { labels, chunks } of byKey.values()) {
     // Blocks come by start time but may overlap: their chunks are put in time order (a stable sort).
     chunks.sort((a, b) => a.minTime - b.minTime);
-    out.push(downsampledSeries(labels, chunks, aggregate, hints.mint, hints.maxt));
+    out.push(new DownsampledSeries(labels, chunks, aggregate, hints.mint, hints.maxt));
   }
   return out.sort((a, b) => compareLabels(a.labels, b.labels));
-}
-
-function downsampledSeries(
-  labels: Labels,
-  chunks: readonly SeriesChunk[],
-  aggregate: Aggregate,
-  mint: number,
-  maxt: number,
-): Series {
-  return {
-    labels,
-    iterator(reuse?: SampleIterator): SampleIterator {
-      const it = reuse instanceof DownsampledIterator ? reuse : new DownsampledIterator();
-      it.reset(chunks, aggregate, mint, maxt);
-      return it;
-    },
-  };
 }
