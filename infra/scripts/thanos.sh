@@ -11,7 +11,9 @@ source "$(dirname "$0")/common.sh"
 
 THANOS_VERSION=v0.42.5
 src="$(cd "$(dirname "$0")/../../testkit/thanos-tool" && pwd)"
-hash=$(cat "$src/go.mod" "$src/go.sum" "$src"/*.go | sha256sum | cut -c1-12)
+tags=slicelabels
+# The build tags are part of the key: a tool built otherwise is another tool.
+hash=$( (cat "$src/go.mod" "$src/go.sum" "$src"/*.go; echo "tags=$tags") | sha256sum | cut -c1-12)
 dir="$PROMSTREAM_CACHE/thanos-$THANOS_VERSION-tool-$hash"
 bin="$dir/promstream-thanos-tool"
 
@@ -24,7 +26,8 @@ install() {
   log "building the Thanos $THANOS_VERSION tool from $src into $dir"
   mkdir -p "$dir"
   # Thanos v0.42.5 needs a newer Go than some machines have; the go command fetches it.
-  (cd "$src" && GOTOOLCHAIN=go1.27.3 GOFLAGS=-mod=mod go build -o "$bin.partial" .)
+  # Thanos is built with slicelabels (its .promu.yml): its store API casts labels in that layout.
+  (cd "$src" && GOTOOLCHAIN=go1.27.3 GOFLAGS=-mod=mod go build -tags "$tags" -o "$bin.partial" .)
   mv "$bin.partial" "$bin"
   echo "$bin"
 }

@@ -6,16 +6,24 @@ export {
   type ApiErrorCode,
   type ApiServices,
   type BuildInfo,
+  type DownsamplingDefaults,
   formatFloat,
   formatTimestamp,
   type PromqlSyntax,
   prometheusApi,
   QueryGate,
+  type ReadOptions,
   TENANT_HEADER,
 } from './api/index.js';
 export { parseTreeJson } from './api/parse-tree.js';
 export { promqlSyntax } from './api/syntax.js';
 export { BlockQuerier, type QueryableBlock } from './blocks/block-querier.js';
+export {
+  aggregateFor,
+  blocksForResolution,
+  maxResolutionFor,
+  RESOLUTION_LEVELS,
+} from './blocks/resolution.js';
 export {
   type BlockLister,
   type ListedBlock,

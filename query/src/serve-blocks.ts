@@ -53,6 +53,12 @@ export interface ServeBlocksOptions {
   cacheBytes?: number;
   /** Evaluation threads kept started while idle (default 2); more start as queries need them. */
   evalThreads?: number;
+  /**
+   * Queries that name no `max_source_resolution` read at `auto` (Thanos'
+   * `--query.auto-downsampling`): a range query the coarsest resolution at
+   * most step / 5. Default off: such queries read raw blocks only.
+   */
+  autoDownsampling?: boolean;
   /** Opens one block (default: the storage package's block reader, with the selection cache). */
   open?: BlockOpener;
   now?: () => number;
@@ -124,10 +130,11 @@ export async function serveBlocks(options: ServeBlocksOptions): Promise<QuerySer
   const server = await startQueryServer({
     answerer: pool,
     // The head first: where it and a block both hold a timestamp, the log's copy answers.
-    querierFor: async (tenant) =>
-      live === undefined
-        ? blocks.querier(tenant)
-        : new MergeQuerier([live.querier(tenant), await blocks.querier(tenant)]),
+    querierFor: async (tenant, read) => {
+      const stored = (await blocks.querier(tenant)).atResolution(read?.maxResolution ?? 0);
+      return live === undefined ? stored : new MergeQuerier([live.querier(tenant), stored]);
+    },
+    downsampling: { autoDownsampling: options.autoDownsampling ?? false },
     configure: (app) => {
       if (live !== undefined)
         app.addHook('onRequest', readConsistencyHook(live, options.readConsistencyTimeoutMs ?? 10_000));

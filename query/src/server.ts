@@ -5,7 +5,8 @@ import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import { ApiError, errorBody } from './api/errors.js';
 import { QueryGate } from './api/gate.js';
 import { prometheusApi } from './api/index.js';
-import type { ApiServices, BuildInfo, PromqlSyntax } from './api/services.js';
+import type { DownsamplingDefaults } from './api/resolution-param.js';
+import type { ApiServices, BuildInfo, PromqlSyntax, ReadOptions } from './api/services.js';
 import { promqlSyntax } from './api/syntax.js';
 import type { QueryEngine } from './engine-types.js';
 import { inlineAnswerer, type QueryAnswerer } from './evaluation/answerer.js';
@@ -18,8 +19,10 @@ export interface QueryServerOptions {
   engine?: QueryEngine;
   /** Evaluates queries and writes their answers (the query role passes its evaluation pool). */
   answerer?: QueryAnswerer;
-  /** The querier over one tenant's data (blocks, head, or their merge). */
-  querierFor(tenant: string): Querier | Promise<Querier>;
+  /** The querier over one tenant's data (blocks, head, or their merge), reading resolutions up to the options'. */
+  querierFor(tenant: string, read?: ReadOptions): Querier | Promise<Querier>;
+  /** How queries pick their resolution when they do not name one (default: raw only). */
+  downsampling?: DownsamplingDefaults;
   /** The PromQL parser services for match[], format_query and parse_query (default: the engine's parser). */
   syntax?: PromqlSyntax;
   /** Listen address (default 127.0.0.1) and port (default 9090; 0 picks a free one). */
@@ -101,6 +104,7 @@ export async function buildQueryApp(options: QueryServerOptions): Promise<Fastif
   const services: ApiServices = {
     answerer,
     querierFor: options.querierFor,
+    downsampling: options.downsampling,
     syntax: options.syntax ?? promqlSyntax(formatExpr),
     gate,
     timeoutMs: options.timeoutMs ?? 120_000,

@@ -31,7 +31,7 @@ function fakeBlock(meta: BlockMeta): QueryableBlock {
 }
 
 describe('catalogBlockLister', () => {
-  it('lists a tenant’s live raw blocks from the storage catalog and reports unreadable metas on open', async () => {
+  it('lists a tenant’s live blocks of every resolution from the storage catalog and reports unreadable metas on open', async () => {
     const bucket = new MemoryObjectStore();
     const t1 = tenantStore(bucket, 't1');
     const raw = await writeBlock(t1, '', series('raw'));
@@ -54,16 +54,21 @@ describe('catalogBlockLister', () => {
       return fakeBlock(meta);
     });
     const listed = await lister('t1');
-    expect(listed.map((b) => b.id)).toEqual([raw.ulid, '01JABCDEFGHJKMNPQRSTVWXYZ4']);
-    await listed[0]!.open();
+    expect(listed.map((b) => b.id).sort()).toEqual(
+      [raw.ulid, down.ulid, '01JABCDEFGHJKMNPQRSTVWXYZ4'].sort(),
+    );
+    await listed.find((b) => b.id === raw.ulid)!.open();
     expect(opened).toEqual([[`t1/${raw.ulid}/`, raw.ulid]]);
-    const err = await listed[1]!.open().catch((e: unknown) => e);
+    const err = await listed
+      .find((b) => b.id === '01JABCDEFGHJKMNPQRSTVWXYZ4')!
+      .open()
+      .catch((e: unknown) => e);
     expect(isStorageError(err, StorageErrorCode.Corrupt)).toBe(true);
     expect((err as StorageError).message).toContain('t1/01JABCDEFGHJKMNPQRSTVWXYZ4');
     expect((await lister('t2')).map((b) => b.id)).toEqual([other.ulid]);
     expect(await lister('nobody')).toEqual([]);
 
-    // The resolution seam: a lister for 5m blocks lists those (and the unreadable block, whose resolution is unknown).
+    // A lister for one resolution lists those (and the unreadable block, whose resolution is unknown).
     const fiveMin = catalogBlockLister(catalog, async (_s, _p, meta) => fakeBlock(meta), {
       resolution: Resolution.FiveMinutes,
     });

@@ -158,11 +158,16 @@ export interface SelectHints {
   /** Aborted when the query is cancelled. */
   readonly signal?: AbortSignal;
   /**
-   * `'series'` when the caller reads only the labels (`/api/v1/series`), as
-   * Prometheus' `SelectHints.Func`: a querier may then skip loading samples
-   * and return series whose iterators are empty.
+   * As Prometheus' `SelectHints.Func`: `'series'` when the caller reads only
+   * the labels (`/api/v1/series`), so a querier may skip loading samples and
+   * return series whose iterators are empty; otherwise the name of the
+   * innermost function or aggregation around the selector (`rate`,
+   * `max_over_time`, `sum`), which picks the aggregate read from downsampled
+   * blocks.
    */
-  readonly func?: 'series';
+  readonly func?: string;
+  /** The range of a range selector (`x[5m]`), milliseconds, as Prometheus' `SelectHints.Range`. */
+  readonly range?: number;
 }
 
 /**

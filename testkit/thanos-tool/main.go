@@ -9,6 +9,10 @@
 //	compact OUTDIR BLOCK...          compact blocks with Prometheus' leveled compactor; prints the ULID
 //	bench-downsample BLOCK RES N     downsample N times; prints samples/s
 //	bench-compact N BLOCK...         compact N times; prints samples/s
+//	query-range EXPR START END STEP MAXRES BUCKET
+//	                                 evaluate a range query (ms times) with Prometheus' engine over
+//	                                 Thanos' querier and store gateway reading the directory of
+//	                                 blocks at MAXRES ms at most; prints one JSON line per series
 package main
 
 import (
@@ -43,7 +47,7 @@ func must(err error) {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: promstream-thanos-tool golden-aggr FILE | downsample BLOCK OUTDIR RES | dump BLOCK | compact OUTDIR BLOCK... | bench-downsample BLOCK RES N | bench-compact N BLOCK...")
+	fmt.Fprintln(os.Stderr, "usage: promstream-thanos-tool golden-aggr FILE | downsample BLOCK OUTDIR RES | dump BLOCK | compact OUTDIR BLOCK... | bench-downsample BLOCK RES N | bench-compact N BLOCK... | query-range EXPR START END STEP MAXRES BUCKET")
 	os.Exit(2)
 }
 
@@ -76,6 +80,9 @@ func main() {
 		n, err := strconv.Atoi(a[2])
 		must(err)
 		benchDownsample(a[0], res, n)
+	case "query-range":
+		need(a, 6)
+		queryRange(a[0], parseMillis(a[1]), parseMillis(a[2]), parseMillis(a[3]), parseMillis(a[4]), a[5])
 	case "bench-compact":
 		need(a, 2)
 		n, err := strconv.Atoi(a[0])

@@ -268,6 +268,14 @@ describe('docs/config.md', () => {
 });
 
 describe('addConfigFlags', () => {
+  test('takes Thanos-style dotted flags such as --query.auto-downsampling', () => {
+    expect(load('query', [], {}).query.autoDownsampling).toBe(false);
+    expect(load('query', ['--query.auto-downsampling'], {}).query.autoDownsampling).toBe(true);
+    expect(load('query', [], { PROMSTREAM_QUERY_AUTO_DOWNSAMPLING: 'true' }).query.autoDownsampling).toBe(
+      true,
+    );
+  });
+
   test('flags carry no commander default, so the file and the environment are not overridden', () => {
     const cmd = addConfigFlags(new Command('agent'), 'agent');
     cmd.parseOptions([]);

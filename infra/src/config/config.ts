@@ -66,6 +66,8 @@ export interface PromstreamConfig {
     catalogRefresh: number;
     /** Whether to tail the log into a head (with kafka.brokers and registryUrl). */
     tailLog: boolean;
+    /** Whether queries without max_source_resolution read at `auto` (Thanos' --query.auto-downsampling). */
+    autoDownsampling: boolean;
   };
   broker: {
     /** Segment directory; empty means `<dataDir>/log`. */

@@ -358,6 +358,15 @@ export const SETTINGS: readonly Setting[] = [
     help: 'how often the block list is read again',
   },
   {
+    key: 'query.autoDownsampling',
+    kind: 'bool',
+    default: false,
+    env: 'PROMSTREAM_QUERY_AUTO_DOWNSAMPLING',
+    flag: '--query.auto-downsampling',
+    roles: ['query'],
+    help: 'queries without max_source_resolution read downsampled blocks at step/5 (as Thanos)',
+  },
+  {
     key: 'query.tailLog',
     kind: 'bool',
     default: false,

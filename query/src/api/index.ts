@@ -10,7 +10,8 @@ import { syntaxPlugin } from './syntax-plugin.js';
 export { API_ERROR_CODES, API_ERROR_STATUS, ApiError, type ApiErrorCode } from './errors.js';
 export { formatFloat, formatTimestamp, histogramJson } from './format.js';
 export { QueryGate } from './gate.js';
-export type { ApiInstruments, ApiServices, BuildInfo, PromqlSyntax } from './services.js';
+export { type DownsamplingDefaults, MAX_SOURCE_RESOLUTION, maxSourceResolution } from './resolution-param.js';
+export type { ApiInstruments, ApiServices, BuildInfo, PromqlSyntax, ReadOptions } from './services.js';
 export { TENANT_HEADER } from './services.js';
 
 /**

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import type { QueryRequest, QueryText } from '../evaluation/answerer.js';
 import { ApiError, fromEngineError, invalidParam } from './errors.js';
 import { durationParam, limitParam, type Params, single, timeParam } from './params.js';
+import { maxSourceResolution } from './resolution-param.js';
 import {
   type ApiServices,
   paramsOf,
@@ -82,11 +83,16 @@ async function handle(
   reply: FastifyReply,
   prepare: (params: Params) => QueryText,
 ): Promise<FastifyReply> {
+  const defaults = services.downsampling ?? {};
   const started = performance.now();
   let outcome = 'success';
   try {
     const params = paramsOf(request);
     const text = prepare(params);
+    // Thanos' auto resolution: five samples per step for a range query, the configured default for an instant one.
+    const autoMs =
+      text.kind === 'range' ? Math.floor(text.step / 5) : (defaults.instantMaxSourceResolution ?? 0);
+    const maxResolution = maxSourceResolution(params, autoMs, defaults);
     const limit = limitParam(params);
     const tenant = tenantOf(request, services.defaultTenant);
     const requested = durationParam(params, 'timeout');
@@ -96,7 +102,10 @@ async function handle(
     try {
       const release = await services.gate.acquire(signal);
       try {
-        const querier = await raceAbort(Promise.resolve(services.querierFor(tenant)), signal);
+        const querier = await raceAbort(
+          Promise.resolve(services.querierFor(tenant, { maxResolution })),
+          signal,
+        );
         const query: QueryRequest = { ...text, limit, timeoutMs };
         return await sendAnswer(reply, abortable(services.answerer.answer(querier, query, signal), signal));
       } finally {

@@ -8,6 +8,7 @@ import type { Querier } from '../querier.js';
 import { ApiError, errorBody, fromEngineError } from './errors.js';
 import { abortError, type QueryGate } from './gate.js';
 import type { Params } from './params.js';
+import type { DownsamplingDefaults } from './resolution-param.js';
 
 const gzipAsync = promisify(gzip);
 /** Fastest deflate level: for query answers latency matters more than the last bytes saved. */
@@ -39,12 +40,20 @@ export interface ApiInstruments {
   observeQuery(endpoint: string, outcome: string, seconds: number): void;
 }
 
+/** How one query reads a tenant's data. */
+export interface ReadOptions {
+  /** The largest downsample resolution it may read, milliseconds (0: raw only). */
+  maxResolution: number;
+}
+
 /** The services every API plugin shares (passed as plugin options). */
 export interface ApiServices {
   /** Evaluates queries and writes their answers (on worker threads in the query role). */
   answerer: QueryAnswerer;
-  /** The querier over one tenant's data. */
-  querierFor(tenant: string): Querier | Promise<Querier>;
+  /** The querier over one tenant's data, reading resolutions up to the options' (raw when absent). */
+  querierFor(tenant: string, read?: ReadOptions): Querier | Promise<Querier>;
+  /** How queries pick their resolution when they do not name one. */
+  downsampling?: DownsamplingDefaults;
   syntax: PromqlSyntax;
   gate: QueryGate;
   /** Longest a query may run, milliseconds (a request's `timeout` can only shorten it). */

@@ -1,6 +1,8 @@
 import { type FloatHistogram, type Matcher, type SampleIterator, ValueType } from '@promstream/storage';
 import { compareLabels, labelsKey, MergeQuerier } from '../merge-querier.js';
 import type { Querier, SelectHints, Series } from '../querier.js';
+import { selectDownsampled } from './downsampled-select.js';
+import { blocksForResolution, maxResolutionFor } from './resolution.js';
 
 /**
  * What the block querier needs of one opened block: its time range and a
@@ -14,6 +16,8 @@ export interface QueryableBlock {
   readonly minTime: number;
   /** End of the block's range, exclusive (as Prometheus' block meta), milliseconds. */
   readonly maxTime: number;
+  /** Downsample resolution, milliseconds; absent or 0 for raw samples. */
+  readonly resolution?: number;
   /**
    * Series matching all matchers with samples in [mint, maxt], sorted by
    * labels; iterators read only that range's chunks. With `labelsOnly` the
@@ -33,14 +37,33 @@ export interface QueryableBlock {
 /**
  * A `Querier` over a set of blocks: only blocks whose range meets the query's
  * are read, and a series found in several blocks (adjacent or overlapping
- * ranges) is one series whose samples are merged by time.
+ * ranges) is one series whose samples are merged by time. Blocks of every
+ * resolution may be given: a select reads those `blocksForResolution` picks
+ * for the querier's largest resolution (raw only by default), and reads
+ * downsampled ones through the aggregate its function hint asks for.
  */
 export class BlockQuerier implements Querier {
-  constructor(private readonly blocks: readonly QueryableBlock[]) {}
+  private readonly blocks: readonly QueryableBlock[];
 
-  /** The blocks whose range meets [mint, maxt]. */
-  overlapping(mint: number, maxt: number): QueryableBlock[] {
-    return this.blocks.filter((b) => b.minTime <= maxt && b.maxTime > mint);
+  /**
+   * @param blocks The blocks, of any resolution.
+   * @param maxResolution The largest resolution selects may read, milliseconds (Thanos' `max_source_resolution`).
+   */
+  constructor(
+    blocks: readonly QueryableBlock[],
+    readonly maxResolution = 0,
+  ) {
+    this.blocks = [...blocks].sort((a, b) => a.minTime - b.minTime);
+  }
+
+  /** The same blocks read at most at another resolution. */
+  atResolution(maxResolution: number): BlockQuerier {
+    return maxResolution === this.maxResolution ? this : new BlockQuerier(this.blocks, maxResolution);
+  }
+
+  /** The blocks a select of [mint, maxt] reads at resolutions up to `maxResolution` (default the querier's). */
+  overlapping(mint: number, maxt: number, maxResolution = this.maxResolution): QueryableBlock[] {
+    return blocksForResolution(this.blocks, mint, maxt, maxResolution);
   }
 
   private merged(hints: SelectHints): Querier {
@@ -48,12 +71,15 @@ export class BlockQuerier implements Querier {
   }
 
   async select(hints: SelectHints, matchers: readonly Matcher[]): Promise<Series[]> {
-    const blocks = this.overlapping(hints.mint, hints.maxt).sort((a, b) => a.minTime - b.minTime);
+    const func = hints.func ?? '';
+    const maxResolution = maxResolutionFor(this.maxResolution, hints.range ?? 0, func);
+    const blocks = this.overlapping(hints.mint, hints.maxt, maxResolution);
     if (blocks.length === 0) return [];
-    const labelsOnly = hints.func === 'series';
+    if (blocks.some((b) => (b.resolution ?? 0) > 0)) return selectDownsampled(blocks, hints, matchers);
+    const labelsOnly = func === 'series';
     if (blocks.length === 1)
       return blocks[0]!.select(matchers, hints.mint, hints.maxt, hints.signal, labelsOnly);
-    if (!disjoint(blocks)) return this.merged(hints).select(hints, matchers);
+    if (!disjoint(blocks)) return new MergeQuerier(blocks.map(blockAsQuerier)).select(hints, matchers);
     // Blocks that do not overlap in time hold each series' samples in block order, so
     // chaining their iterators is enough: no per-sample comparison as in a merge.
     const lists = await Promise.all(

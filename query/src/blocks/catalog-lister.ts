@@ -3,10 +3,11 @@ import {
   type BucketCatalog,
   liveBlocks,
   type ObjectStore,
-  Resolution,
+  type Resolution,
   StorageError,
 } from '@promstream/storage';
 import type { QueryableBlock } from './block-querier.js';
+import { withoutSuperseded } from './superseded.js';
 import type { BlockLister, ListedBlock } from './tenant-blocks.js';
 
 /** Opens the block under `prefix` (e.g. `default/01J.../`) of the bucket, whose meta the catalog read. */
@@ -15,17 +16,17 @@ export type BlockOpener = (store: ObjectStore, prefix: string, meta: BlockMeta) 
 /** Options of the catalog lister. */
 export interface CatalogListerOptions {
   /**
-   * The resolution queries read (default raw). This is the seam where the
-   * query tier will pick a resolution per query once a compactor writes
-   * downsampled blocks.
+   * List only blocks of this resolution (default: every resolution; the
+   * block querier picks among them per query).
    */
   resolution?: Resolution;
 }
 
 /**
  * Lists a tenant's blocks through the storage package's bucket catalog:
- * the blocks with a readable meta.json, at one resolution, not marked for
- * deletion (the blocks replacing them hold their data). A block whose meta
+ * the blocks with a readable meta.json, of every resolution, not marked for
+ * deletion and not superseded by another block (the blocks replacing them
+ * hold their data; see `withoutSuperseded`). A block whose meta
  * does not read is listed with an `open` that fails with the catalog's
  * error, so it is reported as a bad block; a partial block (upload in
  * progress) is left out.
@@ -35,10 +36,10 @@ export function catalogBlockLister(
   open: BlockOpener,
   options: CatalogListerOptions = {},
 ): BlockLister {
-  const resolution = options.resolution ?? Resolution.Raw;
+  const filter = options.resolution === undefined ? {} : { resolution: options.resolution };
   return async (tenant: string): Promise<ListedBlock[]> => {
     const snap = await catalog.tenant(tenant).refresh();
-    const out: ListedBlock[] = liveBlocks(snap, { resolution }).map(({ meta }) => ({
+    const out: ListedBlock[] = withoutSuperseded(liveBlocks(snap, filter)).map(({ meta }) => ({
       id: meta.ulid,
       open: () => open(catalog.store, `${tenant}/${meta.ulid}/`, meta),
     }));

@@ -8,6 +8,7 @@ import {
   LoadedSeries,
   type Matcher,
   type ObjectStore,
+  resolutionOf,
   type SampleIterator,
   ValueType,
 } from '@promstream/storage';
@@ -43,6 +44,7 @@ export async function openStorageBlock(
     id: reader.meta.ulid,
     minTime: reader.meta.minTime,
     maxTime: reader.meta.maxTime,
+    resolution: resolutionOf(reader.meta),
     async select(matchers, mint, maxt, signal, labelsOnly): Promise<Series[]> {
       if (signal?.aborted) throw new EngineError('canceled', 'query was canceled');
       if (labelsOnly) {

@@ -9,7 +9,7 @@ export interface ListedBlock {
   open(): Promise<QueryableBlock>;
 }
 
-/** Lists the live blocks of one tenant (deleted, marked and downsampled blocks left out). */
+/** Lists the blocks one tenant's queries may read, of every resolution (deleted, marked and superseded blocks left out). */
 export type BlockLister = (tenant: string) => Promise<ListedBlock[]>;
 
 /** Options of the per-tenant block cache. */

@@ -49,6 +49,8 @@ function serve(port: MessagePort): void {
         mint: hints.mint,
         maxt: hints.maxt,
         matchers: data(matchers),
+        func: hints.func ?? '',
+        range: hints.range ?? 0,
       });
       return decodeSelection(sel);
     },

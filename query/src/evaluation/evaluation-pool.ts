@@ -172,7 +172,7 @@ export class EvaluationPool implements QueryAnswerer {
       const matchers = c.matchers.map((m) => newMatcher(m.type, m.name, m.value));
       const hints = { mint: c.mint, maxt: c.maxt, signal };
       if (c.method === 'select') {
-        const series = await querier.select(hints, matchers);
+        const series = await querier.select({ ...hints, func: c.func, range: c.range }, matchers);
         const sel = await encodeSelection(series, c.mint, c.maxt, signal);
         thread.post({ type: 'result', id, value: sel }, selectionTransfer(sel));
       } else if (c.method === 'labelNames') {

@@ -40,7 +40,7 @@ export interface EvaluationOptions {
 
 /** A querier method called from an evaluation thread. */
 export type QuerierCall =
-  | { method: 'select'; mint: number; maxt: number; matchers: MatcherData[] }
+  | { method: 'select'; mint: number; maxt: number; matchers: MatcherData[]; func: string; range: number }
   | { method: 'labelNames'; mint: number; maxt: number; matchers: MatcherData[] }
   | { method: 'labelValues'; mint: number; maxt: number; name: string; matchers: MatcherData[] };
 

@@ -1,14 +1,21 @@
 import {
+  AGGR_ENCODING,
+  AggrType,
   BucketCatalog,
   createBlocksFromOpenMetrics,
+  encodeAggrChunk,
+  encodeXorChunk,
   type FloatHistogram,
   MemoryObjectStore,
   newMatcher,
   type SampleIterator,
   ValueType,
+  XOR_ENCODING,
 } from '@promstream/storage';
 import { describe, expect, it } from 'vitest';
 import { catalogBlockLister } from '../blocks/catalog-lister.js';
+import { DownsampledSeries } from '../blocks/downsampled-select.js';
+import { AVERAGE } from '../blocks/resolution.js';
 import { openStorageBlock } from '../blocks/storage-block.js';
 import { TenantBlocks } from '../blocks/tenant-blocks.js';
 import { HeadStore } from '../head/head-store.js';
@@ -153,5 +160,52 @@ describe('selection codec', () => {
     const t = new Float64Array(4);
     expect(it.copyFloats(t, new Float64Array(4), 0, 4, 100)).toBe(1);
     expect(it.next()).toBe(ValueType.FloatHistogram);
+  });
+
+  it('hands downsampled series over as chunks with their aggregate, read the same on the other side', async () => {
+    const xor = (t: number[], v: number[]) => ({ encoding: XOR_ENCODING, bytes: encodeXorChunk(t, v) });
+    const w = [599, 899];
+    const aggr = encodeAggrChunk([
+      xor(w, [2, 3]),
+      xor(w, [20, 60]),
+      xor(w, [5, 15]),
+      xor(w, [15, 25]),
+      xor(w, [15, 25]),
+    ]);
+    const chunks = [
+      {
+        minTime: 100,
+        maxTime: 300,
+        encoding: XOR_ENCODING,
+        bytes: encodeXorChunk([100, 200, 300], [1, 2, 3]),
+      },
+      { minTime: 599, maxTime: 899, encoding: AGGR_ENCODING, bytes: aggr },
+    ];
+    const labels = [{ name: '__name__', value: 'x' }];
+    const series = [
+      new DownsampledSeries(labels, chunks, AVERAGE, 0, 1000),
+      new DownsampledSeries(labels, chunks, AggrType.Max, 0, 1000),
+    ];
+    const sel = await encodeSelection(series, 0, 1000);
+    expect(sel.t.length).toBe(0);
+    expect([...sel.aggregates]).toEqual([AVERAGE, AggrType.Max]);
+    const decoded = decodeSelection(cross(sel, selectionTransfer(sel)));
+    expect(decoded[0]).toBeInstanceOf(DownsampledSeries);
+    for (let i = 0; i < series.length; i++)
+      expect(read(decoded[i]!.iterator(), 0)).toEqual(read(series[i]!.iterator(), 0));
+    expect(read(decoded[0]!.iterator(), 0)).toEqual([
+      [100, 1],
+      [200, 2],
+      [300, 3],
+      [599, 10],
+      [899, 20],
+    ]);
+    expect(read(decoded[1]!.iterator(), 0)).toEqual([
+      [100, 1],
+      [200, 2],
+      [300, 3],
+      [599, 15],
+      [899, 25],
+    ]);
   });
 });

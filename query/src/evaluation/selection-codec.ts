@@ -6,6 +6,8 @@ import {
   type SampleIterator,
   ValueType,
 } from '@promstream/storage';
+import { DownsampledSeries } from '../blocks/downsampled-select.js';
+import type { Aggregate } from '../blocks/resolution.js';
 import { EngineError } from '../engine-types.js';
 import type { Series } from '../querier.js';
 
@@ -22,6 +24,9 @@ import type { Series } from '../querier.js';
  * - Samples: series `i` owns `[offsets[i], offsets[i+1])` of `t` and `f`; a
  *   histogram sample keeps its slot (value 0) and is listed in `histograms`
  *   by its absolute index. A series has chunks or samples, never both.
+ * - Downsampled series (raw and AggrChunks read through one aggregate, see
+ *   `DownsampledSeries`) cross as chunks too, `aggregates[i]` naming the
+ *   aggregate; it is `NOT_DOWNSAMPLED` for every other series.
  */
 export interface EncodedSelection {
   /**
@@ -35,6 +40,8 @@ export interface EncodedSelection {
   readonly mint: number;
   readonly maxt: number;
   readonly chunkOffsets: Uint32Array;
+  /** Per series, the aggregate its chunks are read through, or `NOT_DOWNSAMPLED`. */
+  readonly aggregates: Int8Array;
   readonly chunkMeta: Float64Array;
   readonly byteOffsets: Uint32Array;
   readonly bytes: Uint8Array;
@@ -45,6 +52,9 @@ export interface EncodedSelection {
   /** Absolute sample index and histogram, in index order. */
   readonly histograms: { at: number; h: FloatHistogram }[];
 }
+
+/** The `aggregates` entry of a series whose chunks are read as they are. */
+export const NOT_DOWNSAMPLED = -128;
 
 /** How long encoding runs before it lets the event loop turn, milliseconds. */
 const SLICE_MS = 8;
@@ -62,7 +72,11 @@ export async function encodeSelection(
   signal?: AbortSignal,
 ): Promise<EncodedSelection> {
   // Series read from blocks alone (block series and their chains) cross as their compressed chunks.
-  const chunked = series.map((s) => s.chunks);
+  const chunked = series.map((s) => (s instanceof DownsampledSeries ? s.downsampledChunks : s.chunks));
+  const aggregates = new Int8Array(series.length).fill(NOT_DOWNSAMPLED);
+  series.forEach((s, i) => {
+    if (s instanceof DownsampledSeries) aggregates[i] = s.aggregate;
+  });
   let chunkCount = 0;
   let byteCount = 0;
   for (const cs of chunked) {
@@ -153,6 +167,7 @@ export async function encodeSelection(
     mint,
     maxt,
     chunkOffsets,
+    aggregates,
     chunkMeta,
     byteOffsets,
     bytes,
@@ -168,6 +183,7 @@ export function selectionTransfer(sel: EncodedSelection): ArrayBuffer[] {
   return [
     sel.labelCounts.buffer as ArrayBuffer,
     sel.chunkOffsets.buffer as ArrayBuffer,
+    sel.aggregates.buffer as ArrayBuffer,
     sel.chunkMeta.buffer as ArrayBuffer,
     sel.byteOffsets.buffer as ArrayBuffer,
     sel.bytes.buffer as ArrayBuffer,
@@ -200,7 +216,11 @@ export function decodeSelection(sel: EncodedSelection): Series[] {
           bytes: sel.bytes.subarray(sel.byteOffsets[k]!, sel.byteOffsets[k + 1]!),
         };
       }
-      out[i] = new LoadedSeries(labels, chunks, sel.mint, sel.maxt);
+      const aggregate = sel.aggregates[i]!;
+      out[i] =
+        aggregate === NOT_DOWNSAMPLED
+          ? new LoadedSeries(labels, chunks, sel.mint, sel.maxt)
+          : new DownsampledSeries(labels, chunks, aggregate as Aggregate, sel.mint, sel.maxt);
       continue;
     }
     const from = sel.offsets[i]!;

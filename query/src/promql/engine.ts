@@ -16,7 +16,7 @@ import {
   type QueryValue,
   type VectorSample,
 } from '../engine-types.js';
-import type { Querier, Series } from '../querier.js';
+import type { Querier, SelectHints, Series } from '../querier.js';
 
 import { evalAggregate } from './aggregate.js';
 import type { AtModifier, DurationExpr, Expr, MatrixSelector, SubqueryExpr, VectorSelector } from './ast.js';
@@ -28,6 +28,7 @@ import { copyH, scaleH } from './histogram.js';
 import { compareLabels, labelsKey, METRIC_NAME } from './labels.js';
 import { parseExpr } from './parser.js';
 import { dropStale, dropStaleInPlace, readSamples, type SampleBuffer } from './sample-buffer.js';
+import { selectorFuncs } from './select-hints.js';
 import {
   duplicateLabelset,
   lastAtOrBefore,
@@ -67,8 +68,14 @@ class Evaluator implements EvalContext {
     timeout: number,
     private readonly now: () => number,
     readonly signal: AbortSignal | undefined,
+    private readonly funcs: ReadonlyMap<VectorSelector, string>,
   ) {
     this.deadline = now() + timeout;
+  }
+
+  /** A select's hints: its range, and the function around the selector (see select-hints.ts). */
+  private hints(vs: VectorSelector, mint: number, maxt: number, range: number): SelectHints {
+    return { mint, maxt, signal: this.signal, func: this.funcs.get(vs) ?? '', range };
   }
 
   /** Throws when the query was cancelled or ran out of time. */
@@ -184,8 +191,8 @@ class Evaluator implements EvalContext {
     }
   }
 
-  async selectSeries(vs: VectorSelector, mint: number, maxt: number): Promise<RangeSeries[]> {
-    const list = await this.querier.select({ mint, maxt, signal: this.signal }, vs.matchers as Matcher[]);
+  async selectSeries(vs: VectorSelector, mint: number, maxt: number, range = 0): Promise<RangeSeries[]> {
+    const list = await this.querier.select(this.hints(vs, mint, maxt, range), vs.matchers as Matcher[]);
     const out: RangeSeries[] = [];
     // Samples are written straight into shared pools that the series view:
     // typed arrays are allocated per pool, not per series. A series that
@@ -271,7 +278,7 @@ class Evaluator implements EvalContext {
     let fAll: Float64Array | undefined;
     let hasAll: Uint8Array | undefined;
     const lookback = this.lookback;
-    await this.eachSelected(vs.matchers as Matcher[], lo - lookback + 1, hi, (src, k, count, scratch, rn) => {
+    await this.eachSelected(vs, lo - lookback + 1, hi, 0, (src, k, count, scratch, rn) => {
       if (fAll === undefined || hasAll === undefined) {
         fAll = new Float64Array(steps * count);
         hasAll = new Uint8Array(steps * count);
@@ -345,12 +352,13 @@ class Evaluator implements EvalContext {
    * `visit` must not keep the buffer's arrays.
    */
   private async eachSelected(
-    matchers: Matcher[],
+    vs: VectorSelector,
     mint: number,
     maxt: number,
+    range: number,
     visit: (src: Series, k: number, count: number, buf: SampleBuffer, n: number) => void,
   ): Promise<void> {
-    const list = await this.querier.select({ mint, maxt, signal: this.signal }, matchers);
+    const list = await this.querier.select(this.hints(vs, mint, maxt, range), vs.matchers as Matcher[]);
     const buf: SampleBuffer = { t: new Float64Array(256), f: new Float64Array(256), h: null };
     let prev: SampleIterator | undefined;
     for (let k = 0; k < list.length; k++) {
@@ -382,7 +390,7 @@ class Evaluator implements EvalContext {
     if (range <= 0) throw new EngineError('bad_data', `range selector duration must be greater than 0`);
     const rt = this.refTimes(ts, vs.at, vs.offset);
     const [lo, hi] = timeSpan(rt);
-    await this.eachSelected(vs.matchers as Matcher[], lo - range + 1, hi, (src, k, count, buf, read) => {
+    await this.eachSelected(vs, lo - range + 1, hi, range, (src, k, count, buf, read) => {
       const n = dropStaleInPlace(buf, read);
       visit({ labels: src.labels, t: buf.t, f: buf.f, h: buf.h, n, dropName: false }, k, count, rt, range);
     });
@@ -394,7 +402,7 @@ class Evaluator implements EvalContext {
     if (range <= 0) throw new EngineError('bad_data', `range selector duration must be greater than 0`);
     const rt = this.refTimes(ts, vs.at, vs.offset);
     const [lo, hi] = timeSpan(rt);
-    const raw = await this.selectSeries(vs, lo - range + 1, hi);
+    const raw = await this.selectSeries(vs, lo - range + 1, hi, range);
     // Staleness markers never appear inside a range.
     const series = raw.map((r) => dropStale(r));
     return { type: 'matrix', series, ends: rt, range };
@@ -531,7 +539,7 @@ export class Engine implements QueryEngine {
     signal?: AbortSignal,
   ): Promise<QueryResult> {
     const ast = parseExpr(expr);
-    const ev = this.evaluator(querier, time, time, 0, signal);
+    const ev = this.evaluator(querier, ast, time, time, 0, signal);
     const ts = Float64Array.of(time);
     const v = await runGuarded(() => ev.eval(ast, ts));
     let value: QueryValue;
@@ -608,7 +616,7 @@ export class Engine implements QueryEngine {
         'bad_data',
         `invalid expression type "${t === 'matrix' ? 'range vector' : t}" for range query, must be Scalar or instant Vector`,
       );
-    const ev = this.evaluator(querier, start, end, step, signal);
+    const ev = this.evaluator(querier, ast, start, end, step, signal);
     const ts = new Float64Array(n);
     for (let i = 0; i < n; i++) ts[i] = start + i * step;
     const v = await runGuarded(() => ev.eval(ast, ts));
@@ -651,22 +659,15 @@ export class Engine implements QueryEngine {
 
   private evaluator(
     querier: Querier,
+    ast: Expr,
     start: number,
     end: number,
     step: number,
     signal?: AbortSignal,
-  ): Evaluator {
-    return new Evaluator(
-      querier,
-      start,
-      end,
-      step,
-      this.lookback,
-      this.maxSamples,
-      this.timeout,
-      this.now,
-      signal,
-    );
+  ) {
+    const funcs = selectorFuncs(ast);
+    const { lookback, maxSamples, timeout, now } = this;
+    return new Evaluator(querier, start, end, step, lookback, maxSamples, timeout, now, signal, funcs);
   }
 }
 

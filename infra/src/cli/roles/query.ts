@@ -25,6 +25,7 @@ export const queryRole: Role = {
         maxSamples: q.maxSamples,
         catalogRefreshMs: q.catalogRefresh,
         cacheBytes: q.cacheBytes,
+        autoDownsampling: q.autoDownsampling,
         readConsistencyTimeoutMs: q.readConsistencyTimeout,
         brokers: q.tailLog ? config.kafka.brokers : undefined,
         registryUrl: config.registryUrl,
