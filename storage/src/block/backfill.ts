@@ -138,11 +138,8 @@ export async function backfillText(
     spills = await readIntoSpills(input, parser, spillDir, duration, progress, options.onProgress);
     progress.phase = 'write';
     for (const start of [...spills.keys()].sort((a, b) => a - b)) {
-      // The backfill head's chunk range is twice the block size.
-      const spill = spills.get(start)!;
-      const builder = new RangeBuilder(2 * duration, !spill.interleaved);
-      spill.drain((records, count) => builder.addRecords(records, count));
-      const block = encodeBlock(builder.series((ref) => parser.series.labels(ref)));
+      const block = buildRange(spills.get(start)!, duration, parser);
+      spills.delete(start);
       await sink(block);
       blocks.push(block.meta);
       progress.blocks++;
@@ -163,6 +160,18 @@ export async function backfillText(
     badLines: parser.badLines,
     firstBadLines: parser.firstBadLines,
   };
+}
+
+/**
+ * The block of one range. Its own function so the range's chunkers and
+ * their slabs are garbage once the block is encoded, not kept alive through
+ * the upload that follows.
+ */
+function buildRange(spill: RangeSpill, duration: number, parser: TextSampleParser): EncodedBlock {
+  // The backfill head's chunk range is twice the block size.
+  const builder = new RangeBuilder(2 * duration, !spill.interleaved);
+  spill.drain((records, count) => builder.addRecords(records, count));
+  return encodeBlock(builder.series((ref) => parser.series.labels(ref)));
 }
 
 /** Spill directories are named `<prefix><pid>-<random>`. */
