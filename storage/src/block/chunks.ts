@@ -29,46 +29,54 @@ export function splitChunkRef(ref: number): { seq: number; offset: number } {
   return { seq, offset: ref - seq * TWO_32 };
 }
 
-/** Bytes of the small pieces (lengths, encodings, CRCs) are cut from slabs this large. */
-const SLAB = 64 * 1024;
+/** Segment bytes are written into pieces this large (a larger chunk gets a piece of its own size). */
+const PIECE = 1024 * 1024;
 
 /**
  * Collects chunks into segment files, cutting a new file before one would
- * pass the size. Chunk bytes are kept as views and copied once, when a file
- * is finished (no growing buffer copied again and again).
+ * pass the size. Each chunk is written once, length, encoding, data and CRC
+ * together, into 1 MiB pieces; a file is its list of pieces, handed out as
+ * they are (for a streamed upload) or joined once (`finish`).
  */
 export class SegmentWriter {
-  private readonly files: Uint8Array[] = [];
-  private parts: Uint8Array[] = [];
+  private readonly files: Uint8Array[][] = [];
+  private pieces: Uint8Array[] = [];
+  private piece = new Uint8Array(0);
+  /** Where the current piece's unclaimed bytes start, and where writing is. */
+  private start = 0;
+  private at = 0;
   private curLen = 0;
-  private slab = new Uint8Array(SLAB);
-  private slabAt = 0;
   private readonly head = new Uint8Array(1);
 
   constructor(private readonly segmentSize = DEFAULT_SEGMENT_SIZE) {
     this.startFile();
   }
 
-  /** `n` bytes of scratch that stay valid until the file is finished. */
-  private small(n: number): Uint8Array {
-    if (this.slabAt + n > this.slab.length) {
-      this.slab = new Uint8Array(SLAB);
-      this.slabAt = 0;
-    }
-    const out = this.slab.subarray(this.slabAt, this.slabAt + n);
-    this.slabAt += n;
-    return out;
+  /** Makes room for `n` contiguous bytes at `at`. */
+  private reserve(n: number): void {
+    if (this.at + n <= this.piece.length) return;
+    this.closePiece();
+    this.piece = new Uint8Array(Math.max(PIECE, n));
+    this.start = this.at = 0;
+  }
+
+  /** Hands the bytes written since the last claim to the current file. */
+  private closePiece(): void {
+    if (this.at > this.start) this.pieces.push(this.piece.subarray(this.start, this.at));
+    this.start = this.at;
   }
 
   private startFile(): void {
-    const h = this.small(SEGMENT_HEADER_LEN);
-    h[0] = SEGMENT_MAGIC >>> 24;
-    h[1] = (SEGMENT_MAGIC >>> 16) & 0xff;
-    h[2] = (SEGMENT_MAGIC >>> 8) & 0xff;
-    h[3] = SEGMENT_MAGIC & 0xff;
-    h[4] = SEGMENT_VERSION;
-    h[5] = h[6] = h[7] = 0;
-    this.parts = [h];
+    this.reserve(SEGMENT_HEADER_LEN);
+    const h = this.piece;
+    const a = this.at;
+    h[a] = SEGMENT_MAGIC >>> 24;
+    h[a + 1] = (SEGMENT_MAGIC >>> 16) & 0xff;
+    h[a + 2] = (SEGMENT_MAGIC >>> 8) & 0xff;
+    h[a + 3] = SEGMENT_MAGIC & 0xff;
+    h[a + 4] = SEGMENT_VERSION;
+    h[a + 5] = h[a + 6] = h[a + 7] = 0;
+    this.at += SEGMENT_HEADER_LEN;
     this.curLen = SEGMENT_HEADER_LEN;
   }
 
@@ -91,48 +99,64 @@ export class SegmentWriter {
       this.startFile();
     }
     const ref = this.files.length * TWO_32 + this.curLen;
-    const head = this.small(lenBytes + 1);
+    this.reserve(size);
+    const b = this.piece;
+    let p = this.at;
     let x = data.length;
-    let p = 0;
     while (x >= 0x80) {
-      head[p++] = (x % 0x80) | 0x80;
+      b[p++] = (x % 0x80) | 0x80;
       x = Math.floor(x / 0x80);
     }
-    head[p++] = x;
-    head[p] = encoding;
+    b[p++] = x;
+    b[p++] = encoding;
+    b.set(data, p);
+    p += data.length;
     let sum = crc;
     if (sum === undefined) {
       this.head[0] = encoding;
       sum = crc32c(data, crc32c(this.head));
     }
-    const tail = this.small(4);
-    tail[0] = sum >>> 24;
-    tail[1] = (sum >>> 16) & 0xff;
-    tail[2] = (sum >>> 8) & 0xff;
-    tail[3] = sum & 0xff;
-    this.parts.push(head, data, tail);
+    b[p] = sum >>> 24;
+    b[p + 1] = (sum >>> 16) & 0xff;
+    b[p + 2] = (sum >>> 8) & 0xff;
+    b[p + 3] = sum & 0xff;
+    this.at = p + 4;
     this.curLen += size;
     return ref;
   }
 
   private finishFile(): void {
-    const out = new Uint8Array(this.curLen);
-    let at = 0;
-    for (const p of this.parts) {
-      out.set(p, at);
-      at += p.length;
-    }
-    this.files.push(out);
-    this.parts = [];
+    this.closePiece();
+    this.files.push(this.pieces);
+    this.pieces = [];
   }
 
-  /** The segment files; none when no chunk was added. */
-  finish(): Uint8Array[] {
+  /** The segment files, each as its pieces in order; none when no chunk was added. */
+  finishPieces(): Uint8Array[][] {
     if (this.curLen > SEGMENT_HEADER_LEN) this.finishFile();
-    this.parts = [];
+    this.pieces = [];
     this.curLen = 0;
     return this.files;
   }
+
+  /** The segment files, each joined into one array; none when no chunk was added. */
+  finish(): Uint8Array[] {
+    return this.finishPieces().map(joinPieces);
+  }
+}
+
+/** The pieces as one array (the piece itself when there is one). */
+function joinPieces(pieces: Uint8Array[]): Uint8Array {
+  if (pieces.length === 1) return pieces[0]!;
+  let n = 0;
+  for (const p of pieces) n += p.length;
+  const out = new Uint8Array(n);
+  let at = 0;
+  for (const p of pieces) {
+    out.set(p, at);
+    at += p.length;
+  }
+  return out;
 }
 
 /** Checks a segment file header. */

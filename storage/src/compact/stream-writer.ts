@@ -1,6 +1,7 @@
 /**
  * Writes a block series by series, in label order, uploading each chunk
- * segment file as soon as it is cut, so a compaction holds one segment file
+ * segment file as soon as it is cut (streamed in its 1 MiB pieces), so a
+ * compaction holds one segment file
  * and the index entries (labels and chunk refs), never every chunk. meta.json
  * goes last, as with writeBlock: a block without it is partial.
  */
@@ -13,7 +14,7 @@ import { type BlockMeta, encodeMeta } from '../block/meta.js';
 import type { ChunkInput } from '../block/writer.js';
 import { StorageError, StorageErrorCode } from '../errors.js';
 import type { Labels } from '../model.js';
-import type { ObjectStore } from '../objstore/object-store.js';
+import { type ObjectStore, putStream } from '../objstore/object-store.js';
 import { AGGR_ENCODING, AggrChunkView } from '../tsz/aggr.js';
 import { XOR_ENCODING } from '../tsz/xor.js';
 
@@ -70,9 +71,10 @@ export class StreamingBlockWriter {
   }
 
   private async cutSegment(): Promise<void> {
-    const files = this.segments.finish();
+    const files = this.segments.finishPieces();
     if (files.length === 0) return;
-    await this.store.put(`${this.base}/${segmentName(this.seq)}`, files[0]!);
+    // Streamed piece by piece: the segment is never joined into one array.
+    await putStream(this.store, `${this.base}/${segmentName(this.seq)}`, pieces(files[0]!));
     this.seq++;
     this.segments = new SegmentWriter(this.segmentSize);
   }
@@ -94,4 +96,8 @@ export class StreamingBlockWriter {
     await this.store.put(`${this.base}/meta.json`, encodeMeta(meta));
     return meta;
   }
+}
+
+async function* pieces(list: Uint8Array[]): AsyncIterable<Uint8Array> {
+  yield* list;
 }
