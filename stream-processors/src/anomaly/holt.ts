@@ -86,7 +86,7 @@ export class HoltModel implements AnomalyModel {
     const n = s[N]! + 1;
     s[N] = n;
     const c = p.clip * sigma;
-    const ec = sigma > 0 ? (e > c ? c : e < -c ? -c : e) : e;
+    const ec = sigma > 0 ? (e > c ? c : Math.max(e, -c)) : e;
     const a = Math.max(p.alpha, 1 / n);
     s[LEVEL] = yhat + a * ec;
     s[SLOPE] = s[SLOPE]! + (a * Math.max(p.beta, 1 / n) * ec) / steps;

@@ -60,21 +60,24 @@ export interface SeasonalParams {
   varH: number;
   /** Points the raw residual may stay out of band before the level is moved. */
   relevelRun: number;
+  /** Residuals are clipped at this many scales before the scales learn from them. */
+  scaleClip: number;
 }
 
 /** Constants tuned on the tuning seeds of the benchmark (README, "Benchmark"). */
 export const DEFAULT_SEASONAL_PARAMS: SeasonalParams = {
   alpha: 0.005,
-  gammaDay: 0.005,
-  gammaWeek: 0.01,
-  scaleGain: 0.01,
+  gammaDay: 0.01,
+  gammaWeek: 0.02,
+  scaleGain: 0.005,
   clip: 3,
   cusumK: 1,
-  cusumH: 10,
+  cusumH: 25,
   cusumClip: 4,
   varK: 2.5,
-  varH: 20,
+  varH: 30,
   relevelRun: 10,
+  scaleClip: 2,
 };
 
 /** Bins of the daily profile (15 minutes each). */
@@ -179,7 +182,7 @@ export class SeasonalModel implements AnomalyModel {
     out.yhat = yhat;
     out.lower = Math.max(yhat - thrI * sigI, base - thrE * sigE);
     out.upper = Math.min(yhat + thrI * sigI, base + thrE * sigE);
-    this.learn(t, v - base, v - yhat, steps, sigE, sigI);
+    this.learn(e, v - yhat, t, steps, [sigE, sigI], warm && (point >= 1 || change >= 1));
     s[RUN] = learning && Math.abs(zE) > thrE ? s[RUN]! + 1 : 0;
     if (learning && (change >= 1 || s[RUN]! >= this.params.relevelRun)) this.relevel(sigE);
     if (learning && (!warm || point < 1)) {
@@ -208,7 +211,7 @@ export class SeasonalModel implements AnomalyModel {
   private cusum(z: number, sens: number): number {
     const s = this.s;
     const p = this.params;
-    const zc = z > p.cusumClip ? p.cusumClip : z < -p.cusumClip ? -p.cusumClip : z;
+    const zc = z > p.cusumClip ? p.cusumClip : Math.max(z, -p.cusumClip);
     const az = Math.abs(z) < p.cusumClip * 1.5 ? Math.abs(z) : p.cusumClip * 1.5;
     s[POS] = Math.max(0, s[POS]! + zc - p.cusumK);
     s[NEG] = Math.max(0, s[NEG]! - zc - p.cusumK);
@@ -217,35 +220,53 @@ export class SeasonalModel implements AnomalyModel {
     return Math.max(s[POS]! / h, s[NEG]! / h, (s[VAR]! * sens) / p.varH);
   }
 
-  /** Robust learning from raw residual `e` and whitened residual `innov`. */
-  private learn(t: number, e: number, innov: number, steps: number, sigE: number, sigI: number): void {
+  /**
+   * Robust learning from raw residual `e` and whitened residual `innov`. A
+   * point in alarm teaches nothing (rejection, the strict form of robust
+   * smoothing), so a persisting anomaly cannot widen the band it is judged by.
+   */
+  private learn(
+    e: number,
+    innov: number,
+    t: number,
+    steps: number,
+    sig: [number, number],
+    alarm: boolean,
+  ): void {
     const s = this.s;
     const p = this.params;
+    const [sigE, sigI] = sig;
+    const ce = p.clip * sigE;
+    const ec = sigE > 0 ? (e > ce ? ce : Math.max(e, -ce)) : e;
+    const pos = s[RING_POS]!;
+    s[RING0 + pos] = e;
+    s[RING_POS] = (pos + 1) % RING;
+    if (alarm) {
+      s[E_PREV] = ec;
+      return;
+    }
     const n = s[N]! + 1;
     s[N] = n;
-    const ce = p.clip * sigE;
-    const ec = sigE > 0 ? (e > ce ? ce : e < -ce ? -ce : e) : e;
-    const ci = p.clip * sigI;
-    const ai = Math.abs(innov);
     const age = t - s[T0]!;
     const perDayBin = DAY_MS / DAY_BINS / this.opts.intervalMs;
     const perWeekBin = HOUR_MS / this.opts.intervalMs;
-    const gDay = Math.max(p.gammaDay, 1 / (perDayBin * (1 + Math.floor(age / DAY_MS))));
-    const gWeek = Math.max(p.gammaWeek, 1 / (perWeekBin * (1 + Math.floor(age / WEEK_MS))));
+    const gDay = Math.max(p.gammaDay, 2 / (perDayBin * (1 + Math.floor(age / DAY_MS))));
+    const gWeek = Math.max(p.gammaWeek, 2 / (perWeekBin * (1 + Math.floor(age / WEEK_MS))));
     const g = Math.max(p.scaleGain, 1 / n);
-    s[LEVEL] = s[LEVEL]! + Math.max(p.alpha, 1 / n) * ec;
+    s[LEVEL] = s[LEVEL]! + (age < DAY_MS ? 1 / n : p.alpha) * ec;
     learnProfile(this.prof, 0, this.ctx.day, gDay * ec);
     learnProfile(this.prof, DAY_BINS, this.ctx.week, gWeek * ec);
-    s[SCALE_E] = s[SCALE_E]! + g * ((sigE > 0 && Math.abs(e) > ce ? ce : Math.abs(e)) - s[SCALE_E]!);
+    const cs = p.scaleClip * sigE;
+    const ci = p.scaleClip * sigI;
+    const ae = Math.abs(e);
+    const ai = Math.abs(innov);
+    s[SCALE_E] = s[SCALE_E]! + g * ((sigE > 0 && ae > cs ? cs : ae) - s[SCALE_E]!);
     s[SCALE_I] = s[SCALE_I]! + g * ((sigI > 0 && ai > ci ? ci : ai) - s[SCALE_I]!);
     if (steps === 1) {
       s[AR_C0] = s[AR_C0]! + g * (ec * ec - s[AR_C0]!);
       s[AR_C1] = s[AR_C1]! + g * (ec * s[E_PREV]! - s[AR_C1]!);
     }
     s[E_PREV] = ec;
-    const pos = s[RING_POS]!;
-    s[RING0 + pos] = e;
-    s[RING_POS] = (pos + 1) % RING;
   }
 
   /** Accepts a changed level: moves it by the recent median residual, restarts the sums. */

@@ -37,7 +37,7 @@ export function tailInit(s: Float64Array, off: number): void {
 /** The |z| above which a point is anomalous. */
 export function tailThreshold(s: Float64Array, off: number): number {
   const t = s[off]! + s[off + 1]! * LOG_RATIO;
-  return t > MIN_THRESHOLD ? t : MIN_THRESHOLD;
+  return Math.max(t, MIN_THRESHOLD);
 }
 
 /** Learns from one |z| that was not anomalous. */
@@ -45,10 +45,10 @@ export function tailLearn(s: Float64Array, off: number, absZ: number): void {
   const u = s[off]!;
   if (absZ > u) {
     s[off] = u + U_STEP * (1 - Q_EXCEED);
-    const excess = absZ - u < MAX_EXCESS ? absZ - u : MAX_EXCESS;
+    const excess = Math.min(absZ - u, MAX_EXCESS);
     s[off + 1] = s[off + 1]! + BETA_GAIN * (excess - s[off + 1]!);
   } else {
     const next = u - U_STEP * Q_EXCEED;
-    s[off] = next > 1 ? next : 1;
+    s[off] = Math.max(next, 1);
   }
 }

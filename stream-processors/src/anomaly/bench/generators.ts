@@ -117,11 +117,18 @@ function drawShape(r: Random): Shape {
 /** The anomaly-free expectation of a shape at time t, with the daily part shifted by `shiftH` hours. */
 function seasonal(sh: Shape, t: number, shiftH: number): number {
   const hour = (((t - BENCH_T0) % DAY_MS) / HOUR_MS + 24 - shiftH) % 24;
-  const weekend = Math.floor((t - BENCH_T0) / DAY_MS) % 7 >= 5;
+  const w = weekendWeight(t);
   const daily =
     Math.cos((2 * Math.PI * (hour - sh.peakHour)) / 24) +
     sh.harmonic * Math.cos((4 * Math.PI * (hour - sh.harmonicHour)) / 24);
-  return (weekend ? sh.weekendFactor : 1) * sh.amp * 0.5 * daily - (weekend ? sh.weekendDrop : 0);
+  return (1 - w + w * sh.weekendFactor) * sh.amp * 0.5 * daily - w * sh.weekendDrop;
+}
+
+/** How much of the weekend shape applies at t: 0 on weekdays, 1 at weekends, ramping over the 4 hours around midnight. */
+function weekendWeight(t: number): number {
+  const h = ((t - BENCH_T0) % WEEK_MS) / HOUR_MS;
+  const ramp = (x: number) => Math.min(1, Math.max(0, (x + 2) / 4));
+  return Math.min(ramp(h - 120), 1 - ramp(h - 168));
 }
 
 /** Draws the anomalies of one series: 1 or 2, at least 12h apart, inside the evaluation week. */
@@ -217,6 +224,7 @@ function drawParams(r: Random, w: LabelledWindow[]): number[] {
       case 'drift':
         return sign() * r.uniform(0.5, 1);
     }
+    return 0;
   });
 }
 
