@@ -13,8 +13,8 @@
 /** Slots a tail threshold takes in a model's state. */
 export const TAIL_SLOTS = 2;
 
-/** The per-point false-alarm probability the threshold aims at (1e-7: 0.14 alerts per 1,000 series-days at 1m). */
-export const TAIL_TARGET_P = 1e-7;
+/** The per-point false-alarm probability the threshold aims at (3e-8: 0.04 per 1,000 series-days at 1m, if residuals were independent). */
+export const TAIL_TARGET_P = 3e-8;
 /** The exceedance probability of `u`. */
 const Q_EXCEED = 0.01;
 /** ln(Q_EXCEED / TAIL_TARGET_P): how many mean excesses above `u` the threshold lies. */
