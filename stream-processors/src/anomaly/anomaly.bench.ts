@@ -5,12 +5,14 @@
  * `--no-throughput`.
  */
 import { parseArgs } from 'node:util';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { ANOMALY_KINDS, generateSet } from './bench/generators.js';
 import { BENCH_MODEL_OPTIONS, CONTENDERS, type Contender, runSet } from './bench/run.js';
 import { quality } from './bench/scoring.js';
 import { newContext } from './context.js';
 import { EPISODE_STATE_BYTES, EpisodeTracker } from './episodes.js';
-import { type AnomalyModel, DAY_MS, type Scored } from './model.js';
+import { type AnomalyModel, DAY_MS, type ModelKind, type ModelOptions, type Scored } from './model.js';
 import { createModel } from './models.js';
 import { SEASONAL_STATE_BYTES } from './seasonal.js';
 
@@ -60,7 +62,7 @@ function qualityTable(): void {
 }
 
 /** Series scored per second on one core: `series` models, each fed one point per interval. */
-function throughput(): void {
+async function throughput(): Promise<void> {
   const series = 20_000;
   const ctx = newContext();
   const opts = { ...BENCH_MODEL_OPTIONS, warmupMs: DAY_MS };
@@ -70,15 +72,19 @@ function throughput(): void {
     '| model | series scored / s | state bytes / series | memory bytes / series (heap + buffers) |',
   );
   console.log('| --- | --- | --- | --- |');
-  for (const kind of ['combined', 'robust_z', 'trend'] as const) {
+  const kinds = ['combined', 'robust_z', 'trend'] as const;
+  // Memory first, over a 100k-series fleet, after one throw-away round that compiles the constructors.
+  await memoryPerSeries('combined', 10_000, opts);
+  const memory = new Map<string, number>();
+  for (const k of kinds) memory.set(k, await memoryPerSeries(k, 100_000, opts));
+  for (const kind of kinds) {
+    const perSeries = memory.get(kind)!;
     const models: AnomalyModel[] = [];
     const trackers: EpisodeTracker[] = [];
-    const before = heapUsed();
     for (let i = 0; i < series; i++) {
       models.push(createModel(kind, opts, ctx));
       trackers.push(new EpisodeTracker(kind));
     }
-    const perSeries = (heapUsed() - before) / series;
     const t0 = Date.UTC(2026, 0, 5);
     const run = (from: number, rounds: number) => {
       for (let r = from; r < from + rounds; r++) {
@@ -104,12 +110,33 @@ function throughput(): void {
   );
 }
 
-function heapUsed(): number {
-  (globalThis as { gc?: () => void }).gc?.();
+/** Bytes that stay reachable per watched series (model and episode tracker). */
+async function memoryPerSeries(kind: ModelKind, n: number, opts: ModelOptions): Promise<number> {
+  const ctx = newContext();
+  const before = await heapUsed();
+  const kept: [AnomalyModel, EpisodeTracker][] = [];
+  for (let i = 0; i < n; i++) kept.push([createModel(kind, opts, ctx), new EpisodeTracker(kind)]);
+  const after = await heapUsed();
+  return kept.length > 0 ? (after - before) / n : 0;
+}
+
+/** A full collection, so the difference of two readings is what stayed reachable. */
+function collect(): void {
+  setFlagsFromString('--expose-gc');
+  (runInNewContext('gc') as () => void)();
+}
+
+/** Heap and ArrayBuffer bytes in use after collecting twice (buffers are freed after their objects, off the main thread). */
+async function heapUsed(): Promise<number> {
+  for (let i = 0; i < 2; i++) {
+    collect();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  collect();
   const m = process.memoryUsage();
   // Model state lives in ArrayBuffers, which V8 counts outside the heap.
   return m.heapUsed + m.arrayBuffers;
 }
 
 if (!values['no-quality']) qualityTable();
-if (!values['no-throughput']) throughput();
+if (!values['no-throughput']) await throughput();

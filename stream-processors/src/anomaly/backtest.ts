@@ -7,7 +7,14 @@
  * query that fails is reported to `onQueryError` and skipped; the others
  * still run.
  */
-import type { Querier, QueryEngine } from '@promstream/query';
+import {
+  catalogBlockLister,
+  openStorageBlock,
+  type Querier,
+  type QueryEngine,
+  TenantBlocks,
+} from '@promstream/query';
+import { BucketCatalog, type ObjectStore } from '@promstream/storage';
 import type { AnomalyConfig } from './config.js';
 import type { Scored } from './model.js';
 import { QueryWatch, type SeriesEpisode } from './watcher.js';
@@ -71,4 +78,15 @@ export async function runBacktest(o: BacktestOptions): Promise<BacktestReport> {
     report.series += watch.size;
   }
   return report;
+}
+
+/** A querier over one tenant's blocks in `store` (raw resolution, blocks marked for deletion left out). */
+export async function blockQuerier(store: ObjectStore, tenant: string): Promise<Querier> {
+  const blocks = new TenantBlocks({
+    list: catalogBlockLister(new BucketCatalog(store), (s, prefix, meta) =>
+      openStorageBlock(s, prefix, meta),
+    ),
+    refreshMs: Number.POSITIVE_INFINITY,
+  });
+  return blocks.querier(tenant);
 }
