@@ -14,10 +14,10 @@ const opts: ModelOptions = { intervalMs: MIN, warmupMs: 0, sensitivity: 1, maxGa
 const fresh = (): Scored => ({ score: Number.NaN, yhat: Number.NaN, lower: Number.NaN, upper: Number.NaN });
 
 describe('tail threshold', () => {
-  it('starts at the Gaussian tail: 2.58 + 0.35 ln(1e5) = 6.6095', () => {
+  it('starts at the Gaussian tail: 2.58 + 0.35 ln(0.01 / 3e-8) = 7.0309', () => {
     const s = new Float64Array(2);
     tailInit(s, 0);
-    expect(tailThreshold(s, 0)).toBeCloseTo(6.6095, 4);
+    expect(tailThreshold(s, 0)).toBeCloseTo(7.0309, 4);
   });
   it('moves u up by 0.0495 and beta toward the excess on an exceedance, u down by 0.0005 otherwise', () => {
     const s = new Float64Array(2);
@@ -96,10 +96,10 @@ describe('Holt trend', () => {
     // yhat 10, e 2; L = 10 + 0.5*2 = 11, B = 0.5*0.5*2 = 0.5, scale = 0.5*2 = 1.
     m.update(MIN, 12, out);
     expect(out.yhat).toBe(10);
-    // yhat 11.5, e 1.5, sigma 1.2533, z 1.19685, threshold after one |z|=0: 6.6090.
+    // yhat 11.5, e 1.5, sigma 1.2533, z 1.19685, threshold after one |z|=0: 2.5795 + 4.4509 = 7.0304.
     m.update(2 * MIN, 13, out);
     expect(out.yhat).toBe(11.5);
-    expect(out.score).toBeCloseTo(1.5 / 1.2533 / 6.609, 3);
+    expect(out.score).toBeCloseTo(1.5 / 1.2533 / 7.0304, 3);
     // L = 11.5 + 0.5*1.5 = 12.25, B = 0.5 + 0.25*1.5 = 0.875.
     expect(m.forecast(2 * MIN)).toBeCloseTo(14, 10);
     expect(m.crossingIn(20)).toBeCloseTo(((20 - 12.25) / 0.875) * MIN, 6);
@@ -113,11 +113,11 @@ describe('robust z-score', () => {
     const out = fresh();
     for (let i = 1; i <= 16; i++) m.update(i * MIN, i, out);
     expect(out.score).toBe(0);
-    // median of 1..16 = 8.5; MAD = 4; sigma 5.9304; z = 91.5 / 5.9304 = 15.4289; threshold 6.6095.
+    // median of 1..16 = 8.5; MAD = 4; sigma 5.9304; z = 91.5 / 5.9304 = 15.4289; threshold 7.0309.
     m.update(17 * MIN, 100, out);
     expect(out.yhat).toBe(8.5);
-    expect(out.score).toBeCloseTo(15.4289 / 6.6095, 3);
-    expect(out.upper).toBeCloseTo(8.5 + 6.6095 * 5.9304, 2);
+    expect(out.score).toBeCloseTo(15.4289 / 7.0309, 3);
+    expect(out.upper).toBeCloseTo(8.5 + 7.0309 * 5.9304, 2);
   });
   it('refuses a window it cannot take', () => {
     expect(() => new RobustZModel(opts, 4, newContext())).toThrow(RangeError);

@@ -5,8 +5,8 @@
  * stochastic approximation, the mean excess `beta` of |z| over `u` by an
  * exponential average, and the tail above `u` is taken as exponential (the
  * Gumbel domain, generalized Pareto shape 0). The |z| exceeded with
- * probability `p` per point is then `u + beta * ln(0.01 / p)`: about 6.6 for
- * Gaussian residuals and 11.4 for Laplace ones, so heavy-tailed series get a
+ * probability `p` per point is then `u + beta * ln(0.01 / p)`: about 7.0 for
+ * Gaussian residuals and 12.3 for Laplace ones, so heavy-tailed series get a
  * wider band without hand tuning. Two numbers per statistic, O(1) per point.
  */
 
