@@ -212,7 +212,7 @@ export class SeasonalModel implements AnomalyModel {
     const s = this.s;
     const p = this.params;
     const zc = z > p.cusumClip ? p.cusumClip : Math.max(z, -p.cusumClip);
-    const az = Math.abs(z) < p.cusumClip * 1.5 ? Math.abs(z) : p.cusumClip * 1.5;
+    const az = Math.min(Math.abs(z), p.cusumClip * 1.5);
     s[POS] = Math.max(0, s[POS]! + zc - p.cusumK);
     s[NEG] = Math.max(0, s[NEG]! - zc - p.cusumK);
     s[VAR] = Math.max(0, s[VAR]! + az - p.varK);
