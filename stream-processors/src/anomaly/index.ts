@@ -1,5 +1,6 @@
 /** Anomaly detection: models, episodes, the watch configuration, the shared scoring path and the backtest. */
 export { type BacktestOptions, type BacktestReport, blockQuerier, runBacktest } from './backtest.js';
+export { CHECKPOINT_VERSION, decodeCheckpoint, encodeCheckpoint, type SeriesState } from './checkpoint.js';
 export { type AnomalyConfig, anomalyConfig, NODE_EXPORTER_QUERIES, type WatchedQuery } from './config.js';
 export { type ModelContext, newContext } from './context.js';
 export { DEFAULT_CLOSE_AFTER, type Episode, EpisodeTracker } from './episodes.js';

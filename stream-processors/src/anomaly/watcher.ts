@@ -7,6 +7,8 @@
  * stop).
  */
 import type { Label, Labels } from '@promstream/storage';
+import { StreamError } from '../errors.js';
+import { decodeCheckpoint, encodeCheckpoint } from './checkpoint.js';
 import type { WatchedQuery } from './config.js';
 import { type ModelContext, newContext } from './context.js';
 import { type Episode, EpisodeTracker } from './episodes.js';
@@ -64,6 +66,49 @@ export class QueryWatch {
     if (!w.model.update(t, v, out)) return undefined;
     const e = w.tracker.observe(t, v, out);
     return e === undefined ? undefined : { ...e, query: this.query.name, labels: w.labels };
+  }
+
+  /** The state of every series, for a checkpoint (`checkpoint.ts`). */
+  checkpoint(): Uint8Array {
+    const series = [...this.series.values()].map((w) => ({
+      labels: w.labels,
+      model: w.model.state,
+      tracker: w.tracker.state,
+    }));
+    return encodeCheckpoint(this.query.model, series);
+  }
+
+  /**
+   * Replaces what is watched with a checkpoint's series. A checkpoint of
+   * another model, or whose states are not this build's size, is refused
+   * (`STATE_FORMAT`), so the series are learned again rather than misread.
+   */
+  restore(bytes: Uint8Array): void {
+    const { kind, series } = decodeCheckpoint(bytes);
+    if (kind !== this.query.model) {
+      throw new StreamError(
+        'STATE_FORMAT',
+        `read anomaly checkpoint: model ${kind}, the query uses ${this.query.model}`,
+      );
+    }
+    const size = createModel(kind, this.options, this.ctx).state.byteLength;
+    const restored = new Map<string, Watched>();
+    for (const s of series) {
+      if (s.model.byteLength !== size) {
+        throw new StreamError(
+          'STATE_FORMAT',
+          `read anomaly checkpoint: a ${kind} state of ${s.model.byteLength} bytes, not ${size}`,
+        );
+      }
+      const labels = s.labels.filter((l) => l.name !== 'for');
+      restored.set(seriesKey(labels), {
+        labels: s.labels,
+        model: createModel(kind, this.options, this.ctx, s.model),
+        tracker: new EpisodeTracker(kind, this.closeAfter, s.tracker),
+      });
+    }
+    this.series.clear();
+    for (const [k, w] of restored) this.series.set(k, w);
   }
 
   /** Closes every open episode and returns them. */
