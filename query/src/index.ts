@@ -18,6 +18,8 @@ export {
 export { parseTreeJson } from './api/parse-tree.js';
 export { promqlSyntax } from './api/syntax.js';
 export { BlockQuerier, type QueryableBlock } from './blocks/block-querier.js';
+export { type BlockOpener, catalogBlockLister } from './blocks/catalog-lister.js';
+export { openStorageBlock } from './blocks/storage-block.js';
 export {
   aggregateFor,
   blocksForResolution,

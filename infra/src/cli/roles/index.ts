@@ -1,5 +1,6 @@
 import type { Role } from '../role.js';
 import { agentRole } from './agent.js';
+import { anomalyRole } from './anomaly.js';
 import { blockRole } from './block.js';
 import { blockBuilderRole } from './block-builder.js';
 import { brokerRole } from './broker.js';
@@ -26,6 +27,7 @@ export const roles: Role[] = [
   agentRole,
   blockBuilderRole,
   compactorRole,
+  anomalyRole,
   queryRole,
   replayRole,
   deadletterRole,
