@@ -45,6 +45,8 @@ export type { Expr } from './promql/ast.js';
 export { Engine } from './promql/engine.js';
 export { formatDuration, formatExpr } from './promql/format.js';
 export { parseExpr } from './promql/parser.js';
+export { xxhash64 } from './promql/xxhash.js';
+export { parseLabelSet, parseSeriesValues, type SeriesPoint } from './promqltest/series.js';
 export type { Querier, SelectHints, Series } from './querier.js';
 export { type ServeBlocksOptions, serveBlocks } from './serve-blocks.js';
 export { buildQueryApp, type QueryServer, type QueryServerOptions, startQueryServer } from './server.js';
