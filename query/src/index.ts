@@ -48,5 +48,6 @@ export { parseExpr } from './promql/parser.js';
 export { xxhash64 } from './promql/xxhash.js';
 export { parseLabelSet, parseSeriesValues, type SeriesPoint } from './promqltest/series.js';
 export type { Querier, SelectHints, Series } from './querier.js';
+export { type ReadPath, type ReadPathOptions, startReadPath } from './read-path.js';
 export { type ServeBlocksOptions, serveBlocks } from './serve-blocks.js';
 export { buildQueryApp, type QueryServer, type QueryServerOptions, startQueryServer } from './server.js';

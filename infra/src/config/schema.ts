@@ -7,6 +7,7 @@
  */
 
 import { COMPACTOR_SETTINGS } from './schema-compactor.js';
+import { RULES_SETTINGS } from './schema-rules.js';
 
 /** The sub-commands that read the configuration. */
 export const CONFIG_ROLES = [
@@ -17,6 +18,7 @@ export const CONFIG_ROLES = [
   'block-builder',
   'compactor',
   'query',
+  'rules',
   'replay',
   'deadletter',
   'import',
@@ -71,6 +73,7 @@ const LOG_ROLES: readonly ConfigRole[] = [
   'agent',
   'block-builder',
   'query',
+  'rules',
   'replay',
   'deadletter',
   'import',
@@ -81,6 +84,7 @@ const REGISTRY_CLIENTS: readonly ConfigRole[] = [
   'agent',
   'block-builder',
   'query',
+  'rules',
   'replay',
   'import',
 ];
@@ -88,12 +92,13 @@ const STORE_ROLES: readonly ConfigRole[] = [
   'block-builder',
   'compactor',
   'query',
+  'rules',
   'replay',
   'import',
   'export',
   'block',
 ];
-const PLACEMENT_ROLES: readonly ConfigRole[] = ['block-builder', 'query', 'replay'];
+const PLACEMENT_ROLES: readonly ConfigRole[] = ['block-builder', 'query', 'rules', 'replay'];
 const MS_DAY = 86_400_000;
 const MS_YEAR = 366 * MS_DAY;
 
@@ -281,6 +286,7 @@ export const SETTINGS: readonly Setting[] = [
     help: 'serve /metrics of the block builder on this port; unset: not served',
   },
   ...COMPACTOR_SETTINGS,
+  ...RULES_SETTINGS,
   ...roleListener('query', 9090, 'the Prometheus HTTP API'),
   {
     key: 'query.defaultTenant',

@@ -12,6 +12,7 @@ import { importRole } from './import.js';
 import { queryRole } from './query.js';
 import { registryRole } from './registry.js';
 import { replayRole } from './replay.js';
+import { rulesRole } from './rules.js';
 import { upRole } from './up.js';
 
 /**
@@ -27,6 +28,7 @@ export const roles: Role[] = [
   blockBuilderRole,
   compactorRole,
   queryRole,
+  rulesRole,
   replayRole,
   deadletterRole,
   blockRole,
