@@ -145,7 +145,10 @@ export class RuleGroup {
    * Prometheus' `EvalTimestamp` computes it in nanoseconds.
    */
   evalTimestamp(now: number): number {
-    const offset = Number(groupHash(this.spec.name, this.spec.file) % BigInt(this.interval * 1e6)) / 1e6;
+    // Nanoseconds in Prometheus; its samples carry the time truncated to milliseconds, so the offset is too.
+    const offset = Math.floor(
+      Number(groupHash(this.spec.name, this.spec.file) % BigInt(this.interval * 1e6)) / 1e6,
+    );
     const adj = now - offset;
     return adj - (((adj % this.interval) + this.interval) % this.interval) + offset;
   }
