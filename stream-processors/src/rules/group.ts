@@ -241,19 +241,25 @@ export class RuleGroup {
   }
 }
 
-/** Prometheus' `labels.Hash` of `{file=..., name=...}`: xxhash64 over name, 0xff, value, 0xff per label. */
+/**
+ * Prometheus' `labels.Hash` of `{file=..., name=...}` in its default
+ * (stringlabels) build: xxhash64 over each name and value, each preceded by
+ * its length as a uvarint.
+ */
 function groupHash(name: string, file: string): bigint {
   const enc = new TextEncoder();
-  const parts = [enc.encode('file'), enc.encode(file), enc.encode('name'), enc.encode(name)];
-  const size = parts.reduce((n, p) => n + p.length + 1, 0);
-  const buf = new Uint8Array(size);
-  let at = 0;
-  for (const p of parts) {
-    buf.set(p, at);
-    at += p.length;
-    buf[at++] = 0xff;
+  const bytes: number[] = [];
+  for (const s of ['file', file, 'name', name]) {
+    const b = enc.encode(s);
+    let n = b.length;
+    while (n >= 0x80) {
+      bytes.push((n & 0x7f) | 0x80);
+      n >>>= 7;
+    }
+    bytes.push(n);
+    for (const x of b) bytes.push(x);
   }
-  return xxhash64(buf);
+  return xxhash64(Uint8Array.from(bytes));
 }
 
 /** A rule's result as a vector; a scalar becomes one sample without labels. */
