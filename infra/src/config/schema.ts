@@ -110,7 +110,7 @@ export const SETTINGS: readonly Setting[] = [
     default: './data',
     env: 'PROMSTREAM_DATA',
     flag: '--data <dir>',
-    roles: ['agent', 'block-builder', 'compactor', 'query', 'replay', 'up'],
+    roles: ['agent', 'block-builder', 'compactor', 'query', 'rules', 'replay', 'up'],
     help: 'data directory: the agent buffer in <data>/agent, blocks in <data>/blocks when no store is set (up: the log in <data>/log too)',
   },
   {
@@ -137,7 +137,7 @@ export const SETTINGS: readonly Setting[] = [
     default: 'promstream.samples.v1',
     env: 'PROMSTREAM_SAMPLES_TOPIC',
     flag: '--topic <topic>',
-    roles: ['block-builder', 'query', 'replay'],
+    roles: ['block-builder', 'query', 'rules', 'replay'],
     help: 'the samples topic',
   },
   {
@@ -164,7 +164,7 @@ export const SETTINGS: readonly Setting[] = [
     default: '',
     env: 'PROMSTREAM_OBJECT_STORE',
     flag: '--store <url>',
-    roles: ['block-builder', 'compactor', 'query', 'replay', 'import', 'export'],
+    roles: ['block-builder', 'compactor', 'query', 'rules', 'replay', 'import', 'export'],
     help: 'object store: file:///path, mem://, s3://bucket/prefix; empty means file://<data>/blocks',
   },
   {
