@@ -37,6 +37,13 @@ const RULES = `groups:
           summary: "{{ $labels.device }} is {{ $value | humanizePercentage }} full"
 `;
 
+async function stopChild(child: ChildProcess | undefined): Promise<void> {
+  if (child === undefined || child.exitCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGTERM');
+  await exited;
+}
+
 interface AmtoolAlert {
   labels: Record<string, string>;
   annotations: Record<string, string>;
@@ -67,8 +74,9 @@ describe.skipIf(alertmanager === undefined || amtool === undefined)(
       await waitForPort('127.0.0.1', port, 20_000);
     }, 30_000);
 
-    afterAll(() => {
-      child?.kill('SIGTERM');
+    afterAll(async () => {
+      // Alertmanager writes its state on the way out: its folder is removed once it has exited.
+      await stopChild(child);
       rmSync(dir, { recursive: true, force: true });
     });
 

@@ -150,7 +150,12 @@ describe.skipIf(reason !== undefined)('rules equal to Prometheus 3.16', () => {
   }, 60_000);
 
   afterAll(async () => {
-    prometheus?.kill('SIGTERM');
+    // Prometheus writes its head on the way out: its folder is removed once it has exited.
+    if (prometheus !== undefined && prometheus.exitCode === null) {
+      const exited = new Promise((resolve) => prometheus.once('exit', resolve));
+      prometheus.kill('SIGTERM');
+      await exited;
+    }
     await running?.stop();
     await registry?.close();
     await client.close();
