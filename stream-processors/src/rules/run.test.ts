@@ -5,11 +5,19 @@ import path from 'node:path';
 import { createLogClient } from '@promstream/log';
 import { Engine, startReadPath } from '@promstream/query';
 import { createSerdes, type RunningRegistry, startRegistry } from '@promstream/schemas';
-import { listAll, type ObjectStore, objectStoreFromUrl } from '@promstream/storage';
+import {
+  BlockReader,
+  listAll,
+  newMatcher,
+  type ObjectStore,
+  objectStoreFromUrl,
+  ValueType,
+} from '@promstream/storage';
 import { announceSkip, freePort, realKafka, realS3 } from '@promstream/testkit';
 import { pino } from 'pino';
 import { Registry } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runBlockBuilder } from '../wiring/compose.js';
 import { labelsFrom } from './labels-util.js';
 import { LogRuleSink } from './log-sink.js';
 import { type RunningRules, startRules } from './run.js';
@@ -61,12 +69,14 @@ describe.skipIf(!kafka.ok || !s3.ok)('rules role on real Kafka and S3', () => {
   const file = path.join(dir, 'rules.yml');
   let registry: RunningRegistry;
   let store: ObjectStore;
+  let storeUrl = '';
   let running: RunningRules;
   const client = createLogClient({ clientId: 'rules-test', brokers, logger });
 
   beforeAll(async () => {
     const b = s3.ok ? s3.backend : undefined;
     const url = `s3://${b!.bucket}/rules-${id}?endpoint=${encodeURIComponent(b!.endpoint)}&region=${b!.region}`;
+    storeUrl = url;
     store = objectStoreFromUrl(url, { accessKeyId: b!.accessKeyId, secretAccessKey: b!.secretAccessKey });
     registry = await startRegistry({ brokers, port: await freePort(), topic: `_schemas-${id}` });
     const producer = client.producer({ ensureTopics: [{ topic: samplesTopic, partitions: 2 }] });
@@ -185,6 +195,48 @@ describe.skipIf(!kafka.ok || !s3.ok)('rules role on real Kafka and S3', () => {
       await read.stop();
     }
   });
+
+  it('has the block builder turn the derived topic into blocks holding the recorded series', async () => {
+    const b = s3.ok ? s3.backend : undefined;
+    const builder = await runBlockBuilder({
+      brokers,
+      registryUrl: registry.url,
+      storeUrl,
+      s3: { accessKeyId: b!.accessKeyId, secretAccessKey: b!.secretAccessKey },
+      topic: derivedTopic,
+      groupId: `rules-derived-builder-${id}`,
+      blockDuration: 2000,
+      outOfOrderWindow: 1000,
+      logger,
+    });
+    try {
+      const values = await until(
+        'a block of the derived topic',
+        async () => {
+          const metas = (await listAll(store, 'team-a/', { recursive: true })).filter((o) =>
+            o.key.endsWith('/meta.json'),
+          );
+          const found: number[] = [];
+          for (const m of metas) {
+            const reader = await BlockReader.open(store, m.key.slice(0, -'/meta.json'.length));
+            for (const series of await reader.select(
+              [newMatcher('=', '__name__', 'job:up:sum')],
+              -Infinity,
+              Infinity,
+            )) {
+              const it = series.iterator();
+              while (it.next() === ValueType.Float) found.push(it.at());
+            }
+          }
+          return found.length > 0 ? found : undefined;
+        },
+        60_000,
+      );
+      expect(new Set(values)).toEqual(new Set([1]));
+    } finally {
+      await builder.stop();
+    }
+  }, 90_000);
 
   it('reloads on POST /-/reload, and keeps the running rules when the new file is bad', async () => {
     writeFileSync(file, `${RULES}      - record: added\n        expr: vector(1)\n`);
