@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Debian's reference tools: prometheus (remote-write client, PromQL
-# reference, promtool), prometheus-node-exporter and kcat (librdkafka).
+# reference, promtool), prometheus-node-exporter, prometheus-alertmanager
+# (alertmanager and amtool, for the rules role's notifications) and kcat (librdkafka).
 # Installed with apt-get only when a command is missing.
 set -euo pipefail
 source "$(dirname "$0")/common.sh"
@@ -9,6 +10,8 @@ need=()
 command -v prometheus >/dev/null || need+=(prometheus)
 command -v promtool >/dev/null || need+=(prometheus)
 command -v prometheus-node-exporter >/dev/null || need+=(prometheus-node-exporter)
+command -v prometheus-alertmanager >/dev/null || need+=(prometheus-alertmanager)
+command -v amtool >/dev/null || need+=(prometheus-alertmanager)
 command -v kcat >/dev/null || need+=(kcat)
 command -v curl >/dev/null || need+=(curl)
 if [ ${#need[@]} -eq 0 ]; then exit 0; fi

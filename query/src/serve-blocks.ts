@@ -43,6 +43,12 @@ export interface ServeBlocksOptions {
   samplesTopic?: string;
   /** The block builder's placement rules, for the head until the builder's state names them. */
   headRules?: PlacementRules;
+  /**
+   * A second topic the head tails beside the samples topic (the derived
+   * topic, where recorded series and ALERTS are written), so its series are
+   * queryable as soon as the log holds them.
+   */
+  derivedTopic?: string;
   /** How long `X-Read-Consistency: strong` waits for the head, milliseconds (default 10 s). */
   readConsistencyTimeoutMs?: number;
   /**
@@ -116,7 +122,21 @@ export async function serveBlocks(options: ServeBlocksOptions): Promise<QuerySer
       holdMs: (options.catalogRefreshMs ?? 30_000) + 1000,
     });
   }
+  // The derived topic's head reports no metrics of its own: one head's metric names per registry.
+  const derived =
+    head !== undefined && options.derivedTopic !== undefined && options.brokers !== undefined
+      ? await startLogHead({
+          brokers: options.brokers,
+          registryUrl: options.registryUrl as string,
+          store,
+          topic: options.derivedTopic,
+          logger: (options.logger ?? pino({ level: 'silent' })).child({ topic: options.derivedTopic }),
+          rules: options.headRules,
+          holdMs: (options.catalogRefreshMs ?? 30_000) + 1000,
+        })
+      : undefined;
   const live = head;
+  const heads = [head, derived].filter((h): h is LogHead => h !== undefined);
   // Every query evaluates on a thread of its own, so none can hold up the others, the
   // health checks or the head's reading of the log; the data stays on this thread.
   const pool = new EvaluationPool({
@@ -132,12 +152,20 @@ export async function serveBlocks(options: ServeBlocksOptions): Promise<QuerySer
     // The head first: where it and a block both hold a timestamp, the log's copy answers.
     querierFor: async (tenant, read) => {
       const stored = (await blocks.querier(tenant)).atResolution(read?.maxResolution ?? 0);
-      return live === undefined ? stored : new MergeQuerier([live.querier(tenant), stored]);
+      return live === undefined
+        ? stored
+        : new MergeQuerier([...heads.map((h) => h.querier(tenant)), stored]);
     },
     downsampling: { autoDownsampling: options.autoDownsampling ?? false },
     configure: (app) => {
       if (live !== undefined)
-        app.addHook('onRequest', readConsistencyHook(live, options.readConsistencyTimeoutMs ?? 10_000));
+        app.addHook(
+          'onRequest',
+          readConsistencyHook(
+            { waitForLatest: async (ms) => void (await Promise.all(heads.map((h) => h.waitForLatest(ms)))) },
+            options.readConsistencyTimeoutMs ?? 10_000,
+          ),
+        );
     },
     host: options.host,
     port: options.port,
@@ -155,6 +183,7 @@ export async function serveBlocks(options: ServeBlocksOptions): Promise<QuerySer
       await pool.close();
       await server.close();
       await live?.stop();
+      await derived?.stop();
     },
   };
 }

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -48,6 +48,12 @@ describe.skipIf(reason !== undefined)('promstream up', () => {
     const kafkaPort = await freePort();
     const registryPort = await freePort();
     let output = '';
+    // A rule file of the default tenant: its recorded series must be queryable like any other.
+    mkdirSync(path.join(dir, 'data', 'rules', 'anonymous'), { recursive: true });
+    writeFileSync(
+      path.join(dir, 'data', 'rules', 'anonymous', 'e2e.yml'),
+      'groups:\n  - name: e2e\n    interval: 1s\n    rules:\n      - record: job:up:e2e\n        expr: sum by (job) (up{job="up-e2e"})\n',
+    );
     up = spawn(
       process.execPath,
       [
@@ -119,6 +125,25 @@ describe.skipIf(reason !== undefined)('promstream up', () => {
       await new Promise((r) => setTimeout(r, 1000));
     }
     expect(answer).toMatch(/up\{instance="127\.0\.0\.1:\d+", job="up-e2e"\} => 1 @/);
+
+    // The rules role answers through the front, and its recorded series comes back through PromQL.
+    const rules = (await (await fetch(`http://127.0.0.1:${port}/api/v1/rules`)).json()) as {
+      data: { groups: { name: string }[] };
+    };
+    expect(rules.data.groups.map((g) => g.name)).toEqual(['e2e']);
+    let recorded = '';
+    while (Date.now() < deadline + 30_000) {
+      const { stdout } = await run(promtool!, [
+        'query',
+        'instant',
+        `http://127.0.0.1:${port}`,
+        'job:up:e2e',
+      ]).catch(() => ({ stdout: '' }));
+      recorded = stdout;
+      if (recorded.includes('up-e2e')) break;
+      await new Promise((r) => setTimeout(r, 1000));
+    }
+    expect(recorded).toMatch(/job:up:e2e\{job="up-e2e"\} => 1 @/);
 
     prom.kill('SIGTERM');
     up.kill('SIGTERM');

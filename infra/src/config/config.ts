@@ -22,6 +22,8 @@ export interface PromstreamConfig {
     samplesTopic: string;
     /** Partitions of the samples topic when it is created. */
     samplesPartitions: number;
+    /** Where recorded series and ALERTS go; the query head tails it too (empty: not tailed). */
+    derivedTopic: string;
   };
   /** The schema registry URL (Confluent REST API). */
   registryUrl: string;
@@ -51,6 +53,7 @@ export interface PromstreamConfig {
     metricsPort?: number;
   };
   compactor: CompactorConfig;
+  rules: RulesConfig;
   query: {
     host: string;
     port: number;
@@ -116,6 +119,26 @@ export interface CompactorConfig {
   waitInterval: number;
   leaseTtl: number;
   metricsPort?: number;
+}
+
+/** The rules role's settings; durations in ms. */
+export interface RulesConfig {
+  /** Comma-separated globs of the default tenant's rule files. */
+  files: string;
+  /** A folder per tenant, named for it. */
+  dir: string;
+  tenant: string;
+  host: string;
+  port: number;
+  evaluationInterval: number;
+  queryOffset: number;
+  outageTolerance: number;
+  forGracePeriod: number;
+  resendDelay: number;
+  readTimeout: number;
+  /** Comma-separated Alertmanager base URLs. */
+  alertmanagerUrl: string;
+  externalUrl: string;
 }
 
 /**

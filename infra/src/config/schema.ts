@@ -7,6 +7,7 @@
  */
 
 import { COMPACTOR_SETTINGS } from './schema-compactor.js';
+import { RULES_SETTINGS } from './schema-rules.js';
 
 /** The sub-commands that read the configuration. */
 export const CONFIG_ROLES = [
@@ -17,6 +18,7 @@ export const CONFIG_ROLES = [
   'block-builder',
   'compactor',
   'query',
+  'rules',
   'replay',
   'deadletter',
   'import',
@@ -71,6 +73,7 @@ const LOG_ROLES: readonly ConfigRole[] = [
   'agent',
   'block-builder',
   'query',
+  'rules',
   'replay',
   'deadletter',
   'import',
@@ -81,6 +84,7 @@ const REGISTRY_CLIENTS: readonly ConfigRole[] = [
   'agent',
   'block-builder',
   'query',
+  'rules',
   'replay',
   'import',
 ];
@@ -88,12 +92,13 @@ const STORE_ROLES: readonly ConfigRole[] = [
   'block-builder',
   'compactor',
   'query',
+  'rules',
   'replay',
   'import',
   'export',
   'block',
 ];
-const PLACEMENT_ROLES: readonly ConfigRole[] = ['block-builder', 'query', 'replay'];
+const PLACEMENT_ROLES: readonly ConfigRole[] = ['block-builder', 'query', 'rules', 'replay'];
 const MS_DAY = 86_400_000;
 const MS_YEAR = 366 * MS_DAY;
 
@@ -105,7 +110,7 @@ export const SETTINGS: readonly Setting[] = [
     default: './data',
     env: 'PROMSTREAM_DATA',
     flag: '--data <dir>',
-    roles: ['agent', 'block-builder', 'compactor', 'query', 'replay', 'up'],
+    roles: ['agent', 'block-builder', 'compactor', 'query', 'rules', 'replay', 'up'],
     help: 'data directory: the agent buffer in <data>/agent, blocks in <data>/blocks when no store is set (up: the log in <data>/log too)',
   },
   {
@@ -132,7 +137,7 @@ export const SETTINGS: readonly Setting[] = [
     default: 'promstream.samples.v1',
     env: 'PROMSTREAM_SAMPLES_TOPIC',
     flag: '--topic <topic>',
-    roles: ['block-builder', 'query', 'replay'],
+    roles: ['block-builder', 'query', 'rules', 'replay'],
     help: 'the samples topic',
   },
   {
@@ -159,7 +164,7 @@ export const SETTINGS: readonly Setting[] = [
     default: '',
     env: 'PROMSTREAM_OBJECT_STORE',
     flag: '--store <url>',
-    roles: ['block-builder', 'compactor', 'query', 'replay', 'import', 'export'],
+    roles: ['block-builder', 'compactor', 'query', 'rules', 'replay', 'import', 'export'],
     help: 'object store: file:///path, mem://, s3://bucket/prefix; empty means file://<data>/blocks',
   },
   {
@@ -281,6 +286,7 @@ export const SETTINGS: readonly Setting[] = [
     help: 'serve /metrics of the block builder on this port; unset: not served',
   },
   ...COMPACTOR_SETTINGS,
+  ...RULES_SETTINGS,
   ...roleListener('query', 9090, 'the Prometheus HTTP API'),
   {
     key: 'query.defaultTenant',

@@ -15,6 +15,8 @@ export interface FrontOptions {
   write: Upstream;
   /** Receives everything else: PromQL, the API, the UI, `/metrics`. */
   query: Upstream;
+  /** Receives `/api/v1/rules` and `/api/v1/alerts` (the rules role), when given. */
+  rules?: Upstream;
   /**
    * How long the rest of a request body is read and dropped once the role
    * has answered early (a 413 before the whole body came), so the client
@@ -34,6 +36,12 @@ export interface Front {
 export function isWritePath(url: string): boolean {
   const path = url.split('?')[0] ?? '';
   return path === '/api/v1/write' || path.startsWith('/api/v1/otlp/');
+}
+
+/** Whether a request path belongs to the rules role. */
+export function isRulesPath(url: string): boolean {
+  const path = url.split('?')[0] ?? '';
+  return path === '/api/v1/rules' || path === '/api/v1/alerts';
 }
 
 /** Headers that describe one connection, not the message: never relayed (RFC 9110, 7.6.1). */
@@ -74,7 +82,11 @@ export async function startFront(options: FrontOptions): Promise<Front> {
   const lingerMs = options.lingerMs ?? 10_000;
   const server = http.createServer((req, res) => {
     const write = isWritePath(req.url ?? '/');
-    const upstream = write ? options.write : options.query;
+    const upstream = write
+      ? options.write
+      : options.rules !== undefined && isRulesPath(req.url ?? '/')
+        ? options.rules
+        : options.query;
     let answered = false;
     const proxied = http.request(
       {

@@ -10,7 +10,7 @@ import type { Querier, SelectHints, Series } from '../querier.js';
  * builder), and a block's arrival drops what it covers.
  */
 export class HeadStore {
-  private readonly tenants = new Map<string, Map<string, HeadSeries>>();
+  private readonly tenants = new Map<string, TenantSeries>();
 
   /**
    * Appends samples of one series read from `partition`; drops those before
@@ -26,7 +26,7 @@ export class HeadStore {
     upperBound = Number.POSITIVE_INFINITY,
   ): number {
     let series = this.tenants.get(tenant);
-    if (series === undefined) this.tenants.set(tenant, (series = new Map()));
+    if (series === undefined) this.tenants.set(tenant, (series = new TenantSeries()));
     const key = labelsKey(labels);
     let s = series.get(key);
     if (s === undefined) series.set(key, (s = new HeadSeries(labels, partition)));
@@ -42,7 +42,7 @@ export class HeadStore {
   /** Drops every sample of `partition`'s series before `boundary` (a block now covers them). */
   truncate(partition: number, boundary: number): void {
     for (const series of this.tenants.values()) {
-      for (const [key, s] of series) {
+      for (const [key, s] of [...series.entries()]) {
         if (s.partition !== partition) continue;
         s.dropBefore(boundary);
         if (s.length === 0) series.delete(key);
@@ -60,6 +60,62 @@ export class HeadStore {
   /** A querier over one tenant's head. */
   querier(tenant: string): Querier {
     return new HeadQuerier(() => this.tenants.get(tenant));
+  }
+}
+
+/**
+ * One tenant's series by key, with postings (the series of each label
+ * name and value) so a selector with an equality matcher reads only the
+ * series it names instead of every series of the tenant.
+ */
+class TenantSeries {
+  private readonly byKey = new Map<string, HeadSeries>();
+  private readonly postings = new Map<string, Set<HeadSeries>>();
+
+  get(key: string): HeadSeries | undefined {
+    return this.byKey.get(key);
+  }
+
+  set(key: string, s: HeadSeries): void {
+    this.byKey.set(key, s);
+    for (const l of s.labels) {
+      const k = `${l.name}\xff${l.value}`;
+      let set = this.postings.get(k);
+      if (set === undefined) this.postings.set(k, (set = new Set()));
+      set.add(s);
+    }
+  }
+
+  delete(key: string): void {
+    const s = this.byKey.get(key);
+    if (s === undefined) return;
+    this.byKey.delete(key);
+    for (const l of s.labels) {
+      const k = `${l.name}\xff${l.value}`;
+      const set = this.postings.get(k);
+      set?.delete(s);
+      if (set?.size === 0) this.postings.delete(k);
+    }
+  }
+
+  entries(): IterableIterator<[string, HeadSeries]> {
+    return this.byKey.entries();
+  }
+
+  values(): IterableIterator<HeadSeries> {
+    return this.byKey.values();
+  }
+
+  /** The fewest series that can match: the smallest postings list of an equality matcher, else all. */
+  candidates(matchers: readonly Matcher[]): Iterable<HeadSeries> {
+    let best: Set<HeadSeries> | undefined;
+    for (const m of matchers) {
+      if (m.type !== '=' || m.value === '') continue;
+      const set = this.postings.get(`${m.name}\xff${m.value}`);
+      if (set === undefined) return [];
+      if (best === undefined || set.size < best.size) best = set;
+    }
+    return best ?? this.byKey.values();
   }
 }
 
@@ -131,7 +187,7 @@ class HeadSeries {
 }
 
 class HeadQuerier implements Querier {
-  constructor(private readonly series: () => Map<string, HeadSeries> | undefined) {}
+  constructor(private readonly series: () => TenantSeries | undefined) {}
 
   private matching(hints: SelectHints, matchers: readonly Matcher[]): HeadSeries[] {
     const out: HeadSeries[] = [];
@@ -144,7 +200,7 @@ class HeadQuerier implements Querier {
       if (ok === undefined) seen[k]!.set(value, (ok = matchers[k]!.matches(value)));
       return ok;
     };
-    for (const s of all.values()) {
+    for (const s of all.candidates(matchers)) {
       if (s.length === 0 || s.t[0]! > hints.maxt || s.t[s.length - 1]! < hints.mint) continue;
       let ok = true;
       for (let k = 0; k < matchers.length && ok; k++)

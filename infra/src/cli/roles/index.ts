@@ -13,6 +13,7 @@ import { importRole } from './import.js';
 import { queryRole } from './query.js';
 import { registryRole } from './registry.js';
 import { replayRole } from './replay.js';
+import { rulesRole } from './rules.js';
 import { upRole } from './up.js';
 
 /**
@@ -29,6 +30,7 @@ export const roles: Role[] = [
   compactorRole,
   anomalyRole,
   queryRole,
+  rulesRole,
   replayRole,
   deadletterRole,
   blockRole,

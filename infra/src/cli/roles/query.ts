@@ -30,6 +30,7 @@ export const queryRole: Role = {
         brokers: q.tailLog ? config.kafka.brokers : undefined,
         registryUrl: config.registryUrl,
         samplesTopic: config.kafka.samplesTopic,
+        derivedTopic: config.kafka.derivedTopic === '' ? undefined : config.kafka.derivedTopic,
         // The head places samples by the builder's rules; its state names them once it saved one.
         headRules: {
           blockDuration: b.blockDuration,

@@ -5,7 +5,7 @@ import { loadRoleConfig } from '../../config/role-support.js';
 import { upRole } from '../roles/up.js';
 import { type UpOptions, upChildren } from './run-up.js';
 
-const PORTS = { kafka: 19092, registry: 18081, gateway: 19091, query: 19090, agent: 19100 };
+const PORTS = { kafka: 19092, registry: 18081, gateway: 19091, query: 19090, agent: 19100, rules: 19095 };
 
 function options(over: Partial<UpOptions> = {}): UpOptions {
   return {
@@ -93,7 +93,7 @@ describe('upChildren', () => {
       PORTS,
       'cli',
     );
-    for (const name of ['block-builder', 'query']) {
+    for (const name of ['block-builder', 'block-builder-derived', 'query', 'rules']) {
       const args = children.find((c) => c.name === name)!.args;
       expect(flagValue(args, '--block-duration'), name).toBe('3600000ms');
       expect(flagValue(args, '--out-of-order-window'), name).toBe('300000ms');
@@ -115,6 +115,8 @@ describe('upChildren', () => {
       'block-builder',
       'compactor',
       'query',
+      'block-builder-derived',
+      'rules',
     ]);
     for (const child of plain) expect(child.args, child.name).not.toContain('--config');
   });

@@ -39,6 +39,7 @@ export interface UpPorts {
   gateway: number;
   query: number;
   agent: number;
+  rules: number;
 }
 
 /** The command line of each role of the all-in-one, in start order. */
@@ -135,6 +136,7 @@ export function upChildren(options: UpOptions, ports: UpPorts, cli: string): Chi
       ],
       ports.query,
     ),
+    ...rulesChildren(options, ports, node),
   ];
   if (options.agent)
     children.push(
@@ -154,6 +156,70 @@ export function upChildren(options: UpOptions, ports: UpPorts, cli: string): Chi
   return children;
 }
 
+/**
+ * The rules role and the block builder of the derived topic (where recorded
+ * series and ALERTS go), so recorded series become blocks like any other.
+ * The rule files of each tenant are in <data>/rules/<tenant>/*.yml.
+ */
+function rulesChildren(
+  options: UpOptions,
+  ports: UpPorts,
+  node: (name: string, args: string[], readyPort?: number) => ChildSpec,
+): ChildSpec[] {
+  const loopback = '127.0.0.1';
+  const brokers = `${loopback}:${ports.kafka}`;
+  const registry = `http://${loopback}:${ports.registry}`;
+  const store = `file://${path.join(options.dataDir, 'blocks')}`;
+  const blockDuration = `${options.blockDurationMs}ms`;
+  const outOfOrderWindow = `${options.outOfOrderWindowMs}ms`;
+  return [
+    // A builder of its own, with its own group and partition state.
+    {
+      ...node('block-builder', [
+        '--brokers',
+        brokers,
+        '--registry',
+        registry,
+        '--store',
+        store,
+        '--topic',
+        'promstream.derived.v1',
+        '--group-id',
+        'promstream-block-builder-derived',
+        '--block-duration',
+        blockDuration,
+        '--out-of-order-window',
+        outOfOrderWindow,
+      ]),
+      name: 'block-builder-derived',
+    },
+    node(
+      'rules',
+      [
+        '--rules-dir',
+        path.join(options.dataDir, 'rules'),
+        '--store',
+        store,
+        '--brokers',
+        brokers,
+        '--registry',
+        registry,
+        '--host',
+        loopback,
+        '--port',
+        String(ports.rules),
+        '--tenant',
+        TENANT,
+        '--block-duration',
+        blockDuration,
+        '--out-of-order-window',
+        outOfOrderWindow,
+      ],
+      ports.rules,
+    ),
+  ];
+}
+
 /** Starts the all-in-one and keeps it running until SIGINT or SIGTERM. */
 export async function runUp(options: UpOptions): Promise<void> {
   const logger = pino({ name: 'up', level: options.logLevel });
@@ -168,6 +234,7 @@ export async function runUp(options: UpOptions): Promise<void> {
   ]);
   const dataDir = path.resolve(options.dataDir);
   mkdirSync(path.join(dataDir, 'blocks'), { recursive: true });
+  mkdirSync(path.join(dataDir, 'rules', TENANT), { recursive: true });
   const cli = path.resolve(
     path.dirname(fileURLToPath(import.meta.url)),
     '..',
@@ -177,7 +244,7 @@ export async function runUp(options: UpOptions): Promise<void> {
     'bin',
     'promstream.js',
   );
-  const [gatewayPort, queryPort, agentPort] = await freePorts(3, [
+  const [gatewayPort, queryPort, agentPort, rulesPort] = await freePorts(4, [
     options.port,
     options.kafkaPort,
     options.registryPort,
@@ -188,6 +255,7 @@ export async function runUp(options: UpOptions): Promise<void> {
     gateway: gatewayPort as number,
     query: queryPort as number,
     agent: agentPort as number,
+    rules: rulesPort as number,
   };
   const supervisor = new Supervisor({ children: upChildren({ ...options, dataDir }, ports, cli), logger });
   let front: Awaited<ReturnType<typeof startFront>> | undefined;
@@ -209,6 +277,7 @@ export async function runUp(options: UpOptions): Promise<void> {
       port: options.port,
       write: { host: '127.0.0.1', port: ports.gateway },
       query: { host: '127.0.0.1', port: ports.query },
+      rules: { host: '127.0.0.1', port: ports.rules },
     });
   } catch (err) {
     logger.error({ err }, 'the all-in-one did not start');
@@ -223,6 +292,7 @@ export async function runUp(options: UpOptions): Promise<void> {
       '',
       `  remote write   ${url}/api/v1/write`,
       `  PromQL         ${url}/api/v1/query   (promtool query instant ${url} 'up')`,
+      `  rules          ${path.join(dataDir, 'rules', TENANT)}/*.yml   (${url}/api/v1/rules)`,
       `  Kafka          127.0.0.1:${ports.kafka}`,
       `  registry       http://127.0.0.1:${ports.registry}`,
       `  data           ${dataDir}`,
