@@ -19,13 +19,13 @@ export { parseTreeJson } from './api/parse-tree.js';
 export { promqlSyntax } from './api/syntax.js';
 export { BlockQuerier, type QueryableBlock } from './blocks/block-querier.js';
 export { type BlockOpener, catalogBlockLister } from './blocks/catalog-lister.js';
-export { openStorageBlock } from './blocks/storage-block.js';
 export {
   aggregateFor,
   blocksForResolution,
   maxResolutionFor,
   RESOLUTION_LEVELS,
 } from './blocks/resolution.js';
+export { openStorageBlock } from './blocks/storage-block.js';
 export {
   type BlockLister,
   type ListedBlock,

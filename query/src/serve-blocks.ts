@@ -152,9 +152,7 @@ export async function serveBlocks(options: ServeBlocksOptions): Promise<QuerySer
     // The head first: where it and a block both hold a timestamp, the log's copy answers.
     querierFor: async (tenant, read) => {
       const stored = (await blocks.querier(tenant)).atResolution(read?.maxResolution ?? 0);
-      return live === undefined
-        ? stored
-        : new MergeQuerier([...heads.map((h) => h.querier(tenant)), stored]);
+      return live === undefined ? stored : new MergeQuerier([...heads.map((h) => h.querier(tenant)), stored]);
     },
     downsampling: { autoDownsampling: options.autoDownsampling ?? false },
     configure: (app) => {
