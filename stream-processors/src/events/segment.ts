@@ -49,13 +49,14 @@ export function segmentKey(tenant: string, hourStart: number, origin: SegmentOri
   return `${hourPrefix(tenant, hourStart)}${segmentName(origin)}`;
 }
 
-const KEY_PATTERN =
-  /^events\/([^/]+)\/date=(\d{4}-\d{2}-\d{2})\/hour=(\d{2})\/p(\d+)-(\d+)-(\d+)\.parquet$/;
+const KEY_PATTERN = /^events\/([^/]+)\/date=(\d{4}-\d{2}-\d{2})\/hour=(\d{2})\/p(\d+)-(\d+)-(\d+)\.parquet$/;
 
 /** What a segment key says, or undefined for a key that is not one. */
 export function parseSegmentKey(
   key: string,
-): { tenant: string; hourStart: number; partition: number; firstOffset: number; lastOffset: number } | undefined {
+):
+  | { tenant: string; hourStart: number; partition: number; firstOffset: number; lastOffset: number }
+  | undefined {
   const m = KEY_PATTERN.exec(key);
   if (m === null) return undefined;
   return {
@@ -96,7 +97,12 @@ export function encodeSegment(events: readonly StoredEvent[], origin: SegmentOri
       },
       { name: 'truncated', type: 'BOOLEAN', data: events.map((e) => e.truncated), nullable: false },
       { name: 'tenant', type: 'STRING', data: events.map((e) => e.tenant), nullable: false },
-      { name: 'partition', type: 'INT32', data: Int32Array.from(events, (e) => e.partition), nullable: false },
+      {
+        name: 'partition',
+        type: 'INT32',
+        data: Int32Array.from(events, (e) => e.partition),
+        nullable: false,
+      },
       {
         name: 'offset',
         type: 'INT64',
