@@ -26,7 +26,10 @@ const config = JSON.parse(process.argv[2] ?? '{}') as ChildConfig;
 if (config.fault !== undefined && !EVENT_FAULT_POINTS.includes(config.fault))
   throw new Error(`unknown fault point ${config.fault}`);
 const serdes = createSerdes({ registryUrl: config.registryUrl });
-const store = new PrefixedObjectStore(new S3ObjectStore({ ...config.s3, forcePathStyle: true }), config.prefix);
+const store = new PrefixedObjectStore(
+  new S3ObjectStore({ ...config.s3, forcePathStyle: true }),
+  config.prefix,
+);
 let hits = 0;
 await startEventStore({
   brokers: config.brokers,

@@ -3,13 +3,12 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createSerdes, type RunningRegistry, startRegistry } from '@promstream/schemas';
-import { PrefixedObjectStore, S3ObjectStore } from '@promstream/storage';
+import { decodeSegment, PrefixedObjectStore, S3ObjectStore } from '@promstream/storage';
 import { announceSkip, freePort, realKafka, realS3 } from '@promstream/testkit';
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, describe, expect, test } from 'vitest';
 import { testEvent } from '../../test/events.js';
 import { EVENT_FAULT_POINTS } from './seams.js';
-import { decodeSegment } from './segment.js';
 
 // kill -9 of the event store while events are published, on Apache Kafka and
 // the S3 server: one kill at each fault point, then one at a random moment,
@@ -78,7 +77,9 @@ describe.skipIf(!kafka.ok || !s3.ok)('event store kill -9 on Apache Kafka and th
     proc.stderr?.on('data', (d: Buffer) => {
       stderr += d.toString();
     });
-    const exited = new Promise<string>((resolve) => proc.on('exit', (code, signal) => resolve(`${code ?? signal}: ${stderr}`)));
+    const exited = new Promise<string>((resolve) =>
+      proc.on('exit', (code, signal) => resolve(`${code ?? signal}: ${stderr}`)),
+    );
     return { exited, proc };
   }
 

@@ -1,4 +1,4 @@
-import type { StoredEvent } from './record.js';
+import type { StoredEvent } from '@promstream/storage';
 
 /**
  * `promstream_events_total{tenant, host, source, kind, severity}`: how many

@@ -4,7 +4,13 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { createSerdes, type RunningRegistry, startRegistry } from '@promstream/schemas';
-import { PrefixedObjectStore, S3ObjectStore } from '@promstream/storage';
+import {
+  decodeSegment,
+  PrefixedObjectStore,
+  parseSegmentKey,
+  S3ObjectStore,
+  segmentMetadata,
+} from '@promstream/storage';
 import { announceSkip, freePort, realKafka, realS3 } from '@promstream/testkit';
 import { Kafka, logLevel } from 'kafkajs';
 import { pino } from 'pino';
@@ -12,7 +18,6 @@ import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { MemoryLetters, testEvent } from '../../test/events.js';
 import { eventDecoder } from './decoder.js';
 import { startEventStore } from './event-store.js';
-import { decodeSegment, parseSegmentKey, segmentMetadata } from './segment.js';
 import { ObjectEventStateStore } from './state-store.js';
 
 // The event store on Apache Kafka and the S3 server, with the real Event

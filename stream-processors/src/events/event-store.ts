@@ -1,5 +1,5 @@
 import { createLogClient } from '@promstream/log';
-import type { ObjectStore } from '@promstream/storage';
+import type { EventLimits, ObjectStore } from '@promstream/storage';
 import type { Logger } from 'pino';
 import { Registry } from 'prom-client';
 import { waitForTopic } from '../block-builder/builder.js';
@@ -7,7 +7,6 @@ import type { DeadLetterSink } from '../deadletter/seams.js';
 import type { RetryPolicy } from '../retry.js';
 import type { DerivedCounterSink } from './derived.js';
 import { eventStoreMetrics } from './metrics.js';
-import type { EventLimits } from './record.js';
 import type { EventDecoder, EventFaultPoints, EventStateStore } from './seams.js';
 import { EventStoreLoop } from './store-loop.js';
 

@@ -1,5 +1,15 @@
 import type { ConsumedRecord, LogBatch, LogConsumer } from '@promstream/log';
-import { StorageError, StorageErrorCode } from '@promstream/storage';
+import {
+  DEFAULT_EVENT_LIMITS,
+  encodeSegment,
+  eventSize,
+  type SegmentOrigin,
+  StorageError,
+  StorageErrorCode,
+  type StoredEvent,
+  segmentKey,
+  toStored,
+} from '@promstream/storage';
 import { letterFor } from '../block-builder/record-rules.js';
 import type { DeadLetter } from '../deadletter/seams.js';
 import { StreamError } from '../errors.js';
@@ -7,16 +17,8 @@ import { asStreamError, tryRecord } from '../retry.js';
 import { type CountKey, countKey } from './derived.js';
 import type { EventStoreOptions } from './event-store.js';
 import type { EventStoreMetrics } from './metrics.js';
-import {
-  DEFAULT_EVENT_LIMITS,
-  eventSize,
-  eventTenant,
-  eventTenantProblem,
-  type StoredEvent,
-  toStored,
-} from './record.js';
 import type { EventPartitionState } from './seams.js';
-import { encodeSegment, type SegmentOrigin, segmentKey } from './segment.js';
+import { eventTenant, eventTenantProblem } from './tenant.js';
 
 /** The processor name dead letters carry. */
 export const EVENT_STORE = 'event-store';

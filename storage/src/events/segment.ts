@@ -1,7 +1,7 @@
 import { parquetMetadata, parquetReadObjects } from 'hyparquet';
 import { ByteWriter, parquetWrite } from 'hyparquet-writer';
 import { compress, decompress } from 'zstd-napi';
-import type { StoredEvent } from './record.js';
+import type { StoredEvent } from './stored-event.js';
 
 /**
  * Event segments: immutable Parquet files, zstd-compressed, one per tenant
@@ -40,13 +40,13 @@ export function hourPrefix(tenant: string, time: number): string {
 }
 
 /** The file name of a cut's segment: `p<partition>-<first>-<last>.parquet`. */
-export function segmentName(origin: SegmentOrigin): string {
+export function eventSegmentName(origin: SegmentOrigin): string {
   return `p${pad(origin.partition, 5)}-${pad(origin.firstOffset, 20)}-${pad(origin.lastOffset, 20)}.parquet`;
 }
 
 /** The full key of one file of a cut. */
 export function segmentKey(tenant: string, hourStart: number, origin: SegmentOrigin): string {
-  return `${hourPrefix(tenant, hourStart)}${segmentName(origin)}`;
+  return `${hourPrefix(tenant, hourStart)}${eventSegmentName(origin)}`;
 }
 
 const KEY_PATTERN = /^events\/([^/]+)\/date=(\d{4}-\d{2}-\d{2})\/hour=(\d{2})\/p(\d+)-(\d+)-(\d+)\.parquet$/;

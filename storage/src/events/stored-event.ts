@@ -1,5 +1,13 @@
-import type { Event } from '@promstream/schemas';
-import { tenantIdProblem } from '@promstream/storage';
+/** The fields of the log's `Event` record (schemas/avro/event.avsc) the store keeps. */
+export interface EventFields {
+  time: number;
+  host: string;
+  source: string;
+  kind: string;
+  severity: string;
+  message: string;
+  attributes: Record<string, string>;
+}
 
 /**
  * One event as the store keeps it: the `Event` record of the log, its
@@ -46,22 +54,9 @@ export const DEFAULT_EVENT_LIMITS: EventLimits = {
   maxAttributeValue: 1024,
 };
 
-/** The attribute that names an event's tenant; events without one belong to the default tenant. */
-export const TENANT_ATTRIBUTE = 'tenant';
-
-/** The tenant of an event: its `tenant` attribute, or the default. */
-export function eventTenant(event: Event, defaultTenant: string): string {
-  return event.attributes[TENANT_ATTRIBUTE] ?? defaultTenant;
-}
-
-/** Why an event's tenant cannot be a bucket prefix (storage's tenant-ID rule), or undefined. */
-export function eventTenantProblem(tenant: string): string | undefined {
-  return tenantIdProblem(tenant);
-}
-
 /** An event of the log as stored, cut to the limits. */
 export function toStored(
-  event: Event,
+  event: EventFields,
   tenant: string,
   partition: number,
   offset: number,
