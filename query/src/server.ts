@@ -9,6 +9,7 @@ import type { ApiServices, BuildInfo, PromqlSyntax } from './api/services.js';
 import { promqlSyntax } from './api/syntax.js';
 import type { QueryEngine } from './engine-types.js';
 import { inlineAnswerer, type QueryAnswerer } from './evaluation/answerer.js';
+import type { EventQuerier } from './events/event-querier.js';
 import { formatExpr } from './promql/format.js';
 import type { Querier } from './querier.js';
 
@@ -42,6 +43,8 @@ export interface QueryServerOptions {
    * read-consistency `onRequest` hook, or the remote-write gateway in the all-in-one).
    */
   configure?: (app: FastifyInstance) => void | Promise<void>;
+  /** Serves `/api/v1/events` from this querier (the event segments and the log tail). */
+  events?: EventQuerier;
 }
 
 /** A running query server. */
@@ -110,6 +113,7 @@ export async function buildQueryApp(options: QueryServerOptions): Promise<Fastif
       observeQuery: (endpoint, outcome, seconds) => duration.observe({ endpoint, outcome }, seconds),
     },
     now: options.now ?? Date.now,
+    events: options.events,
   };
   const app = Fastify({
     loggerInstance: options.logger === undefined || options.logger === false ? undefined : options.logger,

@@ -28,7 +28,10 @@ function events(n: number, seed: number): StoredEvent[] {
     kind: rnd() < 0.5 ? 'oom_kill' : 'segfault',
     severity: 'error',
     message: `line ${i} ${'é∂'.repeat(Math.floor(rnd() * 5))}`,
-    attributes: rnd() < 0.3 ? ({} as Record<string, string>) : { pid: String(Math.floor(rnd() * 1e5)), unit: 'x.service' },
+    attributes:
+      rnd() < 0.3
+        ? ({} as Record<string, string>)
+        : { pid: String(Math.floor(rnd() * 1e5)), unit: 'x.service' },
     truncated: rnd() < 0.1,
   }));
 }

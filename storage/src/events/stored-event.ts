@@ -99,3 +99,15 @@ export function eventSize(e: StoredEvent): number {
   for (const [k, v] of Object.entries(e.attributes)) n += k.length + v.length + 8;
   return n;
 }
+
+/** The attribute that names an event's tenant; events without one belong to the default tenant. */
+export const TENANT_ATTRIBUTE = 'tenant';
+
+/**
+ * The tenant of an event: its `tenant` attribute, or the default. The store
+ * and the query tier's log tail both place events by this one rule, and
+ * check the result with the tenant-ID rule (`tenantIdProblem`).
+ */
+export function eventTenant(attributes: Readonly<Record<string, string>>, defaultTenant: string): string {
+  return attributes[TENANT_ATTRIBUTE] ?? defaultTenant;
+}

@@ -1,4 +1,5 @@
 import type { Event } from '@promstream/schemas';
+import type { EventPartitionState } from '@promstream/storage';
 
 /**
  * The narrow seams the event store runs against: the record format stays
@@ -11,19 +12,8 @@ export interface EventDecoder {
   decode(value: Buffer): Promise<Event>;
 }
 
-/**
- * What the store keeps per partition beside its segments. `nextOffset` is
- * the first offset no segment holds. `pending` is a cut being uploaded: if
- * a restart finds one, either every file of it is in the bucket (the cut is
- * adopted) or the files that are there are removed and the cut is made again.
- */
-export interface EventPartitionState {
-  version: 1;
-  nextOffset: number;
-  pending?: { firstOffset: number; lastOffset: number; keys: string[] };
-  /** Events counted per series of `promstream_events_total` on this partition (key: label values joined by `\u0000`). */
-  counts?: Record<string, number>;
-}
+/** What the store keeps per partition; the format is storage's (`storage/src/events/store-state.ts`). */
+export type { EventPartitionState } from '@promstream/storage';
 
 /** Loads and saves each partition's state. */
 export interface EventStateStore {

@@ -1,6 +1,13 @@
-import { StorageError, StorageErrorCode } from '@promstream/storage';
+import {
+  decodeEventState,
+  type EventPartitionState,
+  encodeEventState,
+  eventStateKey,
+  StorageError,
+  StorageErrorCode,
+} from '@promstream/storage';
 import { StreamError } from '../errors.js';
-import type { EventPartitionState, EventStateStore } from './seams.js';
+import type { EventStateStore } from './seams.js';
 
 /** The two calls of an object store the state needs (a `@promstream/storage` ObjectStore fits). */
 export interface EventStateObjects {
@@ -8,12 +15,12 @@ export interface EventStateObjects {
   put(key: string, body: Uint8Array): Promise<void>;
 }
 
-/** Where a partition's state lives: under `_promstream/`, which no tenant may take. */
-export function eventStateKey(topic: string, partition: number): string {
-  return `_promstream/event-store/${topic}/${partition}.json`;
-}
-
-/** Partition states as small JSON objects in the bucket. */
+/**
+ * Partition states as small JSON objects in the bucket (storage's format,
+ * `storage/src/events/store-state.ts`), their failures as this package's
+ * codes: a read that failed is retried, a state that does not parse stops
+ * the partition.
+ */
 export class ObjectEventStateStore implements EventStateStore {
   constructor(private readonly objects: EventStateObjects) {}
 
@@ -26,21 +33,17 @@ export class ObjectEventStateStore implements EventStateStore {
       if (err instanceof StorageError && err.code === StorageErrorCode.NotFound) return undefined;
       throw new StreamError('STATE_READ', `read event-store state ${key}`, { cause: err });
     }
-    let parsed: EventPartitionState;
     try {
-      parsed = JSON.parse(new TextDecoder().decode(bytes)) as EventPartitionState;
+      return decodeEventState(key, bytes);
     } catch (err) {
       throw new StreamError('STATE_FORMAT', `parse event-store state ${key}`, { cause: err });
     }
-    if (parsed.version !== 1 || !Number.isSafeInteger(parsed.nextOffset))
-      throw new StreamError('STATE_FORMAT', `event-store state ${key} is not version 1`);
-    return parsed;
   }
 
   async save(topic: string, partition: number, state: EventPartitionState): Promise<void> {
     const key = eventStateKey(topic, partition);
     try {
-      await this.objects.put(key, new TextEncoder().encode(JSON.stringify(state)));
+      await this.objects.put(key, encodeEventState(state));
     } catch (err) {
       throw new StreamError('UPLOAD', `save event-store state ${key}`, { cause: err });
     }

@@ -1,12 +1,9 @@
 import type { Event } from '@promstream/schemas';
-import { tenantIdProblem } from '@promstream/storage';
+import { tenantIdProblem, eventTenant as tenantOfAttributes } from '@promstream/storage';
 
-/** The attribute that names an event's tenant; events without one belong to the default tenant. */
-export const TENANT_ATTRIBUTE = 'tenant';
-
-/** The tenant of an event: its `tenant` attribute, or the default. */
+/** The tenant of an event (storage's rule: its `tenant` attribute, or the default). */
 export function eventTenant(event: Event, defaultTenant: string): string {
-  return event.attributes[TENANT_ATTRIBUTE] ?? defaultTenant;
+  return tenantOfAttributes(event.attributes, defaultTenant);
 }
 
 /** Why an event's tenant cannot be a bucket prefix (storage's tenant-ID rule), or undefined. */
