@@ -1,3 +1,5 @@
+import { createLogClient } from '@promstream/log';
+import { createSerdes, TOPICS } from '@promstream/schemas';
 import {
   BucketCatalog,
   type ObjectStore,
@@ -12,6 +14,8 @@ import { SelectionCache } from './blocks/selection-cache.js';
 import { openStorageBlock } from './blocks/storage-block.js';
 import { TenantBlocks } from './blocks/tenant-blocks.js';
 import { EvaluationPool } from './evaluation/evaluation-pool.js';
+import { BucketEventQuerier } from './events/event-querier.js';
+import { LogEventTail } from './events/log-tail.js';
 import { type LogHead, readConsistencyHook } from './head/log-head.js';
 import { startLogHead } from './head/start-head.js';
 import { MergeQuerier } from './merge-querier.js';
@@ -41,6 +45,8 @@ export interface ServeBlocksOptions {
   registryUrl?: string;
   /** The samples topic the head tails (default promstream.samples.v1). */
   samplesTopic?: string;
+  /** The events topic `/api/v1/events` reads the tail of (default promstream.events.v1). */
+  eventsTopic?: string;
   /** The block builder's placement rules, for the head until the builder's state names them. */
   headRules?: PlacementRules;
   /** How long `X-Read-Consistency: strong` waits for the head, milliseconds (default 10 s). */
@@ -111,6 +117,7 @@ export async function serveBlocks(options: ServeBlocksOptions): Promise<QuerySer
     });
   }
   const live = head;
+  const events = eventQuerier(store, options);
   // Every query evaluates on a thread of its own, so none can hold up the others, the
   // health checks or the head's reading of the log; the data stays on this thread.
   const pool = new EvaluationPool({
@@ -140,6 +147,7 @@ export async function serveBlocks(options: ServeBlocksOptions): Promise<QuerySer
     logger: options.logger ?? false,
     registry,
     now,
+    events: events.querier,
   });
   return {
     ...server,
@@ -148,6 +156,29 @@ export async function serveBlocks(options: ServeBlocksOptions): Promise<QuerySer
       await pool.close();
       await server.close();
       await live?.stop();
+      await events.close();
     },
   };
+}
+
+/**
+ * The events API's querier: the event segments of the bucket, merged with
+ * the events topic's tail when the log is served too. Events without a
+ * tenant attribute belong to the default tenant, as the event store places them.
+ */
+function eventQuerier(store: ObjectStore, options: ServeBlocksOptions) {
+  const brokers = options.brokers ?? [];
+  if (brokers.length === 0 || options.registryUrl === undefined)
+    return { querier: new BucketEventQuerier({ store }), close: async () => {} };
+  const topic = options.eventsTopic ?? TOPICS.events;
+  const serdes = createSerdes({ registryUrl: options.registryUrl, autoRegister: false });
+  const client = createLogClient({ clientId: 'promstream-query-events', brokers, logger: options.logger });
+  const tail = new LogEventTail({
+    client,
+    topic,
+    store,
+    decode: (v) => serdes.event.deserialize(topic, v),
+    defaultTenant: options.defaultTenant ?? 'anonymous',
+  });
+  return { querier: new BucketEventQuerier({ store, tail }), close: () => client.close() };
 }

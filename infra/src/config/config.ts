@@ -51,6 +51,7 @@ export interface PromstreamConfig {
     metricsPort?: number;
   };
   compactor: CompactorConfig;
+  eventStore: EventStoreConfig;
   query: {
     host: string;
     port: number;
@@ -96,6 +97,18 @@ export interface UpConfig {
   registryPort: number;
   /** Whether the local node agent runs. */
   agent: boolean;
+}
+
+/** The event store's settings; durations in ms, 0 retention keeps forever. */
+export interface EventStoreConfig {
+  topic: string;
+  groupId: string;
+  defaultTenant: string;
+  maxSegmentBytes: number;
+  maxSegmentAge: number;
+  retention: number;
+  derivedTopic: string;
+  metricsPort?: number;
 }
 
 /** The compactor's settings; durations in ms, 0 retention keeps forever. */

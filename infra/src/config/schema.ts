@@ -7,6 +7,7 @@
  */
 
 import { COMPACTOR_SETTINGS } from './schema-compactor.js';
+import { EVENT_STORE_SETTINGS } from './schema-event-store.js';
 
 /** The sub-commands that read the configuration. */
 export const CONFIG_ROLES = [
@@ -16,6 +17,7 @@ export const CONFIG_ROLES = [
   'agent',
   'block-builder',
   'compactor',
+  'event-store',
   'query',
   'replay',
   'deadletter',
@@ -70,6 +72,7 @@ const LOG_ROLES: readonly ConfigRole[] = [
   'gateway',
   'agent',
   'block-builder',
+  'event-store',
   'query',
   'replay',
   'deadletter',
@@ -80,6 +83,7 @@ const REGISTRY_CLIENTS: readonly ConfigRole[] = [
   'gateway',
   'agent',
   'block-builder',
+  'event-store',
   'query',
   'replay',
   'import',
@@ -87,6 +91,7 @@ const REGISTRY_CLIENTS: readonly ConfigRole[] = [
 const STORE_ROLES: readonly ConfigRole[] = [
   'block-builder',
   'compactor',
+  'event-store',
   'query',
   'replay',
   'import',
@@ -159,7 +164,7 @@ export const SETTINGS: readonly Setting[] = [
     default: '',
     env: 'PROMSTREAM_OBJECT_STORE',
     flag: '--store <url>',
-    roles: ['block-builder', 'compactor', 'query', 'replay', 'import', 'export'],
+    roles: ['block-builder', 'compactor', 'event-store', 'query', 'replay', 'import', 'export'],
     help: 'object store: file:///path, mem://, s3://bucket/prefix; empty means file://<data>/blocks',
   },
   {
@@ -281,6 +286,7 @@ export const SETTINGS: readonly Setting[] = [
     help: 'serve /metrics of the block builder on this port; unset: not served',
   },
   ...COMPACTOR_SETTINGS,
+  ...EVENT_STORE_SETTINGS,
   ...roleListener('query', 9090, 'the Prometheus HTTP API'),
   {
     key: 'query.defaultTenant',

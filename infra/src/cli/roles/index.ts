@@ -6,6 +6,7 @@ import { brokerRole } from './broker.js';
 import { compactorRole } from './compactor.js';
 import { configRole } from './config.js';
 import { deadletterRole } from './deadletter.js';
+import { eventStoreRole } from './event-store.js';
 import { exportRole } from './export.js';
 import { gatewayRole } from './gateway.js';
 import { importRole } from './import.js';
@@ -26,6 +27,7 @@ export const roles: Role[] = [
   agentRole,
   blockBuilderRole,
   compactorRole,
+  eventStoreRole,
   queryRole,
   replayRole,
   deadletterRole,

@@ -114,6 +114,7 @@ describe('upChildren', () => {
       'gateway',
       'block-builder',
       'compactor',
+      'event-store',
       'query',
     ]);
     for (const child of plain) expect(child.args, child.name).not.toContain('--config');
