@@ -3,9 +3,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import { createLogClient } from '@promstream/log';
+import { BucketEventQuerier, buildQueryApp, Engine, LogEventTail } from '@promstream/query';
 import { createSerdes, type RunningRegistry, startRegistry } from '@promstream/schemas';
 import {
   decodeSegment,
+  decodeXorChunk,
   PrefixedObjectStore,
   parseSegmentKey,
   S3ObjectStore,
@@ -17,6 +20,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
 import { MemoryLetters, testEvent } from '../../test/events.js';
 import { eventDecoder } from './decoder.js';
+import { LogDerivedCounterSink } from './derived-sink.js';
 import { startEventStore } from './event-store.js';
 import { ObjectEventStateStore } from './state-store.js';
 
@@ -39,6 +43,8 @@ describe.skipIf(!kafka.ok || !s3.ok)('event store on Apache Kafka and the S3 ser
   const logger = pino({ level: 'silent' });
   const T0 = Date.UTC(2026, 10, 3, 22, 30);
   const N = 600;
+  const derivedTopic = `evtest-derived-${randomUUID()}`;
+  const outClient = createLogClient({ clientId: 'evtest-out', brokers });
   let registry: RunningRegistry;
   let store: PrefixedObjectStore;
   const dir = mkdtempSync(path.join(tmpdir(), 'evtest-'));
@@ -64,9 +70,10 @@ describe.skipIf(!kafka.ok || !s3.ok)('event store on Apache Kafka and the S3 ser
   });
 
   afterAll(async () => {
+    await outClient.close();
     await producer.disconnect();
     await registry?.close();
-    await admin.deleteTopics({ topics: [topic, schemasTopic] }).catch(() => {});
+    await admin.deleteTopics({ topics: [topic, schemasTopic, derivedTopic] }).catch(() => {});
     await admin.disconnect();
     for await (const o of store.list('', { recursive: true })) await store.delete(o.key);
     rmSync(dir, { recursive: true, force: true });
@@ -111,6 +118,11 @@ describe.skipIf(!kafka.ok || !s3.ok)('event store on Apache Kafka and the S3 ser
       deadLetters: letters,
       maxSegmentBytes: 16_384,
       maxSegmentAge: 500,
+      derived: new LogDerivedCounterSink(
+        outClient.producer({ ensureTopics: [{ topic: derivedTopic, partitions: 2 }] }),
+        serdes.sampleBatch,
+        derivedTopic,
+      ),
       logger,
     });
     const offsets = await admin.fetchTopicOffsets(topic);
@@ -196,4 +208,98 @@ describe.skipIf(!kafka.ok || !s3.ok)('event store on Apache Kafka and the S3 ser
     expect(got).toEqual([...want.entries()]);
     conn.closeSync();
   }, 120_000);
+
+  test('counts promstream_events_total per series on the derived topic, the last total of each equal to its events', async () => {
+    const serdes = createSerdes({ registryUrl: registry.url });
+    const want = new Map<string, number>();
+    for (let i = 0; i <= N + 1; i++) {
+      const e = i === N ? undefined : testEvent(i, T0);
+      if (e === undefined) continue; // The bad tenant's event is dead-lettered, not counted.
+      const tenant = i === N + 1 ? 'team-a' : (e.attributes.tenant ?? 'anonymous');
+      const key = [tenant, e.host, e.source, e.kind, e.severity].join('|');
+      want.set(key, (want.get(key) ?? 0) + 1);
+    }
+    const last = new Map<string, number>();
+    await outClient.readRanges({
+      topic: derivedTopic,
+      ranges: new Map(
+        (await admin.fetchTopicOffsets(derivedTopic)).map((o) => [
+          o.partition,
+          { from: 0, to: Number(o.high) },
+        ]),
+      ),
+      handler: async (_p, records) => {
+        for (const r of records) {
+          const batch = await serdes.sampleBatch.deserialize(derivedTopic, r.value as Buffer);
+          for (const s of batch.series) {
+            const l = Object.fromEntries(s.labels.map((x) => [x.name, x.value]));
+            expect(l.__name__).toBe('promstream_events_total');
+            expect(batch.tenant).toBe(l.tenant);
+            const { vs } = decodeXorChunk(s.chunk);
+            last.set([l.tenant, l.host, l.source, l.kind, l.severity].join('|'), vs[vs.length - 1] as number);
+          }
+        }
+      },
+    });
+    expect(Object.fromEntries(last)).toEqual(Object.fromEntries(want));
+  });
+
+  test('the events API merges the segments with the log tail, once each', async () => {
+    const serdes = createSerdes({ registryUrl: registry.url });
+    const extra = [];
+    for (let i = N + 2; i < N + 32; i++) {
+      const e = testEvent(i, T0);
+      extra.push({ key: e.host, value: await serdes.event.serialize(topic, e) });
+    }
+    await producer.send({ topic, acks: -1, messages: extra });
+    const app = await buildQueryApp({
+      engine: new Engine(),
+      querierFor: () => {
+        throw new Error('no metrics in this test');
+      },
+      events: new BucketEventQuerier({
+        store,
+        tail: new LogEventTail({
+          client: outClient,
+          topic,
+          store,
+          decode: (v) => serdes.event.deserialize(topic, v),
+          defaultTenant: 'anonymous',
+        }),
+      }),
+    });
+    try {
+      const res = await app.inject({
+        method: 'GET',
+        url: '/api/v1/events',
+        query: {
+          match: '{kind="oom_kill", host=~"host-[0-2]"} |~ "nvme[01]"',
+          start: String(T0 / 1000),
+          end: String((T0 + 2 * 3_600_000) / 1000),
+          limit: '5000',
+          direction: 'forward',
+        },
+        headers: { 'x-scope-orgid': 'team-b' },
+      });
+      expect(res.statusCode).toBe(200);
+      const got = (res.json().data.events as { attributes: { seq: string } }[]).map((e) =>
+        Number(e.attributes.seq),
+      );
+      const want = [];
+      for (let i = 0; i < N + 32; i++) {
+        if (i === N || i === N + 1) continue;
+        const e = testEvent(i, T0);
+        if (
+          e.attributes.tenant === 'team-b' &&
+          e.kind === 'oom_kill' &&
+          ['host-0', 'host-1', 'host-2'].includes(e.host)
+        )
+          want.push(i);
+      }
+      expect(want.some((i) => i > N)).toBe(true);
+      expect(got).toEqual(want);
+    } finally {
+      await app.close();
+    }
+  });
 });
