@@ -1,5 +1,6 @@
 import type { ConsumedRecord, LogBatch, LogConsumer } from '@promstream/log';
 import {
+  cutFiles,
   DEFAULT_EVENT_LIMITS,
   encodeSegment,
   eventSize,
@@ -7,7 +8,6 @@ import {
   StorageError,
   StorageErrorCode,
   type StoredEvent,
-  segmentKey,
   toStored,
 } from '@promstream/storage';
 import { letterFor } from '../block-builder/record-rules.js';
@@ -35,8 +35,6 @@ interface PartitionBuffer {
   /** When the first record of the buffer was read (the store's clock). */
   since: number;
 }
-
-const HOUR = 3_600_000;
 
 /**
  * The event store's per-partition loop: reads each record into the
@@ -224,7 +222,7 @@ export class EventStoreLoop {
   private async cut(partition: number, buf: PartitionBuffer): Promise<void> {
     const { topic, store, state: states, faults } = this.options;
     const origin: SegmentOrigin = { topic, partition, firstOffset: buf.first, lastOffset: buf.last };
-    const files = groupFiles(buf.events, origin);
+    const files = cutFiles(buf.events, origin);
     const counts = { ...(buf.state.counts ?? {}) };
     if (files.length > 0) {
       const pending = { firstOffset: buf.first, lastOffset: buf.last, keys: files.map((f) => f.key) };
@@ -281,20 +279,6 @@ export class EventStoreLoop {
       });
     }
   }
-}
-
-/** A cut's events by tenant and hour, one file each, in key order. */
-function groupFiles(events: readonly StoredEvent[], origin: SegmentOrigin) {
-  const byKey = new Map<string, StoredEvent[]>();
-  for (const e of events) {
-    const key = segmentKey(e.tenant, Math.floor(e.time / HOUR) * HOUR, origin);
-    const list = byKey.get(key);
-    if (list === undefined) byKey.set(key, [e]);
-    else list.push(e);
-  }
-  return [...byKey.entries()]
-    .sort(([a], [b]) => (a < b ? -1 : 1))
-    .map(([key, list]) => ({ key, events: list }));
 }
 
 async function putSegment(store: EventStoreOptions['store'], key: string, bytes: Uint8Array): Promise<void> {
