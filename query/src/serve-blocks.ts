@@ -15,6 +15,7 @@ import { openStorageBlock } from './blocks/storage-block.js';
 import { TenantBlocks } from './blocks/tenant-blocks.js';
 import { EvaluationPool } from './evaluation/evaluation-pool.js';
 import { BucketEventQuerier } from './events/event-querier.js';
+import { LogEventStream } from './events/event-stream.js';
 import { LogEventTail } from './events/log-tail.js';
 import { type LogHead, readConsistencyHook } from './head/log-head.js';
 import { startLogHead } from './head/start-head.js';
@@ -148,6 +149,7 @@ export async function serveBlocks(options: ServeBlocksOptions): Promise<QuerySer
     registry,
     now,
     events: events.querier,
+    eventStream: events.stream,
   });
   return {
     ...server,
@@ -169,7 +171,7 @@ export async function serveBlocks(options: ServeBlocksOptions): Promise<QuerySer
 function eventQuerier(store: ObjectStore, options: ServeBlocksOptions) {
   const brokers = options.brokers ?? [];
   if (brokers.length === 0 || options.registryUrl === undefined)
-    return { querier: new BucketEventQuerier({ store }), close: async () => {} };
+    return { querier: new BucketEventQuerier({ store }), stream: undefined, close: async () => {} };
   const topic = options.eventsTopic ?? TOPICS.events;
   const serdes = createSerdes({ registryUrl: options.registryUrl, autoRegister: false });
   const client = createLogClient({ clientId: 'promstream-query-events', brokers, logger: options.logger });
@@ -180,5 +182,12 @@ function eventQuerier(store: ObjectStore, options: ServeBlocksOptions) {
     decode: (v) => serdes.event.deserialize(topic, v),
     defaultTenant: options.defaultTenant ?? 'anonymous',
   });
-  return { querier: new BucketEventQuerier({ store, tail }), close: () => client.close() };
+  const decode = (v: Buffer) => serdes.event.deserialize(topic, v);
+  const stream = new LogEventStream({
+    client,
+    topic,
+    decode,
+    defaultTenant: options.defaultTenant ?? 'anonymous',
+  });
+  return { querier: new BucketEventQuerier({ store, tail }), stream, close: () => client.close() };
 }

@@ -10,6 +10,7 @@ import { promqlSyntax } from './api/syntax.js';
 import type { QueryEngine } from './engine-types.js';
 import { inlineAnswerer, type QueryAnswerer } from './evaluation/answerer.js';
 import type { EventQuerier } from './events/event-querier.js';
+import type { EventStreamSource } from './events/event-stream.js';
 import { formatExpr } from './promql/format.js';
 import type { Querier } from './querier.js';
 
@@ -45,6 +46,10 @@ export interface QueryServerOptions {
   configure?: (app: FastifyInstance) => void | Promise<void>;
   /** Serves `/api/v1/events` from this querier (the event segments and the log tail). */
   events?: EventQuerier;
+  /** Serves `/api/v1/events/stream` from this source (the events topic). */
+  eventStream?: EventStreamSource;
+  /** Bytes a stream subscriber may leave unread before it is cut off (default 1 MiB). */
+  eventStreamMaxUnreadBytes?: number;
 }
 
 /** A running query server. */
@@ -114,6 +119,8 @@ export async function buildQueryApp(options: QueryServerOptions): Promise<Fastif
     },
     now: options.now ?? Date.now,
     events: options.events,
+    eventStream: options.eventStream,
+    maxUnreadBytes: options.eventStreamMaxUnreadBytes,
   };
   const app = Fastify({
     loggerInstance: options.logger === undefined || options.logger === false ? undefined : options.logger,

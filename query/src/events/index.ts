@@ -15,4 +15,14 @@ export {
   type EventQuery,
   type EventTail,
 } from './event-querier.js';
+export {
+  type EventBatchHandler,
+  type EventStreamSource,
+  type EventSubscription,
+  formatPosition,
+  LogEventStream,
+  type LogEventStreamOptions,
+  parsePosition,
+  type StreamPosition,
+} from './event-stream.js';
 export { LogEventTail, type LogEventTailOptions } from './log-tail.js';
