@@ -46,7 +46,7 @@ export const eventStreamPlugin: FastifyPluginAsync<EventStreamApiServices> = asy
   app.get('/api/v1/events/stream', async (request, reply) => {
     let filter: ReturnType<typeof parseEventFilter>;
     let tenant: string;
-    let from: StreamPosition | undefined;
+    let from: StreamPosition | 'beginning' | undefined;
     try {
       const params = paramsOf(request);
       tenant = tenantOf(request, services.defaultTenant);
@@ -58,7 +58,8 @@ export const eventStreamPlugin: FastifyPluginAsync<EventStreamApiServices> = asy
       }
       const header = request.headers['last-event-id'];
       const resume = (Array.isArray(header) ? header[0] : header) ?? single(params, 'from');
-      if (resume !== undefined && resume !== '') {
+      if (resume === 'beginning') from = 'beginning';
+      else if (resume !== undefined && resume !== '') {
         from = parsePosition(resume);
         if (from === undefined)
           throw invalidParam('Last-Event-ID', 'expected partition:offset pairs such as 0:12,1:40');

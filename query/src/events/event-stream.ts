@@ -45,10 +45,10 @@ export type EventBatchHandler = (events: readonly StoredEvent[], position: Strea
 
 /** The live events seam of the stream API. */
 export interface EventStreamSource {
-  /** Starts delivering; `from` absent: only events after the call. */
+  /** Starts delivering; `from` absent: only events after the call; `beginning`: from the log start. */
   subscribe(
     tenant: string,
-    from: StreamPosition | undefined,
+    from: StreamPosition | 'beginning' | undefined,
     handler: EventBatchHandler,
   ): Promise<EventSubscription>;
 }
@@ -72,7 +72,7 @@ export class LogEventStream implements EventStreamSource {
 
   async subscribe(
     tenant: string,
-    from: StreamPosition | undefined,
+    from: StreamPosition | 'beginning' | undefined,
     handler: EventBatchHandler,
   ): Promise<EventSubscription> {
     const { client, topic, decode, defaultTenant } = this.options;
@@ -81,7 +81,7 @@ export class LogEventStream implements EventStreamSource {
       topic,
       maxWaitMs: 100,
       start: (partition, low, high) => {
-        const at = from?.get(partition);
+        const at = from === 'beginning' ? low : from?.get(partition);
         const start = at === undefined ? high : Math.max(low, at);
         position.set(partition, start);
         return start;

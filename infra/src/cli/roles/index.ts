@@ -7,6 +7,7 @@ import { compactorRole } from './compactor.js';
 import { configRole } from './config.js';
 import { deadletterRole } from './deadletter.js';
 import { eventStoreRole } from './event-store.js';
+import { eventsRole } from './events.js';
 import { exportRole } from './export.js';
 import { gatewayRole } from './gateway.js';
 import { importRole } from './import.js';
@@ -29,6 +30,7 @@ export const roles: Role[] = [
   compactorRole,
   eventStoreRole,
   queryRole,
+  eventsRole,
   replayRole,
   deadletterRole,
   blockRole,
