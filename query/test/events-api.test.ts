@@ -30,6 +30,14 @@ const stored = Array.from({ length: 240 }, (_, i) => event(i, 'team-a'));
 const tailed = Array.from({ length: 20 }, (_, i) => event(240 + i, 'team-a'));
 const all = [...stored, ...tailed];
 
+/** What the API answers, as far as these tests read it. */
+interface ApiBody {
+  status: string;
+  errorType?: string;
+  error?: string;
+  data: { events: { offset: number }[]; nextCursor?: string };
+}
+
 let app: FastifyInstance;
 
 beforeAll(async () => {
@@ -77,11 +85,10 @@ async function get(query: Record<string, string>, tenant = 'team-a') {
     query: { start: String(T0 / 1000), end: String((T0 + 5 * HOUR) / 1000), ...query },
     headers: { 'x-scope-orgid': tenant },
   });
-  return { status: res.statusCode, body: res.json() as Record<string, any> };
+  return { status: res.statusCode, body: res.json() as ApiBody };
 }
 
-const offsets = (body: Record<string, any>) =>
-  (body.data.events as { offset: number }[]).map((e) => e.offset);
+const offsets = (body: ApiBody) => body.data.events.map((e) => e.offset);
 
 describe('GET /api/v1/events', () => {
   it('filters by selector on fields and attributes, newest first, segments and tail merged once', async () => {
