@@ -74,9 +74,15 @@ export class BucketEventQuerier implements EventQuerier {
       }
       found.set(`${e.partition}/${e.offset}`, e);
     };
-    for (const key of await this.segmentKeys(q.tenant, q.start, q.end))
-      for (const e of await this.segment(key)) take(e);
     for (const e of (await this.options.tail?.read(q.tenant, q.start, q.end)) ?? []) take(e);
+    // Hours nearest the start of the answer first; once a page is full of events from
+    // the hours read, the hours left cannot hold a better one and are not read at all.
+    const hours = await this.segmentHours(q.tenant, q.start, q.end);
+    const order = [...hours.keys()].sort((a, b) => (q.direction === 'forward' ? a - b : b - a));
+    for (const hour of order) {
+      for (const key of hours.get(hour) ?? []) for (const e of await this.segment(key)) take(e);
+      if (q.limit > 0 && this.settled(found, hour, q)) break;
+    }
     const sign = q.direction === 'forward' ? 1 : -1;
     const events = [...found.values()].sort((a, b) => sign * compareEvents(positionOf(a), positionOf(b)));
     if (q.limit <= 0 || events.length <= q.limit) return { events };
@@ -84,9 +90,19 @@ export class BucketEventQuerier implements EventQuerier {
     return { events: page, next: positionOf(page[page.length - 1] as StoredEvent) };
   }
 
-  /** The segment keys of a tenant's hours that overlap [start, end]. */
-  private async segmentKeys(tenant: string, start: number, end: number): Promise<string[]> {
-    const keys: string[] = [];
+  /** Whether `limit` events found so far lie on the near side of `hour`, where no later hour reaches. */
+  private settled(found: ReadonlyMap<string, StoredEvent>, hour: number, q: EventQuery): boolean {
+    let n = 0;
+    for (const e of found.values()) {
+      if (q.direction === 'forward' ? e.time < hour + HOUR : e.time >= hour) n++;
+      if (n >= q.limit) return true;
+    }
+    return false;
+  }
+
+  /** The segment keys of a tenant's hours that overlap [start, end], by hour start. */
+  private async segmentHours(tenant: string, start: number, end: number): Promise<Map<number, string[]>> {
+    const hours = new Map<number, string[]>();
     const tenantPrefix = `${EVENTS_PREFIX}/${tenant}/`;
     for await (const day of this.options.store.list(tenantPrefix)) {
       const date = /date=(\d{4}-\d{2}-\d{2})\/$/.exec(day.key)?.[1];
@@ -98,11 +114,13 @@ export class BucketEventQuerier implements EventQuerier {
         if (h === undefined) continue;
         const hourStart = dayStart + Number(h) * HOUR;
         if (hourStart > end || hourStart + HOUR <= start) continue;
+        const keys: string[] = [];
         for await (const o of this.options.store.list(hour.key, { recursive: true }))
           if (o.key.endsWith('.parquet')) keys.push(o.key);
+        hours.set(hourStart, keys);
       }
     }
-    return keys;
+    return hours;
   }
 
   private segment(key: string): Promise<StoredEvent[]> {
