@@ -48,6 +48,7 @@ export {
   type QueryValue,
   type VectorSample,
 } from './engine-types.js';
+export * from './events/index.js';
 export * from './head/index.js';
 export { MemoryQuerier } from './memory-querier.js';
 export { compareLabels, labelsKey, MergeIterator, MergeQuerier } from './merge-querier.js';

@@ -1,3 +1,5 @@
+import { createLogClient } from '@promstream/log';
+import { createSerdes, TOPICS } from '@promstream/schemas';
 import {
   BucketCatalog,
   type ObjectStore,
@@ -12,6 +14,9 @@ import { SelectionCache } from './blocks/selection-cache.js';
 import { openStorageBlock } from './blocks/storage-block.js';
 import { TenantBlocks } from './blocks/tenant-blocks.js';
 import { EvaluationPool } from './evaluation/evaluation-pool.js';
+import { BucketEventQuerier } from './events/event-querier.js';
+import { LogEventStream } from './events/event-stream.js';
+import { LogEventTail } from './events/log-tail.js';
 import { type LogHead, readConsistencyHook } from './head/log-head.js';
 import { startLogHead } from './head/start-head.js';
 import { MergeQuerier } from './merge-querier.js';
@@ -41,6 +46,8 @@ export interface ServeBlocksOptions {
   registryUrl?: string;
   /** The samples topic the head tails (default promstream.samples.v1). */
   samplesTopic?: string;
+  /** The events topic `/api/v1/events` reads the tail of (default promstream.events.v1). */
+  eventsTopic?: string;
   /** The block builder's placement rules, for the head until the builder's state names them. */
   headRules?: PlacementRules;
   /**
@@ -137,6 +144,7 @@ export async function serveBlocks(options: ServeBlocksOptions): Promise<QuerySer
       : undefined;
   const live = head;
   const heads = [head, derived].filter((h): h is LogHead => h !== undefined);
+  const events = eventQuerier(store, options);
   // Every query evaluates on a thread of its own, so none can hold up the others, the
   // health checks or the head's reading of the log; the data stays on this thread.
   const pool = new EvaluationPool({
@@ -173,6 +181,8 @@ export async function serveBlocks(options: ServeBlocksOptions): Promise<QuerySer
     logger: options.logger ?? false,
     registry,
     now,
+    events: events.querier,
+    eventStream: events.stream,
   });
   return {
     ...server,
@@ -182,6 +192,36 @@ export async function serveBlocks(options: ServeBlocksOptions): Promise<QuerySer
       await server.close();
       await live?.stop();
       await derived?.stop();
+      await events.close();
     },
   };
+}
+
+/**
+ * The events API's querier: the event segments of the bucket, merged with
+ * the events topic's tail when the log is served too. Events without a
+ * tenant attribute belong to the default tenant, as the event store places them.
+ */
+function eventQuerier(store: ObjectStore, options: ServeBlocksOptions) {
+  const brokers = options.brokers ?? [];
+  if (brokers.length === 0 || options.registryUrl === undefined)
+    return { querier: new BucketEventQuerier({ store }), stream: undefined, close: async () => {} };
+  const topic = options.eventsTopic ?? TOPICS.events;
+  const serdes = createSerdes({ registryUrl: options.registryUrl, autoRegister: false });
+  const client = createLogClient({ clientId: 'promstream-query-events', brokers, logger: options.logger });
+  const tail = new LogEventTail({
+    client,
+    topic,
+    store,
+    decode: (v) => serdes.event.deserialize(topic, v),
+    defaultTenant: options.defaultTenant ?? 'anonymous',
+  });
+  const decode = (v: Buffer) => serdes.event.deserialize(topic, v);
+  const stream = new LogEventStream({
+    client,
+    topic,
+    decode,
+    defaultTenant: options.defaultTenant ?? 'anonymous',
+  });
+  return { querier: new BucketEventQuerier({ store, tail }), stream, close: () => client.close() };
 }

@@ -10,6 +10,8 @@ import type { ApiServices, BuildInfo, PromqlSyntax, ReadOptions } from './api/se
 import { promqlSyntax } from './api/syntax.js';
 import type { QueryEngine } from './engine-types.js';
 import { inlineAnswerer, type QueryAnswerer } from './evaluation/answerer.js';
+import type { EventQuerier } from './events/event-querier.js';
+import type { EventStreamSource } from './events/event-stream.js';
 import { formatExpr } from './promql/format.js';
 import type { Querier } from './querier.js';
 
@@ -45,6 +47,12 @@ export interface QueryServerOptions {
    * read-consistency `onRequest` hook, or the remote-write gateway in the all-in-one).
    */
   configure?: (app: FastifyInstance) => void | Promise<void>;
+  /** Serves `/api/v1/events` from this querier (the event segments and the log tail). */
+  events?: EventQuerier;
+  /** Serves `/api/v1/events/stream` from this source (the events topic). */
+  eventStream?: EventStreamSource;
+  /** Bytes a stream subscriber may leave unread before it is cut off (default 1 MiB). */
+  eventStreamMaxUnreadBytes?: number;
 }
 
 /** A running query server. */
@@ -114,6 +122,9 @@ export async function buildQueryApp(options: QueryServerOptions): Promise<Fastif
       observeQuery: (endpoint, outcome, seconds) => duration.observe({ endpoint, outcome }, seconds),
     },
     now: options.now ?? Date.now,
+    events: options.events,
+    eventStream: options.eventStream,
+    maxUnreadBytes: options.eventStreamMaxUnreadBytes,
   };
   const app = Fastify({
     loggerInstance: options.logger === undefined || options.logger === false ? undefined : options.logger,

@@ -7,6 +7,7 @@ export * from './compact/index.js';
 export * from './downsample/downsample.js';
 export * from './duration.js';
 export * from './errors.js';
+export * from './events/index.js';
 export * from './model.js';
 export * from './objstore/index.js';
 export * from './regex/index.js';

@@ -65,6 +65,7 @@ export {
   type StoredDeadLetter,
 } from './deadletter/tool.js';
 export { STREAM_ERROR_CODES, StreamError, type StreamErrorCode } from './errors.js';
+export * from './events/index.js';
 export {
   type ReplayOptions,
   type ReplayPoint,

@@ -54,6 +54,7 @@ export interface PromstreamConfig {
   };
   compactor: CompactorConfig;
   rules: RulesConfig;
+  eventStore: EventStoreConfig;
   query: {
     host: string;
     port: number;
@@ -101,6 +102,18 @@ export interface UpConfig {
   registryPort: number;
   /** Whether the local node agent runs. */
   agent: boolean;
+}
+
+/** The event store's settings; durations in ms, 0 retention keeps forever. */
+export interface EventStoreConfig {
+  topic: string;
+  groupId: string;
+  defaultTenant: string;
+  maxSegmentBytes: number;
+  maxSegmentAge: number;
+  retention: number;
+  derivedTopic: string;
+  metricsPort?: number;
 }
 
 /** The compactor's settings; durations in ms, 0 retention keeps forever. */

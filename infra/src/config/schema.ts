@@ -7,6 +7,7 @@
  */
 
 import { COMPACTOR_SETTINGS } from './schema-compactor.js';
+import { EVENT_STORE_SETTINGS } from './schema-event-store.js';
 import { RULES_SETTINGS } from './schema-rules.js';
 
 /** The sub-commands that read the configuration. */
@@ -17,6 +18,7 @@ export const CONFIG_ROLES = [
   'agent',
   'block-builder',
   'compactor',
+  'event-store',
   'query',
   'rules',
   'replay',
@@ -72,6 +74,7 @@ const LOG_ROLES: readonly ConfigRole[] = [
   'gateway',
   'agent',
   'block-builder',
+  'event-store',
   'query',
   'rules',
   'replay',
@@ -83,6 +86,7 @@ const REGISTRY_CLIENTS: readonly ConfigRole[] = [
   'gateway',
   'agent',
   'block-builder',
+  'event-store',
   'query',
   'rules',
   'replay',
@@ -91,6 +95,7 @@ const REGISTRY_CLIENTS: readonly ConfigRole[] = [
 const STORE_ROLES: readonly ConfigRole[] = [
   'block-builder',
   'compactor',
+  'event-store',
   'query',
   'rules',
   'replay',
@@ -164,7 +169,7 @@ export const SETTINGS: readonly Setting[] = [
     default: '',
     env: 'PROMSTREAM_OBJECT_STORE',
     flag: '--store <url>',
-    roles: ['block-builder', 'compactor', 'query', 'rules', 'replay', 'import', 'export'],
+    roles: ['block-builder', 'compactor', 'event-store', 'query', 'rules', 'replay', 'import', 'export'],
     help: 'object store: file:///path, mem://, s3://bucket/prefix; empty means file://<data>/blocks',
   },
   {
@@ -287,6 +292,7 @@ export const SETTINGS: readonly Setting[] = [
   },
   ...COMPACTOR_SETTINGS,
   ...RULES_SETTINGS,
+  ...EVENT_STORE_SETTINGS,
   ...roleListener('query', 9090, 'the Prometheus HTTP API'),
   {
     key: 'query.defaultTenant',

@@ -1,6 +1,8 @@
 import formbody from '@fastify/formbody';
 import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
 import { ApiError, errorBody } from './errors.js';
+import { eventsPlugin } from './events-plugin.js';
+import { eventStreamPlugin } from './events-stream-plugin.js';
 import { queryPlugin } from './query-plugin.js';
 import { seriesPlugin } from './series-plugin.js';
 import type { ApiServices } from './services.js';
@@ -28,6 +30,10 @@ export const prometheusApi: FastifyPluginAsync<ApiServices> = async (app, servic
   await app.register(seriesPlugin, services);
   await app.register(syntaxPlugin, services);
   await app.register(statusPlugin, services);
+  if (services.events !== undefined)
+    await app.register(eventsPlugin, { ...services, events: services.events });
+  if (services.eventStream !== undefined)
+    await app.register(eventStreamPlugin, { ...services, eventStream: services.eventStream });
 };
 
 /**

@@ -4,6 +4,8 @@ import { createGzip, type Gzip, gzip } from 'node:zlib';
 import { type Matcher, tenantIdProblem } from '@promstream/storage';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { QueryAnswerer } from '../evaluation/answerer.js';
+import type { EventQuerier } from '../events/event-querier.js';
+import type { EventStreamSource } from '../events/event-stream.js';
 import type { Querier } from '../querier.js';
 import { ApiError, errorBody, fromEngineError } from './errors.js';
 import { abortError, type QueryGate } from './gate.js';
@@ -64,6 +66,12 @@ export interface ApiServices {
   instruments?: ApiInstruments;
   /** Injected clock, milliseconds. */
   now: () => number;
+  /** The events API's querier; none: no `/api/v1/events`. */
+  events?: EventQuerier;
+  /** Live events for `/api/v1/events/stream`; none: no stream. */
+  eventStream?: EventStreamSource;
+  /** Bytes a stream subscriber may leave unread before it is cut off. */
+  maxUnreadBytes?: number;
 }
 
 /** The header that selects the tenant, as Cortex, Mimir and Thanos use it. */

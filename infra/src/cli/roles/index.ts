@@ -7,6 +7,8 @@ import { brokerRole } from './broker.js';
 import { compactorRole } from './compactor.js';
 import { configRole } from './config.js';
 import { deadletterRole } from './deadletter.js';
+import { eventStoreRole } from './event-store.js';
+import { eventsRole } from './events.js';
 import { exportRole } from './export.js';
 import { gatewayRole } from './gateway.js';
 import { importRole } from './import.js';
@@ -29,8 +31,10 @@ export const roles: Role[] = [
   blockBuilderRole,
   compactorRole,
   anomalyRole,
+  eventStoreRole,
   queryRole,
   rulesRole,
+  eventsRole,
   replayRole,
   deadletterRole,
   blockRole,

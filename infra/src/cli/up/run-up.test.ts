@@ -114,6 +114,7 @@ describe('upChildren', () => {
       'gateway',
       'block-builder',
       'compactor',
+      'event-store',
       'query',
       'block-builder-derived',
       'rules',

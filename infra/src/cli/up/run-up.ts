@@ -47,6 +47,7 @@ export function upChildren(options: UpOptions, ports: UpPorts, cli: string): Chi
   const loopback = '127.0.0.1';
   const brokers = `${loopback}:${ports.kafka}`;
   const registry = `http://${loopback}:${ports.registry}`;
+  const logFlags = ['--brokers', brokers, '--registry', registry];
   const store = `file://${path.join(options.dataDir, 'blocks')}`;
   const blockDuration = `${options.blockDurationMs}ms`;
   const outOfOrderWindow = `${options.outOfOrderWindowMs}ms`;
@@ -113,6 +114,7 @@ export function upChildren(options: UpOptions, ports: UpPorts, cli: string): Chi
     ]),
     // Compaction, downsampling and deletions of the bucket; it waits for the bucket lease if another runs.
     node('compactor', ['--store', store]),
+    node('event-store', [...logFlags, '--store', store, '--default-tenant', TENANT]),
     node(
       'query',
       [
