@@ -51,6 +51,14 @@ export interface PromstreamConfig {
     metricsPort?: number;
   };
   compactor: CompactorConfig;
+  rollups: {
+    /** The rollup rules file; empty: none. */
+    configFile: string;
+    name: string;
+    /** Log time a window stays open after its end, ms. */
+    lateness: number;
+    metricsPort?: number;
+  };
   query: {
     host: string;
     port: number;

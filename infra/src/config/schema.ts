@@ -7,6 +7,7 @@
  */
 
 import { COMPACTOR_SETTINGS } from './schema-compactor.js';
+import { ROLLUPS_SETTINGS } from './schema-rollups.js';
 
 /** The sub-commands that read the configuration. */
 export const CONFIG_ROLES = [
@@ -16,6 +17,7 @@ export const CONFIG_ROLES = [
   'agent',
   'block-builder',
   'compactor',
+  'rollups',
   'query',
   'replay',
   'deadletter',
@@ -70,6 +72,7 @@ const LOG_ROLES: readonly ConfigRole[] = [
   'gateway',
   'agent',
   'block-builder',
+  'rollups',
   'query',
   'replay',
   'deadletter',
@@ -80,6 +83,7 @@ const REGISTRY_CLIENTS: readonly ConfigRole[] = [
   'gateway',
   'agent',
   'block-builder',
+  'rollups',
   'query',
   'replay',
   'import',
@@ -87,6 +91,7 @@ const REGISTRY_CLIENTS: readonly ConfigRole[] = [
 const STORE_ROLES: readonly ConfigRole[] = [
   'block-builder',
   'compactor',
+  'rollups',
   'query',
   'replay',
   'import',
@@ -105,7 +110,7 @@ export const SETTINGS: readonly Setting[] = [
     default: './data',
     env: 'PROMSTREAM_DATA',
     flag: '--data <dir>',
-    roles: ['agent', 'block-builder', 'compactor', 'query', 'replay', 'up'],
+    roles: ['agent', 'block-builder', 'compactor', 'rollups', 'query', 'replay', 'up'],
     help: 'data directory: the agent buffer in <data>/agent, blocks in <data>/blocks when no store is set (up: the log in <data>/log too)',
   },
   {
@@ -132,7 +137,7 @@ export const SETTINGS: readonly Setting[] = [
     default: 'promstream.samples.v1',
     env: 'PROMSTREAM_SAMPLES_TOPIC',
     flag: '--topic <topic>',
-    roles: ['block-builder', 'query', 'replay'],
+    roles: ['block-builder', 'rollups', 'query', 'replay'],
     help: 'the samples topic',
   },
   {
@@ -159,7 +164,7 @@ export const SETTINGS: readonly Setting[] = [
     default: '',
     env: 'PROMSTREAM_OBJECT_STORE',
     flag: '--store <url>',
-    roles: ['block-builder', 'compactor', 'query', 'replay', 'import', 'export'],
+    roles: ['block-builder', 'compactor', 'rollups', 'query', 'replay', 'import', 'export'],
     help: 'object store: file:///path, mem://, s3://bucket/prefix; empty means file://<data>/blocks',
   },
   {
@@ -281,6 +286,7 @@ export const SETTINGS: readonly Setting[] = [
     help: 'serve /metrics of the block builder on this port; unset: not served',
   },
   ...COMPACTOR_SETTINGS,
+  ...ROLLUPS_SETTINGS,
   ...roleListener('query', 9090, 'the Prometheus HTTP API'),
   {
     key: 'query.defaultTenant',

@@ -12,6 +12,7 @@ import { importRole } from './import.js';
 import { queryRole } from './query.js';
 import { registryRole } from './registry.js';
 import { replayRole } from './replay.js';
+import { rollupsRole } from './rollups.js';
 import { upRole } from './up.js';
 
 /**
@@ -26,6 +27,7 @@ export const roles: Role[] = [
   agentRole,
   blockBuilderRole,
   compactorRole,
+  rollupsRole,
   queryRole,
   replayRole,
   deadletterRole,
