@@ -48,10 +48,26 @@ interface RuleHit {
 
 interface Slot {
   key: string;
+  labels: Labels;
+  tenant: string;
   hits: RuleHit[];
   prevT: number;
   prevV: number;
   lastT: number;
+}
+
+/**
+ * A trie over label pairs: finding a series' slot costs one map lookup per
+ * label value and a name comparison, and allocates nothing, where a joined
+ * key string would be built and hashed for every series of every record.
+ * Children are keyed by value; pairs with the same value and another name
+ * hang off `alt`.
+ */
+interface TrieNode {
+  name: string;
+  next: Map<string, TrieNode> | undefined;
+  alt: TrieNode | undefined;
+  slot: Slot | undefined;
 }
 
 interface WindowGroup {
@@ -78,6 +94,7 @@ export class PartitionAggregator {
   private readonly step: number;
   private readonly gcAfter: number;
   private readonly slots = new Map<string, Slot>();
+  private trie = new Map<string, TrieNode>();
   /** Per rule: window start → group key → group. */
   private readonly windows: Map<number, Map<string, WindowGroup>>[];
   readonly counts: AggregatorCounts = { samples: 0, aggregated: 0, late: 0 };
@@ -141,13 +158,33 @@ export class PartitionAggregator {
   }
 
   private slot(tenant: string, labels: Labels): Slot {
-    let key = tenant;
-    for (const l of labels) key += `\u0000${l.name}\u0001${l.value}`;
-    let slot = this.slots.get(key);
-    if (slot === undefined) {
-      slot = { key, hits: this.hits(tenant, labels), prevT: NEG, prevV: 0, lastT: NEG };
-      this.slots.set(key, slot);
+    const node = this.node(tenant, labels);
+    if (node.slot === undefined) node.slot = this.newSlot(tenant, labels, NEG, 0, NEG);
+    return node.slot;
+  }
+
+  /** The trie node of a series, made when missing. */
+  private node(tenant: string, labels: Labels): TrieNode {
+    let node = this.trie.get(tenant);
+    if (node === undefined) this.trie.set(tenant, (node = trieNode('')));
+    for (let i = 0; i < labels.length; i++) {
+      const l = labels[i]!;
+      if (node.next === undefined) node.next = new Map();
+      let child = node.next.get(l.value);
+      if (child === undefined) node.next.set(l.value, (child = trieNode(l.name)));
+      while (child.name !== l.name) {
+        if (child.alt === undefined) child.alt = trieNode(l.name);
+        child = child.alt;
+      }
+      node = child;
     }
+    return node;
+  }
+
+  private newSlot(tenant: string, labels: Labels, prevT: number, prevV: number, lastT: number): Slot {
+    const key = groupKey(tenant, labels);
+    const slot: Slot = { key, labels, tenant, hits: this.hits(tenant, labels), prevT, prevV, lastT };
+    this.slots.set(key, slot);
     return slot;
   }
 
@@ -218,7 +255,16 @@ export class PartitionAggregator {
   /** Forgets series not seen for longer than any staleness interval (their counter state is stale). */
   private collect(): void {
     const horizon = this.watermark - this.gcAfter;
-    for (const [key, slot] of this.slots) if (slot.lastT < horizon) this.slots.delete(key);
+    let removed = false;
+    for (const [key, slot] of this.slots)
+      if (slot.lastT < horizon) {
+        this.slots.delete(key);
+        removed = true;
+      }
+    if (!removed) return;
+    // Rebuilt rather than pruned: simple, and it runs at most once per step.
+    this.trie = new Map();
+    for (const slot of this.slots.values()) this.node(slot.tenant, slot.labels).slot = slot;
   }
 
   /** The whole state, JSON-safe. */
@@ -248,13 +294,10 @@ export class PartitionAggregator {
     this.through = denum(s.through);
     for (const [key, prevT, prevV, lastT] of s.slots) {
       const { tenant, labels } = parseSlotKey(key);
-      this.slots.set(key, {
-        key,
-        hits: this.hits(tenant, labels),
-        prevT: denum(prevT),
-        prevV: denum(prevV),
-        lastT: denum(lastT),
-      });
+      const slot = this.slot(tenant, labels);
+      slot.prevT = denum(prevT);
+      slot.prevV = denum(prevV);
+      slot.lastT = denum(lastT);
     }
     s.windows.forEach((byStart, rule) => {
       for (const [start, groups] of byStart) {
@@ -278,6 +321,10 @@ export interface AggregatorSnapshot {
   through: number | string;
   slots: [string, number | string, number | string, number | string][];
   windows: [number, [string, string, string[], unknown[], string[] | null][]][][];
+}
+
+function trieNode(name: string): TrieNode {
+  return { name, next: undefined, alt: undefined, slot: undefined };
 }
 
 /** The key of an output group: its tenant and labels. */
