@@ -1,8 +1,11 @@
+import { homedir } from 'node:os';
+import path from 'node:path';
 import type { Label } from '@promstream/storage';
 import type { DecodedBatch } from '../block-builder/seams.js';
 import { PartitionAggregator } from './aggregator.js';
 import { Combiner } from './combiner.js';
 import { parseRollupConfig } from './config.js';
+import { vmagentCpuSeconds } from './vmagent-reference.js';
 
 /**
  * Streaming aggregation throughput: input samples per second per core of
@@ -92,7 +95,7 @@ function feed(agg: PartitionAggregator, combiners: Combiner[], input: DecodedBat
   return [(cpu.user + cpu.system) / 1e6, outputs];
 }
 
-function run(): void {
+async function run(): Promise<void> {
   const rules = parseRollupConfig(RULES);
   const series = seriesSet();
   const input = records(series);
@@ -116,8 +119,22 @@ function run(): void {
   console.log(
     `  input samples/s per core: ${Math.round(perCore).toLocaleString('en')} (floor ${FLOOR.toLocaleString('en')})`,
   );
-  console.log('  reference: vmagent is not run by this benchmark (see README.md, "Benchmark")');
   if (perCore < FLOOR) process.exitCode = 1;
+  // The reference: vmagent built with `go install .../app/vmagent@v1.151.0` into the cache.
+  const cache = process.env.PROMSTREAM_CACHE ?? path.join(homedir(), '.cache', 'promstream');
+  const bin = process.env.VMAGENT_BIN ?? path.join(cache, 'vmagent-1.151.0', 'vmagent');
+  const ref = await vmagentCpuSeconds(bin, RULES, warm, steady);
+  if (!ref.ok) {
+    console.log(`  reference: vmagent not run (${ref.reason})`);
+    return;
+  }
+  const vmPerCore = samples / ref.seconds;
+  console.log(
+    `  vmagent v1.151.0 stream aggregation (remote-write decoding included): cpu ${(ref.seconds * 1000).toFixed(0)} ms,`,
+  );
+  console.log(
+    `    ${Math.round(vmPerCore).toLocaleString('en')} samples/s per core; promstream/vmagent ratio ${(perCore / vmPerCore).toFixed(2)}`,
+  );
 }
 
-run();
+await run();
