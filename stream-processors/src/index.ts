@@ -86,6 +86,7 @@ export {
   ruleMatches,
 } from './rollup/config.js';
 export { sampleBatchEncoder } from './rollup/derived-encoder.js';
+export { dropInputDecoder } from './rollup/drop-input.js';
 export { type RollupMetrics, rollupMetrics } from './rollup/metrics.js';
 export { type RollupOptions, type RollupProcessor, rulesHash, startRollups } from './rollup/processor.js';
 export {

@@ -13,8 +13,8 @@ export const ROLLUPS_SETTINGS: readonly Setting[] = [
     default: '',
     env: 'PROMSTREAM_ROLLUPS_CONFIG_FILE',
     flag: '--rollup-config <file>',
-    roles: ['rollups', 'up'],
-    help: 'rollup rules (vmagent stream aggregation YAML); empty: up runs no rollups',
+    roles: ['rollups', 'block-builder', 'up'],
+    help: 'rollup rules (vmagent stream aggregation YAML); the block builder leaves out series of keep_input: false rules; empty: up runs no rollups',
   },
   {
     key: 'rollups.name',

@@ -5,7 +5,7 @@ import type { DecodedBatch } from '../block-builder/seams.js';
 import { PartitionAggregator } from './aggregator.js';
 import { Combiner } from './combiner.js';
 import { parseRollupConfig } from './config.js';
-import { vmagentCpuSeconds } from './vmagent-reference.js';
+import { vmagentCpuSeconds } from './vmagent-reference.bench.js';
 
 /**
  * Streaming aggregation throughput: input samples per second per core of

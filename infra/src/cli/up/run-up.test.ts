@@ -133,5 +133,8 @@ describe('upChildren', () => {
     const rollups = children.find((c) => c.name === 'rollups')!.args;
     expect(flagValue(rollups, '--rollup-config')).toBe('rollups.yml');
     expect(flagValue(rollups, '--brokers')).toBe(`127.0.0.1:${PORTS.kafka}`);
+    // The block builder leaves out the series of keep_input: false rules.
+    const builder = children.find((c) => c.name === 'block-builder')!.args;
+    expect(flagValue(builder, '--rollup-config')).toBe('rollups.yml');
   });
 });

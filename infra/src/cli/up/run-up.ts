@@ -118,6 +118,7 @@ export function upChildren(options: UpOptions, ports: UpPorts, cli: string): Chi
       blockDuration,
       '--out-of-order-window',
       outOfOrderWindow,
+      ...(rollups === undefined ? [] : rollups.slice(0, 2)),
     ]),
     // Compaction, downsampling and deletions of the bucket; it waits for the bucket lease if another runs.
     node('compactor', ['--store', store]),
