@@ -14,7 +14,7 @@ export const ROLLUPS_SETTINGS: readonly Setting[] = [
     env: 'PROMSTREAM_ROLLUPS_CONFIG_FILE',
     flag: '--rollup-config <file>',
     roles: ['rollups', 'block-builder', 'up'],
-    help: 'rollup rules (vmagent stream aggregation YAML); the block builder leaves out series of keep_input: false rules; empty: up runs no rollups',
+    help: 'rollup rules, vmagent stream aggregation YAML (block builder: drops keep_input: false series)',
   },
   {
     key: 'rollups.name',
