@@ -3,6 +3,8 @@ export const TOPICS = {
   samples: 'promstream.samples.v1',
   events: 'promstream.events.v1',
   derived: 'promstream.derived.v1',
+  /** Partial aggregates between the two stages of the rollups (stream-processors/src/rollup/README.md). */
+  rollupPartials: 'promstream.rollup-partials.v1',
   anomalies: 'promstream.anomalies.v1',
   /** Records a processor could not process, with why (docs/dead-letter.md). */
   deadletter: 'promstream.deadletter.v1',

@@ -1,4 +1,4 @@
-/** The stream processors: block builder, compactor, replay and the dead-letter tool. */
+/** The stream processors: block builder, compactor, rollups, replay and the dead-letter tool. */
 export { type BlockOrigin, blockUlid } from './block-builder/block-id.js';
 export {
   BLOCK_BUILDER,
@@ -74,6 +74,33 @@ export {
   replay,
 } from './replay/replay.js';
 export { type Attempt, type RetryContext, type RetryPolicy, tryRecord } from './retry.js';
+export { type AggregatorOptions, PartitionAggregator } from './rollup/aggregator.js';
+export { Combiner, type OutputBatch } from './rollup/combiner.js';
+export {
+  dropsInput,
+  OUTPUT_KINDS,
+  type OutputKind,
+  outputName,
+  parseRollupConfig,
+  type RollupOutput,
+  type RollupRule,
+  ruleMatches,
+} from './rollup/config.js';
+export { sampleBatchEncoder } from './rollup/derived-encoder.js';
+export { dropInputDecoder } from './rollup/drop-input.js';
+export { type RollupMetrics, rollupMetrics } from './rollup/metrics.js';
+export { type RollupOptions, type RollupProcessor, rulesHash, startRollups } from './rollup/processor.js';
+export {
+  type DerivedEncoder,
+  type DerivedSample,
+  ROLLUP_FAULT_POINTS,
+  type RollupFaultPoint,
+  type RollupFaults,
+  type RollupStage,
+  type RollupStateStore,
+  type StageSnapshot,
+} from './rollup/seams.js';
+export { ObjectRollupStateStore, rollupStateKey } from './rollup/state-store.js';
 export { ObjectStoreBlockSink, SAMPLES_PER_CHUNK } from './wiring/block-sink.js';
 export {
   type DataPathOptions,

@@ -55,6 +55,14 @@ export interface PromstreamConfig {
   compactor: CompactorConfig;
   rules: RulesConfig;
   eventStore: EventStoreConfig;
+  rollups: {
+    /** The rollup rules file; empty: none. */
+    configFile: string;
+    name: string;
+    /** Log time a window stays open after its end, ms. */
+    lateness: number;
+    metricsPort?: number;
+  };
   query: {
     host: string;
     port: number;

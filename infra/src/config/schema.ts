@@ -8,6 +8,7 @@
 
 import { COMPACTOR_SETTINGS } from './schema-compactor.js';
 import { EVENT_STORE_SETTINGS } from './schema-event-store.js';
+import { ROLLUPS_SETTINGS } from './schema-rollups.js';
 import { RULES_SETTINGS } from './schema-rules.js';
 
 /** The sub-commands that read the configuration. */
@@ -19,6 +20,7 @@ export const CONFIG_ROLES = [
   'block-builder',
   'compactor',
   'event-store',
+  'rollups',
   'query',
   'rules',
   'replay',
@@ -75,6 +77,7 @@ const LOG_ROLES: readonly ConfigRole[] = [
   'agent',
   'block-builder',
   'event-store',
+  'rollups',
   'query',
   'rules',
   'replay',
@@ -87,6 +90,7 @@ const REGISTRY_CLIENTS: readonly ConfigRole[] = [
   'agent',
   'block-builder',
   'event-store',
+  'rollups',
   'query',
   'rules',
   'replay',
@@ -96,6 +100,7 @@ const STORE_ROLES: readonly ConfigRole[] = [
   'block-builder',
   'compactor',
   'event-store',
+  'rollups',
   'query',
   'rules',
   'replay',
@@ -115,7 +120,7 @@ export const SETTINGS: readonly Setting[] = [
     default: './data',
     env: 'PROMSTREAM_DATA',
     flag: '--data <dir>',
-    roles: ['agent', 'block-builder', 'compactor', 'query', 'rules', 'replay', 'up'],
+    roles: ['agent', 'block-builder', 'compactor', 'rollups', 'query', 'rules', 'replay', 'up'],
     help: 'data directory: the agent buffer in <data>/agent, blocks in <data>/blocks when no store is set (up: the log in <data>/log too)',
   },
   {
@@ -142,7 +147,7 @@ export const SETTINGS: readonly Setting[] = [
     default: 'promstream.samples.v1',
     env: 'PROMSTREAM_SAMPLES_TOPIC',
     flag: '--topic <topic>',
-    roles: ['block-builder', 'query', 'rules', 'replay'],
+    roles: ['block-builder', 'rollups', 'query', 'rules', 'replay'],
     help: 'the samples topic',
   },
   {
@@ -169,7 +174,17 @@ export const SETTINGS: readonly Setting[] = [
     default: '',
     env: 'PROMSTREAM_OBJECT_STORE',
     flag: '--store <url>',
-    roles: ['block-builder', 'compactor', 'event-store', 'query', 'rules', 'replay', 'import', 'export'],
+    roles: [
+      'block-builder',
+      'compactor',
+      'rollups',
+      'event-store',
+      'query',
+      'rules',
+      'replay',
+      'import',
+      'export',
+    ],
     help: 'object store: file:///path, mem://, s3://bucket/prefix; empty means file://<data>/blocks',
   },
   {
@@ -293,6 +308,7 @@ export const SETTINGS: readonly Setting[] = [
   ...COMPACTOR_SETTINGS,
   ...RULES_SETTINGS,
   ...EVENT_STORE_SETTINGS,
+  ...ROLLUPS_SETTINGS,
   ...roleListener('query', 9090, 'the Prometheus HTTP API'),
   {
     key: 'query.defaultTenant',

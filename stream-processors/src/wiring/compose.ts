@@ -7,6 +7,8 @@ import type { FaultPoints, RecordDecoder } from '../block-builder/seams.js';
 import type { DeadLetterEvents } from '../deadletter/kafka-sink.js';
 import { type ReplayOptions, type ReplayResult, replay } from '../replay/replay.js';
 import type { RetryPolicy } from '../retry.js';
+import type { RollupRule } from '../rollup/config.js';
+import { dropInputDecoder } from '../rollup/drop-input.js';
 import { ObjectStoreBlockSink } from './block-sink.js';
 import { FaultReportingStore } from './fault-store.js';
 import { ObjectPartitionStateStore } from './partition-state-store.js';
@@ -36,6 +38,8 @@ export interface DataPathOptions {
   eventsTopic?: string;
   /** Told at each fault point of the builder and its uploads, for crash tests. */
   faults?: FaultPoints;
+  /** Rollup rules: the series of those with `keep_input: false` are not written to blocks. */
+  rollupRules?: readonly RollupRule[];
 }
 
 /** The record decoder of the samples topic against a registry. */
@@ -61,7 +65,7 @@ export function dataPath(options: DataPathOptions): {
   return {
     store,
     topic,
-    decoder: samplesDecoder(options.registryUrl, topic),
+    decoder: dropInputDecoder(samplesDecoder(options.registryUrl, topic), options.rollupRules ?? []),
     sink: new ObjectStoreBlockSink(faults === undefined ? store : new FaultReportingStore(store, faults)),
     state: new ObjectPartitionStateStore(store),
   };

@@ -11,13 +11,15 @@ export const blockBuilderRole: Role = {
     addConfigFlags(command, 'block-builder').action(async (_opts: unknown, cmd: Command) => {
       const [
         { roleConfig, serveMetrics, onShutdown, objectStoreUrl, s3Settings },
-        { runBlockBuilder },
+        { runBlockBuilder, parseRollupConfig },
+        { readFileSync },
         { default: pino },
         prom,
         { armedFaultPoints, parseFaultSpec, FAULT_ENV },
       ] = await Promise.all([
         import('../../config/index.js'),
         import('@promstream/stream-processors'),
+        import('node:fs'),
         import('pino'),
         import('prom-client'),
         import('../fault-points.js'),
@@ -48,6 +50,11 @@ export const blockBuilderRole: Role = {
         deadLetterTopic: b.deadLetterTopic,
         sessionTimeout: b.sessionTimeout,
         faults,
+        // keep_input: false of the rollup rules is honoured here, where raw samples are stored.
+        rollupRules:
+          config.rollups.configFile === ''
+            ? undefined
+            : parseRollupConfig(readFileSync(config.rollups.configFile, 'utf8')),
         logger,
         registry,
         // A consumer that gave up leaves nothing running: exit so the supervisor restarts the role.

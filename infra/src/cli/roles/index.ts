@@ -15,6 +15,7 @@ import { importRole } from './import.js';
 import { queryRole } from './query.js';
 import { registryRole } from './registry.js';
 import { replayRole } from './replay.js';
+import { rollupsRole } from './rollups.js';
 import { rulesRole } from './rules.js';
 import { upRole } from './up.js';
 
@@ -32,6 +33,7 @@ export const roles: Role[] = [
   compactorRole,
   anomalyRole,
   eventStoreRole,
+  rollupsRole,
   queryRole,
   rulesRole,
   eventsRole,

@@ -25,6 +25,7 @@ export const upRole: Role = {
         agent: config.up.agent,
         logLevel: config.logLevel,
         configFile: cmd.optsWithGlobals<{ config?: string }>().config,
+        rollupConfig: config.rollups.configFile === '' ? undefined : config.rollups.configFile,
       });
     });
   },

@@ -121,4 +121,23 @@ describe('upChildren', () => {
     ]);
     for (const child of plain) expect(child.args, child.name).not.toContain('--config');
   });
+
+  test('runs the rollups after the compactor only when a rollup config is given', () => {
+    const children = upChildren(options({ agent: false, rollupConfig: 'rollups.yml' }), PORTS, 'cli');
+    expect(children.map((c) => c.name)).toEqual([
+      'broker',
+      'registry',
+      'gateway',
+      'block-builder',
+      'compactor',
+      'rollups',
+      'query',
+    ]);
+    const rollups = children.find((c) => c.name === 'rollups')!.args;
+    expect(flagValue(rollups, '--rollup-config')).toBe('rollups.yml');
+    expect(flagValue(rollups, '--brokers')).toBe(`127.0.0.1:${PORTS.kafka}`);
+    // The block builder leaves out the series of keep_input: false rules.
+    const builder = children.find((c) => c.name === 'block-builder')!.args;
+    expect(flagValue(builder, '--rollup-config')).toBe('rollups.yml');
+  });
 });

@@ -21,6 +21,8 @@ export interface UpOptions {
   logLevel: string;
   /** The configuration file the all-in-one read, handed to every role; undefined: none given. */
   configFile: string | undefined;
+  /** The rollup rules file; undefined: no rollups role. */
+  rollupConfig?: string;
 }
 
 /**
@@ -42,6 +44,12 @@ export interface UpPorts {
   rules: number;
 }
 
+/** The rollups role's arguments, or undefined without a rules file. */
+function rollupsArgs(file: string | undefined, brokers: string, registry: string, store: string) {
+  if (file === undefined) return undefined;
+  return ['--rollup-config', file, '--brokers', brokers, '--registry', registry, '--store', store];
+}
+
 /** The command line of each role of the all-in-one, in start order. */
 export function upChildren(options: UpOptions, ports: UpPorts, cli: string): ChildSpec[] {
   const loopback = '127.0.0.1';
@@ -60,6 +68,7 @@ export function upChildren(options: UpOptions, ports: UpPorts, cli: string): Chi
     env: { ...process.env, PROMSTREAM_LOG_LEVEL: options.logLevel },
     readyPort: readyPort === undefined ? undefined : { host: loopback, port: readyPort },
   });
+  const rollups = rollupsArgs(options.rollupConfig, brokers, registry, store);
   const children = [
     node(
       'broker',
@@ -111,10 +120,13 @@ export function upChildren(options: UpOptions, ports: UpPorts, cli: string): Chi
       blockDuration,
       '--out-of-order-window',
       outOfOrderWindow,
+      ...(rollups === undefined ? [] : rollups.slice(0, 2)),
     ]),
     // Compaction, downsampling and deletions of the bucket; it waits for the bucket lease if another runs.
     node('compactor', ['--store', store]),
     node('event-store', [...logFlags, '--store', store, '--default-tenant', TENANT]),
+    // Streaming rollups into the derived topic, when rules are given.
+    ...(rollups === undefined ? [] : [node('rollups', rollups)]),
     node(
       'query',
       [
