@@ -6,7 +6,7 @@ import { BrokerError, KafkaCode } from './errors.js';
 import { FramePool, readFrames } from './frames.js';
 import type { DurabilityProbe } from './log/durability-probe.js';
 import { type BrokerMetrics, createMetrics } from './metrics.js';
-import { ApiKey, SUPPORTED_VERSIONS, supports } from './protocol/api-keys.js';
+import { API_VERSIONS_MAX, ApiKey, isFlexible, SUPPORTED_VERSIONS, supports } from './protocol/api-keys.js';
 import { encodeApiVersionsResponse } from './protocol/api-versions.js';
 import { decodeRequestHeader } from './protocol/header.js';
 import { Reader } from './protocol/reader.js';
@@ -205,7 +205,7 @@ function serveConnection(
       return;
     }
     const { apiKey, apiVersion, correlationId } = header;
-    if (apiKey === ApiKey.ApiVersions && apiVersion > 2) {
+    if (apiKey === ApiKey.ApiVersions && apiVersion > API_VERSIONS_MAX) {
       pending.push(Promise.resolve(unsupportedApiVersions(correlationId)));
       void drain();
       return;
@@ -214,9 +214,11 @@ function serveConnection(
       kill('unsupported api or version', { apiKey, apiVersion });
       return;
     }
+    const flexible = isFlexible(apiKey, apiVersion);
     let clientId: string;
     try {
       clientId = r.nullableString() ?? '';
+      r.tags(flexible);
     } catch {
       kill('truncated request header');
       return;
@@ -229,7 +231,9 @@ function serveConnection(
     const done = broker.handle({ apiKey, apiVersion, clientId, clientHost, release }, r).then(
       (body) => {
         end();
-        return body === null ? null : responseFrame(correlationId, body);
+        // ApiVersions keeps response header v0 at every version (see api-versions.ts).
+        const headerTags = flexible && apiKey !== ApiKey.ApiVersions;
+        return body === null ? null : responseFrame(correlationId, headerTags, body);
       },
       (err: unknown) => {
         end();
@@ -267,18 +271,21 @@ function serveConnection(
   });
 }
 
-/** A response: its size, the correlation id, then the body's parts (buffers and file ranges). */
-function responseFrame(correlationId: number, body: Writer): ResponsePart[] {
+/**
+ * A response: its size, the header (the correlation id, then for flexible
+ * versions empty tagged fields), then the body's parts (buffers and file ranges).
+ */
+function responseFrame(correlationId: number, headerTags: boolean, body: Writer): ResponsePart[] {
   const w = new Writer(8);
-  w.int32(correlationId);
+  w.int32(correlationId).tags(headerTags);
   const head = w.finish();
   const rest = body.parts();
   const size = Buffer.allocUnsafe(4);
-  size.writeInt32BE(4 + body.length);
+  size.writeInt32BE(w.length + body.length);
   return [size, ...head, ...rest];
 }
 
-/** The answer to an ApiVersions request newer than v2: v0 format, UNSUPPORTED_VERSION and the list, as Kafka does. */
+/** The answer to an ApiVersions request newer than the broker serves: v0 format, UNSUPPORTED_VERSION and the list, as Kafka does. */
 function unsupportedApiVersions(correlationId: number): Buffer[] {
   const w = new Writer();
   w.int32(correlationId);

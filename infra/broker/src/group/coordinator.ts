@@ -302,6 +302,7 @@ export class GroupCoordinator {
       protocol: stable ? g.protocol : '',
       members: [...g.members.values()].map((m) => ({
         memberId: m.id,
+        groupInstanceId: null,
         clientId: m.clientId,
         clientHost: m.clientHost,
         metadata: stable ? (m.protocols.find((p) => p.name === g.protocol)?.metadata ?? EMPTY) : EMPTY,
@@ -310,8 +311,12 @@ export class GroupCoordinator {
     };
   }
 
-  list(): Array<{ groupId: string; protocolType: string }> {
-    return [...this.groups.values()].map((g) => ({ groupId: g.id, protocolType: g.protocolType }));
+  list(): Array<{ groupId: string; protocolType: string; state: GroupState }> {
+    return [...this.groups.values()].map((g) => ({
+      groupId: g.id,
+      protocolType: g.protocolType,
+      state: g.state,
+    }));
   }
 
   /** Answers every waiting request, for shutdown. */
