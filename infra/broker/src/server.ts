@@ -224,7 +224,7 @@ function serveConnection(
       return;
     }
     const api = API_NAMES.get(apiKey) ?? String(apiKey);
-    metrics.requests.inc({ api });
+    metrics.requests.inc({ api, version: apiVersion });
     const end = metrics.requestSeconds.startTimer({ api });
     // A produce request's bytes go back to the pool once its writes are done.
     const release = apiKey === ApiKey.Produce ? () => frames.give(frame) : undefined;
