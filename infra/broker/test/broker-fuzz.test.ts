@@ -5,7 +5,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningBroker, startBroker } from '../src/index.js';
-import { SUPPORTED_VERSIONS } from '../src/protocol/api-keys.js';
+import { isFlexible, SUPPORTED_VERSIONS, supports } from '../src/protocol/api-keys.js';
 import { Writer } from '../src/protocol/writer.js';
 import { buildBatch, RawClient } from './broker/raw-client.js';
 
@@ -157,6 +157,139 @@ function seeds(): Array<[number, number, Buffer]> {
     [22, 1, body((w) => w.nullableString(null).int32(1000))],
     [32, 2, body((w) => w.int32(1).int8(2).string('fuzz').int32(-1).bool(false))],
     [37, 1, body((w) => w.int32(1).string('fuzz').int32(2).int32(-1).int32(100).bool(true))],
+    ...flexibleSeeds(body),
+  ];
+}
+
+/** Valid bodies of the flexible versions (compact strings and arrays, tagged fields). */
+function flexibleSeeds(body: (fill: (w: Writer) => void) => Buffer): Array<[number, number, Buffer]> {
+  const f = true;
+  const topic = (w: Writer, fill: (w: Writer) => void) =>
+    w.array(
+      ['fuzz'],
+      (w, t) => {
+        w.string(t, f);
+        fill(w);
+        w.tags(f);
+      },
+      f,
+    );
+  return [
+    [18, 4, body((w) => w.string('fuzz', f).string('1', f).tags(f))],
+    [
+      3,
+      12,
+      body((w) =>
+        w
+          .array(['fuzz'], (w, t) => w.uuid('0'.repeat(32)).string(t, f).tags(f), f)
+          .bool(true)
+          .bool(false)
+          .tags(f),
+      ),
+    ],
+    [
+      10,
+      4,
+      body((w) =>
+        w
+          .int8(0)
+          .array(['fg', 'fh'], (w, k) => w.string(k, f), f)
+          .tags(f),
+      ),
+    ],
+    [
+      2,
+      6,
+      body((w) =>
+        topic(w.int32(-1).int8(0), (w) =>
+          w.array([-1], (w, ts) => w.int32(0).int32(-1).int64(ts).tags(f), f),
+        ).tags(f),
+      ),
+    ],
+    [
+      9,
+      8,
+      body((w) =>
+        w
+          .array(
+            ['fg'],
+            (w, g) => topic(w.string(g, f), (w) => w.array([0], (w, p) => w.int32(p), f)).tags(f),
+            f,
+          )
+          .bool(false)
+          .tags(f),
+      ),
+    ],
+    [
+      15,
+      5,
+      body((w) =>
+        w
+          .array(['fg'], (w, g) => w.string(g, f), f)
+          .bool(true)
+          .tags(f),
+      ),
+    ],
+    [
+      16,
+      5,
+      body((w) =>
+        w
+          .array(['Stable'], (w, s) => w.string(s, f), f)
+          .array([], () => {}, f)
+          .tags(f),
+      ),
+    ],
+    [
+      19,
+      7,
+      body((w) =>
+        w
+          .array(
+            ['fuzz-flex'],
+            (w, t) => {
+              w.string(t, f)
+                .int32(1)
+                .int16(-1)
+                .array([], () => {}, f);
+              w.array(
+                [['retention.ms', '1000']],
+                (w, [k, v]) =>
+                  w
+                    .string(k ?? '', f)
+                    .string(v ?? '', f)
+                    .tags(f),
+                f,
+              );
+              w.tags(f);
+            },
+            f,
+          )
+          .int32(100)
+          .bool(false)
+          .tags(f),
+      ),
+    ],
+    [
+      32,
+      4,
+      body((w) =>
+        w
+          .array(
+            ['fuzz'],
+            (w, t) =>
+              w
+                .int8(2)
+                .string(t, f)
+                .array(null, () => {}, f)
+                .tags(f),
+            f,
+          )
+          .bool(false)
+          .bool(false)
+          .tags(f),
+      ),
+    ],
   ];
 }
 
@@ -188,9 +321,12 @@ function producesWithoutAck(f: Buffer): boolean {
   return f.length >= acksAt + 2 && f.readInt16BE(acksAt) === 0;
 }
 
+/** A request frame; flexible versions get request header v2 (tagged fields after the client id). */
 function frame(apiKey: number, version: number, correlationId: number, body: Buffer): Buffer {
   const w = new Writer();
   w.int16(apiKey).int16(version).int32(correlationId).nullableString('fuzz');
+  // A version the broker does not serve keeps header v1: it is refused before the header's end is read.
+  w.tags(supports(apiKey, version) && isFlexible(apiKey, version));
   const head = Buffer.concat(w.finish());
   const size = Buffer.alloc(4);
   size.writeInt32BE(head.length + body.length);
@@ -255,7 +391,7 @@ describe('request decoder fuzz', () => {
     expect(internalErrors).toEqual([]);
   });
 
-  it('closes on frames with bad sizes, unknown APIs or versions, and answers ApiVersions above v2 with error 35', async () => {
+  it('closes on frames with bad sizes, unknown APIs or versions, and answers ApiVersions above v4 with error 35', async () => {
     const sizes = [-1, 0, 3, (1 << 20) + 1, 0x7fffffff];
     for (const size of sizes) {
       const c = await RawClient.connect(address);
@@ -277,7 +413,7 @@ describe('request decoder fuzz', () => {
       expect(c.closed, `api ${key} v${version}`).toBe(true);
     }
     const c = await RawClient.connect(address);
-    c.sendRaw(frame(18, 3, 42, Buffer.from([0, 0, 0])));
+    c.sendRaw(frame(18, 5, 42, Buffer.from([0, 0, 0])));
     const res = await c.next(3000);
     expect(res?.readInt32BE(0)).toBe(42);
     expect(res?.readInt16BE(4)).toBe(35);
