@@ -32,7 +32,10 @@ install() {
   log "building $project with Flink from Maven Central into $home"
   rm -rf "$home.new"
   mkdir -p "$home.new"
-  mvn -q -B -f "$project/pom.xml" -Dflink.build.dir="$home.new/build" package \
+  # A Maven repository of its own: .ci/run fetches Kafka's jars at the same time, and two
+  # Maven processes writing one local repository may corrupt each other's downloads.
+  mvn -q -B -f "$project/pom.xml" -Dmaven.repo.local="$PROMSTREAM_CACHE/maven-flink" \
+    -Dflink.build.dir="$home.new/build" package \
     dependency:copy-dependencies -DoutputDirectory="$home.new/libs" -DincludeScope=runtime
   cp "$home.new/build/flink-events-1.jar" "$home.new/libs/"
   rm -rf "$home.new/build"
