@@ -1,0 +1,274 @@
+import { describe, expect, it } from 'vitest';
+import { decodeApiVersionsRequest, encodeApiVersionsResponse } from '../../src/protocol/api-versions.js';
+import { decodeCreateTopicsRequest, encodeCreateTopicsResponse } from '../../src/protocol/create-topics.js';
+import {
+  decodeDescribeConfigsRequest,
+  encodeDescribeConfigsResponse,
+} from '../../src/protocol/describe-configs.js';
+import {
+  decodeDescribeGroupsRequest,
+  encodeDescribeGroupsResponse,
+} from '../../src/protocol/describe-groups.js';
+import {
+  decodeFindCoordinatorRequest,
+  encodeFindCoordinatorResponse,
+} from '../../src/protocol/find-coordinator.js';
+import { decodeListGroupsRequest, encodeListGroupsResponse } from '../../src/protocol/list-groups.js';
+import { decodeListOffsetsRequest, encodeListOffsetsResponse } from '../../src/protocol/list-offsets.js';
+import {
+  decodeMetadataRequest,
+  encodeMetadataResponse,
+  OPERATIONS_OMITTED,
+} from '../../src/protocol/metadata.js';
+import { decodeOffsetFetchRequest, encodeOffsetFetchResponse } from '../../src/protocol/offset-fetch.js';
+import { Reader } from '../../src/protocol/reader.js';
+import { Writer } from '../../src/protocol/writer.js';
+import { GOLDEN } from './golden-flexible.js';
+
+const ID = '0123456789abcdeffedcba9876543210';
+const ZERO = '0'.repeat(32);
+const NODE = { nodeId: 0, host: '127.0.0.1', port: 9092 };
+
+/** A Reader over a golden vector; the test checks it is read to its last byte. */
+function reader(name: string): Reader {
+  const hex = GOLDEN[name];
+  if (hex === undefined) throw new Error(`no golden vector ${name}`);
+  return new Reader(Buffer.from(hex, 'hex'));
+}
+
+function bytes(fill: (w: Writer) => void): string {
+  const w = new Writer();
+  fill(w);
+  return Buffer.concat(w.finish()).toString('hex');
+}
+
+describe('flexible versions against the bytes of Kafka 4.3.1 message classes', () => {
+  it('decodes the requests Kafka clients send', () => {
+    const decoded: Array<[string, (r: Reader) => unknown, unknown]> = [
+      [
+        'ApiVersionsRequest v4',
+        (r) => decodeApiVersionsRequest(r, 4),
+        { clientSoftwareName: 'apache-kafka-java', clientSoftwareVersion: '4.3.1' },
+      ],
+      [
+        'MetadataRequest v12',
+        (r) => decodeMetadataRequest(r, 12),
+        {
+          topics: [
+            { id: ZERO, name: 'events' },
+            { id: ID, name: null },
+          ],
+          allowAutoTopicCreation: true,
+          includeTopicAuthorizedOperations: false,
+        },
+      ],
+      [
+        'FindCoordinatorRequest v4',
+        (r) => decodeFindCoordinatorRequest(r, 4),
+        { keys: ['g1', 'g2'], keyType: 0 },
+      ],
+      [
+        'ListOffsetsRequest v6',
+        (r) => decodeListOffsetsRequest(r, 6),
+        {
+          replicaId: -1,
+          topics: [{ name: 'events', partitions: [{ index: 0, timestamp: -1, maxNumOffsets: 1 }] }],
+        },
+      ],
+      [
+        'OffsetFetchRequest v8',
+        (r) => decodeOffsetFetchRequest(r, 8),
+        {
+          groups: [
+            { groupId: 'g1', topics: null },
+            { groupId: 'g2', topics: [{ name: 'events', partitions: [0, 1] }] },
+          ],
+        },
+      ],
+      [
+        'DescribeGroupsRequest v5',
+        (r) => decodeDescribeGroupsRequest(r, 5),
+        { groups: ['g1'], includeAuthorizedOperations: true },
+      ],
+      [
+        'ListGroupsRequest v5',
+        (r) => decodeListGroupsRequest(r, 5),
+        { states: ['Stable'], types: ['classic'] },
+      ],
+      [
+        'CreateTopicsRequest v7',
+        (r) => decodeCreateTopicsRequest(r, 7),
+        {
+          topics: [
+            {
+              name: 'events',
+              numPartitions: 3,
+              replicationFactor: -1,
+              assignments: [],
+              configs: [{ name: 'retention.ms', value: '1000' }],
+            },
+          ],
+          timeoutMs: 30_000,
+          validateOnly: false,
+        },
+      ],
+      [
+        'DescribeConfigsRequest v4',
+        (r) => decodeDescribeConfigsRequest(r, 4),
+        { resources: [{ type: 2, name: 'events', keys: null }], includeSynonyms: false },
+      ],
+    ];
+    for (const [name, decode, want] of decoded) {
+      const r = reader(name);
+      expect(decode(r), name).toEqual(want);
+      expect(r.remaining(), `${name}: bytes left unread`).toBe(0);
+    }
+  });
+
+  it('encodes responses byte for byte as Kafka does', () => {
+    const encoded: Array<[string, (w: Writer) => void]> = [
+      [
+        'ApiVersionsResponse v3',
+        (w) =>
+          encodeApiVersionsResponse(w, 3, 0, [
+            { apiKey: 0, min: 0, max: 7 },
+            { apiKey: 3, min: 0, max: 13 },
+          ]),
+      ],
+      ...[12, 13].map((v): [string, (w: Writer) => void] => [
+        `MetadataResponse v${v}`,
+        (w) =>
+          encodeMetadataResponse(w, v, NODE, 'promstream-embedded', [
+            {
+              errorCode: 0,
+              name: 'events',
+              id: ID,
+              partitions: [{ errorCode: 0, index: 0 }],
+              authorizedOperations: OPERATIONS_OMITTED,
+            },
+          ]),
+      ]),
+      [
+        'FindCoordinatorResponse v4',
+        (w) =>
+          encodeFindCoordinatorResponse(w, 4, [
+            { key: 'g1', errorCode: 0, errorMessage: null, node: NODE },
+            { key: 't1', errorCode: 15, errorMessage: 'no', node: { nodeId: -1, host: '', port: -1 } },
+          ]),
+      ],
+      [
+        'ListOffsetsResponse v6',
+        (w) =>
+          encodeListOffsetsResponse(w, 6, [
+            { name: 'events', partitions: [{ index: 0, errorCode: 0, timestamp: -1, offset: 42 }] },
+          ]),
+      ],
+      [
+        'OffsetFetchResponse v8',
+        (w) =>
+          encodeOffsetFetchResponse(w, 8, [
+            {
+              groupId: 'g2',
+              errorCode: 0,
+              topics: [
+                {
+                  name: 'events',
+                  partitions: [
+                    { index: 0, offset: 7, metadata: '', errorCode: 0 },
+                    { index: 1, offset: -1, metadata: '', errorCode: 0 },
+                  ],
+                },
+              ],
+            },
+          ]),
+      ],
+      [
+        'DescribeGroupsResponse v5',
+        (w) =>
+          encodeDescribeGroupsResponse(
+            w,
+            5,
+            [
+              {
+                errorCode: 0,
+                groupId: 'g1',
+                state: 'Stable',
+                protocolType: 'consumer',
+                protocol: 'range',
+                members: [
+                  {
+                    memberId: 'm-1',
+                    groupInstanceId: null,
+                    clientId: 'c',
+                    clientHost: '/127.0.0.1',
+                    metadata: Buffer.from([1, 2]),
+                    assignment: Buffer.from([3]),
+                  },
+                ],
+              },
+            ],
+            OPERATIONS_OMITTED,
+          ),
+      ],
+      [
+        'ListGroupsResponse v5',
+        (w) =>
+          encodeListGroupsResponse(w, 5, [
+            { groupId: 'g1', protocolType: 'consumer', state: 'Stable', type: 'classic' },
+          ]),
+      ],
+      [
+        'CreateTopicsResponse v7',
+        (w) =>
+          encodeCreateTopicsResponse(w, 7, [
+            {
+              name: 'events',
+              id: ID,
+              errorCode: 0,
+              errorMessage: null,
+              numPartitions: 3,
+              replicationFactor: 1,
+              configs: [
+                { name: 'retention.ms', value: '1000', isDefault: false },
+                { name: 'segment.ms', value: '604800000', isDefault: true },
+              ],
+            },
+          ]),
+      ],
+      [
+        'DescribeConfigsResponse v4',
+        (w) =>
+          encodeDescribeConfigsResponse(w, 4, [
+            {
+              errorCode: 0,
+              errorMessage: null,
+              type: 2,
+              name: 'events',
+              configs: [{ name: 'retention.ms', value: '1000', readOnly: false, isDefault: false }],
+            },
+          ]),
+      ],
+    ];
+    for (const [name, encode] of encoded) expect(bytes(encode), name).toBe(GOLDEN[name]);
+  });
+
+  it('reads and writes unsigned varints at the 7-bit boundaries and refuses ones past 32 bits', () => {
+    for (const n of [0, 1, 127, 128, 16_383, 16_384, 2_097_151, 2_097_152, 0xffffffff]) {
+      const hex = bytes((w) => w.uvarint(n));
+      expect(new Reader(Buffer.from(hex, 'hex')).uvarint(), String(n)).toBe(n);
+    }
+    expect(bytes((w) => w.uvarint(300))).toBe('ac02');
+    expect(() => new Reader(Buffer.from('ffffffffff01', 'hex')).uvarint()).toThrow(/32 bits/);
+    expect(() => new Reader(Buffer.from('8080', 'hex')).uvarint()).toThrow(/read 1 bytes/);
+  });
+
+  it('refuses compact lengths and tagged fields that run past the frame', () => {
+    expect(() => new Reader(Buffer.from('0561', 'hex')).string(true)).toThrow(/read 4 bytes/);
+    expect(() => new Reader(Buffer.from('ff0f', 'hex')).array((r) => r.int8(), true)).toThrow(/array count/);
+    expect(() => new Reader(Buffer.from('010005', 'hex')).tags(true)).toThrow(/read 5 bytes/);
+    expect(new Reader(Buffer.from('00', 'hex')).nullableString(true)).toBeNull();
+    const tagged = new Reader(Buffer.from('0201026162030100ff', 'hex'));
+    tagged.tags(true); // two fields: tag 1 of 2 bytes, tag 3 of 1 byte
+    expect(tagged.int8()).toBe(-1);
+  });
+});
