@@ -139,13 +139,13 @@ export class Broker {
       case ApiKey.JoinGroup: {
         const req = decodeJoinGroupRequest(r, v);
         const res = await this.groups.join(req, ctx.clientId, ctx.clientHost);
-        encodeJoinGroupResponse(w, v, res);
+        encodeJoinGroupResponse(w, v, res, req.protocolType);
         return w;
       }
       case ApiKey.SyncGroup: {
         const req = decodeSyncGroupRequest(r, v);
         const res = await this.groups.sync(req.groupId, req.generationId, req.memberId, req.assignments);
-        encodeSyncGroupResponse(w, v, res.errorCode, res.assignment);
+        encodeSyncGroupResponse(w, v, res);
         return w;
       }
       case ApiKey.Heartbeat: {
@@ -173,12 +173,12 @@ export class Broker {
         this.groupRequests.listGroups(w, v, r);
         return w;
       case ApiKey.InitProducerId: {
-        const req = decodeInitProducerIdRequest(r);
+        const req = decodeInitProducerIdRequest(r, v);
         if (req.transactionalId !== null) {
           // Transactions are not supported: answer as a broker without a transaction coordinator.
-          encodeInitProducerIdResponse(w, KafkaCode.COORDINATOR_NOT_AVAILABLE, -1n, -1);
+          encodeInitProducerIdResponse(w, v, KafkaCode.COORDINATOR_NOT_AVAILABLE, -1n, -1);
         } else {
-          encodeInitProducerIdResponse(w, KafkaCode.NONE, this.producerIds.next(), 0);
+          encodeInitProducerIdResponse(w, v, KafkaCode.NONE, this.producerIds.next(), 0);
         }
         return w;
       }

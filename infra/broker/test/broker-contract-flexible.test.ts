@@ -13,12 +13,18 @@ import { RawClient } from './broker/raw-client.js';
 const API = {
   ListOffsets: 2,
   Metadata: 3,
+  OffsetCommit: 8,
   OffsetFetch: 9,
   FindCoordinator: 10,
+  JoinGroup: 11,
+  Heartbeat: 12,
+  LeaveGroup: 13,
+  SyncGroup: 14,
   DescribeGroups: 15,
   ListGroups: 16,
   ApiVersions: 18,
   CreateTopics: 19,
+  InitProducerId: 22,
   DescribeConfigs: 32,
 } as const;
 const ZERO_ID = '0'.repeat(32);
@@ -204,6 +210,12 @@ describe.each(backends)('broker contract, flexible versions: $name', (backend) =
       [API.ListGroups, 5],
       [API.CreateTopics, 7],
       [API.DescribeConfigs, 4],
+      [API.JoinGroup, 9],
+      [API.SyncGroup, 5],
+      [API.Heartbeat, 4],
+      [API.LeaveGroup, 5],
+      [API.OffsetCommit, 9],
+      [API.InitProducerId, 4],
     ];
     for (const [key, max] of served) expect(versions.get(key)?.max, `api ${key}`).toBeGreaterThanOrEqual(max);
   });
@@ -545,5 +557,178 @@ describe.each(backends)('broker contract, flexible versions: $name', (backend) =
     } finally {
       await consumer.disconnect();
     }
+  });
+
+  it('runs a group through join, sync, heartbeat, commit and leave (JoinGroup v9, SyncGroup v5, Heartbeat v4, OffsetCommit v9, LeaveGroup v5)', async () => {
+    const name = fresh('flex-member');
+    expect((await createTopic(c, name, 1, {})).errorCode).toBe(0);
+    const groupId = fresh('raw');
+    const join = async (memberId: string) => {
+      const r = await c.request(
+        API.JoinGroup,
+        9,
+        (w) => {
+          w.string(groupId, flex)
+            .int32(30_000)
+            .int32(30_000)
+            .string(memberId, flex)
+            .nullableString(null, flex);
+          w.string('consumer', flex);
+          w.array(
+            ['range'],
+            (w, p) =>
+              w
+                .string(p, flex)
+                .bytes(Buffer.from([0, 7]), flex)
+                .tags(flex),
+            flex,
+          );
+          w.nullableString('contract', flex).tags(flex);
+        },
+        flex,
+      );
+      r.int32();
+      const res = {
+        errorCode: r.int16(),
+        generationId: r.int32(),
+        protocolType: r.nullableString(flex),
+        protocolName: r.nullableString(flex),
+        leader: r.string(flex),
+        skipAssignment: r.bool(),
+        memberId: r.string(flex),
+        members: structs(r, (r) => ({
+          id: r.string(flex),
+          instance: r.nullableString(flex),
+          metadata: r.bytes(flex),
+        })),
+      };
+      r.tags(flex);
+      return res;
+    };
+    // Kafka asks a new member to join again with the id it hands out (MEMBER_ID_REQUIRED, 79); either is fine.
+    let joined = await join('');
+    if (joined.errorCode === 79) {
+      expect(joined.protocolType).toBeNull();
+      joined = await join(joined.memberId);
+    }
+    expect(joined).toMatchObject({
+      errorCode: 0,
+      protocolType: 'consumer',
+      protocolName: 'range',
+      skipAssignment: false,
+    });
+    expect(joined.leader).toBe(joined.memberId);
+    expect(joined.members.map((m) => [m.id, m.instance, [...m.metadata]])).toEqual([
+      [joined.memberId, null, [0, 7]],
+    ]);
+    const member = joined.memberId;
+    const generation = joined.generationId;
+
+    const sync = await c.request(
+      API.SyncGroup,
+      5,
+      (w) => {
+        w.string(groupId, flex).int32(generation).string(member, flex).nullableString(null, flex);
+        w.nullableString('consumer', flex).nullableString('range', flex);
+        w.array(
+          [member],
+          (w, m) =>
+            w
+              .string(m, flex)
+              .bytes(Buffer.from([4, 2]), flex)
+              .tags(flex),
+          flex,
+        ).tags(flex);
+      },
+      flex,
+    );
+    sync.int32();
+    expect([
+      sync.int16(),
+      sync.nullableString(flex),
+      sync.nullableString(flex),
+      [...sync.bytes(flex)],
+    ]).toEqual([0, 'consumer', 'range', [4, 2]]);
+
+    const heartbeat = async (generationId: number) => {
+      const r = await c.request(
+        API.Heartbeat,
+        4,
+        (w) =>
+          w
+            .string(groupId, flex)
+            .int32(generationId)
+            .string(member, flex)
+            .nullableString(null, flex)
+            .tags(flex),
+        flex,
+      );
+      r.int32();
+      return r.int16();
+    };
+    expect(await heartbeat(generation)).toBe(0);
+    expect(await heartbeat(generation + 5)).toBe(22); // ILLEGAL_GENERATION
+
+    const commit = await c.request(
+      API.OffsetCommit,
+      9,
+      (w) => {
+        w.string(groupId, flex).int32(generation).string(member, flex).nullableString(null, flex);
+        w.array(
+          [name],
+          (w, t) => {
+            w.string(t, flex);
+            w.array([0], (w, p) => w.int32(p).int64(0).int32(-1).nullableString('m', flex).tags(flex), flex);
+            w.tags(flex);
+          },
+          flex,
+        );
+        w.tags(flex);
+      },
+      flex,
+    );
+    commit.int32();
+    const committed = structs(commit, (r) => ({
+      name: r.string(flex),
+      partitions: structs(r, (r) => [r.int32(), r.int16()]),
+    }));
+    expect(committed).toEqual([{ name, partitions: [[0, 0]] }]);
+
+    const leave = await c.request(
+      API.LeaveGroup,
+      5,
+      (w) => {
+        w.string(groupId, flex);
+        w.array(
+          [member],
+          (w, m) => w.string(m, flex).nullableString(null, flex).nullableString('done', flex).tags(flex),
+          flex,
+        );
+        w.tags(flex);
+      },
+      flex,
+    );
+    leave.int32();
+    expect(leave.int16()).toBe(0);
+    expect(structs(leave, (r) => [r.string(flex), r.nullableString(flex), r.int16()])).toEqual([
+      [member, null, 0],
+    ]);
+    expect(await heartbeat(generation)).toBe(25); // UNKNOWN_MEMBER_ID: it left
+  });
+
+  it('hands an idempotent producer an id (InitProducerId v4)', async () => {
+    const r = await c.request(
+      API.InitProducerId,
+      4,
+      (w) => w.nullableString(null, flex).int32(60_000).int64(-1).int16(-1).tags(flex),
+      flex,
+    );
+    r.int32();
+    const errorCode = r.int16();
+    const producerId = r.bigint64();
+    const epoch = r.int16();
+    r.tags(flex);
+    expect(r.remaining()).toBe(0);
+    expect([errorCode, producerId >= 0n, epoch]).toEqual([0, true, 0]);
   });
 });

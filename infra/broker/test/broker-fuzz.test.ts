@@ -177,6 +177,59 @@ function flexibleSeeds(body: (fill: (w: Writer) => void) => Buffer): Array<[numb
   return [
     [18, 4, body((w) => w.string('fuzz', f).string('1', f).tags(f))],
     [
+      11,
+      9,
+      body((w) =>
+        w
+          .string('fg', f)
+          .int32(10_000)
+          .int32(100)
+          .string('', f)
+          .nullableString(null, f)
+          .string('consumer', f)
+          .array(['range'], (w, p) => w.string(p, f).bytes(Buffer.from('meta'), f).tags(f), f)
+          .nullableString('fuzz', f)
+          .tags(f),
+      ),
+    ],
+    [
+      14,
+      5,
+      body((w) =>
+        w
+          .string('fg', f)
+          .int32(1)
+          .string('m', f)
+          .nullableString(null, f)
+          .nullableString('consumer', f)
+          .nullableString('range', f)
+          .array(['m'], (w, m) => w.string(m, f).bytes(Buffer.from('a'), f).tags(f), f)
+          .tags(f),
+      ),
+    ],
+    [12, 4, body((w) => w.string('fg', f).int32(1).string('m', f).nullableString(null, f).tags(f))],
+    [
+      13,
+      5,
+      body((w) =>
+        w
+          .string('fg', f)
+          .array(['m'], (w, m) => w.string(m, f).nullableString(null, f).nullableString('bye', f).tags(f), f)
+          .tags(f),
+      ),
+    ],
+    [
+      8,
+      9,
+      body((w) =>
+        topic(w.string('fg', f).int32(-1).string('', f).nullableString(null, f), (w) =>
+          w.array([0], (w, p) => w.int32(p).int64(1).int32(-1).nullableString(null, f).tags(f), f),
+        ).tags(f),
+      ),
+    ],
+    [22, 4, body((w) => w.nullableString(null, f).int32(1000).int64(-1).int16(-1).tags(f))],
+
+    [
       3,
       12,
       body((w) =>

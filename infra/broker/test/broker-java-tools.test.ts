@@ -208,6 +208,11 @@ describe.skipIf(!tools.ok)('embedded broker with Apache Kafka 4.3.1 tools', () =
       ListGroups: 5,
       DescribeGroups: 5,
       ListOffsets: 6,
+      JoinGroup: 9,
+      SyncGroup: 5,
+      LeaveGroup: 5,
+      OffsetCommit: 9,
+      InitProducerId: 4,
       Produce: 7,
       Fetch: 11,
     };

@@ -13,6 +13,13 @@ import {
   decodeFindCoordinatorRequest,
   encodeFindCoordinatorResponse,
 } from '../../src/protocol/find-coordinator.js';
+import { decodeHeartbeatRequest, encodeHeartbeatResponse } from '../../src/protocol/heartbeat.js';
+import {
+  decodeInitProducerIdRequest,
+  encodeInitProducerIdResponse,
+} from '../../src/protocol/init-producer-id.js';
+import { decodeJoinGroupRequest, encodeJoinGroupResponse } from '../../src/protocol/join-group.js';
+import { decodeLeaveGroupRequest, encodeLeaveGroupResponse } from '../../src/protocol/leave-group.js';
 import { decodeListGroupsRequest, encodeListGroupsResponse } from '../../src/protocol/list-groups.js';
 import { decodeListOffsetsRequest, encodeListOffsetsResponse } from '../../src/protocol/list-offsets.js';
 import {
@@ -20,8 +27,10 @@ import {
   encodeMetadataResponse,
   OPERATIONS_OMITTED,
 } from '../../src/protocol/metadata.js';
+import { decodeOffsetCommitRequest, encodeOffsetCommitResponse } from '../../src/protocol/offset-commit.js';
 import { decodeOffsetFetchRequest, encodeOffsetFetchResponse } from '../../src/protocol/offset-fetch.js';
 import { Reader } from '../../src/protocol/reader.js';
+import { decodeSyncGroupRequest, encodeSyncGroupResponse } from '../../src/protocol/sync-group.js';
 import { Writer } from '../../src/protocol/writer.js';
 import { GOLDEN } from './golden-flexible.js';
 
@@ -118,6 +127,52 @@ describe('flexible versions against the bytes of Kafka 4.3.1 message classes', (
         { resources: [{ type: 2, name: 'events', keys: null }], includeSynonyms: false },
       ],
     ];
+    decoded.push(
+      [
+        'JoinGroupRequest v9',
+        (r) => decodeJoinGroupRequest(r, 9),
+        {
+          groupId: 'g1',
+          sessionTimeoutMs: 45_000,
+          rebalanceTimeoutMs: 300_000,
+          memberId: '',
+          groupInstanceId: null,
+          protocolType: 'consumer',
+          protocols: [{ name: 'range', metadata: Buffer.from([0, 1]) }],
+        },
+      ],
+      [
+        'SyncGroupRequest v5',
+        (r) => decodeSyncGroupRequest(r, 5),
+        {
+          groupId: 'g1',
+          generationId: 1,
+          memberId: 'm-1',
+          assignments: [{ memberId: 'm-1', assignment: Buffer.from([9]) }],
+        },
+      ],
+      [
+        'HeartbeatRequest v4',
+        (r) => decodeHeartbeatRequest(r, 4),
+        { groupId: 'g1', generationId: 1, memberId: 'm-1' },
+      ],
+      ['LeaveGroupRequest v5', (r) => decodeLeaveGroupRequest(r, 5), { groupId: 'g1', memberIds: ['m-1'] }],
+      [
+        'OffsetCommitRequest v9',
+        (r) => decodeOffsetCommitRequest(r, 9),
+        {
+          groupId: 'g1',
+          generationId: 1,
+          memberId: 'm-1',
+          topics: [{ name: 'events', partitions: [{ index: 0, offset: 42, metadata: '' }] }],
+        },
+      ],
+      [
+        'InitProducerIdRequest v4',
+        (r) => decodeInitProducerIdRequest(r, 4),
+        { transactionalId: null, transactionTimeoutMs: 2_147_483_647 },
+      ],
+    );
     for (const [name, decode, want] of decoded) {
       const r = reader(name);
       expect(decode(r), name).toEqual(want);
@@ -249,6 +304,48 @@ describe('flexible versions against the bytes of Kafka 4.3.1 message classes', (
           ]),
       ],
     ];
+    const join = {
+      errorCode: 0,
+      generationId: 1,
+      protocolName: 'range',
+      leader: 'm-1',
+      memberId: 'm-1',
+      members: [{ memberId: 'm-1', groupInstanceId: null, metadata: Buffer.from([0, 1]) }],
+    };
+    encoded.push(
+      ['JoinGroupResponse v9', (w) => encodeJoinGroupResponse(w, 9, join, 'consumer')],
+      [
+        'JoinGroupResponse v9 failed',
+        (w) =>
+          encodeJoinGroupResponse(
+            w,
+            9,
+            { errorCode: 25, generationId: -1, protocolName: '', leader: '', memberId: 'm-1', members: [] },
+            'consumer',
+          ),
+      ],
+      [
+        'SyncGroupResponse v5',
+        (w) =>
+          encodeSyncGroupResponse(w, 5, {
+            errorCode: 0,
+            assignment: Buffer.from([9]),
+            protocolType: 'consumer',
+            protocol: 'range',
+          }),
+      ],
+      ['HeartbeatResponse v4', (w) => encodeHeartbeatResponse(w, 4, 27)],
+      [
+        'LeaveGroupResponse v5',
+        (w) => encodeLeaveGroupResponse(w, 5, 0, [{ memberId: 'm-1', errorCode: 0 }]),
+      ],
+      [
+        'OffsetCommitResponse v9',
+        (w) =>
+          encodeOffsetCommitResponse(w, 9, [{ name: 'events', partitions: [{ index: 0, errorCode: 0 }] }]),
+      ],
+      ['InitProducerIdResponse v4', (w) => encodeInitProducerIdResponse(w, 4, 0, 1000n, 0)],
+    );
     for (const [name, encode] of encoded) expect(bytes(encode), name).toBe(GOLDEN[name]);
   });
 
