@@ -2,7 +2,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Reader } from '../src/protocol/reader.js';
 import { backends, fresh } from './broker/backends.js';
-import { RawClient } from './broker/raw-client.js';
+import { buildBatch, RawClient } from './broker/raw-client.js';
 
 /*
  * The flexible request versions (KIP-482) that Kafka 4.x clients negotiate,
@@ -11,6 +11,8 @@ import { RawClient } from './broker/raw-client.js';
  */
 
 const API = {
+  Produce: 0,
+  Fetch: 1,
   ListOffsets: 2,
   Metadata: 3,
   OffsetCommit: 8,
@@ -216,6 +218,8 @@ describe.each(backends)('broker contract, flexible versions: $name', (backend) =
       [API.LeaveGroup, 5],
       [API.OffsetCommit, 9],
       [API.InitProducerId, 4],
+      [API.Produce, 11],
+      [API.Fetch, 12],
     ];
     for (const [key, max] of served) expect(versions.get(key)?.max, `api ${key}`).toBeGreaterThanOrEqual(max);
   });
@@ -730,5 +734,112 @@ describe.each(backends)('broker contract, flexible versions: $name', (backend) =
     r.tags(flex);
     expect(r.remaining()).toBe(0);
     expect([errorCode, producerId >= 0n, epoch]).toEqual([0, true, 0]);
+  });
+
+  it('appends with Produce v11 and reads back with Fetch v12, the batch unchanged', async () => {
+    const name = fresh('flex-records');
+    expect((await createTopic(c, name, 1, {})).errorCode).toBe(0);
+    const batch = buildBatch(['one', 'two', 'three']);
+    const produce = async () => {
+      const r = await c.request(
+        API.Produce,
+        11,
+        (w) => {
+          w.nullableString(null, flex).int16(-1).int32(30_000);
+          w.array(
+            [name],
+            (w, t) => {
+              w.string(t, flex);
+              w.array([0], (w, p) => w.int32(p).bytes(batch, flex).tags(flex), flex);
+              w.tags(flex);
+            },
+            flex,
+          );
+          w.tags(flex);
+        },
+        flex,
+      );
+      const [topic] = structs(r, (r) => ({
+        name: r.string(flex),
+        partitions: structs(r, (r) => {
+          const p = { index: r.int32(), errorCode: r.int16(), baseOffset: r.int64() };
+          r.int64();
+          r.int64();
+          structs(r, (r) => [r.int32(), r.nullableString(flex)]);
+          r.nullableString(flex);
+          return p;
+        }),
+      }));
+      r.int32();
+      r.tags(flex);
+      expect(r.remaining()).toBe(0);
+      return topic?.partitions[0];
+    };
+    expect(await produce()).toEqual({ index: 0, errorCode: 0, baseOffset: 0 });
+    expect(await produce()).toEqual({ index: 0, errorCode: 0, baseOffset: 3 });
+
+    const r = await c.request(
+      API.Fetch,
+      12,
+      (w) => {
+        w.int32(-1)
+          .int32(500)
+          .int32(1)
+          .int32(1 << 20)
+          .int8(0)
+          .int32(0)
+          .int32(-1);
+        w.array(
+          [name],
+          (w, t) => {
+            w.string(t, flex);
+            w.array(
+              [0],
+              (w, p) =>
+                w
+                  .int32(p)
+                  .int32(-1)
+                  .int64(0)
+                  .int32(-1)
+                  .int64(-1)
+                  .int32(1 << 20)
+                  .tags(flex),
+              flex,
+            );
+            w.tags(flex);
+          },
+          flex,
+        );
+        w.array([], () => {}, flex)
+          .string('', flex)
+          .tags(flex);
+      },
+      flex,
+    );
+    r.int32();
+    expect(r.int16()).toBe(0);
+    r.int32();
+    const [topic] = structs(r, (r) => ({
+      name: r.string(flex),
+      partitions: structs(r, (r) => {
+        const head = { index: r.int32(), errorCode: r.int16(), highWatermark: r.int64() };
+        r.int64();
+        r.int64();
+        r.nullableArray((r) => [r.int64(), r.int64(), r.tags(flex)], flex);
+        r.int32();
+        return { ...head, records: r.nullableBytes(flex) };
+      }),
+    }));
+    r.tags(flex);
+    expect(r.remaining()).toBe(0);
+    const [p] = topic?.partitions ?? [];
+    expect(p).toMatchObject({ index: 0, errorCode: 0, highWatermark: 6 });
+    // Two batches as produced; the broker sets only the base offset (and Kafka the leader epoch).
+    const records = p?.records ?? Buffer.alloc(0);
+    expect(records.length).toBe(2 * batch.length);
+    for (const [i, at] of [0, batch.length].entries()) {
+      expect(Number(records.readBigInt64BE(at)), `batch ${i} base offset`).toBe(3 * i);
+      expect(records.subarray(at + 16, at + batch.length).equals(batch.subarray(16))).toBe(true);
+    }
   });
 });

@@ -164,6 +164,7 @@ function seeds(): Array<[number, number, Buffer]> {
 /** Valid bodies of the flexible versions (compact strings and arrays, tagged fields). */
 function flexibleSeeds(body: (fill: (w: Writer) => void) => Buffer): Array<[number, number, Buffer]> {
   const f = true;
+  const batch = buildBatch(['fuzz-flex']);
   const topic = (w: Writer, fill: (w: Writer) => void) =>
     w.array(
       ['fuzz'],
@@ -176,6 +177,49 @@ function flexibleSeeds(body: (fill: (w: Writer) => void) => Buffer): Array<[numb
     );
   return [
     [18, 4, body((w) => w.string('fuzz', f).string('1', f).tags(f))],
+    [
+      0,
+      11,
+      body((w) =>
+        topic(w.nullableString(null, f).int16(-1).int32(1000), (w) =>
+          w.array([0], (w, p) => w.int32(p).bytes(batch, f).tags(f), f),
+        ).tags(f),
+      ),
+    ],
+    [
+      1,
+      12,
+      body((w) =>
+        topic(
+          w
+            .int32(-1)
+            .int32(10)
+            .int32(1)
+            .int32(1 << 20)
+            .int8(0)
+            .int32(0)
+            .int32(-1),
+          (w) =>
+            w.array(
+              [0],
+              (w, p) =>
+                w
+                  .int32(p)
+                  .int32(-1)
+                  .int64(0)
+                  .int32(-1)
+                  .int64(-1)
+                  .int32(1 << 20)
+                  .tags(f),
+              f,
+            ),
+        )
+          .array([], () => {}, f)
+          .string('', f)
+          .tags(f),
+      ),
+    ],
+
     [
       11,
       9,
@@ -365,13 +409,28 @@ function mutate(body: Buffer, next: () => number): Buffer {
   return Buffer.from(Array.from({ length: Math.floor(next() * 64) }, () => Math.floor(next() * 256)));
 }
 
-/** True when a Produce v3+ frame (client id 'fuzz') asks for acks=0. */
+/**
+ * True when a Produce v3+ frame (client id 'fuzz') asks for acks=0. From v9
+ * the header ends in tagged fields (one byte, empty) and the transactional id
+ * is a compact string (a varint of its length plus one).
+ */
 function producesWithoutAck(f: Buffer): boolean {
-  const at = 4 + 14; // size, key, version, correlation id, client id 'fuzz'
+  if (f.length < 8) return false;
+  const flexible = f.readInt16BE(6) >= 9;
+  let at = 4 + 14 + (flexible ? 1 : 0); // size, key, version, correlation id, client id 'fuzz', tags
   if (f.length < at + 2) return false;
-  const idLen = f.readInt16BE(at);
-  const acksAt = at + 2 + Math.max(0, idLen);
-  return f.length >= acksAt + 2 && f.readInt16BE(acksAt) === 0;
+  if (flexible) {
+    let len = 0;
+    for (let shift = 0; at < f.length; shift += 7) {
+      const b = f[at++] as number;
+      len += (b & 0x7f) * 2 ** shift;
+      if ((b & 0x80) === 0) break;
+    }
+    at += Math.max(0, len - 1);
+  } else {
+    at += 2 + Math.max(0, f.readInt16BE(at));
+  }
+  return f.length >= at + 2 && f.readInt16BE(at) === 0;
 }
 
 /** A request frame; flexible versions get request header v2 (tagged fields after the client id). */

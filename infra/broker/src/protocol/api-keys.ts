@@ -36,8 +36,8 @@ export const SUPPORTED_VERSIONS: ReadonlyArray<{
   max: number;
   flexibleFrom?: number;
 }> = [
-  { apiKey: ApiKey.Produce, min: 0, max: 7 },
-  { apiKey: ApiKey.Fetch, min: 0, max: 11 },
+  { apiKey: ApiKey.Produce, min: 0, max: 11, flexibleFrom: 9 },
+  { apiKey: ApiKey.Fetch, min: 0, max: 12, flexibleFrom: 12 },
   { apiKey: ApiKey.ListOffsets, min: 0, max: 6, flexibleFrom: 6 },
   { apiKey: ApiKey.Metadata, min: 0, max: 13, flexibleFrom: 9 },
   { apiKey: ApiKey.OffsetCommit, min: 2, max: 9, flexibleFrom: 8 },

@@ -1,3 +1,6 @@
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeApiVersionsRequest, encodeApiVersionsResponse } from '../../src/protocol/api-versions.js';
 import { decodeCreateTopicsRequest, encodeCreateTopicsResponse } from '../../src/protocol/create-topics.js';
@@ -9,6 +12,11 @@ import {
   decodeDescribeGroupsRequest,
   encodeDescribeGroupsResponse,
 } from '../../src/protocol/describe-groups.js';
+import {
+  decodeFetchRequest,
+  encodeFetchResponse,
+  type FetchPartitionResult,
+} from '../../src/protocol/fetch.js';
 import {
   decodeFindCoordinatorRequest,
   encodeFindCoordinatorResponse,
@@ -29,14 +37,30 @@ import {
 } from '../../src/protocol/metadata.js';
 import { decodeOffsetCommitRequest, encodeOffsetCommitResponse } from '../../src/protocol/offset-commit.js';
 import { decodeOffsetFetchRequest, encodeOffsetFetchResponse } from '../../src/protocol/offset-fetch.js';
+import { decodeProduceRequest, encodeProduceResponse } from '../../src/protocol/produce.js';
 import { Reader } from '../../src/protocol/reader.js';
 import { decodeSyncGroupRequest, encodeSyncGroupResponse } from '../../src/protocol/sync-group.js';
-import { Writer } from '../../src/protocol/writer.js';
+import { type FileRange, Writer } from '../../src/protocol/writer.js';
 import { GOLDEN } from './golden-flexible.js';
 
 const ID = '0123456789abcdeffedcba9876543210';
 const ZERO = '0'.repeat(32);
 const NODE = { nodeId: 0, host: '127.0.0.1', port: 9092 };
+
+/** The Fetch v12 answer of the golden vector: partition 0 with three bytes of records, partition 1 unknown. */
+function fetched(
+  records: Buffer | FileRange[],
+): Array<{ topic: string; partitions: FetchPartitionResult[] }> {
+  return [
+    {
+      topic: 'events',
+      partitions: [
+        { index: 0, errorCode: 0, highWatermark: 10, logStartOffset: 0, records },
+        { index: 1, errorCode: 3, highWatermark: -1, logStartOffset: -1, records: null },
+      ],
+    },
+  ];
+}
 
 /** A Reader over a golden vector; the test checks it is read to its last byte. */
 function reader(name: string): Reader {
@@ -171,6 +195,30 @@ describe('flexible versions against the bytes of Kafka 4.3.1 message classes', (
         'InitProducerIdRequest v4',
         (r) => decodeInitProducerIdRequest(r, 4),
         { transactionalId: null, transactionTimeoutMs: 2_147_483_647 },
+      ],
+    );
+    decoded.push(
+      [
+        'ProduceRequest v11',
+        (r) => decodeProduceRequest(r, 11),
+        {
+          transactionalId: null,
+          acks: -1,
+          timeoutMs: 30_000,
+          topics: [{ name: 'events', partitions: [{ index: 0, records: Buffer.from([1, 2, 3]) }] }],
+        },
+      ],
+      [
+        'FetchRequest v12',
+        (r) => decodeFetchRequest(r, 12),
+        {
+          replicaId: -1,
+          maxWaitMs: 500,
+          minBytes: 1,
+          maxBytes: 52_428_800,
+          isolationLevel: 0,
+          topics: [{ topic: 'events', partitions: [{ partition: 0, fetchOffset: 7, maxBytes: 1_048_576 }] }],
+        },
       ],
     );
     for (const [name, decode, want] of decoded) {
@@ -346,7 +394,39 @@ describe('flexible versions against the bytes of Kafka 4.3.1 message classes', (
       ],
       ['InitProducerIdResponse v4', (w) => encodeInitProducerIdResponse(w, 4, 0, 1000n, 0)],
     );
+    encoded.push(
+      [
+        'ProduceResponse v11',
+        (w) =>
+          encodeProduceResponse(w, 11, [
+            { name: 'events', partitions: [{ index: 0, errorCode: 0, baseOffset: 42, logStartOffset: 0 }] },
+          ]),
+      ],
+      ['FetchResponse v12', (w) => encodeFetchResponse(w, 12, fetched(Buffer.from([1, 2, 3])))],
+    );
     for (const [name, encode] of encoded) expect(bytes(encode), name).toBe(GOLDEN[name]);
+  });
+
+  it('sends a Fetch v12 answer’s records from a segment file with the compact length before them', () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'golden-fetch-'));
+    const file = path.join(dir, 'segment');
+    writeFileSync(file, Buffer.from([9, 9, 1, 2, 3, 9]));
+    const fd = openSync(file, 'r');
+    let released = 0;
+    try {
+      const range: FileRange = { fd, position: 2, length: 3, release: () => released++ };
+      const w = new Writer();
+      encodeFetchResponse(w, 12, fetched([range]));
+      const parts = w
+        .parts()
+        .map((part) => (Buffer.isBuffer(part) ? part : readFileSync(file).subarray(2, 5)));
+      expect(Buffer.concat(parts).toString('hex')).toBe(GOLDEN['FetchResponse v12']);
+      expect(w.length).toBe(Buffer.concat(parts).length);
+      expect(released).toBe(0); // the connection releases it once sent
+    } finally {
+      closeSync(fd);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('reads and writes unsigned varints at the 7-bit boundaries and refuses ones past 32 bits', () => {
