@@ -1,6 +1,13 @@
 import { Kafka, logLevel } from 'kafkajs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, fresh } from './broker/backends.js';
+import {
+  commitOffset,
+  heartbeat,
+  joinGroup,
+  leaveGroup,
+  syncGroup,
+} from './broker/flexible-group-requests.js';
 import { API, createTopic, flex, structs } from './broker/flexible-requests.js';
 import { RawClient } from './broker/raw-client.js';
 
@@ -209,53 +216,11 @@ describe.each(backends)('broker contract, flexible group versions: $name', (back
     const name = fresh('flex-member');
     expect((await createTopic(c, name, 1, {})).errorCode).toBe(0);
     const groupId = fresh('raw');
-    const join = async (memberId: string) => {
-      const r = await c.request(
-        API.JoinGroup,
-        9,
-        (w) => {
-          w.string(groupId, flex)
-            .int32(30_000)
-            .int32(30_000)
-            .string(memberId, flex)
-            .nullableString(null, flex);
-          w.string('consumer', flex);
-          w.array(
-            ['range'],
-            (w, p) =>
-              w
-                .string(p, flex)
-                .bytes(Buffer.from([0, 7]), flex)
-                .tags(flex),
-            flex,
-          );
-          w.nullableString('contract', flex).tags(flex);
-        },
-        flex,
-      );
-      r.int32();
-      const res = {
-        errorCode: r.int16(),
-        generationId: r.int32(),
-        protocolType: r.nullableString(flex),
-        protocolName: r.nullableString(flex),
-        leader: r.string(flex),
-        skipAssignment: r.bool(),
-        memberId: r.string(flex),
-        members: structs(r, (r) => ({
-          id: r.string(flex),
-          instance: r.nullableString(flex),
-          metadata: r.bytes(flex),
-        })),
-      };
-      r.tags(flex);
-      return res;
-    };
     // Kafka asks a new member to join again with the id it hands out (MEMBER_ID_REQUIRED, 79); either is fine.
-    let joined = await join('');
+    let joined = await joinGroup(c, groupId, '');
     if (joined.errorCode === 79) {
       expect(joined.protocolType).toBeNull();
-      joined = await join(joined.memberId);
+      joined = await joinGroup(c, groupId, joined.memberId);
     }
     expect(joined).toMatchObject({
       errorCode: 0,
@@ -267,99 +232,19 @@ describe.each(backends)('broker contract, flexible group versions: $name', (back
     expect(joined.members.map((m) => [m.id, m.instance, [...m.metadata]])).toEqual([
       [joined.memberId, null, [0, 7]],
     ]);
-    const member = joined.memberId;
-    const generation = joined.generationId;
+    const member = { groupId, memberId: joined.memberId, generation: joined.generationId };
 
-    const sync = await c.request(
-      API.SyncGroup,
-      5,
-      (w) => {
-        w.string(groupId, flex).int32(generation).string(member, flex).nullableString(null, flex);
-        w.nullableString('consumer', flex).nullableString('range', flex);
-        w.array(
-          [member],
-          (w, m) =>
-            w
-              .string(m, flex)
-              .bytes(Buffer.from([4, 2]), flex)
-              .tags(flex),
-          flex,
-        ).tags(flex);
-      },
-      flex,
-    );
-    sync.int32();
-    expect([
-      sync.int16(),
-      sync.nullableString(flex),
-      sync.nullableString(flex),
-      [...sync.bytes(flex)],
-    ]).toEqual([0, 'consumer', 'range', [4, 2]]);
-
-    const heartbeat = async (generationId: number) => {
-      const r = await c.request(
-        API.Heartbeat,
-        4,
-        (w) =>
-          w
-            .string(groupId, flex)
-            .int32(generationId)
-            .string(member, flex)
-            .nullableString(null, flex)
-            .tags(flex),
-        flex,
-      );
-      r.int32();
-      return r.int16();
-    };
-    expect(await heartbeat(generation)).toBe(0);
-    expect(await heartbeat(generation + 5)).toBe(22); // ILLEGAL_GENERATION
-
-    const commit = await c.request(
-      API.OffsetCommit,
-      9,
-      (w) => {
-        w.string(groupId, flex).int32(generation).string(member, flex).nullableString(null, flex);
-        w.array(
-          [name],
-          (w, t) => {
-            w.string(t, flex);
-            w.array([0], (w, p) => w.int32(p).int64(0).int32(-1).nullableString('m', flex).tags(flex), flex);
-            w.tags(flex);
-          },
-          flex,
-        );
-        w.tags(flex);
-      },
-      flex,
-    );
-    commit.int32();
-    const committed = structs(commit, (r) => ({
-      name: r.string(flex),
-      partitions: structs(r, (r) => [r.int32(), r.int16()]),
-    }));
-    expect(committed).toEqual([{ name, partitions: [[0, 0]] }]);
-
-    const leave = await c.request(
-      API.LeaveGroup,
-      5,
-      (w) => {
-        w.string(groupId, flex);
-        w.array(
-          [member],
-          (w, m) => w.string(m, flex).nullableString(null, flex).nullableString('done', flex).tags(flex),
-          flex,
-        );
-        w.tags(flex);
-      },
-      flex,
-    );
-    leave.int32();
-    expect(leave.int16()).toBe(0);
-    expect(structs(leave, (r) => [r.string(flex), r.nullableString(flex), r.int16()])).toEqual([
-      [member, null, 0],
-    ]);
-    expect(await heartbeat(generation)).toBe(25); // UNKNOWN_MEMBER_ID: it left
+    expect(await syncGroup(c, member, Buffer.from([4, 2]))).toEqual({
+      errorCode: 0,
+      protocolType: 'consumer',
+      protocolName: 'range',
+      assignment: [4, 2],
+    });
+    expect(await heartbeat(c, member)).toBe(0);
+    expect(await heartbeat(c, { ...member, generation: member.generation + 5 })).toBe(22); // ILLEGAL_GENERATION
+    expect(await commitOffset(c, member, name, 0, 0)).toEqual([{ name, partitions: [[0, 0]] }]);
+    expect(await leaveGroup(c, member)).toEqual({ errorCode: 0, members: [[member.memberId, null, 0]] });
+    expect(await heartbeat(c, member)).toBe(25); // UNKNOWN_MEMBER_ID: it left
   });
 
   it('hands an idempotent producer an id (InitProducerId v4)', async () => {

@@ -157,26 +157,41 @@ function seeds(): Array<[number, number, Buffer]> {
     [22, 1, body((w) => w.nullableString(null).int32(1000))],
     [32, 2, body((w) => w.int32(1).int8(2).string('fuzz').int32(-1).bool(false))],
     [37, 1, body((w) => w.int32(1).string('fuzz').int32(2).int32(-1).int32(100).bool(true))],
-    ...flexibleSeeds(body),
   ];
 }
 
-/** Valid bodies of the flexible versions (compact strings and arrays, tagged fields). */
-function flexibleSeeds(body: (fill: (w: Writer) => void) => Buffer): Array<[number, number, Buffer]> {
+/** A request body written by `fill`. */
+function bodyOf(fill: (w: Writer) => void): Buffer {
+  const w = new Writer();
+  fill(w);
+  return Buffer.concat(w.finish());
+}
+
+/** The flexible seeds' topic: one entry of a compact topics array, `fill` writing its partitions. */
+function flexTopic(w: Writer, fill: (w: Writer) => void): Writer {
+  return w.array(
+    ['fuzz'],
+    (w, t) => {
+      w.string(t, true);
+      fill(w);
+      w.tags(true);
+    },
+    true,
+  );
+}
+
+/** Valid bodies of the flexible versions (compact strings and arrays, tagged fields), per [apiKey, version]. */
+function flexibleSeeds(): Array<[number, number, Buffer]> {
+  return [...flexibleRecordSeeds(), ...flexibleAdminSeeds(), ...flexibleGroupSeeds()];
+}
+
+/** Valid bodies of the flexible versions of Produce, Fetch and ListOffsets. */
+function flexibleRecordSeeds(): Array<[number, number, Buffer]> {
   const f = true;
+  const body = bodyOf;
   const batch = buildBatch(['fuzz-flex']);
-  const topic = (w: Writer, fill: (w: Writer) => void) =>
-    w.array(
-      ['fuzz'],
-      (w, t) => {
-        w.string(t, f);
-        fill(w);
-        w.tags(f);
-      },
-      f,
-    );
+  const topic = flexTopic;
   return [
-    [18, 4, body((w) => w.string('fuzz', f).string('1', f).tags(f))],
     [
       0,
       11,
@@ -219,60 +234,25 @@ function flexibleSeeds(body: (fill: (w: Writer) => void) => Buffer): Array<[numb
           .tags(f),
       ),
     ],
-
     [
-      11,
-      9,
+      2,
+      6,
       body((w) =>
-        w
-          .string('fg', f)
-          .int32(10_000)
-          .int32(100)
-          .string('', f)
-          .nullableString(null, f)
-          .string('consumer', f)
-          .array(['range'], (w, p) => w.string(p, f).bytes(Buffer.from('meta'), f).tags(f), f)
-          .nullableString('fuzz', f)
-          .tags(f),
-      ),
-    ],
-    [
-      14,
-      5,
-      body((w) =>
-        w
-          .string('fg', f)
-          .int32(1)
-          .string('m', f)
-          .nullableString(null, f)
-          .nullableString('consumer', f)
-          .nullableString('range', f)
-          .array(['m'], (w, m) => w.string(m, f).bytes(Buffer.from('a'), f).tags(f), f)
-          .tags(f),
-      ),
-    ],
-    [12, 4, body((w) => w.string('fg', f).int32(1).string('m', f).nullableString(null, f).tags(f))],
-    [
-      13,
-      5,
-      body((w) =>
-        w
-          .string('fg', f)
-          .array(['m'], (w, m) => w.string(m, f).nullableString(null, f).nullableString('bye', f).tags(f), f)
-          .tags(f),
-      ),
-    ],
-    [
-      8,
-      9,
-      body((w) =>
-        topic(w.string('fg', f).int32(-1).string('', f).nullableString(null, f), (w) =>
-          w.array([0], (w, p) => w.int32(p).int64(1).int32(-1).nullableString(null, f).tags(f), f),
+        topic(w.int32(-1).int8(0), (w) =>
+          w.array([-1], (w, ts) => w.int32(0).int32(-1).int64(ts).tags(f), f),
         ).tags(f),
       ),
     ],
-    [22, 4, body((w) => w.nullableString(null, f).int32(1000).int64(-1).int16(-1).tags(f))],
+  ];
+}
 
+/** Valid bodies of the flexible versions of the topic, config and group-listing APIs. */
+function flexibleAdminSeeds(): Array<[number, number, Buffer]> {
+  const f = true;
+  const body = bodyOf;
+  const topic = flexTopic;
+  return [
+    [18, 4, body((w) => w.string('fuzz', f).string('1', f).tags(f))],
     [
       3,
       12,
@@ -292,15 +272,6 @@ function flexibleSeeds(body: (fill: (w: Writer) => void) => Buffer): Array<[numb
           .int8(0)
           .array(['fg', 'fh'], (w, k) => w.string(k, f), f)
           .tags(f),
-      ),
-    ],
-    [
-      2,
-      6,
-      body((w) =>
-        topic(w.int32(-1).int8(0), (w) =>
-          w.array([-1], (w, ts) => w.int32(0).int32(-1).int64(ts).tags(f), f),
-        ).tags(f),
       ),
     ],
     [
@@ -390,6 +361,67 @@ function flexibleSeeds(body: (fill: (w: Writer) => void) => Buffer): Array<[numb
   ];
 }
 
+/** Valid bodies of the flexible versions of the group and producer-id APIs. */
+function flexibleGroupSeeds(): Array<[number, number, Buffer]> {
+  const f = true;
+  const body = bodyOf;
+  const topic = flexTopic;
+  return [
+    [
+      11,
+      9,
+      body((w) =>
+        w
+          .string('fg', f)
+          .int32(10_000)
+          .int32(100)
+          .string('', f)
+          .nullableString(null, f)
+          .string('consumer', f)
+          .array(['range'], (w, p) => w.string(p, f).bytes(Buffer.from('meta'), f).tags(f), f)
+          .nullableString('fuzz', f)
+          .tags(f),
+      ),
+    ],
+    [
+      14,
+      5,
+      body((w) =>
+        w
+          .string('fg', f)
+          .int32(1)
+          .string('m', f)
+          .nullableString(null, f)
+          .nullableString('consumer', f)
+          .nullableString('range', f)
+          .array(['m'], (w, m) => w.string(m, f).bytes(Buffer.from('a'), f).tags(f), f)
+          .tags(f),
+      ),
+    ],
+    [12, 4, body((w) => w.string('fg', f).int32(1).string('m', f).nullableString(null, f).tags(f))],
+    [
+      13,
+      5,
+      body((w) =>
+        w
+          .string('fg', f)
+          .array(['m'], (w, m) => w.string(m, f).nullableString(null, f).nullableString('bye', f).tags(f), f)
+          .tags(f),
+      ),
+    ],
+    [
+      8,
+      9,
+      body((w) =>
+        topic(w.string('fg', f).int32(-1).string('', f).nullableString(null, f), (w) =>
+          w.array([0], (w, p) => w.int32(p).int64(1).int32(-1).nullableString(null, f).tags(f), f),
+        ).tags(f),
+      ),
+    ],
+    [22, 4, body((w) => w.nullableString(null, f).int32(1000).int64(-1).int16(-1).tags(f))],
+  ];
+}
+
 function mutate(body: Buffer, next: () => number): Buffer {
   const pick = Math.floor(next() * 4);
   const out = Buffer.from(body);
@@ -472,7 +504,7 @@ describe('request decoder fuzz', () => {
   it('answers or closes on every mutated frame and stays up', async () => {
     // FUZZ_SEED and FUZZ_ROUNDS let a longer or different run be made by hand.
     const next = rng(Number(process.env.FUZZ_SEED ?? 20_261_125));
-    const base = seeds();
+    const base = [...seeds(), ...flexibleSeeds()];
     let answered = 0;
     let closed = 0;
     for (let round = 0; round < Number(process.env.FUZZ_ROUNDS ?? 1500); round++) {
