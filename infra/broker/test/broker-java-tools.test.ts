@@ -183,6 +183,36 @@ describe.skipIf(!tools.ok)('embedded broker with Apache Kafka 4.3.1 tools', () =
     }
   });
 
+  it('kafka-topics adds partitions to a topic and deletes it', async () => {
+    const name = fresh('alter');
+    expect((await run(TOPICS, ['--create', '--topic', name, '--partitions', '1'])).code).toBe(0);
+    const altered = await run(TOPICS, ['--alter', '--topic', name, '--partitions', '4']);
+    expect(altered.code, altered.all).toBe(0);
+    expect(broker.broker.topics.topics.get(name)?.partitions.length).toBe(4);
+    const deleted = await run(TOPICS, ['--delete', '--topic', name]);
+    expect(deleted.code, deleted.all).toBe(0);
+    expect(broker.broker.topics.topics.has(name)).toBe(false);
+  });
+
+  it('kafka-consumer-groups resets a group to the earliest offsets', async () => {
+    const reset = await run(GROUPS, [
+      '--reset-offsets',
+      '--to-earliest',
+      '--group',
+      'java-tools-group',
+      '--topic',
+      topic,
+      '--execute',
+    ]);
+    expect(reset.code, reset.all).toBe(0);
+    const described = await run(GROUPS, ['--describe', '--group', 'java-tools-group']);
+    const table = rows(described.stdout, 'java-tools-group');
+    expect(table).toHaveLength(3);
+    // Back at offset 0 everywhere: the lag is every record again.
+    expect(table.map((r) => r[3])).toEqual(['0', '0', '0']);
+    expect(table.reduce((sum, r) => sum + Number(r[5]), 0)).toBe(20);
+  });
+
   it('kafka-consumer-groups says a group that never existed does not', async () => {
     const res = await run(GROUPS, ['--describe', '--group', fresh('none')]);
     expect(res.all).toMatch(/does not exist/);
