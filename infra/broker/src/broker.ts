@@ -172,6 +172,9 @@ export class Broker {
       case ApiKey.ListGroups:
         this.groupRequests.listGroups(w, v, r);
         return w;
+      case ApiKey.DeleteGroups:
+        await this.groupRequests.deleteGroups(w, v, r);
+        return w;
       case ApiKey.InitProducerId: {
         const req = decodeInitProducerIdRequest(r, v);
         if (req.transactionalId !== null) {

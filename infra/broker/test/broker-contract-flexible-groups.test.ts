@@ -3,6 +3,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { backends, fresh } from './broker/backends.js';
 import {
   commitOffset,
+  deleteGroups,
+  fetchOffsets,
   heartbeat,
   joinGroup,
   leaveGroup,
@@ -207,6 +209,7 @@ describe.each(backends)('broker contract, flexible group versions: $name', (back
         type: 'classic',
       });
       expect((await list(['Empty'])).some((g) => g.groupId === groupId)).toBe(false);
+      expect(await deleteGroups(c, [groupId])).toEqual([[groupId, 68]]); // NON_EMPTY_GROUP
     } finally {
       await consumer.disconnect();
     }
@@ -261,5 +264,23 @@ describe.each(backends)('broker contract, flexible group versions: $name', (back
     r.tags(flex);
     expect(r.remaining()).toBe(0);
     expect([errorCode, producerId >= 0n, epoch]).toEqual([0, true, 0]);
+  });
+
+  it('deletes groups (DeleteGroups v2): an empty one goes, an unknown one is not found', async () => {
+    const name = fresh('flex-delete');
+    expect((await createTopic(c, name, 1, {})).errorCode).toBe(0);
+    const groupId = fresh('doomed');
+    const admin = kafka.admin();
+    await admin.connect();
+    await admin.setOffsets({ groupId, topic: name, partitions: [{ partition: 0, offset: '0' }] });
+    await admin.disconnect();
+    const unknown = fresh('unknown');
+    expect(await deleteGroups(c, [groupId, unknown])).toEqual([
+      [groupId, 0],
+      [unknown, 69], // GROUP_ID_NOT_FOUND
+    ]);
+    const fetched = await fetchOffsets(c, groupId, name);
+    expect(fetched).toEqual([[0, -1]]);
+    expect(await deleteGroups(c, [groupId])).toEqual([[groupId, 69]]);
   });
 });

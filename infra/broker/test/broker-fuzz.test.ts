@@ -367,6 +367,7 @@ function flexibleGroupSeeds(): Array<[number, number, Buffer]> {
   const body = bodyOf;
   const topic = flexTopic;
   return [
+    [42, 2, body((w) => w.array(['fg', 'fh'], (w, g) => w.string(g, f), f).tags(f))],
     [
       11,
       9,

@@ -213,6 +213,16 @@ describe.skipIf(!tools.ok)('embedded broker with Apache Kafka 4.3.1 tools', () =
     expect(table.reduce((sum, r) => sum + Number(r[5]), 0)).toBe(20);
   });
 
+  it('kafka-consumer-groups deletes a group without members', async () => {
+    const deleted = await run(GROUPS, ['--delete', '--group', 'java-tools-group']);
+    expect(deleted.code, deleted.all).toBe(0);
+    expect(deleted.stdout).toMatch(
+      /Deletion of requested consumer groups \('java-tools-group'\) was successful/,
+    );
+    const listed = await run(GROUPS, ['--list']);
+    expect(listed.stdout.split('\n')).not.toContain('java-tools-group');
+  });
+
   it('kafka-consumer-groups says a group that never existed does not', async () => {
     const res = await run(GROUPS, ['--describe', '--group', fresh('none')]);
     expect(res.all).toMatch(/does not exist/);
@@ -243,6 +253,7 @@ describe.skipIf(!tools.ok)('embedded broker with Apache Kafka 4.3.1 tools', () =
       LeaveGroup: 5,
       OffsetCommit: 9,
       InitProducerId: 4,
+      DeleteGroups: 2,
       Produce: 11,
       Fetch: 12,
     };

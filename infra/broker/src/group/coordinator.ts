@@ -312,6 +312,23 @@ export class GroupCoordinator {
     };
   }
 
+  /**
+   * Removes a group without members; a group with members stays (false).
+   * A group the coordinator does not know counts as removed.
+   */
+  removeIfEmpty(groupId: string): boolean {
+    const g = this.groups.get(groupId);
+    if (g === undefined) return true;
+    if (g.members.size > 0) return false;
+    this.groups.delete(groupId);
+    return true;
+  }
+
+  /** True when the coordinator holds the group (with or without members). */
+  has(groupId: string): boolean {
+    return this.groups.has(groupId);
+  }
+
   list(): Array<{ groupId: string; protocolType: string; state: GroupState }> {
     return [...this.groups.values()].map((g) => ({
       groupId: g.id,

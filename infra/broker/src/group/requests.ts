@@ -1,4 +1,5 @@
 import { KafkaCode } from '../errors.js';
+import { decodeDeleteGroupsRequest, encodeDeleteGroupsResponse } from '../protocol/delete-groups.js';
 import {
   type DescribedGroup,
   decodeDescribeGroupsRequest,
@@ -35,10 +36,10 @@ export interface Node {
 const GROUP_KEY = 0;
 
 /**
- * The requests about consumer groups that only read: where the coordinator
- * is, which groups exist, what they look like and what they committed. The
- * requests that change a group (join, sync, heartbeat, leave, commit) stay
- * with the broker, which awaits them.
+ * The requests about consumer groups as a whole: where the coordinator is,
+ * which groups exist, what they look like, what they committed, and deleting
+ * them. The requests of a member (join, sync, heartbeat, leave, commit) stay
+ * with the broker.
  */
 export class GroupRequests {
   constructor(
@@ -99,6 +100,27 @@ export class GroupRequests {
         (types.size === 0 || types.has(g.type.toLowerCase())),
     );
     encodeListGroupsResponse(w, v, listed);
+  }
+
+  /**
+   * DeleteGroups: a group with members is refused (NON_EMPTY_GROUP), one
+   * never seen is GROUP_ID_NOT_FOUND; otherwise its committed offsets are
+   * removed durably before the answer.
+   */
+  async deleteGroups(w: Writer, v: number, r: Reader): Promise<void> {
+    const req = decodeDeleteGroupsRequest(r, v);
+    const results: Array<{ groupId: string; errorCode: number }> = [];
+    for (const groupId of req.groups) {
+      const known = this.groups.has(groupId) || this.offsets.groups().includes(groupId);
+      if (!known) results.push({ groupId, errorCode: KafkaCode.GROUP_ID_NOT_FOUND });
+      else if (!this.groups.removeIfEmpty(groupId))
+        results.push({ groupId, errorCode: KafkaCode.NON_EMPTY_GROUP });
+      else {
+        await this.offsets.deleteGroup(groupId);
+        results.push({ groupId, errorCode: KafkaCode.NONE });
+      }
+    }
+    encodeDeleteGroupsResponse(w, v, results);
   }
 
   offsetFetch(w: Writer, v: number, r: Reader): void {

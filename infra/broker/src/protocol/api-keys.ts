@@ -20,6 +20,7 @@ export const ApiKey = {
   InitProducerId: 22,
   DescribeConfigs: 32,
   CreatePartitions: 37,
+  DeleteGroups: 42,
 } as const;
 
 /**
@@ -56,6 +57,7 @@ export const SUPPORTED_VERSIONS: ReadonlyArray<{
   { apiKey: ApiKey.InitProducerId, min: 0, max: 4, flexibleFrom: 2 },
   { apiKey: ApiKey.DescribeConfigs, min: 0, max: 4, flexibleFrom: 4 },
   { apiKey: ApiKey.CreatePartitions, min: 0, max: 1 },
+  { apiKey: ApiKey.DeleteGroups, min: 0, max: 2, flexibleFrom: 2 },
 ];
 
 const BY_KEY = new Map(SUPPORTED_VERSIONS.map((v) => [v.apiKey, v]));

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { decodeApiVersionsRequest, encodeApiVersionsResponse } from '../../src/protocol/api-versions.js';
 import { decodeCreateTopicsRequest, encodeCreateTopicsResponse } from '../../src/protocol/create-topics.js';
+import { decodeDeleteGroupsRequest, encodeDeleteGroupsResponse } from '../../src/protocol/delete-groups.js';
 import {
   decodeDescribeConfigsRequest,
   encodeDescribeConfigsResponse,
@@ -217,6 +218,8 @@ REQUESTS.push(
   ],
 );
 
+REQUESTS.push(['DeleteGroupsRequest v2', (r) => decodeDeleteGroupsRequest(r, 2), { groups: ['g1', 'g2'] }]);
+
 /** Each response vector and how to encode the same values. */
 const RESPONSES: Array<[string, (w: Writer) => void]> = [
   [
@@ -389,6 +392,15 @@ RESPONSES.push(
   ],
   ['FetchResponse v12', (w) => encodeFetchResponse(w, 12, fetched(Buffer.from([1, 2, 3])))],
 );
+
+RESPONSES.push([
+  'DeleteGroupsResponse v2',
+  (w) =>
+    encodeDeleteGroupsResponse(w, 2, [
+      { groupId: 'g1', errorCode: 0 },
+      { groupId: 'g2', errorCode: 69 },
+    ]),
+]);
 
 describe('flexible versions against the bytes of Kafka 4.3.1 message classes', () => {
   it('decodes the requests Kafka clients send', () => {

@@ -148,3 +148,65 @@ export async function leaveGroup(c: RawClient, m: Member) {
   const errorCode = r.int16();
   return { errorCode, members: structs(r, (r) => [r.string(flex), r.nullableString(flex), r.int16()]) };
 }
+
+/** DeleteGroups v2; resolves to [group, error code] per group. */
+export async function deleteGroups(c: RawClient, groups: string[]): Promise<Array<[string, number]>> {
+  const r = await c.request(
+    API.DeleteGroups,
+    2,
+    (w) => w.array(groups, (w, g) => w.string(g, flex), flex).tags(flex),
+    flex,
+  );
+  r.int32();
+  return structs(r, (r): [string, number] => [r.string(flex), r.int16()]);
+}
+
+/** OffsetFetch v8 of partition 0 of one topic for one group; resolves to [partition, offset] pairs. */
+export async function fetchOffsets(
+  c: RawClient,
+  groupId: string,
+  topic: string,
+): Promise<Array<[number, number]>> {
+  const r = await c.request(
+    API.OffsetFetch,
+    8,
+    (w) => {
+      w.array(
+        [groupId],
+        (w, g) => {
+          w.string(g, flex);
+          w.array(
+            [topic],
+            (w, t) =>
+              w
+                .string(t, flex)
+                .array([0], (w, p) => w.int32(p), flex)
+                .tags(flex),
+            flex,
+          );
+          w.tags(flex);
+        },
+        flex,
+      );
+      w.bool(false).tags(flex);
+    },
+    flex,
+  );
+  r.int32();
+  const [group] = structs(r, (r) => {
+    r.string(flex);
+    const topics = structs(r, (r) => {
+      r.string(flex);
+      return structs(r, (r): [number, number] => {
+        const p: [number, number] = [r.int32(), r.int64()];
+        r.int32();
+        r.nullableString(flex);
+        r.int16();
+        return p;
+      });
+    });
+    r.int16();
+    return topics;
+  });
+  return group?.[0] ?? [];
+}

@@ -25,6 +25,7 @@ export const API = {
   ApiVersions: 18,
   CreateTopics: 19,
   InitProducerId: 22,
+  DeleteGroups: 42,
   DescribeConfigs: 32,
 } as const;
 /** Kafka's zero UUID: no topic id. */
