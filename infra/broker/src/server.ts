@@ -6,7 +6,14 @@ import { BrokerError, KafkaCode } from './errors.js';
 import { FramePool, readFrames } from './frames.js';
 import type { DurabilityProbe } from './log/durability-probe.js';
 import { type BrokerMetrics, createMetrics } from './metrics.js';
-import { API_VERSIONS_MAX, ApiKey, isFlexible, SUPPORTED_VERSIONS, supports } from './protocol/api-keys.js';
+import {
+  API_VERSIONS_MAX,
+  ApiKey,
+  hasResponseTags,
+  isFlexible,
+  SUPPORTED_VERSIONS,
+  supports,
+} from './protocol/api-keys.js';
 import { encodeApiVersionsResponse } from './protocol/api-versions.js';
 import { decodeRequestHeader } from './protocol/header.js';
 import { Reader } from './protocol/reader.js';
@@ -214,11 +221,10 @@ function serveConnection(
       kill('unsupported api or version', { apiKey, apiVersion });
       return;
     }
-    const flexible = isFlexible(apiKey, apiVersion);
     let clientId: string;
     try {
       clientId = r.nullableString() ?? '';
-      r.tags(flexible);
+      r.tags(isFlexible(apiKey, apiVersion));
     } catch {
       kill('truncated request header');
       return;
@@ -231,9 +237,7 @@ function serveConnection(
     const done = broker.handle({ apiKey, apiVersion, clientId, clientHost, release }, r).then(
       (body) => {
         end();
-        // ApiVersions keeps response header v0 at every version (see api-versions.ts).
-        const headerTags = flexible && apiKey !== ApiKey.ApiVersions;
-        return body === null ? null : responseFrame(correlationId, headerTags, body);
+        return body === null ? null : responseFrame(correlationId, hasResponseTags(apiKey, apiVersion), body);
       },
       (err: unknown) => {
         end();

@@ -74,5 +74,14 @@ export function isFlexible(apiKey: number, version: number): boolean {
   return from !== undefined && version >= from;
 }
 
+/**
+ * True when the response header has tagged fields (v1): every flexible
+ * version except ApiVersions, whose response header stays v0 so that a
+ * client can read it before it knows the versions (see api-versions.ts).
+ */
+export function hasResponseTags(apiKey: number, version: number): boolean {
+  return apiKey !== ApiKey.ApiVersions && isFlexible(apiKey, version);
+}
+
 /** The highest ApiVersions version served; a newer request gets UNSUPPORTED_VERSION in the v0 format. */
 export const API_VERSIONS_MAX = 4;
