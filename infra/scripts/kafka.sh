@@ -14,27 +14,46 @@ home="$PROMSTREAM_CACHE/kafka-$KAFKA_VERSION"
 libs="$home/libs"
 run="$PROMSTREAM_RUN/kafka"
 
-install() {
-  if [ -f "$libs/.complete" ]; then return 0; fi
-  command -v java >/dev/null || { log "java is missing"; exit 1; }
-  command -v mvn >/dev/null || { log "mvn is missing"; exit 1; }
-  log "fetching Kafka $KAFKA_VERSION from Maven Central into $libs"
-  mkdir -p "$home"
-  # kafka_2.13 is the broker (core); log4j-slf4j-impl routes Kafka's slf4j 1.x logging to log4j2.
-  cat >"$home/pom.xml" <<POM
+# kafka_2.13 is the broker (core); kafka-tools holds the command-line tools
+# (kafka-topics, the console producer and consumer, kafka-consumer-groups),
+# without Kafka Connect's runtime, which none of them loads; log4j-slf4j-impl
+# routes Kafka's slf4j 1.x logging to log4j2.
+pom() {
+  cat <<POM
 <project xmlns="http://maven.apache.org/POM/4.0.0">
   <modelVersion>4.0.0</modelVersion>
   <groupId>promstream</groupId><artifactId>kafka-runtime</artifactId><version>1</version>
   <packaging>pom</packaging>
   <dependencies>
     <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka_2.13</artifactId><version>$KAFKA_VERSION</version></dependency>
+    <dependency><groupId>org.apache.kafka</groupId><artifactId>kafka-tools</artifactId><version>$KAFKA_VERSION</version>
+      <exclusions><exclusion><groupId>org.apache.kafka</groupId><artifactId>connect-runtime</artifactId></exclusion></exclusions>
+    </dependency>
     <dependency><groupId>org.apache.logging.log4j</groupId><artifactId>log4j-slf4j-impl</artifactId><version>2.24.3</version></dependency>
   </dependencies>
 </project>
 POM
-  rm -rf "$libs"
-  mvn -q -B -f "$home/pom.xml" dependency:copy-dependencies -DoutputDirectory="$libs" -DincludeScope=runtime
-  touch "$libs/.complete"
+}
+
+# The cache is complete when its marker holds the digest of the pom it was
+# fetched with, so a changed pom fetches again. The new jars go into a
+# directory beside libs that replaces it whole, so a Kafka running from
+# the old jars keeps the files it has open.
+install() {
+  local digest
+  digest=$(pom | sha256sum | cut -d' ' -f1)
+  if [ -f "$libs/.complete" ] && [ "$(cat "$libs/.complete")" = "$digest" ]; then return 0; fi
+  command -v java >/dev/null || { log "java is missing"; exit 1; }
+  command -v mvn >/dev/null || { log "mvn is missing"; exit 1; }
+  log "fetching Kafka $KAFKA_VERSION from Maven Central into $libs"
+  mkdir -p "$home"
+  pom >"$home/pom.xml"
+  rm -rf "$libs.new" "$libs.old"
+  mvn -q -B -f "$home/pom.xml" dependency:copy-dependencies -DoutputDirectory="$libs.new" -DincludeScope=runtime
+  echo "$digest" >"$libs.new/.complete"
+  if [ -d "$libs" ]; then mv "$libs" "$libs.old"; fi
+  mv "$libs.new" "$libs"
+  rm -rf "$libs.old"
 }
 
 start() {

@@ -1,4 +1,6 @@
 export { dockerAvailable } from './docker.js';
+export { type FlinkJob, flinkJob, flinkJobDir, flinkProjectDigest } from './flink.js';
+export { KAFKA_TOOLS_VERSION, type KafkaTools, kafkaLibsDir, kafkaTools } from './kafka-tools.js';
 export {
   type LogBackend,
   logBackend,

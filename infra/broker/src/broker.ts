@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { KafkaCode } from './errors.js';
 import { GroupCoordinator } from './group/coordinator.js';
 import { OffsetStore } from './group/offset-store.js';
+import { GroupRequests } from './group/requests.js';
 import { enforceCleanup } from './log/cleanup.js';
 import type { DurabilityProbe } from './log/durability-probe.js';
 import { Flusher } from './log/flusher.js';
@@ -11,39 +12,24 @@ import { TOPIC_CONFIG_DEFAULTS, TopicStore } from './log/topics.js';
 import type { BrokerMetrics } from './metrics.js';
 import { ProducerIds } from './producer-ids.js';
 import { ApiKey, SUPPORTED_VERSIONS } from './protocol/api-keys.js';
-import { encodeApiVersionsResponse } from './protocol/api-versions.js';
+import { decodeApiVersionsRequest, encodeApiVersionsResponse } from './protocol/api-versions.js';
 import {
   decodeCreatePartitionsRequest,
   encodeCreatePartitionsResponse,
 } from './protocol/create-partitions.js';
-import { decodeCreateTopicsRequest, encodeCreateTopicsResponse } from './protocol/create-topics.js';
 import { decodeDeleteRecordsRequest, encodeDeleteRecordsResponse } from './protocol/delete-records.js';
 import { decodeDeleteTopicsRequest, encodeDeleteTopicsResponse } from './protocol/delete-topics.js';
-import {
-  type DescribedResource,
-  decodeDescribeConfigsRequest,
-  encodeDescribeConfigsResponse,
-} from './protocol/describe-configs.js';
-import { decodeDescribeGroupsRequest, encodeDescribeGroupsResponse } from './protocol/describe-groups.js';
 import { decodeFetchRequest, encodeFetchResponse, type FetchPartitionResult } from './protocol/fetch.js';
-import { decodeFindCoordinatorRequest, encodeFindCoordinatorResponse } from './protocol/find-coordinator.js';
 import { decodeHeartbeatRequest, encodeHeartbeatResponse } from './protocol/heartbeat.js';
 import { decodeInitProducerIdRequest, encodeInitProducerIdResponse } from './protocol/init-producer-id.js';
 import { decodeJoinGroupRequest, encodeJoinGroupResponse } from './protocol/join-group.js';
 import { decodeLeaveGroupRequest, encodeLeaveGroupResponse } from './protocol/leave-group.js';
-import { encodeListGroupsResponse } from './protocol/list-groups.js';
 import {
   decodeListOffsetsRequest,
   encodeListOffsetsResponse,
   type ListOffsetsPartitionResult,
 } from './protocol/list-offsets.js';
-import { decodeMetadataRequest, encodeMetadataResponse, type MetadataTopic } from './protocol/metadata.js';
 import { decodeOffsetCommitRequest, encodeOffsetCommitResponse } from './protocol/offset-commit.js';
-import {
-  decodeOffsetFetchRequest,
-  encodeOffsetFetchResponse,
-  type OffsetFetchPartition,
-} from './protocol/offset-fetch.js';
 import {
   decodeProduceRequest,
   encodeProduceResponse,
@@ -52,6 +38,7 @@ import {
 import type { Reader } from './protocol/reader.js';
 import { decodeSyncGroupRequest, encodeSyncGroupResponse } from './protocol/sync-group.js';
 import { type FileRange, Writer } from './protocol/writer.js';
+import { TopicRequests } from './topic-requests.js';
 
 /** Settings of one broker. */
 export interface BrokerConfig {
@@ -87,7 +74,6 @@ export interface RequestContext {
 const NODE_ID = 0;
 const EMPTY = Buffer.alloc(0);
 const CLUSTER_ID = 'promstream-embedded';
-
 /**
  * The broker's request handling: one method per API, each decoding the
  * request body, acting on the topic store, producer state and group
@@ -100,6 +86,8 @@ export class Broker {
   readonly groups: GroupCoordinator;
   readonly offsets: OffsetStore;
   private readonly producerIds: ProducerIds;
+  private readonly groupRequests: GroupRequests;
+  private readonly topicRequests: TopicRequests;
   private closed = false;
   private readonly compactedAt = new WeakMap<PartitionLog, number>();
   private readonly fetchTimers = new Set<() => void>();
@@ -120,6 +108,8 @@ export class Broker {
       minSessionTimeoutMs: config.minSessionTimeoutMs,
       maxSessionTimeoutMs: config.maxSessionTimeoutMs,
     });
+    this.groupRequests = new GroupRequests(this.groups, this.offsets, () => this.node());
+    this.topicRequests = new TopicRequests(this.topics, config, () => this.node(), CLUSTER_ID, log);
     log.info({ topics: this.topics.topics.size, ms: config.now() - started }, 'log loaded');
   }
 
@@ -129,10 +119,11 @@ export class Broker {
     const v = ctx.apiVersion;
     switch (ctx.apiKey) {
       case ApiKey.ApiVersions:
+        decodeApiVersionsRequest(r, v);
         encodeApiVersionsResponse(w, v, KafkaCode.NONE, SUPPORTED_VERSIONS);
         return w;
       case ApiKey.Metadata:
-        this.metadata(w, v, r);
+        this.topicRequests.metadata(w, v, r);
         return w;
       case ApiKey.Produce:
         return this.produce(w, v, r, ctx.release);
@@ -142,21 +133,19 @@ export class Broker {
       case ApiKey.ListOffsets:
         this.listOffsets(w, v, r);
         return w;
-      case ApiKey.FindCoordinator: {
-        decodeFindCoordinatorRequest(r, v);
-        encodeFindCoordinatorResponse(w, v, KafkaCode.NONE, this.node());
+      case ApiKey.FindCoordinator:
+        this.groupRequests.findCoordinator(w, v, r);
         return w;
-      }
       case ApiKey.JoinGroup: {
         const req = decodeJoinGroupRequest(r, v);
         const res = await this.groups.join(req, ctx.clientId, ctx.clientHost);
-        encodeJoinGroupResponse(w, v, res);
+        encodeJoinGroupResponse(w, v, res, req.protocolType);
         return w;
       }
       case ApiKey.SyncGroup: {
         const req = decodeSyncGroupRequest(r, v);
         const res = await this.groups.sync(req.groupId, req.generationId, req.memberId, req.assignments);
-        encodeSyncGroupResponse(w, v, res.errorCode, res.assignment);
+        encodeSyncGroupResponse(w, v, res);
         return w;
       }
       case ApiKey.Heartbeat: {
@@ -175,36 +164,29 @@ export class Broker {
         await this.offsetCommit(w, v, r);
         return w;
       case ApiKey.OffsetFetch:
-        this.offsetFetch(w, v, r);
+        this.groupRequests.offsetFetch(w, v, r);
         return w;
-      case ApiKey.DescribeGroups: {
-        const req = decodeDescribeGroupsRequest(r);
-        encodeDescribeGroupsResponse(
-          w,
-          v,
-          req.groups.map((g) => this.groups.describe(g)),
-        );
+      case ApiKey.DescribeGroups:
+        this.groupRequests.describeGroups(w, v, r);
         return w;
-      }
-      case ApiKey.ListGroups: {
-        const seen = new Map(this.groups.list().map((g) => [g.groupId, g]));
-        for (const g of this.offsets.groups())
-          if (!seen.has(g)) seen.set(g, { groupId: g, protocolType: 'consumer' });
-        encodeListGroupsResponse(w, v, [...seen.values()]);
+      case ApiKey.ListGroups:
+        this.groupRequests.listGroups(w, v, r);
         return w;
-      }
+      case ApiKey.DeleteGroups:
+        await this.groupRequests.deleteGroups(w, v, r);
+        return w;
       case ApiKey.InitProducerId: {
-        const req = decodeInitProducerIdRequest(r);
+        const req = decodeInitProducerIdRequest(r, v);
         if (req.transactionalId !== null) {
           // Transactions are not supported: answer as a broker without a transaction coordinator.
-          encodeInitProducerIdResponse(w, KafkaCode.COORDINATOR_NOT_AVAILABLE, -1n, -1);
+          encodeInitProducerIdResponse(w, v, KafkaCode.COORDINATOR_NOT_AVAILABLE, -1n, -1);
         } else {
-          encodeInitProducerIdResponse(w, KafkaCode.NONE, this.producerIds.next(), 0);
+          encodeInitProducerIdResponse(w, v, KafkaCode.NONE, this.producerIds.next(), 0);
         }
         return w;
       }
       case ApiKey.CreateTopics:
-        this.createTopics(w, r);
+        this.topicRequests.createTopics(w, v, r);
         return w;
       case ApiKey.DeleteTopics: {
         const req = decodeDeleteTopicsRequest(r);
@@ -215,7 +197,7 @@ export class Broker {
         return w;
       }
       case ApiKey.DescribeConfigs:
-        this.describeConfigs(w, v, r);
+        this.topicRequests.describeConfigs(w, v, r);
         return w;
       case ApiKey.DeleteRecords:
         this.deleteRecords(w, r);
@@ -239,35 +221,6 @@ export class Broker {
 
   private node() {
     return { nodeId: NODE_ID, host: this.config.advertisedHost, port: this.config.advertisedPort };
-  }
-
-  private metadata(w: Writer, v: number, r: Reader): void {
-    const req = decodeMetadataRequest(r, v);
-    const names = req.topics ?? [...this.topics.topics.keys()];
-    const topics: MetadataTopic[] = names.map((name) => {
-      let topic = this.topics.topics.get(name);
-      if (
-        topic === undefined &&
-        req.topics !== null &&
-        req.allowAutoTopicCreation &&
-        this.config.autoCreateTopics
-      ) {
-        const created = this.topics.create(name, this.config.defaultPartitions, {
-          ...this.config.defaultTopicConfigs,
-        });
-        if (created.code !== KafkaCode.NONE) return { errorCode: created.code, name, partitions: [] };
-        this.log.info({ topic: name }, 'topic auto-created');
-        topic = this.topics.topics.get(name);
-      }
-      if (topic === undefined)
-        return { errorCode: KafkaCode.UNKNOWN_TOPIC_OR_PARTITION, name, partitions: [] };
-      return {
-        errorCode: KafkaCode.NONE,
-        name,
-        partitions: topic.partitions.map((_, index) => ({ errorCode: KafkaCode.NONE, index })),
-      };
-    });
-    encodeMetadataResponse(w, v, this.node(), CLUSTER_ID, topics);
   }
 
   private async produce(w: Writer, v: number, r: Reader, release?: () => void): Promise<Writer | null> {
@@ -554,99 +507,6 @@ export class Broker {
     }));
     await this.offsets.commit(req.groupId, commits);
     encodeOffsetCommitResponse(w, v, topics);
-  }
-
-  private offsetFetch(w: Writer, v: number, r: Reader): void {
-    const req = decodeOffsetFetchRequest(r);
-    let topics: Array<{ name: string; partitions: OffsetFetchPartition[] }>;
-    if (req.topics === null) {
-      topics = [...this.offsets.all(req.groupId)].map(([name, parts]) => ({
-        name,
-        partitions: parts.map((p) => ({
-          index: p.partition,
-          offset: p.committed.offset,
-          metadata: p.committed.metadata,
-          errorCode: 0,
-        })),
-      }));
-    } else {
-      topics = req.topics.map((t) => ({
-        name: t.name,
-        partitions: t.partitions.map((index) => {
-          const c = this.offsets.get(req.groupId, t.name, index);
-          return { index, offset: c?.offset ?? -1, metadata: c?.metadata ?? '', errorCode: 0 };
-        }),
-      }));
-    }
-    encodeOffsetFetchResponse(w, v, topics, KafkaCode.NONE);
-  }
-
-  private createTopics(w: Writer, r: Reader): void {
-    const req = decodeCreateTopicsRequest(r);
-    const results = req.topics.map((t) => {
-      if (t.replicationFactor !== -1 && t.replicationFactor !== 1) {
-        return {
-          name: t.name,
-          errorCode: KafkaCode.INVALID_REPLICATION_FACTOR,
-          errorMessage: `replication factor ${t.replicationFactor}: this broker is a single node`,
-        };
-      }
-      const partitions =
-        t.numPartitions === -1 ? t.assignments.length || this.config.defaultPartitions : t.numPartitions;
-      const configs: Record<string, string> = { ...this.config.defaultTopicConfigs };
-      for (const c of t.configs) if (c.value !== null) configs[c.name] = c.value;
-      const res = this.topics.create(t.name, partitions, configs, req.validateOnly);
-      if (res.code === KafkaCode.NONE && !req.validateOnly)
-        this.log.info({ topic: t.name, partitions }, 'topic created');
-      return { name: t.name, ...rename(res) };
-    });
-    encodeCreateTopicsResponse(w, results);
-  }
-
-  private describeConfigs(w: Writer, v: number, r: Reader): void {
-    const req = decodeDescribeConfigsRequest(r, v);
-    const results = req.resources.map((res): DescribedResource => {
-      const base = { type: res.type, name: res.name };
-      if (res.type === 4) {
-        const configs = [
-          {
-            name: 'auto.create.topics.enable',
-            value: String(this.config.autoCreateTopics),
-            readOnly: true,
-            isDefault: false,
-          },
-          {
-            name: 'num.partitions',
-            value: String(this.config.defaultPartitions),
-            readOnly: true,
-            isDefault: false,
-          },
-          { name: 'log.dirs', value: this.config.dataDir, readOnly: true, isDefault: false },
-        ].filter((c) => res.keys === null || res.keys.includes(c.name));
-        return { ...base, errorCode: 0, errorMessage: null, configs };
-      }
-      if (res.type !== 2)
-        return {
-          ...base,
-          errorCode: KafkaCode.INVALID_REQUEST,
-          errorMessage: `resource type ${res.type} is not supported`,
-          configs: [],
-        };
-      const described = this.topics.describe(res.name);
-      if (described === null) {
-        return {
-          ...base,
-          errorCode: KafkaCode.UNKNOWN_TOPIC_OR_PARTITION,
-          errorMessage: `topic ${res.name} does not exist`,
-          configs: [],
-        };
-      }
-      const configs = described
-        .filter((c) => res.keys === null || res.keys.includes(c.name))
-        .map((c) => ({ ...c, readOnly: false }));
-      return { ...base, errorCode: 0, errorMessage: null, configs };
-    });
-    encodeDescribeConfigsResponse(w, v, results);
   }
 
   private deleteRecords(w: Writer, r: Reader): void {

@@ -3,7 +3,7 @@ import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 /** The broker's Prometheus metrics, on a registry of its own. */
 export interface BrokerMetrics {
   registry: Registry;
-  requests: Counter<'api'>;
+  requests: Counter<'api' | 'version'>;
   requestSeconds: Histogram<'api'>;
   connections: Gauge;
   producedBytes: Counter;
@@ -21,8 +21,8 @@ export function createMetrics(): BrokerMetrics {
     registry,
     requests: new Counter({
       name: 'promstream_broker_requests_total',
-      help: 'Requests handled, by API name.',
-      labelNames: ['api'],
+      help: 'Requests handled, by API name and version.',
+      labelNames: ['api', 'version'],
       registers: [registry],
     }),
     requestSeconds: new Histogram({

@@ -6,7 +6,14 @@ import { BrokerError, KafkaCode } from './errors.js';
 import { FramePool, readFrames } from './frames.js';
 import type { DurabilityProbe } from './log/durability-probe.js';
 import { type BrokerMetrics, createMetrics } from './metrics.js';
-import { ApiKey, SUPPORTED_VERSIONS, supports } from './protocol/api-keys.js';
+import {
+  API_VERSIONS_MAX,
+  ApiKey,
+  hasResponseTags,
+  isFlexible,
+  SUPPORTED_VERSIONS,
+  supports,
+} from './protocol/api-keys.js';
 import { encodeApiVersionsResponse } from './protocol/api-versions.js';
 import { decodeRequestHeader } from './protocol/header.js';
 import { Reader } from './protocol/reader.js';
@@ -205,7 +212,7 @@ function serveConnection(
       return;
     }
     const { apiKey, apiVersion, correlationId } = header;
-    if (apiKey === ApiKey.ApiVersions && apiVersion > 2) {
+    if (apiKey === ApiKey.ApiVersions && apiVersion > API_VERSIONS_MAX) {
       pending.push(Promise.resolve(unsupportedApiVersions(correlationId)));
       void drain();
       return;
@@ -217,19 +224,20 @@ function serveConnection(
     let clientId: string;
     try {
       clientId = r.nullableString() ?? '';
+      r.tags(isFlexible(apiKey, apiVersion));
     } catch {
       kill('truncated request header');
       return;
     }
     const api = API_NAMES.get(apiKey) ?? String(apiKey);
-    metrics.requests.inc({ api });
+    metrics.requests.inc({ api, version: apiVersion });
     const end = metrics.requestSeconds.startTimer({ api });
     // A produce request's bytes go back to the pool once its writes are done.
     const release = apiKey === ApiKey.Produce ? () => frames.give(frame) : undefined;
     const done = broker.handle({ apiKey, apiVersion, clientId, clientHost, release }, r).then(
       (body) => {
         end();
-        return body === null ? null : responseFrame(correlationId, body);
+        return body === null ? null : responseFrame(correlationId, hasResponseTags(apiKey, apiVersion), body);
       },
       (err: unknown) => {
         end();
@@ -267,18 +275,21 @@ function serveConnection(
   });
 }
 
-/** A response: its size, the correlation id, then the body's parts (buffers and file ranges). */
-function responseFrame(correlationId: number, body: Writer): ResponsePart[] {
+/**
+ * A response: its size, the header (the correlation id, then for flexible
+ * versions empty tagged fields), then the body's parts (buffers and file ranges).
+ */
+function responseFrame(correlationId: number, headerTags: boolean, body: Writer): ResponsePart[] {
   const w = new Writer(8);
-  w.int32(correlationId);
+  w.int32(correlationId).tags(headerTags);
   const head = w.finish();
   const rest = body.parts();
   const size = Buffer.allocUnsafe(4);
-  size.writeInt32BE(4 + body.length);
+  size.writeInt32BE(w.length + body.length);
   return [size, ...head, ...rest];
 }
 
-/** The answer to an ApiVersions request newer than v2: v0 format, UNSUPPORTED_VERSION and the list, as Kafka does. */
+/** The answer to an ApiVersions request newer than the broker serves: v0 format, UNSUPPORTED_VERSION and the list, as Kafka does. */
 function unsupportedApiVersions(correlationId: number): Buffer[] {
   const w = new Writer();
   w.int32(correlationId);

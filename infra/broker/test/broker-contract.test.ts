@@ -1,45 +1,12 @@
-import { randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { announceSkip, realKafka } from '@promstream/testkit';
 import { type Admin, CompressionCodecs, CompressionTypes, type Consumer, Kafka, logLevel } from 'kafkajs';
-import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { lz4Codec, type RunningBroker, snappyCodec, startBroker, zstdCodec } from '../src/index.js';
+import { lz4Codec, snappyCodec, zstdCodec } from '../src/index.js';
+import { backends, fresh } from './broker/backends.js';
 import { buildBatch, produceRaw, RawClient } from './broker/raw-client.js';
 
 CompressionCodecs[CompressionTypes.Snappy] = snappyCodec();
 CompressionCodecs[CompressionTypes.LZ4] = lz4Codec();
 CompressionCodecs[CompressionTypes.ZSTD] = zstdCodec();
-
-interface Backend {
-  name: string;
-  start(): Promise<{ brokers: string[]; stop(): Promise<void> }>;
-}
-
-const backends: Backend[] = [
-  {
-    name: 'embedded broker',
-    start: async () => {
-      const dir = mkdtempSync(path.join(tmpdir(), 'broker-contract-'));
-      const b: RunningBroker = await startBroker({ dataDir: dir, logger: pino({ level: 'silent' }) });
-      return {
-        brokers: [`127.0.0.1:${b.port}`],
-        stop: async () => {
-          await b.close();
-          rmSync(dir, { recursive: true, force: true });
-        },
-      };
-    },
-  },
-];
-const real = realKafka();
-if (real.ok) backends.push({ name: 'Apache Kafka', start: async () => real.backend });
-else announceSkip('broker contract on Apache Kafka', real.reason);
-
-/** A topic name no earlier run used, so the suite can run against a long-lived Kafka. */
-const fresh = (what: string) => `contract-${what}-${randomUUID().slice(0, 8)}`;
 
 function collect(consumer: Consumer, want: number, timeoutMs = 30_000): Promise<string[]> {
   const seen: string[] = [];

@@ -5,7 +5,7 @@ import { Kafka, logLevel } from 'kafkajs';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningBroker, startBroker } from '../src/index.js';
-import { SUPPORTED_VERSIONS } from '../src/protocol/api-keys.js';
+import { isFlexible, SUPPORTED_VERSIONS, supports } from '../src/protocol/api-keys.js';
 import { Writer } from '../src/protocol/writer.js';
 import { buildBatch, RawClient } from './broker/raw-client.js';
 
@@ -160,6 +160,269 @@ function seeds(): Array<[number, number, Buffer]> {
   ];
 }
 
+/** A request body written by `fill`. */
+function bodyOf(fill: (w: Writer) => void): Buffer {
+  const w = new Writer();
+  fill(w);
+  return Buffer.concat(w.finish());
+}
+
+/** The flexible seeds' topic: one entry of a compact topics array, `fill` writing its partitions. */
+function flexTopic(w: Writer, fill: (w: Writer) => void): Writer {
+  return w.array(
+    ['fuzz'],
+    (w, t) => {
+      w.string(t, true);
+      fill(w);
+      w.tags(true);
+    },
+    true,
+  );
+}
+
+/** Valid bodies of the flexible versions (compact strings and arrays, tagged fields), per [apiKey, version]. */
+function flexibleSeeds(): Array<[number, number, Buffer]> {
+  return [...flexibleRecordSeeds(), ...flexibleAdminSeeds(), ...flexibleGroupSeeds()];
+}
+
+/** Valid bodies of the flexible versions of Produce, Fetch and ListOffsets. */
+function flexibleRecordSeeds(): Array<[number, number, Buffer]> {
+  const f = true;
+  const body = bodyOf;
+  const batch = buildBatch(['fuzz-flex']);
+  const topic = flexTopic;
+  return [
+    [
+      0,
+      11,
+      body((w) =>
+        topic(w.nullableString(null, f).int16(-1).int32(1000), (w) =>
+          w.array([0], (w, p) => w.int32(p).bytes(batch, f).tags(f), f),
+        ).tags(f),
+      ),
+    ],
+    [
+      1,
+      12,
+      body((w) =>
+        topic(
+          w
+            .int32(-1)
+            .int32(10)
+            .int32(1)
+            .int32(1 << 20)
+            .int8(0)
+            .int32(0)
+            .int32(-1),
+          (w) =>
+            w.array(
+              [0],
+              (w, p) =>
+                w
+                  .int32(p)
+                  .int32(-1)
+                  .int64(0)
+                  .int32(-1)
+                  .int64(-1)
+                  .int32(1 << 20)
+                  .tags(f),
+              f,
+            ),
+        )
+          .array([], () => {}, f)
+          .string('', f)
+          .tags(f),
+      ),
+    ],
+    [
+      2,
+      6,
+      body((w) =>
+        topic(w.int32(-1).int8(0), (w) =>
+          w.array([-1], (w, ts) => w.int32(0).int32(-1).int64(ts).tags(f), f),
+        ).tags(f),
+      ),
+    ],
+  ];
+}
+
+/** Valid bodies of the flexible versions of the topic, config and group-listing APIs. */
+function flexibleAdminSeeds(): Array<[number, number, Buffer]> {
+  const f = true;
+  const body = bodyOf;
+  const topic = flexTopic;
+  return [
+    [18, 4, body((w) => w.string('fuzz', f).string('1', f).tags(f))],
+    [
+      3,
+      12,
+      body((w) =>
+        w
+          .array(['fuzz'], (w, t) => w.uuid('0'.repeat(32)).string(t, f).tags(f), f)
+          .bool(true)
+          .bool(false)
+          .tags(f),
+      ),
+    ],
+    [
+      10,
+      4,
+      body((w) =>
+        w
+          .int8(0)
+          .array(['fg', 'fh'], (w, k) => w.string(k, f), f)
+          .tags(f),
+      ),
+    ],
+    [
+      9,
+      8,
+      body((w) =>
+        w
+          .array(
+            ['fg'],
+            (w, g) => topic(w.string(g, f), (w) => w.array([0], (w, p) => w.int32(p), f)).tags(f),
+            f,
+          )
+          .bool(false)
+          .tags(f),
+      ),
+    ],
+    [
+      15,
+      5,
+      body((w) =>
+        w
+          .array(['fg'], (w, g) => w.string(g, f), f)
+          .bool(true)
+          .tags(f),
+      ),
+    ],
+    [
+      16,
+      5,
+      body((w) =>
+        w
+          .array(['Stable'], (w, s) => w.string(s, f), f)
+          .array([], () => {}, f)
+          .tags(f),
+      ),
+    ],
+    [
+      19,
+      7,
+      body((w) =>
+        w
+          .array(
+            ['fuzz-flex'],
+            (w, t) => {
+              w.string(t, f)
+                .int32(1)
+                .int16(-1)
+                .array([], () => {}, f);
+              w.array(
+                [['retention.ms', '1000']],
+                (w, [k, v]) =>
+                  w
+                    .string(k ?? '', f)
+                    .string(v ?? '', f)
+                    .tags(f),
+                f,
+              );
+              w.tags(f);
+            },
+            f,
+          )
+          .int32(100)
+          .bool(false)
+          .tags(f),
+      ),
+    ],
+    [
+      32,
+      4,
+      body((w) =>
+        w
+          .array(
+            ['fuzz'],
+            (w, t) =>
+              w
+                .int8(2)
+                .string(t, f)
+                .array(null, () => {}, f)
+                .tags(f),
+            f,
+          )
+          .bool(false)
+          .bool(false)
+          .tags(f),
+      ),
+    ],
+  ];
+}
+
+/** Valid bodies of the flexible versions of the group and producer-id APIs. */
+function flexibleGroupSeeds(): Array<[number, number, Buffer]> {
+  const f = true;
+  const body = bodyOf;
+  const topic = flexTopic;
+  return [
+    [42, 2, body((w) => w.array(['fg', 'fh'], (w, g) => w.string(g, f), f).tags(f))],
+    [
+      11,
+      9,
+      body((w) =>
+        w
+          .string('fg', f)
+          .int32(10_000)
+          .int32(100)
+          .string('', f)
+          .nullableString(null, f)
+          .string('consumer', f)
+          .array(['range'], (w, p) => w.string(p, f).bytes(Buffer.from('meta'), f).tags(f), f)
+          .nullableString('fuzz', f)
+          .tags(f),
+      ),
+    ],
+    [
+      14,
+      5,
+      body((w) =>
+        w
+          .string('fg', f)
+          .int32(1)
+          .string('m', f)
+          .nullableString(null, f)
+          .nullableString('consumer', f)
+          .nullableString('range', f)
+          .array(['m'], (w, m) => w.string(m, f).bytes(Buffer.from('a'), f).tags(f), f)
+          .tags(f),
+      ),
+    ],
+    [12, 4, body((w) => w.string('fg', f).int32(1).string('m', f).nullableString(null, f).tags(f))],
+    [
+      13,
+      5,
+      body((w) =>
+        w
+          .string('fg', f)
+          .array(['m'], (w, m) => w.string(m, f).nullableString(null, f).nullableString('bye', f).tags(f), f)
+          .tags(f),
+      ),
+    ],
+    [
+      8,
+      9,
+      body((w) =>
+        topic(w.string('fg', f).int32(-1).string('', f).nullableString(null, f), (w) =>
+          w.array([0], (w, p) => w.int32(p).int64(1).int32(-1).nullableString(null, f).tags(f), f),
+        ).tags(f),
+      ),
+    ],
+    [22, 4, body((w) => w.nullableString(null, f).int32(1000).int64(-1).int16(-1).tags(f))],
+  ];
+}
+
 function mutate(body: Buffer, next: () => number): Buffer {
   const pick = Math.floor(next() * 4);
   const out = Buffer.from(body);
@@ -179,18 +442,36 @@ function mutate(body: Buffer, next: () => number): Buffer {
   return Buffer.from(Array.from({ length: Math.floor(next() * 64) }, () => Math.floor(next() * 256)));
 }
 
-/** True when a Produce v3+ frame (client id 'fuzz') asks for acks=0. */
+/**
+ * True when a Produce v3+ frame (client id 'fuzz') asks for acks=0. From v9
+ * the header ends in tagged fields (one byte, empty) and the transactional id
+ * is a compact string (a varint of its length plus one).
+ */
 function producesWithoutAck(f: Buffer): boolean {
-  const at = 4 + 14; // size, key, version, correlation id, client id 'fuzz'
+  if (f.length < 8) return false;
+  const flexible = f.readInt16BE(6) >= 9;
+  let at = 4 + 14 + (flexible ? 1 : 0); // size, key, version, correlation id, client id 'fuzz', tags
   if (f.length < at + 2) return false;
-  const idLen = f.readInt16BE(at);
-  const acksAt = at + 2 + Math.max(0, idLen);
-  return f.length >= acksAt + 2 && f.readInt16BE(acksAt) === 0;
+  if (flexible) {
+    let len = 0;
+    for (let shift = 0; at < f.length; shift += 7) {
+      const b = f[at++] as number;
+      len += (b & 0x7f) * 2 ** shift;
+      if ((b & 0x80) === 0) break;
+    }
+    at += Math.max(0, len - 1);
+  } else {
+    at += 2 + Math.max(0, f.readInt16BE(at));
+  }
+  return f.length >= at + 2 && f.readInt16BE(at) === 0;
 }
 
+/** A request frame; flexible versions get request header v2 (tagged fields after the client id). */
 function frame(apiKey: number, version: number, correlationId: number, body: Buffer): Buffer {
   const w = new Writer();
   w.int16(apiKey).int16(version).int32(correlationId).nullableString('fuzz');
+  // A version the broker does not serve keeps header v1: it is refused before the header's end is read.
+  w.tags(supports(apiKey, version) && isFlexible(apiKey, version));
   const head = Buffer.concat(w.finish());
   const size = Buffer.alloc(4);
   size.writeInt32BE(head.length + body.length);
@@ -224,7 +505,7 @@ describe('request decoder fuzz', () => {
   it('answers or closes on every mutated frame and stays up', async () => {
     // FUZZ_SEED and FUZZ_ROUNDS let a longer or different run be made by hand.
     const next = rng(Number(process.env.FUZZ_SEED ?? 20_261_125));
-    const base = seeds();
+    const base = [...seeds(), ...flexibleSeeds()];
     let answered = 0;
     let closed = 0;
     for (let round = 0; round < Number(process.env.FUZZ_ROUNDS ?? 1500); round++) {
@@ -255,7 +536,7 @@ describe('request decoder fuzz', () => {
     expect(internalErrors).toEqual([]);
   });
 
-  it('closes on frames with bad sizes, unknown APIs or versions, and answers ApiVersions above v2 with error 35', async () => {
+  it('closes on frames with bad sizes, unknown APIs or versions, and answers ApiVersions above v4 with error 35', async () => {
     const sizes = [-1, 0, 3, (1 << 20) + 1, 0x7fffffff];
     for (const size of sizes) {
       const c = await RawClient.connect(address);
@@ -277,7 +558,7 @@ describe('request decoder fuzz', () => {
       expect(c.closed, `api ${key} v${version}`).toBe(true);
     }
     const c = await RawClient.connect(address);
-    c.sendRaw(frame(18, 3, 42, Buffer.from([0, 0, 0])));
+    c.sendRaw(frame(18, 5, 42, Buffer.from([0, 0, 0])));
     const res = await c.next(3000);
     expect(res?.readInt32BE(0)).toBe(42);
     expect(res?.readInt16BE(4)).toBe(35);

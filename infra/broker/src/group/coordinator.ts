@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { KafkaCode } from '../errors.js';
 import type { DescribedGroup } from '../protocol/describe-groups.js';
 import type { JoinGroupRequest, JoinGroupResult } from '../protocol/join-group.js';
+import type { SyncGroupResult } from '../protocol/sync-group.js';
 
 /** Group states of the classic protocol, named as Kafka's DescribeGroups reports them. */
 export type GroupState = 'Empty' | 'PreparingRebalance' | 'CompletingRebalance' | 'Stable' | 'Dead';
@@ -16,7 +17,7 @@ interface Member {
   assignment: Buffer;
   lastHeartbeat: number;
   joinWaiter: ((r: JoinGroupResult) => void) | null;
-  syncWaiter: ((r: { errorCode: number; assignment: Buffer }) => void) | null;
+  syncWaiter: ((r: SyncGroupResult) => void) | null;
 }
 
 interface Group {
@@ -133,7 +134,7 @@ export class GroupCoordinator {
     // Members waiting in SyncGroup must rejoin.
     for (const m of g.members.values()) {
       if (m.syncWaiter) {
-        m.syncWaiter({ errorCode: KafkaCode.REBALANCE_IN_PROGRESS, assignment: EMPTY });
+        m.syncWaiter(syncFailed(KafkaCode.REBALANCE_IN_PROGRESS));
         m.syncWaiter = null;
       }
     }
@@ -189,16 +190,16 @@ export class GroupCoordinator {
     generationId: number,
     memberId: string,
     assignments: Array<{ memberId: string; assignment: Buffer }>,
-  ): Promise<{ errorCode: number; assignment: Buffer }> {
-    const answer = (errorCode: number, assignment = EMPTY) => Promise.resolve({ errorCode, assignment });
+  ): Promise<SyncGroupResult> {
+    const answer = (errorCode: number) => Promise.resolve(syncFailed(errorCode));
     const g = this.groups.get(groupId);
     const m = g?.members.get(memberId);
     if (g === undefined || m === undefined) return answer(KafkaCode.UNKNOWN_MEMBER_ID);
     if (generationId !== g.generation) return answer(KafkaCode.ILLEGAL_GENERATION);
     m.lastHeartbeat = this.options.now();
     if (g.state === 'PreparingRebalance') return answer(KafkaCode.REBALANCE_IN_PROGRESS);
-    if (g.state === 'Stable') return answer(KafkaCode.NONE, m.assignment);
-    const result = new Promise<{ errorCode: number; assignment: Buffer }>((resolve) => {
+    if (g.state === 'Stable') return Promise.resolve(synced(g, m.assignment));
+    const result = new Promise<SyncGroupResult>((resolve) => {
       m.syncWaiter = resolve;
     });
     if (memberId === g.leader) {
@@ -209,7 +210,7 @@ export class GroupCoordinator {
       for (const member of g.members.values()) {
         const waiter = member.syncWaiter;
         member.syncWaiter = null;
-        waiter?.({ errorCode: KafkaCode.NONE, assignment: member.assignment });
+        waiter?.(synced(g, member.assignment));
       }
     }
     return result;
@@ -246,7 +247,7 @@ export class GroupCoordinator {
       memberId: m.id,
       members: [],
     });
-    m.syncWaiter?.({ errorCode: KafkaCode.UNKNOWN_MEMBER_ID, assignment: EMPTY });
+    m.syncWaiter?.(syncFailed(KafkaCode.UNKNOWN_MEMBER_ID));
     if (g.state === 'PreparingRebalance') this.maybeCompleteJoin(g);
     else if (g.members.size === 0) {
       g.state = 'Empty';
@@ -302,6 +303,7 @@ export class GroupCoordinator {
       protocol: stable ? g.protocol : '',
       members: [...g.members.values()].map((m) => ({
         memberId: m.id,
+        groupInstanceId: null,
         clientId: m.clientId,
         clientHost: m.clientHost,
         metadata: stable ? (m.protocols.find((p) => p.name === g.protocol)?.metadata ?? EMPTY) : EMPTY,
@@ -310,8 +312,29 @@ export class GroupCoordinator {
     };
   }
 
-  list(): Array<{ groupId: string; protocolType: string }> {
-    return [...this.groups.values()].map((g) => ({ groupId: g.id, protocolType: g.protocolType }));
+  /**
+   * Removes a group without members; a group with members stays (false).
+   * A group the coordinator does not know counts as removed.
+   */
+  removeIfEmpty(groupId: string): boolean {
+    const g = this.groups.get(groupId);
+    if (g === undefined) return true;
+    if (g.members.size > 0) return false;
+    this.groups.delete(groupId);
+    return true;
+  }
+
+  /** True when the coordinator holds the group (with or without members). */
+  has(groupId: string): boolean {
+    return this.groups.has(groupId);
+  }
+
+  list(): Array<{ groupId: string; protocolType: string; state: GroupState }> {
+    return [...this.groups.values()].map((g) => ({
+      groupId: g.id,
+      protocolType: g.protocolType,
+      state: g.state,
+    }));
   }
 
   /** Answers every waiting request, for shutdown. */
@@ -326,12 +349,22 @@ export class GroupCoordinator {
           memberId: m.id,
           members: [],
         });
-        m.syncWaiter?.({ errorCode: KafkaCode.COORDINATOR_NOT_AVAILABLE, assignment: EMPTY });
+        m.syncWaiter?.(syncFailed(KafkaCode.COORDINATOR_NOT_AVAILABLE));
         m.joinWaiter = null;
         m.syncWaiter = null;
       }
     }
   }
+}
+
+/** A failed sync's answer: no assignment, no protocol. */
+function syncFailed(errorCode: number): SyncGroupResult {
+  return { errorCode, assignment: EMPTY, protocolType: null, protocol: null };
+}
+
+/** A successful sync's answer: the member's assignment and the group's protocol. */
+function synced(g: Group, assignment: Buffer): SyncGroupResult {
+  return { errorCode: KafkaCode.NONE, assignment, protocolType: g.protocolType, protocol: g.protocol };
 }
 
 /** The protocol every member supports that most members list first among those. */

@@ -36,8 +36,16 @@ export class OffsetStore {
       for (const line of text.split('\n')) {
         if (line === '') continue;
         try {
-          const c = JSON.parse(line) as { g: string; t: string; p: number; o: number; m: string | null };
-          this.put(c.g, c.t, c.p, { offset: c.o, metadata: c.m });
+          const c = JSON.parse(line) as {
+            g: string;
+            t: string;
+            p: number;
+            o: number;
+            m: string | null;
+            deleted?: true;
+          };
+          if (c.deleted === true) this.offsets.delete(c.g);
+          else this.put(c.g, c.t, c.p, { offset: c.o, metadata: c.m });
         } catch {
           // A torn last line from a crash: the commit was never acknowledged.
         }
@@ -89,6 +97,15 @@ export class OffsetStore {
     this.size += buf.length;
     for (const c of commits)
       this.put(group, c.topic, c.partition, { offset: c.offset, metadata: c.metadata });
+    await this.flusher.sync([this.fd]);
+  }
+
+  /** Forgets every offset of a group, durably (a tombstone line), and resolves once it is on disk. */
+  async deleteGroup(group: string): Promise<void> {
+    if (!this.offsets.delete(group)) return;
+    const buf = Buffer.from(`${JSON.stringify({ g: group, deleted: true })}\n`);
+    fs.writeSync(this.fd, buf, 0, buf.length, this.size);
+    this.size += buf.length;
     await this.flusher.sync([this.fd]);
   }
 

@@ -1,9 +1,12 @@
 import type { Reader } from './reader.js';
 
 /**
- * Request header v1 (every non-flexible request):
+ * Request header v1 (non-flexible versions) and v2 (flexible versions):
  *   apiKey int16 | apiVersion int16 | correlationId int32 | clientId nullable string
- * Response header v0: correlationId int32.
+ *   | v2 tags
+ * The client id stays an int16-prefixed string in v2, so any server can read it.
+ * Response header v0: correlationId int32; v1 (flexible versions except
+ * ApiVersions): correlationId int32 | tags.
  */
 export interface RequestHeader {
   apiKey: number;

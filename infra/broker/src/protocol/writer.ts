@@ -82,10 +82,46 @@ export class Writer {
     return this.int8(v ? 1 : 0);
   }
 
-  nullableString(s: string | null): this {
-    if (s === null) return this.int16(-1);
+  /** An unsigned LEB128 varint (lengths and counts of flexible versions). */
+  uvarint(v: number): this {
+    let n = v;
+    while (n >= 0x80) {
+      this.uint8((n & 0x7f) | 0x80);
+      n = Math.floor(n / 128);
+    }
+    return this.uint8(n);
+  }
+
+  private uint8(v: number): this {
+    this.ensure(1);
+    this.buf.writeUInt8(v, this.pos);
+    this.pos += 1;
+    this.total += 1;
+    return this;
+  }
+
+  /** Empty tagged fields, ending a structure of a flexible version; nothing when not flexible. */
+  tags(flexible: boolean): this {
+    return flexible ? this.int8(0) : this;
+  }
+
+  /** A 16-byte UUID given as 32 hex digits (dashes allowed). */
+  uuid(hex: string): this {
+    const b = Buffer.from(hex.replaceAll('-', ''), 'hex');
+    if (b.length !== 16) throw new Error(`uuid ${hex}: not 16 bytes`);
+    return this.raw(b);
+  }
+
+  /** An int16 length, or in a compact form a varint of length + 1 (0 for null). */
+  private prefix(len: number, compact: boolean, wide: boolean): this {
+    if (compact) return this.uvarint(len + 1);
+    return wide ? this.int32(len) : this.int16(len);
+  }
+
+  nullableString(s: string | null, compact = false): this {
+    if (s === null) return compact ? this.uvarint(0) : this.int16(-1);
     const len = Buffer.byteLength(s);
-    this.int16(len);
+    this.prefix(len, compact, false);
     this.ensure(len);
     this.buf.write(s, this.pos, 'utf8');
     this.pos += len;
@@ -93,8 +129,8 @@ export class Writer {
     return this;
   }
 
-  string(s: string): this {
-    return this.nullableString(s);
+  string(s: string, compact = false): this {
+    return this.nullableString(s, compact);
   }
 
   /** Raw bytes with no length prefix; large runs are referenced, not copied. */
@@ -120,20 +156,20 @@ export class Writer {
     return this;
   }
 
-  nullableBytes(b: Buffer | null): this {
-    if (b === null) return this.int32(-1);
-    this.int32(b.length);
+  nullableBytes(b: Buffer | null, compact = false): this {
+    if (b === null) return compact ? this.uvarint(0) : this.int32(-1);
+    this.prefix(b.length, compact, true);
     return this.raw(b);
   }
 
-  bytes(b: Buffer): this {
-    return this.nullableBytes(b);
+  bytes(b: Buffer, compact = false): this {
+    return this.nullableBytes(b, compact);
   }
 
-  /** Int32-counted array, or count -1 for null. */
-  array<T>(items: readonly T[] | null, each: (w: Writer, item: T) => void): this {
-    if (items === null) return this.int32(-1);
-    this.int32(items.length);
+  /** Int32-counted array, or count -1 for null; in the compact form a varint of count + 1, 0 for null. */
+  array<T>(items: readonly T[] | null, each: (w: Writer, item: T) => void, compact = false): this {
+    if (items === null) return compact ? this.uvarint(0) : this.int32(-1);
+    this.prefix(items.length, compact, true);
     for (const item of items) each(this, item);
     return this;
   }

@@ -68,11 +68,21 @@ export class RawClient {
     });
   }
 
-  /** Sends a request and returns a Reader over the response body (after the correlation id). */
-  async request(apiKey: number, version: number, body: (w: Writer) => void): Promise<Reader> {
+  /**
+   * Sends a request and returns a Reader over the response body (after the
+   * correlation id). A flexible request goes with header v2 (tagged fields
+   * after the client id), and its response header v1 is read past its tagged
+   * fields, except for ApiVersions, whose response header is always v0.
+   */
+  async request(
+    apiKey: number,
+    version: number,
+    body: (w: Writer) => void,
+    flexible = false,
+  ): Promise<Reader> {
     const w = new Writer();
     const id = ++this.correlation;
-    w.int16(apiKey).int16(version).int32(id).nullableString('raw-test');
+    w.int16(apiKey).int16(version).int32(id).nullableString('raw-test').tags(flexible);
     body(w);
     const chunks = w.finish();
     const size = Buffer.alloc(4);
@@ -83,6 +93,7 @@ export class RawClient {
     const r = new Reader(frame);
     const got = r.int32();
     if (got !== id) throw new Error(`correlation id ${got}, expected ${id}`);
+    r.tags(flexible && apiKey !== 18);
     return r;
   }
 

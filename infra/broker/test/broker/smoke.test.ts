@@ -49,7 +49,7 @@ describe('embedded broker with kafkajs', () => {
     const res = await fetch(`http://127.0.0.1:${broker.metricsPort}/metrics`);
     expect(res.status).toBe(200);
     const text = await res.text();
-    expect(text).toMatch(/promstream_broker_requests_total\{api="Produce"\} 10\b/);
+    expect(text).toMatch(/promstream_broker_requests_total\{api="Produce",version="\d+"\} 10\b/);
     expect(text).toMatch(/promstream_broker_produced_records_total 10\b/);
   });
 

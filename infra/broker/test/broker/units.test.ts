@@ -172,4 +172,32 @@ describe('committed offset store', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('forgets a deleted group across a restart, and a commit after the tombstone counts', async () => {
+    const dir = fs.mkdtempSync(path.join(tmpdir(), 'offsets-'));
+    try {
+      const store = new OffsetStore(dir, new Flusher());
+      await store.commit('gone', [{ topic: 't', partition: 0, offset: 5, metadata: null }]);
+      await store.commit('kept', [{ topic: 't', partition: 0, offset: 6, metadata: null }]);
+      await store.commit('back', [{ topic: 't', partition: 0, offset: 1, metadata: null }]);
+      await store.deleteGroup('gone');
+      await store.deleteGroup('back');
+      await store.commit('back', [{ topic: 't', partition: 1, offset: 2, metadata: null }]);
+      expect(store.groups().sort()).toEqual(['back', 'kept']);
+      store.close();
+      const lines = fs.readFileSync(path.join(dir, 'group-offsets.log'), 'utf8').trim().split('\n');
+      expect(lines).toContain('{"g":"gone","deleted":true}');
+      const again = new OffsetStore(dir, new Flusher());
+      expect(again.get('gone', 't', 0)).toBeUndefined();
+      expect(again.get('kept', 't', 0)).toEqual({ offset: 6, metadata: null });
+      expect(again.get('back', 't', 0)).toBeUndefined();
+      expect(again.get('back', 't', 1)).toEqual({ offset: 2, metadata: null });
+      again.close();
+      // Compacted on start: the tombstones went with the offsets they removed.
+      const compacted = fs.readFileSync(path.join(dir, 'group-offsets.log'), 'utf8').trim().split('\n');
+      expect(compacted.length).toBe(2);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
