@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { SeriesChunker } from '../src/block/chunker.js';
+import {
+  DEFAULT_SEGMENT_SIZE,
+  SEGMENT_HEADER_LEN,
+  SegmentWriter,
+  segmentChunkSize,
+} from '../src/block/chunks.js';
 import { encodeMeta, parseMeta } from '../src/block/meta.js';
 import { BlockReader } from '../src/block/reader.js';
 import { deterministicUlid, isUlid, ulidTime } from '../src/block/ulid.js';
@@ -368,3 +374,47 @@ describe('block bad input', () => {
 });
 
 export type { ObjectStore };
+
+describe('segment files of a block encoded whole', () => {
+  const chunks = (n: number) =>
+    Array.from({ length: n }, (_, i) =>
+      Uint8Array.from({ length: 300 + (i % 50) }, (_, j) => (i + j) & 0xff),
+    );
+
+  it('are written into one piece when the writer is told their size, and into 1 MiB pieces otherwise', () => {
+    const data = chunks(8000);
+    const size = data.reduce((n, c) => n + segmentChunkSize(c.length), SEGMENT_HEADER_LEN);
+    const hinted = new SegmentWriter(DEFAULT_SEGMENT_SIZE, size);
+    const plain = new SegmentWriter(DEFAULT_SEGMENT_SIZE);
+    for (const c of data) {
+      hinted.add(c, 1);
+      plain.add(c, 1);
+    }
+    const one = hinted.finishPieces();
+    const many = plain.finishPieces();
+    expect(one[0]!.length).toBe(1);
+    expect(one[0]![0]!.length).toBe(size);
+    expect(many[0]!.length).toBeGreaterThan(1);
+    expect(Buffer.concat(many[0]!).equals(Buffer.from(one[0]![0]!))).toBe(true);
+  });
+
+  it('take exactly the bytes encodeBlock reserves for them', () => {
+    const series: SeriesInput[] = [];
+    for (let i = 0; i < 3000; i++) {
+      const ch = new SeriesChunker(7_200_000);
+      for (let t = 0; t < 7_200_000; t += 15_000) ch.append(t, Math.sin(t / 1e5 + i) * 1000);
+      ch.flush();
+      series.push({
+        labels: [
+          { name: '__name__', value: 'm' },
+          { name: 'i', value: String(i) },
+        ],
+        chunks: ch.chunks,
+      });
+    }
+    const segment = encodeBlock(series).files.find(([name]) => name === 'chunks/000001')![1];
+    expect(segment.length).toBeGreaterThan(1024 * 1024);
+    // The one piece is the segment itself: a reservation too large would show as spare buffer.
+    expect(segment.buffer.byteLength).toBe(segment.length);
+  });
+});

@@ -32,6 +32,13 @@ export function splitChunkRef(ref: number): { seq: number; offset: number } {
 /** Segment bytes are written into pieces this large (a larger chunk gets a piece of its own size). */
 const PIECE = 1024 * 1024;
 
+/** Bytes a chunk of `length` data bytes takes in a segment file: length uvarint, encoding, data, CRC. */
+export function segmentChunkSize(length: number): number {
+  let lenBytes = 1;
+  for (let x = length; x >= 0x80; x = Math.floor(x / 0x80)) lenBytes++;
+  return lenBytes + 1 + length + 4;
+}
+
 /**
  * Collects chunks into segment files, cutting a new file before one would
  * pass the size. Each chunk is written once, length, encoding, data and CRC
@@ -48,7 +55,15 @@ export class SegmentWriter {
   private curLen = 0;
   private readonly head = new Uint8Array(1);
 
-  constructor(private readonly segmentSize = DEFAULT_SEGMENT_SIZE) {
+  /**
+   * `sizeHint`, when the caller knows how many bytes it will add (a block
+   * encoded whole), sizes the first piece to hold them, so a file that fits
+   * in one segment is one piece and `finish` joins nothing.
+   */
+  constructor(
+    private readonly segmentSize = DEFAULT_SEGMENT_SIZE,
+    private sizeHint = 0,
+  ) {
     this.startFile();
   }
 
@@ -56,7 +71,8 @@ export class SegmentWriter {
   private reserve(n: number): void {
     if (this.at + n <= this.piece.length) return;
     this.closePiece();
-    this.piece = new Uint8Array(Math.max(PIECE, n));
+    this.piece = new Uint8Array(Math.max(PIECE, n, Math.min(this.sizeHint, this.segmentSize)));
+    this.sizeHint = 0;
     this.start = this.at = 0;
   }
 
@@ -91,9 +107,7 @@ export class SegmentWriter {
    * CRC32C of the encoding byte and the data, and is not computed again.
    */
   add(data: Uint8Array, encoding: number, crc?: number): number {
-    let lenBytes = 1;
-    for (let x = data.length; x >= 0x80; x = Math.floor(x / 0x80)) lenBytes++;
-    const size = lenBytes + 1 + data.length + 4;
+    const size = segmentChunkSize(data.length);
     if (this.curLen > SEGMENT_HEADER_LEN && this.curLen + size > this.segmentSize) {
       this.finishFile();
       this.startFile();

@@ -10,7 +10,13 @@ import type { Labels } from '../model.js';
 import type { ObjectStore } from '../objstore/object-store.js';
 import { AGGR_ENCODING, AggrChunkView } from '../tsz/aggr.js';
 import { XOR_ENCODING } from '../tsz/xor.js';
-import { DEFAULT_SEGMENT_SIZE, SegmentWriter, segmentName } from './chunks.js';
+import {
+  DEFAULT_SEGMENT_SIZE,
+  SEGMENT_HEADER_LEN,
+  SegmentWriter,
+  segmentChunkSize,
+  segmentName,
+} from './chunks.js';
 import type { ChunkMeta } from './index-format.js';
 import { type IndexSeries, writeIndex } from './index-writer.js';
 import { compareLabels } from './labels.js';
@@ -74,7 +80,10 @@ export function encodeBlock(series: Iterable<SeriesInput>, options: WriteBlockOp
       );
     }
   }
-  const segments = new SegmentWriter(options.segmentSize ?? DEFAULT_SEGMENT_SIZE);
+  // The bytes every chunk will take: the segment is then written into one array, joined never.
+  let size = SEGMENT_HEADER_LEN;
+  for (const s of sorted) for (const c of s.chunks) size += segmentChunkSize(c.bytes.length);
+  const segments = new SegmentWriter(options.segmentSize ?? DEFAULT_SEGMENT_SIZE, size);
   const indexSeries: IndexSeries[] = [];
   let numSamples = 0;
   let numChunks = 0;
