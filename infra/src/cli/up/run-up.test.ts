@@ -130,8 +130,11 @@ describe('upChildren', () => {
       'gateway',
       'block-builder',
       'compactor',
+      'event-store',
       'rollups',
       'query',
+      'block-builder-derived',
+      'rules',
     ]);
     const rollups = children.find((c) => c.name === 'rollups')!.args;
     expect(flagValue(rollups, '--rollup-config')).toBe('rollups.yml');
