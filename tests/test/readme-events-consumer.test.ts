@@ -71,7 +71,7 @@ describe.skipIf(!broker.ok)('README events consumer (embedded broker and registr
     kind: i % 4 === 0 ? 'oom_kill' : 'link_down',
     severity: 'error',
     message: `event ${i}`,
-    attributes: i % 2 === 0 ? { pid: String(100 + i) } : {},
+    attributes: (i % 2 === 0 ? { pid: String(100 + i) } : {}) as Record<string, string>,
   }));
   let registry: RunningRegistry;
 
