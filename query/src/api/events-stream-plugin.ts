@@ -1,6 +1,5 @@
-import websocket from '@fastify/websocket';
+import websocket, { type WebSocket } from '@fastify/websocket';
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
-import type { WebSocket } from 'ws';
 import type { EventStreamSource } from '../events/event-stream.js';
 import {
   batchMessages,
