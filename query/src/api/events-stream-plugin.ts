@@ -1,109 +1,128 @@
-import type { StoredEvent } from '@promstream/storage';
-import type { FastifyPluginAsync } from 'fastify';
-import { EventFilterError, matchesEvent, parseEventFilter } from '../events/event-filter.js';
+import websocket, { type WebSocket } from '@fastify/websocket';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { EventStreamSource } from '../events/event-stream.js';
 import {
-  type EventStreamSource,
-  formatPosition,
-  parsePosition,
-  type StreamPosition,
-} from '../events/event-stream.js';
-import { invalidParam } from './errors.js';
-import { single } from './params.js';
-import { type ApiServices, paramsOf, sendError, tenantOf } from './services.js';
+  batchMessages,
+  parseStreamRequest,
+  type StreamMessage,
+  type StreamRequest,
+} from './events-stream-messages.js';
+import { type ApiServices, sendError } from './services.js';
 
 /** The services the stream API needs beside the shared ones. */
 export interface EventStreamApiServices extends ApiServices {
   eventStream: EventStreamSource;
 }
 
-/** An SSE frame of one event; its id is the position right after it. */
-function frame(e: StoredEvent, position: StreamPosition): string {
-  const id = formatPosition(new Map(position).set(e.partition, e.offset + 1));
-  const data = JSON.stringify({
-    time: new Date(e.time).toISOString(),
-    host: e.host,
-    source: e.source,
-    kind: e.kind,
-    severity: e.severity,
-    message: e.message,
-    attributes: e.attributes,
-    ...(e.truncated ? { truncated: true } : {}),
-    partition: e.partition,
-    offset: e.offset,
+/** WebSocket close code for a subscriber cut off for being too slow (policy violation). */
+export const WS_CLOSE_TOO_SLOW = 1008;
+
+/** A subscriber's sink: where messages go, how much is unread, how it is ended. */
+interface StreamSink {
+  send(messages: readonly StreamMessage[]): void;
+  unreadBytes(): number;
+  cutOff(reason: string): void;
+  onClose(listener: () => void): void;
+}
+
+/** An SSE frame of one message. */
+function sseFrame(m: StreamMessage): string {
+  return m.event === undefined ? `id: ${m.id}\n\n` : `id: ${m.id}\ndata: ${JSON.stringify(m.event)}\n\n`;
+}
+
+function sseSink(reply: FastifyReply): StreamSink {
+  const res = reply.raw;
+  reply.hijack();
+  res.writeHead(200, {
+    'content-type': 'text/event-stream',
+    'cache-control': 'no-cache',
+    connection: 'keep-alive',
   });
-  return `id: ${id}\ndata: ${data}\n\n`;
+  res.write(': promstream events\n\n');
+  return {
+    send: (messages) => res.write(messages.map(sseFrame).join('')),
+    unreadBytes: () => res.writableLength,
+    cutOff: (reason) => res.end(`event: error\ndata: ${JSON.stringify({ reason })}\n\n`),
+    onClose: (listener) => res.on('close', listener),
+  };
+}
+
+function wsSink(socket: WebSocket): StreamSink {
+  return {
+    send: (messages) => {
+      for (const m of messages) socket.send(JSON.stringify(m));
+    },
+    unreadBytes: () => socket.bufferedAmount,
+    cutOff: (reason) => socket.close(WS_CLOSE_TOO_SLOW, reason),
+    onClose: (listener) => socket.on('close', listener),
+  };
 }
 
 /**
- * `GET /api/v1/events/stream?match=...` as Server-Sent Events: the
- * tenant's new events that pass `match`, each with the log position after
- * it as its id, so a client that reconnects with `Last-Event-ID` (or
- * `?from=`) resumes with no gap and no repeat. A subscriber that leaves
- * more than `maxUnreadBytes` unread gets an `error` event with the reason
- * and the stream ends, so a slow reader never grows the server's memory.
+ * Feeds one subscriber from the event source until it goes away or leaves
+ * more than `maxUnread` bytes unread; SSE and WebSocket share this, so the
+ * two transports cannot drift apart.
+ */
+async function serve(
+  source: EventStreamSource,
+  req: StreamRequest,
+  sink: StreamSink,
+  maxUnread: number,
+): Promise<void> {
+  let closed = false;
+  let close: (() => Promise<void>) | undefined;
+  sink.onClose(() => {
+    closed = true;
+    void close?.();
+  });
+  const subscription = await source.subscribe(req.tenant, req.from, async (events, position) => {
+    if (closed) return;
+    sink.send(batchMessages(req.filter, events, position));
+    const unread = sink.unreadBytes();
+    if (unread > maxUnread) {
+      closed = true;
+      sink.cutOff(
+        `subscriber too slow: ${unread} bytes unread, at most ${maxUnread}; resume from the last id`,
+      );
+      await subscription.close();
+    }
+  });
+  close = () => subscription.close();
+  if (closed) await subscription.close();
+}
+
+/**
+ * `GET /api/v1/events/stream?match=...`: the tenant's new events that pass
+ * `match`, each with the log position after it as its id, so a client that
+ * reconnects with `Last-Event-ID` (or `?from=`) resumes with no gap and no
+ * repeat. A plain GET gets Server-Sent Events; an Upgrade request gets a
+ * WebSocket whose messages are `{"id": ..., "event": {...}}` (`event`
+ * absent when only the position moves). A subscriber that leaves more than
+ * `maxUnreadBytes` unread is cut off with the reason (an SSE `error` event,
+ * or close code 1008), so a slow reader never grows the server's memory.
+ * A bad request is refused with a 400 before any upgrade.
  */
 export const eventStreamPlugin: FastifyPluginAsync<EventStreamApiServices> = async (app, services) => {
-  app.get('/api/v1/events/stream', async (request, reply) => {
-    let filter: ReturnType<typeof parseEventFilter>;
-    let tenant: string;
-    let from: StreamPosition | 'beginning' | undefined;
-    try {
-      const params = paramsOf(request);
-      tenant = tenantOf(request, services.defaultTenant);
+  await app.register(websocket, { options: { maxPayload: 64 * 1024 } });
+  const parsed = new WeakMap<FastifyRequest, StreamRequest>();
+  const maxUnread = services.maxUnreadBytes ?? 1 << 20;
+  app.route({
+    method: 'GET',
+    url: '/api/v1/events/stream',
+    preValidation: async (request, reply) => {
       try {
-        filter = parseEventFilter(single(params, 'match') ?? '', (s) => services.syntax.parseSelector(s));
+        parsed.set(request, parseStreamRequest(request, services));
       } catch (err) {
-        if (err instanceof EventFilterError) throw invalidParam('match', err.message, err);
-        throw invalidParam('match', (err as Error).message, err);
+        return sendError(reply, err, 'match');
       }
-      const header = request.headers['last-event-id'];
-      const resume = (Array.isArray(header) ? header[0] : header) ?? single(params, 'from');
-      if (resume === 'beginning') from = 'beginning';
-      else if (resume !== undefined && resume !== '') {
-        from = parsePosition(resume);
-        if (from === undefined)
-          throw invalidParam('Last-Event-ID', 'expected partition:offset pairs such as 0:12,1:40');
-      }
-    } catch (err) {
-      return sendError(reply, err, 'match');
-    }
-    const maxUnread = services.maxUnreadBytes ?? 1 << 20;
-    const res = reply.raw;
-    reply.hijack();
-    res.writeHead(200, {
-      'content-type': 'text/event-stream',
-      'cache-control': 'no-cache',
-      connection: 'keep-alive',
-    });
-    res.write(': promstream events\n\n');
-    let closed = false;
-    const subscription = await services.eventStream.subscribe(tenant, from, async (events, position) => {
-      if (closed) return;
-      let text = '';
-      let last: StoredEvent | undefined;
-      for (const e of events) {
-        if (!matchesEvent(filter, e)) continue;
-        text += frame(e, position);
-        last = e;
-      }
-      // The batch may end past its last event shown: move the client's position there too.
-      const end = formatPosition(position);
-      if (
-        last === undefined ||
-        formatPosition(new Map(position).set(last.partition, last.offset + 1)) !== end
-      )
-        text += `id: ${end}\n\n`;
-      res.write(text);
-      if (res.writableLength > maxUnread) {
-        closed = true;
-        const reason = `subscriber too slow: ${res.writableLength} bytes unread, at most ${maxUnread}; reconnect with Last-Event-ID to resume`;
-        res.end(`event: error\ndata: ${JSON.stringify({ reason })}\n\n`);
-        await subscription.close();
-      }
-    });
-    res.on('close', () => {
-      closed = true;
-      void subscription.close();
-    });
+    },
+    handler: async (request, reply) => {
+      const req = parsed.get(request) as StreamRequest;
+      await serve(services.eventStream, req, sseSink(reply), maxUnread);
+    },
+    wsHandler: async (socket, request) => {
+      const req = parsed.get(request) as StreamRequest;
+      await serve(services.eventStream, req, wsSink(socket), maxUnread);
+    },
   });
 };
